@@ -1,0 +1,138 @@
+"""Generate the student skeletons in ``labs/`` from ``solutions/``.
+
+``solutions/*.py`` is the single hand-written source. Inside a function,
+the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the
+answer; in the skeleton they become
+``raise NotImplementedError("<lab>.<function>")``.
+
+Usage::
+
+    python -m cvlab.generate          # rewrite labs/ from solutions/
+    python -m cvlab.generate --check  # exit 1 when labs/ has drifted
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from cvlab.paths import LABS_DIR, SOLUTIONS_DIR
+
+BEGIN_MARKER = "### BEGIN SOLUTION"
+END_MARKER = "### END SOLUTION"
+BANNER = (
+    "# Generated from solutions/{name} by `python -m cvlab.generate`.\n"
+    "# Implement every function that raises NotImplementedError, then run\n"
+    "#     python -m grader --lab {lab}\n"
+)
+_DEF_RE = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
+
+
+class MarkerError(ValueError):
+    """A solution file whose markers are unbalanced or outside a function."""
+
+
+def _enclosing_function(lines, index, indent):
+    """Name of the nearest ``def`` above ``lines[index]`` indented less than ``indent``."""
+    for line in reversed(lines[:index]):
+        match = _DEF_RE.match(line)
+        if match and len(match.group(1)) < indent:
+            return match.group(2)
+    return None
+
+
+def strip_solutions(source, lab, filename="<solution>"):
+    """Replace every solution block of ``source`` with a NotImplementedError.
+
+    Args:
+        source: text of a ``solutions/*.py`` file.
+        lab: lab name used in the error message, e.g. ``"segmentation"``.
+        filename: used in error messages only.
+
+    Returns:
+        str: the skeleton text (without banner).
+
+    Raises:
+        MarkerError: nested, unclosed or stray markers, or a block outside
+            a function.
+    """
+    lines = source.splitlines(keepends=True)
+    out = []
+    block_start = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == BEGIN_MARKER:
+            if block_start is not None:
+                raise MarkerError(f"{filename}:{i + 1}: nested {BEGIN_MARKER}")
+            indent = len(line) - len(line.lstrip())
+            function = _enclosing_function(lines, i, indent)
+            if function is None:
+                raise MarkerError(f"{filename}:{i + 1}: {BEGIN_MARKER} outside a function")
+            out.append(f'{" " * indent}raise NotImplementedError("{lab}.{function}")\n')
+            block_start = i
+        elif stripped == END_MARKER:
+            if block_start is None:
+                raise MarkerError(f"{filename}:{i + 1}: {END_MARKER} without {BEGIN_MARKER}")
+            block_start = None
+        elif block_start is None:
+            out.append(line)
+    if block_start is not None:
+        raise MarkerError(f"{filename}:{block_start + 1}: {BEGIN_MARKER} is never closed")
+    return "".join(out)
+
+
+def skeleton_for(solution_path):
+    """Full skeleton text (banner + stripped source) for one solution file."""
+    path = Path(solution_path)
+    lab = path.stem
+    banner = BANNER.format(name=path.name, lab=lab)
+    return banner + strip_solutions(path.read_text(), lab, filename=str(path))
+
+
+def solution_files(solutions_dir=SOLUTIONS_DIR):
+    """The lab modules in ``solutions_dir`` (``*.py`` except private ones), sorted."""
+    return sorted(p for p in Path(solutions_dir).glob("*.py") if not p.name.startswith("_"))
+
+
+def drifted_files(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
+    """Names of ``labs/`` files that differ from what the generator would write."""
+    drifted = []
+    for path in solution_files(solutions_dir):
+        target = Path(labs_dir) / path.name
+        if not target.exists() or target.read_text() != skeleton_for(path):
+            drifted.append(path.name)
+    return drifted
+
+
+def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
+    """Write every skeleton into ``labs_dir``; return the names written."""
+    labs_dir = Path(labs_dir)
+    labs_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in solution_files(solutions_dir):
+        target = labs_dir / path.name
+        text = skeleton_for(path)
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+            written.append(path.name)
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
+    args = parser.parse_args(argv)
+    if args.check:
+        drifted = drifted_files()
+        if drifted:
+            print("labs/ is out of date for: " + ", ".join(drifted) + ". Run `python -m cvlab.generate`.")
+            return 1
+        print("labs/ matches solutions/.")
+        return 0
+    written = generate_labs()
+    print("wrote " + (", ".join(f"labs/{n}" for n in written) if written else "nothing (labs/ is up to date)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

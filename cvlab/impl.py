@@ -1,0 +1,67 @@
+"""Load a lab implementation: the student's ``labs/``, the reference
+``solutions/`` or any directory holding the same module files.
+
+Every call executes the file afresh, so an edited ``labs/*.py`` is picked
+up without restarting the UI or the grader.
+"""
+
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+
+from cvlab.paths import LABS_DIR, SOLUTIONS_DIR
+
+LAB_NAMES = ("segmentation", "architecture", "interpretation")
+_NAMED_SOURCES = {"labs": LABS_DIR, "solutions": SOLUTIONS_DIR}
+_counter = itertools.count()
+
+
+class ImplementationError(Exception):
+    """The implementation file is missing or cannot be imported."""
+
+
+def resolve_source(source="labs"):
+    """Directory for ``source``: ``"labs"``, ``"solutions"`` or a path."""
+    if isinstance(source, str) and source in _NAMED_SOURCES:
+        return _NAMED_SOURCES[source]
+    return Path(source).expanduser().resolve()
+
+
+def lab_path(lab, source="labs"):
+    """Path of ``<lab>.py`` inside ``source`` (it may not exist)."""
+    return resolve_source(source) / f"{lab}.py"
+
+
+def load_lab(lab, source="labs"):
+    """Execute ``<source>/<lab>.py`` as a fresh module and return it.
+
+    Raises:
+        ImplementationError: the file is missing, has a syntax error or
+            raises while being imported; the message says where and what
+            to do.
+    """
+    path = lab_path(lab, source)
+    if not path.is_file():
+        raise ImplementationError(
+            f"{path} does not exist. Expected one module per lab ({', '.join(LAB_NAMES)}); "
+            "copy the skeleton from labs/ if you deleted it."
+        )
+    name = f"_cvlab_impl_{lab}_{next(_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise ImplementationError(
+            f"{path.name} has a syntax error on line {exc.lineno}: {exc.msg}. Fix it and run again."
+        ) from exc
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ImplementationError(
+            f"importing {path.name} raised {type(exc).__name__}: {exc}. "
+            "Keep module-level code to imports and definitions."
+        ) from exc
+    return module

@@ -1,0 +1,192 @@
+"""Check registry, results, and running one check in this process."""
+
+import dataclasses
+import importlib
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+
+from cvlab.impl import LAB_NAMES, ImplementationError, load_lab
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_IMPLEMENTED = "not implemented"
+ERROR = "error"
+TIMEOUT = "timeout"
+
+DEFAULT_TIMEOUT_S = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One graded check.
+
+    Attributes:
+        id: ``"<lab>.<exercise>.<name>"``, unique.
+        lab: module name, e.g. ``"segmentation"``.
+        exercise: the function under test, e.g. ``"trimap_to_classes"``.
+        title: one line shown in reports.
+        points: points awarded when the check passes.
+        func: ``func(student)``; raises AssertionError with a hint.
+        timeout_s: wall-clock limit when run isolated.
+        hidden: not shown to students before the deadline (nbgrader).
+    """
+
+    id: str
+    lab: str
+    exercise: str
+    title: str
+    points: float
+    func: object
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    hidden: bool = False
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """Outcome of one check; ``status`` is one of the module constants."""
+
+    id: str
+    lab: str
+    exercise: str
+    title: str
+    status: str
+    score: float
+    max_score: float
+    message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self):
+        return self.status == PASSED
+
+
+_REGISTRY = {}
+
+
+def check(lab, exercise, points, name=None, title=None, timeout_s=DEFAULT_TIMEOUT_S, hidden=False):
+    """Decorator registering ``func(student)`` as a graded check."""
+
+    def register(func):
+        check_name = name or func.__name__.removeprefix("check_")
+        check_id = f"{lab}.{exercise}.{check_name}"
+        if check_id in _REGISTRY:
+            raise ValueError(f"duplicate check id {check_id}")
+        doc_title = (func.__doc__ or check_name).strip().splitlines()[0]
+        _REGISTRY[check_id] = Check(
+            check_id, lab, exercise, title or doc_title, float(points), func, timeout_s, hidden
+        )
+        return func
+
+    return register
+
+
+def _load_check_modules():
+    for lab in LAB_NAMES:
+        try:
+            importlib.import_module(f"grader.checks.{lab}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"grader.checks.{lab}":
+                raise
+
+
+def all_checks(lab=None, exercise=None, include_hidden=True):
+    """Registered checks in registration order, optionally filtered."""
+    _load_check_modules()
+    return [
+        c
+        for c in _REGISTRY.values()
+        if (lab is None or c.lab == lab)
+        and (exercise is None or c.exercise == exercise)
+        and (include_hidden or not c.hidden)
+    ]
+
+
+def get_check(check_id):
+    """The check with this id (KeyError with the known ids otherwise)."""
+    _load_check_modules()
+    if check_id not in _REGISTRY:
+        raise KeyError(f"unknown check {check_id!r}")
+    return _REGISTRY[check_id]
+
+
+def labs_with_checks():
+    """Lab names that have at least one check, in lab order."""
+    present = {c.lab for c in all_checks()}
+    return [lab for lab in LAB_NAMES if lab in present]
+
+
+class MissingFunction(AssertionError):
+    """The implementation has no such function."""
+
+
+def student_function(student, name):
+    """``getattr(student, name)`` with a clear message when it is missing."""
+    func = getattr(student, name, None)
+    if func is None or not callable(func):
+        where = getattr(student, "__file__", None)
+        place = Path(where).name if where else "your implementation"
+        raise MissingFunction(f"{place} has no function named {name}(); keep the name from the skeleton.")
+    return func
+
+
+def _student_frame(exc, student):
+    """'file.py, line N' of the deepest traceback frame inside the student's file."""
+    student_file = getattr(student, "__file__", None)
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if student_file and Path(frame.filename) == Path(student_file):
+            return f" ({Path(frame.filename).name}, line {frame.lineno}: {frame.line})"
+    return ""
+
+
+def _not_implemented_message(exc, chk):
+    where = str(exc) or f"{chk.lab}.{chk.exercise}"
+    return f"Not implemented yet: write {where.split('.')[-1]}() in labs/{where.split('.')[0]}.py."
+
+
+def classify_exception(exc, chk, student):
+    """Map an exception raised by a check to ``(status, message)``."""
+    if isinstance(exc, NotImplementedError):
+        return NOT_IMPLEMENTED, _not_implemented_message(exc, chk)
+    if isinstance(exc, AssertionError):
+        return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
+    if isinstance(exc, ImplementationError):
+        return ERROR, str(exc)
+    if isinstance(exc, MemoryError):
+        return ERROR, "Your code ran out of memory. Look for an array or model that grows without bound."
+    return ERROR, f"Your code raised {type(exc).__name__}: {exc}{_student_frame(exc, student)}"
+
+
+def run_check(chk, student):
+    """Run ``chk`` against ``student`` in this process; return a CheckResult."""
+    import time  # noqa: PLC0415 - keep module import light
+
+    start = time.perf_counter()
+    try:
+        chk.func(student)
+    except Exception as exc:  # every failure becomes a graded result, none escapes
+        status, message = classify_exception(exc, chk, student)
+    else:
+        status, message = PASSED, ""
+    return CheckResult(
+        chk.id,
+        chk.lab,
+        chk.exercise,
+        chk.title,
+        status,
+        chk.points if status == PASSED else 0.0,
+        chk.points,
+        message,
+        time.perf_counter() - start,
+    )
+
+
+def namespace_from(mapping):
+    """An implementation object from a dict of functions (e.g. notebook globals)."""
+    return SimpleNamespace(**mapping)
+
+
+def load_student(lab, source):
+    """The student's module for ``lab`` from ``source`` (labs, solutions or a path)."""
+    return load_lab(lab, source)

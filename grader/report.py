@@ -1,0 +1,58 @@
+"""Render grading results as a table, JSON or a Gradescope results.json."""
+
+import dataclasses
+import json
+
+from grader.core import NOT_IMPLEMENTED, PASSED
+
+
+def totals(results):
+    """(score, max_score) summed over results."""
+    return sum(r.score for r in results), sum(r.max_score for r in results)
+
+
+def _fmt_points(x):
+    return f"{x:g}"
+
+
+def to_table(results):
+    """A plain-text table: one row per check, hints indented below failures."""
+    lines = []
+    width = max((len(r.id) for r in results), default=10)
+    for r in results:
+        mark = {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(r.status, "FAIL")
+        points = f"{_fmt_points(r.score)}/{_fmt_points(r.max_score)}"
+        lines.append(f"{mark}  {r.id:<{width}}  {points:>7}  {r.title}")
+        if r.message:
+            lines.extend(f"        {line}" for line in r.message.splitlines())
+    score, max_score = totals(results)
+    lines.append(f"Total: {_fmt_points(score)}/{_fmt_points(max_score)}")
+    return "\n".join(lines)
+
+
+def to_json(results):
+    """JSON with totals and one object per check."""
+    score, max_score = totals(results)
+    return json.dumps(
+        {"score": score, "max_score": max_score, "results": [dataclasses.asdict(r) for r in results]},
+        indent=2,
+    )
+
+
+def to_gradescope(results):
+    """A Gradescope autograder ``results.json`` document."""
+    score, _ = totals(results)
+    tests = [
+        {
+            "name": f"{r.id}: {r.title}",
+            "score": r.score,
+            "max_score": r.max_score,
+            "status": "passed" if r.status == PASSED else "failed",
+            "output": r.message,
+        }
+        for r in results
+    ]
+    return json.dumps({"score": score, "tests": tests}, indent=2)
+
+
+FORMATS = {"table": to_table, "json": to_json, "gradescope": to_gradescope}
