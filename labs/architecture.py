@@ -1,0 +1,90 @@
+# Generated from solutions/architecture.py by `python -m cvlab.generate`.
+# Implement every function that raises NotImplementedError, then run
+#     python -m grader --lab architecture
+"""Lab 2 — Modern convnet architecture patterns (DLwP 2nd ed., section 9.3).
+
+Residual connections, batch normalization, depthwise separable
+convolutions, and the chapter's mini-Xception that puts them together.
+
+Run ``python -m grader --lab architecture`` to check your work.
+"""
+
+import keras
+from keras import layers
+
+
+def residual_block(x, filters, pooling=False):
+    """A residual block: two 3x3 convolutions plus a shortcut.
+
+    Args:
+        x: symbolic tensor (batch, H, W, C).
+        filters: filters of both convolutions.
+        pooling: if True, end with ``MaxPooling2D(2, padding="same")`` and
+            project the shortcut with ``Conv2D(filters, 1, strides=2)``.
+
+    Returns:
+        Symbolic tensor (batch, H', W', filters) where H' = ceil(H / 2) with
+        pooling, else H. When the channels differ and there is no pooling,
+        the shortcut is projected with ``Conv2D(filters, 1)``.
+    """
+    raise NotImplementedError("architecture.residual_block")
+
+
+def conv_bn_relu(x, filters, kernel_size=3):
+    """Convolution, then batch normalization, then the activation.
+
+    ``Conv2D(filters, kernel_size, padding="same", use_bias=False)`` ->
+    ``BatchNormalization()`` -> ``Activation("relu")``. The convolution has
+    no bias: batch normalization centers its output anyway.
+
+    Args:
+        x: symbolic tensor (batch, H, W, C).
+
+    Returns:
+        Symbolic tensor (batch, H, W, filters).
+    """
+    raise NotImplementedError("architecture.conv_bn_relu")
+
+
+def separable_conv_params(in_channels, out_channels, kernel_size=3):
+    """Bias-free parameter counts of a regular vs a depthwise separable convolution.
+
+    Returns:
+        tuple[int, int]: ``(regular, separable)`` where regular is
+        ``k*k*in*out`` and separable is ``k*k*in + in*out``.
+        ``(64, 64, 3) -> (36864, 4672)``.
+    """
+    raise NotImplementedError("architecture.separable_conv_params")
+
+
+def xception_block(x, filters):
+    """One block of the chapter's mini-Xception.
+
+    BN -> relu -> SeparableConv2D, twice, then ``MaxPooling2D(3, strides=2,
+    padding="same")``, plus a shortcut ``Conv2D(filters, 1, strides=2,
+    padding="same", use_bias=False)``.
+
+    Args:
+        x: symbolic tensor (batch, H, W, C).
+
+    Returns:
+        Symbolic tensor (batch, ceil(H / 2), ceil(W / 2), filters).
+    """
+    raise NotImplementedError("architecture.xception_block")
+
+
+def build_mini_xception(input_shape=(180, 180, 3), num_classes=1, block_filters=(32, 64, 128, 256, 512), augment=True):
+    """The chapter's mini-Xception classifier.
+
+    Input -> [RandomFlip("horizontal"), RandomRotation(0.1), RandomZoom(0.2)
+    if augment] -> Rescaling(1/255) -> Conv2D(32, 5, use_bias=False) ->
+    one xception_block per entry of block_filters -> GlobalAveragePooling2D
+    -> Dropout(0.5) -> Dense(1, sigmoid) if num_classes == 1 else
+    Dense(num_classes, softmax).
+
+    Returns:
+        keras.Model mapping float32 (batch, H, W, 3) pixels in 0..255 to
+        (batch, 1) or (batch, num_classes) probabilities. The defaults give
+        721,857 parameters.
+    """
+    raise NotImplementedError("architecture.build_mini_xception")
