@@ -1,0 +1,173 @@
+"""Lab 1 checks: the reference passes, the skeleton is 'not implemented',
+equivalent rewrites pass, and typical mistakes fail with a hint."""
+
+import subprocess
+import sys
+
+import pytest
+
+from cvlab.impl import load_lab
+from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab.quiet import import_tensorflow
+from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
+
+LAB = "segmentation"
+SOLUTION = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tensorflow():
+    import_tensorflow()
+
+
+def _variant(tmp_path, old, new, count=1):
+    """A copy of the solution with ``old`` replaced by ``new``, loaded as a module."""
+    assert SOLUTION.count(old) >= 1, f"mutation anchor not found: {old!r}"
+    (tmp_path / f"{LAB}.py").write_text(SOLUTION.replace(old, new, count))
+    return load_lab(LAB, tmp_path)
+
+
+def _results(student, exercise=None):
+    return {c.id.split(".", 1)[1]: run_check(c, student) for c in all_checks(lab=LAB, exercise=exercise)}
+
+
+def test_reference_passes_every_check():
+    results = _results(load_lab(LAB, "solutions"))
+    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
+    assert not failed
+    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=LAB))
+
+
+def test_skeleton_is_not_implemented_with_zero_score():
+    results = _results(load_lab(LAB, "labs"))
+    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
+    assert sum(r.score for r in results.values()) == 0
+    trimap = results["trimap_to_classes.mapping"]
+    assert trimap.message == "Not implemented yet: write trimap_to_classes() in labs/segmentation.py."
+
+
+EQUIVALENT = {
+    "separate activation layers": (
+        'x = layers.Conv2D(f, 3, strides=2, activation="relu", padding="same")(x)',
+        'x = layers.Conv2D(f, 3, strides=2, padding="same")(x)\n        x = layers.Activation("relu")(x)',
+    ),
+    "softmax layer": (
+        'outputs = layers.Conv2D(num_classes, 3, activation="softmax", padding="same")(x)',
+        'x = layers.Conv2D(num_classes, 3, padding="same")(x)\n    outputs = layers.Softmax()(x)',
+    ),
+    "lookup table trimap": (
+        'return (trimap - 1).astype("uint8")',
+        'return np.array([0, 0, 1, 2], dtype="uint8")[trimap]',
+    ),
+    "keras MeanIoU": (
+        "    y_true = np.asarray(y_true).reshape(-1).astype(\"int64\")\n",
+        "    y_pred = np.asarray(y_pred)\n"
+        "    if y_pred.shape[-1] == num_classes and y_pred.size == np.size(y_true) * num_classes:\n"
+        "        y_pred = y_pred.argmax(-1)\n"
+        "    metric = keras.metrics.MeanIoU(num_classes=num_classes)\n"
+        "    metric.update_state(np.reshape(y_true, -1), np.reshape(y_pred, -1))\n"
+        "    return float(metric.result())\n"
+        "    y_true = np.asarray(y_true).reshape(-1).astype(\"int64\")\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EQUIVALENT))
+def test_equivalent_code_passes(tmp_path, name):
+    old, new = EQUIVALENT[name]
+    results = _results(_variant(tmp_path, old, new))
+    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
+    assert not failed
+
+
+BROKEN = {
+    "max pooling encoder": (
+        'x = layers.Conv2D(f, 3, strides=2, activation="relu", padding="same")(x)',
+        'x = layers.Conv2D(f, 3, activation="relu", padding="same")(x)\n        x = layers.MaxPooling2D(2)(x)',
+        "strided_downsampling.encoder_structure",
+        ["MaxPooling2D", "strides=2"],
+    ),
+    "decoder without strides": (
+        'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
+        'x = layers.Conv2DTranspose(f, 3, activation="relu", padding="same")(x)',
+        "conv_transpose_decoder.decoder_structure",
+        ["missing strides=2 in the decoder"],
+    ),
+    "decoder with UpSampling2D": (
+        'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
+        'x = layers.UpSampling2D(2)(x)',
+        "conv_transpose_decoder.decoder_structure",
+        ["UpSampling2D", "Conv2DTranspose"],
+    ),
+    "sigmoid output": (
+        'activation="softmax", padding="same")(x)',
+        'activation="sigmoid", padding="same")(x)',
+        "build_segmentation_model.model_outputs",
+        ["wrong final activation", "softmax"],
+    ),
+    "no rescaling": (
+        "x = layers.Rescaling(1.0 / 255)(inputs)",
+        "x = inputs",
+        "build_segmentation_model.model_outputs",
+        ["Rescaling(1.0 / 255)"],
+    ),
+    "forgot the minus one": (
+        'return (trimap - 1).astype("uint8")',
+        'return trimap.astype("uint8")',
+        "trimap_to_classes.mapping",
+        ["forgetting the -1"],
+    ),
+    "no value check": (
+        "    if unexpected.size:\n",
+        "    if False:\n",
+        "trimap_to_classes.rejects_unknown_values",
+        ["must raise ValueError"],
+    ),
+    "pixel accuracy instead of IoU": (
+        "    ious = []\n",
+        "    return float(np.mean(y_true == y_pred))\n    ious = []\n",
+        "mean_iou.labels",
+        ["pixel accuracy"],
+    ),
+    "averages over empty classes": (
+        "        if union:\n            ious.append(np.logical_and(true_c, pred_c).sum() / union)",
+        "        ious.append(np.logical_and(true_c, pred_c).sum() / union if union else 0.0)",
+        "mean_iou.absent_classes",
+        ["non-empty"],
+    ),
+    "no argmax on scores": (
+        "        y_pred = y_pred.argmax(axis=-1)\n",
+        "        y_pred = y_pred[..., 0]\n",
+        "mean_iou.scores_and_channel_axis",
+        ["argmax"],
+    ),
+    "wrong default filters": (
+        "def build_segmentation_model(img_size=(200, 200), num_classes=3, filters=(64, 128, 256)):",
+        "def build_segmentation_model(img_size=(200, 200), num_classes=3, filters=(32, 64, 128)):",
+        "build_segmentation_model.default_parameter_count",
+        ["2,880,643"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_mistake_fails_with_hint(tmp_path, name):
+    old, new, check_id, hint_words = BROKEN[name]
+    exercise = check_id.split(".")[0]
+    results = _results(_variant(tmp_path, old, new), exercise=exercise)
+    result = results[check_id]
+    assert result.status != PASSED and result.score == 0
+    for word in hint_words:
+        assert word in result.message, result.message
+
+
+def test_cli_grades_solutions_in_isolated_workers():
+    out = subprocess.run(
+        [sys.executable, "-m", "grader", "--labs", "solutions", "--lab", LAB, "--format", "json"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    import json  # noqa: PLC0415
+
+    report = json.loads(out.stdout)
+    assert report["score"] == report["max_score"] == sum(c.points for c in all_checks(lab=LAB))
