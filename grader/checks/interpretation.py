@@ -582,7 +582,7 @@ _GRAD_CAM_HINTS = {
 
 def _is_shape_error(exc):
     text = str(exc).lower()
-    return any(word in text for word in ("broadcast", "incompatible shapes", "dimensions must be equal"))
+    return any(word in text for word in ("broadcast", "incompatible shapes", "dimensions must be equal", "shape mismatch"))
 
 
 def _grad_cam(student, model, image, layer_name, **kwargs):
@@ -749,6 +749,23 @@ def _colormap_overlay(image, heatmap, name, alpha=0.4):
     return (total / total.max() * 255).astype("uint8")
 
 
+def _overlay(student, image, heatmap, **kwargs):
+    """The student's overlay as an array; a shape mismatch while adding becomes a size hint."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        return np.asarray(_call(student, "overlay_heatmap", image.copy(), heatmap.copy(), **kwargs))
+    except (ValueError, tf.errors.InvalidArgumentError) as exc:
+        if not _is_shape_error(exc):
+            raise
+        height, width = image.shape[:2]
+        raise AssertionError(
+            f"overlay_heatmap failed with a shape mismatch ({str(exc).splitlines()[0]}): resize the colored "
+            f"heatmap to the image's size (H, W) = {(height, width)} before adding it. PIL's resize takes "
+            "(width, height); tf.image.resize takes (height, width)."
+        ) from exc
+
+
 def _overlay_close(got, expected):
     diff = np.abs(got.astype("float32") - expected.astype("float32"))
     # other bilinear resizers differ slightly at the borders
@@ -759,7 +776,7 @@ def _overlay_close(got, expected):
 def check_overlay(student):
     """jet-colored heatmap resized to the image, added with alpha, uint8 (H, W, 3)"""
     image, heatmap = _overlay_inputs()
-    got = np.asarray(_call(student, "overlay_heatmap", image.copy(), heatmap.copy()))
+    got = _overlay(student, image, heatmap)
     expected = reference(LAB).overlay_heatmap(image, heatmap)
     height, width = image.shape[:2]
     if got.shape == (width, height, 3):
@@ -789,7 +806,7 @@ def check_overlay(student):
 def check_overlay_alpha_and_rescale(student):
     """honours alpha and rescales the sum to the full 0..255 range"""
     image, heatmap = _overlay_inputs(seed=14)
-    got = np.asarray(_call(student, "overlay_heatmap", image.copy(), heatmap.copy(), alpha=0.8))
+    got = _overlay(student, image, heatmap, alpha=0.8)
     if got.shape != image.shape:
         raise AssertionError(f"the overlay must have the image's shape {image.shape}; got {got.shape}.")
     if int(got.min()) > 1 or int(got.max()) < 254:
