@@ -5,7 +5,8 @@ the way the book (and many students) would: ``.predict`` and ``isinstance``
 for activations, ``keras.ops``, an ``@tf.function`` gradient step with
 ``grads / tf.norm(grads)``, an epsilon in deprocess, Grad-CAM with the
 book's two models (the layers after the conv layer re-chained on a new
-Input), PIL for the overlay. It must pass every visible check; its Grad-CAM
+Input), the book's overlay (``array_to_img`` and PIL's default bicubic
+resize). It must pass every visible check; its Grad-CAM
 cannot handle a branching head, which the hidden check catches.
 
 ``EAGER_GRAD_CAM`` replaces the reference's ``grad_cam`` by a single
@@ -25,7 +26,6 @@ import keras
 import matplotlib
 import tensorflow as tf
 from keras import ops
-from PIL import Image
 
 
 def extract_activations(model, image, layer_names=None):
@@ -139,12 +139,16 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
 
 
 def overlay_heatmap(image, heatmap, alpha=0.4):
+    # the book's code as printed: array_to_img rescales, PIL's default resize filter is bicubic
     heatmap = np.uint8(255 * heatmap)
-    jet_colors = matplotlib.colormaps["jet"](np.arange(256))[:, :3]
-    jet_heatmap = np.uint8(jet_colors[heatmap] * 255)
-    jet_heatmap = Image.fromarray(jet_heatmap).resize((image.shape[1], image.shape[0]), Image.BILINEAR)
-    superimposed = np.asarray(jet_heatmap, dtype="float32") * alpha + image
-    return np.asarray(keras.utils.array_to_img(superimposed))
+    jet = matplotlib.colormaps["jet"]
+    jet_colors = jet(np.arange(256))[:, :3]
+    jet_heatmap = jet_colors[heatmap]
+    jet_heatmap = keras.utils.array_to_img(jet_heatmap)
+    jet_heatmap = jet_heatmap.resize((image.shape[1], image.shape[0]))
+    jet_heatmap = keras.utils.img_to_array(jet_heatmap)
+    superimposed_img = jet_heatmap * alpha + image
+    return np.asarray(keras.utils.array_to_img(superimposed_img))
 '''
 
 EAGER_GRAD_CAM = '''
@@ -183,6 +187,13 @@ MUTATIONS = (
         (('{name: np.asarray(value, dtype="float32")[0] for', '{name: np.asarray(value, dtype="float32") for'),),
         ("interpretation.extract_activations.default_layers",),
         ("batch axis",),
+    ),
+    Mutation(
+        "activations_use_model_input",
+        (("        return keras.Model(inputs=inputs, outputs=outputs)\n",
+          "        return keras.Model(inputs=model.input, outputs=outputs)\n"),),
+        ("interpretation.extract_activations.sequential_and_names",),
+        ("model.inputs",),
     ),
     Mutation(
         "activations_skip_separable",
@@ -310,6 +321,40 @@ MUTATIONS = (
          ("        superimposed = superimposed / peak * 255\n", "        superimposed = np.clip(superimposed, 0, 255)\n")),
         ("interpretation.overlay_heatmap.overlay_alpha_and_rescale",),
         ("rescale",),
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Equivalent:
+    """A correct rewrite: ``replacements`` applied to the reference text; ``checks`` must still pass."""
+
+    name: str
+    replacements: tuple
+    checks: tuple
+
+
+EQUIVALENTS = (
+    Equivalent(
+        "grid_with_np_where",  # computes 0 / 0 for the constant channel but discards it
+        (("        if std > 0:\n            # standardize, then spread +-2 std over the visible range\n"
+          "            channel = np.clip((channel - channel.mean()) / std * 64 + 128, 0, 255)\n"
+          "        else:\n            channel = np.zeros_like(channel)\n",
+          "        with np.errstate(all='ignore'):\n"
+          "            channel = np.where(std > 0, np.clip((channel - channel.mean()) / std * 64 + 128, 0, 255), 0)\n"),),
+        ("interpretation.activation_grid.grid_shape", "interpretation.activation_grid.grid_values",
+         "interpretation.activation_grid.grid_few_channels"),
+    ),
+    Equivalent(
+        "grad_cam_weights_keep_batch_axis",  # (1, c) weights broadcast like (c,)
+        (("tf.reduce_mean(grads, axis=(0, 1, 2))", "tf.reduce_mean(grads, axis=(1, 2))"),),
+        ("interpretation.grad_cam.grad_cam_top_class", "interpretation.grad_cam.grad_cam_class_index",
+         "interpretation.grad_cam.grad_cam_branching_head"),
+    ),
+    Equivalent(
+        "step_divides_by_tf_norm",
+        (("    grads = tf.math.l2_normalize(grads, axis=None)\n", "    grads = grads / tf.norm(grads)\n"),),
+        ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
     ),
 )
 

@@ -17,7 +17,14 @@ from cvlab.impl import load_lab
 from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 from cvlab.quiet import import_tensorflow
 from grader.core import FAILED, NOT_IMPLEMENTED, PASSED, all_checks, run_check
-from tests._interp_helpers import BOOK_STYLE_SOURCE, MUTATIONS, mutated_source, with_eager_grad_cam, write_module
+from tests._interp_helpers import (
+    BOOK_STYLE_SOURCE,
+    EQUIVALENTS,
+    MUTATIONS,
+    mutated_source,
+    with_eager_grad_cam,
+    write_module,
+)
 
 LAB = "interpretation"
 SOLUTION_TEXT = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
@@ -77,6 +84,14 @@ def test_single_model_eager_grad_cam_passes(tmp_path):
     source = write_module(tmp_path, with_eager_grad_cam(SOLUTION_TEXT))
     results = _results(source, {c.id for c in all_checks(lab=LAB, exercise="grad_cam")})
     assert len(results) == 5
+    assert all(r.status == PASSED for r in results.values()), _describe(results)
+
+
+@pytest.mark.parametrize("rewrite", EQUIVALENTS, ids=[e.name for e in EQUIVALENTS])
+def test_equivalent_rewrite_passes(rewrite, tmp_path):
+    source = write_module(tmp_path, mutated_source(SOLUTION_TEXT, rewrite))
+    results = _results(source, set(rewrite.checks))
+    assert set(results) == set(rewrite.checks)
     assert all(r.status == PASSED for r in results.values()), _describe(results)
 
 

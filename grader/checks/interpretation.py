@@ -10,6 +10,7 @@ ignored class_index, ...) and names the one that matches.
 
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -257,15 +258,17 @@ def _activation(shape=(5, 6, 20), seed=3, constant_channels=()):
 
 
 def _grid(student, activation, **kwargs):
-    """The student's grid, with division-by-zero warnings turned into a hint."""
-    with np.errstate(divide="raise", invalid="raise"):
-        try:
-            grid = _call(student, "activation_grid", activation, **kwargs)
-        except FloatingPointError as exc:
-            raise AssertionError(
-                f"activation_grid divides by zero ({exc}) on a constant channel: when a channel's std is 0, "
-                "draw it as 0 instead of standardizing it."
-            ) from exc
+    """The student's grid; AssertionError when a NaN from 0 / 0 reached the uint8 conversion."""
+    with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
+        warnings.simplefilter("always", RuntimeWarning)
+        grid = _call(student, "activation_grid", activation, **kwargs)
+    # np.where(std > 0, (x - m) / std, 0) warns "in divide" but discards the NaN: that is fine.
+    # A NaN cast to uint8 warns "in cast": the constant channel was divided by its zero std.
+    if any("cast" in str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
+        raise AssertionError(
+            "activation_grid divides by zero on a constant channel (0 / 0 = NaN, then cast to uint8): when a "
+            "channel's std is 0, draw it as 0 instead of standardizing it."
+        )
     return np.asarray(grid)
 
 
@@ -767,9 +770,11 @@ def _overlay(student, image, heatmap, **kwargs):
 
 
 def _overlay_close(got, expected):
+    """Close enough: other resizers (PIL bilinear, the book's default bicubic) differ by a few levels."""
     diff = np.abs(got.astype("float32") - expected.astype("float32"))
-    # other bilinear resizers differ slightly at the borders
-    return float(diff.mean()) <= 2.0 and float(np.percentile(diff, 99)) <= 16
+    # measured: the book's exact code (bicubic) is within mean 4.3 / 99th percentile 14 of the reference;
+    # nearest-neighbour resizing, alpha 0.8 instead of 0.4 and the jet-like 'turbo' are at mean >= 9
+    return float(diff.mean()) <= 6.0 and float(np.percentile(diff, 99)) <= 24
 
 
 @check(LAB, "overlay_heatmap", points=2)
