@@ -310,9 +310,22 @@ def test_training_with_skeleton_says_what_to_write(skeletons, tmp_path, monkeypa
 
 
 def test_grade_tab_grades_the_skeleton(skeletons):
-    summary, rows = tabs_grade.grade_labs(str(skeletons), "segmentation")
+    summary, rows = list(tabs_grade.grade_labs(str(skeletons), "segmentation"))[-1]
     assert summary.startswith("### Score: 0 /")
     assert rows and all(row[0] == "TODO" for row in rows)
     assert all("Not implemented yet: write" in row[4] for row in rows)
     with pytest.raises(gr.Error, match="Unknown lab"):
-        tabs_grade.grade_labs(str(skeletons), "chemistry")
+        list(tabs_grade.grade_labs(str(skeletons), "chemistry"))
+
+
+# -- launcher ----------------------------------------------------------------------------------
+
+
+def test_launcher_arguments():
+    from ui.__main__ import parse_args
+
+    args = parse_args(["--port", "7999", "--share", "never"])
+    assert args.port == 7999 and args.share == "never"
+    assert parse_args([]).port == 7860
+    with pytest.raises(SystemExit):
+        parse_args(["--share", "always"])

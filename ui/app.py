@@ -8,6 +8,7 @@ without restarting.
 
 import gradio as gr
 
+from cvlab.paths import EXAMPLES_DIR
 from ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
 from ui.common import DEFAULT_LABS_DIR
 from ui.resources import example_images
@@ -36,7 +37,8 @@ def build_app():
     """
     pets = example_images("pet_")
     everything = example_images()
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    # delete_cache: result images older than an hour are removed every hour
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(
             f"# {TITLE}\n"
             "Segmentation, modern architecture patterns and interpreting convnets "
@@ -86,6 +88,7 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False):
         show_error=True,
         theme=offline_theme(),
         footer_links=["api"],
+        allowed_paths=[str(EXAMPLES_DIR)],
     )
 
 

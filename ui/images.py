@@ -16,8 +16,6 @@ from ui.common import user_error
 MIN_SIDE = 8
 #: Larger images are downscaled (keeping the aspect ratio) so overlays stay fast.
 MAX_SIDE = 1024
-#: Refuse anything bigger than this many pixels (a decompression bomb, a scan).
-MAX_PIXELS = 60_000_000
 
 NO_IMAGE = "No image yet: upload a picture (JPEG, PNG, WebP, BMP, …) or click one of the examples below the image."
 
@@ -44,7 +42,8 @@ def load_input_image(value, max_side=MAX_SIDE):
         sentence saying the image was downscaled.
 
     Raises:
-        gr.Error: no image, unreadable file, too small or too big.
+        gr.Error: no image, unreadable file, too small, or more pixels than
+            ``cvlab.imaging.MAX_PIXELS``.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise user_error(NO_IMAGE)
@@ -63,11 +62,6 @@ def load_input_image(value, max_side=MAX_SIDE):
     if min(height, width) < MIN_SIDE:
         raise user_error(
             f"The image is only {width}x{height} pixels; use one at least {MIN_SIDE}x{MIN_SIDE} pixels."
-        )
-    if height * width > MAX_PIXELS:
-        raise user_error(
-            f"The image is {width}x{height} pixels ({height * width / 1e6:.0f} megapixels); "
-            f"use one under {MAX_PIXELS / 1e6:.0f} megapixels."
         )
     if max(height, width) <= max_side:
         return image, ""

@@ -48,13 +48,17 @@ def summary_markdown(results, source):
 
 
 def grade_labs(labs_dir, lab, progress=gr.Progress()):
-    """Event: grade the student's labs in isolated worker processes.
+    """Event (generator): grade the student's labs in isolated worker processes.
+
+    Each lab runs in a fresh worker process with per-check time limits
+    (``grader.runner.grade``). Yields after every lab, so the table fills
+    in lab by lab and the Stop button cancels between labs.
 
     Args:
         labs_dir: the "labs directory" textbox.
         lab: ``"all labs"`` or one lab name.
 
-    Returns:
+    Yields:
         (summary markdown, rows ``[status word, check id, "score/max", title, hint]``).
     """
     from grader.runner import grade  # noqa: PLC0415 - imports the checks
@@ -68,8 +72,7 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
     for i, name in enumerate(labs):
         progress(i / len(labs), desc=f"Grading {name} (a fresh worker process per lab)…")
         results.extend(grade(str(source), lab=name, isolate=True))
-    progress(1.0, desc="Done")
-    return summary_markdown(results, source), result_rows(results)
+        yield summary_markdown(results, source), result_rows(results)
 
 
 def build_tab(labs_dir):
@@ -81,6 +84,8 @@ def build_tab(labs_dir):
     with gr.Row():
         lab = gr.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")
         button = gr.Button("Grade", variant="primary", elem_id="grade-run")
+        stop = gr.Button("Stop", variant="stop")
     summary = gr.Markdown(elem_id="grade-summary")
     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, column_widths=["7%", "23%", "7%", "27%", "36%"])
-    button.click(grade_labs, inputs=[labs_dir, lab], outputs=[summary, table], api_name="grade")
+    grading = button.click(grade_labs, inputs=[labs_dir, lab], outputs=[summary, table], api_name="grade")
+    stop.click(None, cancels=[grading])
