@@ -24,8 +24,8 @@ def _imaging():
     """The ``cvlab.imaging`` module, or a gr.Error while it has not landed."""
     try:
         from cvlab import imaging  # noqa: PLC0415 - optional until it lands
-    except ModuleNotFoundError as exc:
-        raise user_error("Image handling is not available: cvlab/imaging.py is missing (git merge main).") from exc
+    except ImportError as exc:
+        raise user_error(f"Image handling is not available: cvlab/imaging.py is missing or cannot be imported ({exc}).") from exc
     return imaging
 
 

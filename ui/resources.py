@@ -29,9 +29,9 @@ _load_lock = threading.Lock()
 def _models_module():
     try:
         from cvlab import models  # noqa: PLC0415 - optional until it lands
-    except ModuleNotFoundError as exc:
+    except ImportError as exc:
         raise user_error(
-            "The demo models are not available: cvlab/models.py is missing (git merge main)."
+            f"The demo models are not available: cvlab/models.py is missing or cannot be imported ({exc})."
         ) from exc
     return models
 
