@@ -46,3 +46,16 @@ def photo():
 def ci():
     """True when running in CI (env CI set to a true value)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def browser_decision(chromium_present, in_ci, chromium="/usr/bin/chromium"):
+    """What the browser test does: ``("run", "")``, ``("skip", reason)`` or ``("fail", reason)``.
+
+    It skips only when chromium is missing and CI is not set; in CI a
+    missing browser is a failure.
+    """
+    if chromium_present:
+        return "run", ""
+    if in_ci:
+        return "fail", f"{chromium} is missing and CI is set: run scripts/install_browser.sh before the tests."
+    return "skip", f"{chromium} is missing (install it with scripts/install_browser.sh)"

@@ -9,18 +9,16 @@ import time
 
 import pytest
 
-from tests._ui_helpers import PHOTO, ci
+from tests._ui_helpers import PHOTO, browser_decision, ci
 from ui.browser import CHROMIUM, chromium_available
 
-if not chromium_available():
-    if ci():
-        pytest.fail(
-            f"{CHROMIUM} is missing and CI is set: run scripts/install_browser.sh before the tests.",
-            pytrace=False,
-        )
-    pytest.skip(f"{CHROMIUM} is missing (install it with scripts/install_browser.sh)", allow_module_level=True)
+_ACTION, _REASON = browser_decision(chromium_available(), ci(), CHROMIUM)
+if _ACTION == "fail":
+    pytest.fail(_REASON, pytrace=False)
+if _ACTION == "skip":
+    pytest.skip(_REASON, allow_module_level=True)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright_api  # noqa: E402 - a declared dependency: fail, never skip
 
 RESULT_TIMEOUT_MS = 90_000
 

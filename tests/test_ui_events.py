@@ -329,3 +329,14 @@ def test_launcher_arguments():
     assert parse_args([]).port == 7860
     with pytest.raises(SystemExit):
         parse_args(["--share", "always"])
+
+
+def test_browser_test_skips_only_outside_ci():
+    from tests._ui_helpers import browser_decision
+
+    assert browser_decision(True, True) == ("run", "")
+    assert browser_decision(True, False) == ("run", "")
+    action, reason = browser_decision(False, True)
+    assert action == "fail" and "install_browser.sh" in reason
+    action, reason = browser_decision(False, False)
+    assert action == "skip" and "/usr/bin/chromium is missing" in reason
