@@ -340,3 +340,12 @@ def test_browser_test_skips_only_outside_ci():
     assert action == "fail" and "install_browser.sh" in reason
     action, reason = browser_decision(False, False)
     assert action == "skip" and "/usr/bin/chromium is missing" in reason
+
+
+def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
+    from ui import resources
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert not resources.imagenet_available()
+    assert resources.IMAGENET_XCEPTION not in resources.model_choices()
+    assert {MODEL, XCEPTION} <= set(resources.model_choices())

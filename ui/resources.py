@@ -48,20 +48,31 @@ def model_choices():
     return names
 
 
-@functools.cache
 def imagenet_available():
-    """True when ImageNet Xception weights are in the Keras cache (no download)."""
-    try:
-        _load_imagenet()
-    except Exception:  # noqa: BLE001 - any failure means "not offered"
+    """True when the ImageNet Xception weights are in the Keras cache (checked without loading)."""
+    models = _models_module()
+    weights_path = getattr(models, "imagenet_weights_path", None)
+    if weights_path is None:
         return False
-    return True
+    return weights_path().is_file()
 
 
 @functools.cache
 def _load_imagenet():
+    return _models_module().load_imagenet_xception()
+
+
+def imagenet_class_names():
+    """The 1000 ImageNet class names from the Keras cache's imagenet_class_index.json, or None."""
     models = _models_module()
-    return models.load_imagenet_xception()
+    cache_dir = getattr(models, "keras_cache_dir", None)
+    if cache_dir is None:
+        return None
+    path = cache_dir() / "models" / "imagenet_class_index.json"
+    if not path.is_file():
+        return None
+    index = json.loads(path.read_text())
+    return [index[str(i)][1] for i in range(len(index))]
 
 
 @functools.cache
@@ -90,8 +101,7 @@ def load_model(name):
             raise
         except Exception as exc:  # missing or corrupt files: say so
             raise user_error(f"Could not load the model {name!r}: {exc}") from exc
-    # load_imagenet_xception may return (model, info)
-    return result[0] if isinstance(result, tuple) else result
+    return result
 
 
 @functools.cache
@@ -99,12 +109,12 @@ def model_info(name):
     """Metadata of model ``name``: dict with ``input_size`` (h, w), ``class_names``,
     ``last_conv_layer`` and ``preprocess`` ("0..255" or "xception")."""
     if name == IMAGENET_XCEPTION:
-        result = _load_imagenet()
-        raw = result[1] if isinstance(result, tuple) else {}
+        # the chapter's Grad-CAM layer; class names only when Keras cached them
+        raw = {"last_conv_layer": "block14_sepconv2_act", "class_names": imagenet_class_names()}
     else:
         raw = dict(_models_module().demo_model_info(name))
     model = load_model(name)
-    input_size = raw.get("input_size") or raw.get("img_size") or tuple(model.inputs[0].shape[1:3])
+    input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
     class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
     last_conv = raw.get("last_conv_layer") or raw.get("last_conv_layer_name") or last_conv_layer(model)
     return {
@@ -124,16 +134,6 @@ def last_conv_layer(model):
     """Name of the last convolution layer of ``model``, or None."""
     names = layer_names(model, CONV_LAYER_TYPES)
     return names[-1] if names else None
-
-
-def check_layer(model, name, class_names, kind):
-    """``model.get_layer(name)`` or a gr.Error listing the valid names."""
-    valid = layer_names(model, class_names)
-    if not name or name not in valid:
-        raise user_error(
-            f"The model has no {kind} layer named {name!r}. Choose one of: {', '.join(valid)}."
-        )
-    return model.get_layer(name)
 
 
 # -- segmentation demo ---------------------------------------------------------
