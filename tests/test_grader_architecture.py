@@ -83,6 +83,7 @@ EQUIVALENT = {
         ),
         ("        residual = layers.Conv2D(filters, 1, strides=2)(residual)\n", ""),
     ),
+    "plus operator": ("residual_block", (RESIDUAL_ADD, RESIDUAL_ADD.replace("layers.add([x, residual])", "x + residual"))),
     "keras.ops.relu": (
         "conv_bn_relu",
         ('    return layers.Activation("relu")(x)', "    return keras.ops.relu(x)"),
@@ -133,6 +134,10 @@ BROKEN = {
     "residual pooling with padding='valid'": (
         "residual_block", "residual_shapes", ["padding='same'"],
         [('x = layers.MaxPooling2D(2, padding="same")(x)', "x = layers.MaxPooling2D(2)(x)")],
+    ),
+    "residual without the addition": (
+        "residual_block", "residual_outputs", ["layers.add([x, residual])"],
+        [(RESIDUAL_ADD, RESIDUAL_ADD.replace("return layers.add([x, residual])", "return x"))],
     ),
     "residual always projected": (
         "residual_block", "residual_outputs", ["shortcut is x itself"],
