@@ -1,0 +1,274 @@
+# Generated from solutions/interpretation.py by `python -m cvlab.generate`.
+# Implement every function that raises NotImplementedError, then run
+#     python -m grader --lab interpretation
+"""Lab 3 — Interpreting what convnets learn (DLwP 2nd ed., section 9.4).
+
+Three ways to look inside a trained convnet:
+
+1. *Intermediate activations*: run an image through the model and show
+   what every convolution and pooling layer outputs, one small picture
+   per channel.
+2. *Filter patterns*: start from a gray noise image and follow the
+   gradient of one filter's mean activation (gradient **ascent**) until
+   the image shows the pattern that filter responds to most.
+3. *Grad-CAM class activation maps*: weight the channels of the last
+   convolution's output by how much they matter for a class (the mean
+   gradient of the class score) to see *where* in the image the evidence
+   for that class is.
+
+Run ``python -m grader --lab interpretation`` to check your work.
+"""
+
+import math
+import weakref
+
+import matplotlib
+import numpy as np
+import keras
+import tensorflow as tf
+
+#: Layer classes whose outputs :func:`extract_activations` shows by default.
+ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
+#: Layer classes listed when a convolution layer name is unknown.
+CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+# Per-model caches of the Keras models and traced tf.functions built from a
+# model, so that repeated calls (a UI slider, 64 filters) reuse them. The
+# models are weak keys: a cache entry disappears with its model.
+_GRAD_CAM_CACHE = weakref.WeakKeyDictionary()
+_ASCENT_CACHE = weakref.WeakKeyDictionary()
+_EXTRACTOR_CACHE = weakref.WeakKeyDictionary()
+
+
+def _cached(cache, model, key, build):
+    """``build()`` once per ``(model, key)``; later calls return the stored value."""
+    per_model = cache.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = build()
+    return per_model[key]
+
+
+def _as_batch(image):
+    """float32 (1, H, W, C) from an (H, W, C) or (1, H, W, C) array or tensor."""
+    batch = np.asarray(image, dtype="float32")
+    if batch.ndim == 3:
+        batch = batch[np.newaxis]
+    if batch.ndim != 4 or batch.shape[0] != 1:
+        raise ValueError(f"expected one image of shape (H, W, C) or (1, H, W, C); got shape {batch.shape}.")
+    return batch
+
+
+def _model_inputs(model, batch):
+    """``model.inputs``, building an unbuilt Sequential model for ``batch``'s shape first.
+
+    Keras 3 Sequential models only have ``inputs``/``outputs`` once they
+    know their input shape (an ``Input`` layer, a call, or ``build``).
+    """
+    if isinstance(model, keras.Sequential) and not model.built:
+        model.build((None,) + tuple(batch.shape[1:]))
+    try:
+        return model.inputs
+    except AttributeError as exc:
+        raise ValueError(
+            f"model {model.name!r} has no inputs yet; start it with keras.Input(shape) or call it on an image first."
+        ) from exc
+
+
+def _layer_names_of(model, class_names):
+    """Names of ``model``'s own layers whose class is one of ``class_names``, in model order."""
+    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
+
+
+def _get_layer(model, name, kind, class_names):
+    """``model.get_layer(name)`` with a ValueError listing the candidates."""
+    names = [layer.name for layer in model.layers]
+    if name not in names:
+        candidates = ", ".join(_layer_names_of(model, class_names)) or "(none)"
+        raise ValueError(f"no layer named {name!r}; {kind} layers are: {candidates}.")
+    return model.get_layer(name)
+
+
+def extract_activations(model, image, layer_names=None):
+    """Outputs of intermediate layers for one image.
+
+    Args:
+        model: a built ``keras.Model`` (Functional or Sequential; an
+            unbuilt Sequential model is built for the image's shape).
+        image: float32 (H, W, 3) or (1, H, W, 3), preprocessed the way the
+            model expects.
+        layer_names: names of layers of ``model`` to read, or None for
+            every Conv2D, SeparableConv2D and MaxPooling2D layer, in model
+            order. Only the model's own layers are searched: the layers of
+            a nested model (e.g. a pretrained base inside a bigger model)
+            are not expanded; pass the nested model itself to see them.
+
+    Returns:
+        dict {layer name: float32 np.ndarray (h, w, c)} without the batch
+        axis, in layer order (the order of ``layer_names`` when given).
+
+    Raises:
+        ValueError: a name in ``layer_names`` is not a layer of the model
+            (the message lists the convolution/pooling layers).
+    """
+    raise NotImplementedError("interpretation.extract_activations")
+
+
+def activation_grid(activation, images_per_row=16):
+    """Tile the channels of one activation into a single gray picture.
+
+    Args:
+        activation: float (h, w, c), e.g. one value of
+            :func:`extract_activations`.
+        images_per_row: channels per row of the grid.
+
+    Returns:
+        np.ndarray uint8 of shape ((h + 1) * rows - 1, (w + 1) *
+        images_per_row - 1) with rows = ceil(c / images_per_row): channel k
+        is drawn at row k // images_per_row, column k % images_per_row,
+        separated by 1-pixel zero gutters. A channel with std > 0 is shown
+        as (x - mean) / std * 64 + 128 clipped to 0..255; a constant
+        channel (e.g. a dead ReLU) is drawn 0.
+    """
+    raise NotImplementedError("interpretation.activation_grid")
+
+
+def filter_loss(feature_extractor, image, filter_index):
+    """How strongly one filter responds to ``image``.
+
+    Args:
+        feature_extractor: ``keras.Model`` mapping images to one layer's
+            output (batch, h, w, c).
+        image: float32 tensor (1, H, W, 3).
+        filter_index: int (or int32 scalar tensor), the channel to score.
+
+    Returns:
+        float32 scalar tensor: the mean of ``activation[:, 2:-2, 2:-2,
+        filter_index]`` (the 2-pixel border is left out to avoid its
+        artifacts).
+    """
+    raise NotImplementedError("interpretation.filter_loss")
+
+
+def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
+    """One step of gradient ascent on :func:`filter_loss`.
+
+    Args:
+        feature_extractor: as for :func:`filter_loss`.
+        image: float32 tensor (1, H, W, 3).
+        filter_index: int (or int32 scalar tensor).
+        learning_rate: float (or float32 scalar tensor).
+
+    Returns:
+        float32 tensor (1, H, W, 3): ``image + learning_rate * g`` where g
+        is the gradient of the loss w.r.t. the image divided by its global
+        L2 norm (``tf.math.l2_normalize(grads, axis=None)``), so every step
+        has the same size whatever the filter's scale.
+    """
+    raise NotImplementedError("interpretation.gradient_ascent_step")
+
+
+def generate_filter_pattern(
+    feature_extractor, filter_index, iterations=30, learning_rate=10.0, image=None, img_size=(200, 200), seed=None
+):
+    """The input pattern that maximally activates one filter.
+
+    Args:
+        feature_extractor: ``keras.Model`` mapping (1, H, W, 3) images to
+            one layer's output.
+        filter_index: int, the channel to maximize.
+        iterations: number of :func:`gradient_ascent_step` calls.
+        learning_rate: step size.
+        image: optional float (H, W, 3) or (1, H, W, 3) start image.
+        img_size: (H, W) of the random start image when ``image`` is None.
+        seed: seed of the start image (uniform in [0.4, 0.6)); None for
+            a different one every call.
+
+    Returns:
+        np.ndarray float32 (H, W, 3): the image after ``iterations`` steps
+        (use :func:`deprocess_image` to display it).
+    """
+    raise NotImplementedError("interpretation.generate_filter_pattern")
+
+
+def deprocess_image(image, crop=25):
+    """Turn a generated pattern into a displayable uint8 image.
+
+    Args:
+        image: float (H, W, 3) (or (1, H, W, 3)).
+        crop: pixels removed from each border (the border has artifacts).
+
+    Returns:
+        np.ndarray uint8 (H - 2 * crop, W - 2 * crop, 3):
+        (x - mean) / std * 64 + 128 clipped to 0..255, then cropped. An
+        image with std 0 becomes all 128 (before the crop).
+    """
+    raise NotImplementedError("interpretation.deprocess_image")
+
+
+def _grad_cam_function(model, layer_name):
+    """A traced ``f(batch, class_index) -> (activation, grads)`` for ``model``, cached.
+
+    One two-output model computes the layer's activation and the
+    prediction in a single forward pass, whatever the graph between them.
+    A negative ``class_index`` selects the top predicted class.
+    """
+
+    def build():
+        layer = model.get_layer(layer_name)
+        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+
+        @tf.function
+        def activation_and_grads(batch, class_index):
+            with tf.GradientTape() as tape:
+                activation, preds = grad_model(batch, training=False)
+                top = tf.argmax(preds[0], output_type=tf.int32)
+                index = tf.where(class_index < 0, top, class_index)
+                # the score of the class, before any further processing
+                score = preds[:, index]
+            # how much each activation value changes the class score
+            return activation, tape.gradient(score, activation)
+
+        return activation_and_grads
+
+    return _cached(_GRAD_CAM_CACHE, model, layer_name, build)
+
+
+def grad_cam(model, image, last_conv_layer_name, class_index=None):
+    """Grad-CAM class activation heatmap.
+
+    Args:
+        model: a classifier ``keras.Model`` (Functional or Sequential)
+            whose first output is (1, num_classes) (softmax, or one sigmoid
+            unit with num_classes = 1).
+        image: float32 (1, H, W, 3) or (H, W, 3), already preprocessed.
+        last_conv_layer_name: name of a layer of ``model`` with a 4-D
+            output, usually the last convolution (or its activation).
+        class_index: class to explain; None for the top predicted class.
+            For a single sigmoid output, class 0 is that output.
+
+    Returns:
+        np.ndarray float32 (h, w), the layer's spatial size, values in
+        [0, 1]: relu(mean over channels of activation * mean gradient per
+        channel) / its max; all zeros (never NaN) when the max is 0.
+
+    Raises:
+        ValueError: unknown layer name (the message lists the convolution
+            layers) or class_index out of range.
+    """
+    raise NotImplementedError("interpretation.grad_cam")
+
+
+def overlay_heatmap(image, heatmap, alpha=0.4):
+    """Superimpose a heatmap on an image with the jet colormap.
+
+    Args:
+        image: uint8 (H, W, 3) RGB image.
+        heatmap: float (h, w) in [0, 1], e.g. from :func:`grad_cam`.
+        alpha: weight of the colored heatmap.
+
+    Returns:
+        np.ndarray uint8 (H, W, 3): ``alpha * jet(heatmap) * 255 + image``
+        (the colored heatmap resized bilinearly to (H, W)), min-max
+        rescaled to 0..255 as ``keras.utils.array_to_img`` does.
+    """
+    raise NotImplementedError("interpretation.overlay_heatmap")
