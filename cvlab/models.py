@@ -80,7 +80,9 @@ DEFAULT_CONFIGS = {
     "mini_xception": TrainConfig(
         model="mini_xception", input_size=(64, 64), epochs=15, filters=(32, 64, 128), augment=True
     ),
-    "convnet": TrainConfig(model="convnet", input_size=(96, 96), epochs=20, filters=(16, 32, 64, 128, 128)),
+    "convnet": TrainConfig(
+        model="convnet", input_size=(96, 96), epochs=20, filters=(16, 32, 64, 128, 128), augment=True
+    ),
 }
 
 
@@ -224,7 +226,8 @@ def _uncompiled_copy(model):
     """The same architecture and weights without optimizer state (keeps the .keras file small)."""
     import keras  # noqa: PLC0415
 
-    copy = keras.models.model_from_json(model.to_json())  # clone_model would compile the copy
+    # get_config() has no compile config (clone_model and to_json would compile the copy)
+    copy = keras.Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 
