@@ -112,9 +112,10 @@ def _explain_residual_error(message, kwargs, source=""):
     shapes = _add_shapes(message)
     filters, pooling = kwargs["filters"], kwargs["pooling"]
     if len(shapes) == 2 and shapes[0][-1] != shapes[1][-1]:
+        projection = "Conv2D(filters, 1, strides=2)" if pooling else "Conv2D(filters, 1)"
         return (
             f"the shortcut has {RES_INPUT[-1]} channels but the main path has {filters}: when the channels differ, "
-            "project the shortcut with residual = Conv2D(filters, 1)(residual) before adding."
+            f"project the shortcut with residual = {projection}(residual) before adding."
         )
     sides = sorted(s[0] for s in shapes) if len(shapes) == 2 else []
     if pooling and sides == [RES_INPUT[0] // 2, -(-RES_INPUT[0] // 2)]:
