@@ -302,34 +302,6 @@ def deprocess_image(image, crop=25):
     ### END SOLUTION
 
 
-def _grad_cam_function(model, layer_name):
-    """A traced ``f(batch, class_index) -> (activation, grads)`` for ``model``, cached.
-
-    One two-output model computes the layer's activation and the
-    prediction in a single forward pass, whatever the graph between them.
-    A negative ``class_index`` selects the top predicted class.
-    """
-
-    def build():
-        layer = model.get_layer(layer_name)
-        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
-
-        @tf.function
-        def activation_and_grads(batch, class_index):
-            with tf.GradientTape() as tape:
-                activation, preds = grad_model(batch, training=False)
-                top = tf.argmax(preds[0], output_type=tf.int32)
-                index = tf.where(class_index < 0, top, class_index)
-                # the score of the class, before any further processing
-                score = preds[:, index]
-            # how much each activation value changes the class score
-            return activation, tape.gradient(score, activation)
-
-        return activation_and_grads
-
-    return _cached(_GRAD_CAM_CACHE, model, layer_name, build)
-
-
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     """Grad-CAM class activation heatmap.
 
@@ -349,17 +321,42 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
         channel) / its max; all zeros (never NaN) when the max is 0.
 
     Raises:
-        ValueError: unknown layer name (the message lists the convolution
-            layers) or class_index out of range.
+        ValueError: unknown layer name or a layer without a (batch, h, w, c)
+            output (the message lists the convolution layers), or
+            class_index out of range.
     """
     ### BEGIN SOLUTION
     batch = _as_batch(image)
     _model_inputs(model, batch)
-    _get_layer(model, last_conv_layer_name, "conv", CONV_LAYER_TYPES)
+    layer = _get_layer(model, last_conv_layer_name, "conv", CONV_LAYER_TYPES)
+    if len(layer.output.shape) != 4:
+        conv_names = ", ".join(_layer_names_of(model, CONV_LAYER_TYPES))
+        raise ValueError(
+            f"layer {last_conv_layer_name!r} outputs shape {tuple(layer.output.shape)}; Grad-CAM needs a "
+            f"(batch, h, w, channels) feature map, e.g. one of the conv layers: {conv_names}."
+        )
     num_classes = model.outputs[0].shape[-1]
     if class_index is not None and not 0 <= class_index < num_classes:
         raise ValueError(f"class_index {class_index} is out of range: the model has {num_classes} output(s).")
-    activation_and_grads = _grad_cam_function(model, last_conv_layer_name)
+
+    def build():
+        # one model, two outputs: the layer's activation and the prediction,
+        # computed in a single forward pass whatever the graph between them
+        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+
+        @tf.function  # traced once per input shape; class_index is a tensor
+        def activation_and_grads(batch, class_index):
+            with tf.GradientTape() as tape:
+                activation, preds = grad_model(batch, training=False)
+                # a negative class_index selects the top predicted class
+                top = tf.argmax(preds[0], output_type=tf.int32)
+                score = preds[:, tf.where(class_index < 0, top, class_index)]
+            # how much each activation value changes the class score
+            return activation, tape.gradient(score, activation)
+
+        return activation_and_grads
+
+    activation_and_grads = _cached(_GRAD_CAM_CACHE, model, last_conv_layer_name, build)
     index = -1 if class_index is None else int(class_index)
     activation, grads = activation_and_grads(tf.convert_to_tensor(batch), tf.constant(index, dtype=tf.int32))
     # importance of each channel: mean gradient over batch, height and width

@@ -135,7 +135,7 @@ def _small_classifier(seed=0):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((16, 16, 3))
     x = layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
-    x = layers.Flatten()(x)
+    x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
 
 
@@ -155,6 +155,8 @@ def test_unknown_names_list_the_conv_layers(solution):
         solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "nope")
     with pytest.raises(ValueError, match="no layer named 'nope'.*conv"):
         solution.extract_activations(model, np.zeros((16, 16, 3), "float32"), ["nope"])
+    with pytest.raises(ValueError, match="'flatten' outputs shape \\(None, 784\\); Grad-CAM needs"):
+        solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "flatten")
     with pytest.raises(ValueError, match="class_index 3 is out of range"):
         solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "conv", class_index=3)
 
@@ -181,10 +183,10 @@ def test_grad_cam_matches_the_books_two_model_version_and_reuses_its_trace(solut
         got = solution.grad_cam(model, image, "conv", class_index=class_index)
         np.testing.assert_allclose(got, expected, atol=1e-5)
     assert nonzero >= 1
-    traced = solution._grad_cam_function(model, "conv")
+    traced = solution._GRAD_CAM_CACHE[model]["conv"]
     for class_index in (0, 2, None):
         solution.grad_cam(model, image, "conv", class_index=class_index)
-    assert solution._grad_cam_function(model, "conv") is traced
+    assert solution._GRAD_CAM_CACHE[model]["conv"] is traced
     assert traced.experimental_get_tracing_count() == 1
 
 
