@@ -259,6 +259,18 @@ MUTATIONS = (
         ("iterations",),
     ),
     Mutation(
+        "pattern_keeps_batch_axis",
+        (('    return result.numpy()[0].astype("float32")\n', '    return result.numpy().astype("float32")\n'),),
+        ("interpretation.generate_filter_pattern.pattern_from_image",),
+        ("batch axis",),
+    ),
+    Mutation(
+        "pattern_ignores_seed",
+        (("np.random.default_rng(seed).uniform(0.4, 0.6", "np.random.default_rng().uniform(0.4, 0.6"),),
+        ("interpretation.generate_filter_pattern.seeded_start",),
+        ("same seed",),
+    ),
+    Mutation(
         "deprocess_no_crop",
         (("    return image[crop : height - crop, crop : width - crop]\n", "    return image\n"),),
         ("interpretation.deprocess_image.deprocess",),

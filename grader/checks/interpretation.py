@@ -447,9 +447,11 @@ def check_gradient_step(student):
 @check(LAB, "generate_filter_pattern", points=2)
 def check_pattern_from_image(student):
     """runs `iterations` gradient-ascent steps from the given image and returns (H, W, 3) float32"""
+    import tensorflow as tf  # noqa: PLC0415
+
     extractor = conv_extractor()
     start = _image(FILTER_IMAGE_SHAPE, seed=7, low=0.4, high=0.6)
-    kwargs = {"iterations": 3, "learning_rate": 1.5, "image": start}
+    kwargs = {"iterations": 3, "learning_rate": 1.5, "image": tf.constant(start)}
     got = _call(student, "generate_filter_pattern", extractor, 2, **kwargs)
     got = _as_float_array(got, "the pattern")
     ref = reference(LAB)
@@ -478,11 +480,12 @@ def check_seeded_start(student):
     """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size"""
     extractor = conv_extractor()
     kwargs = {"iterations": 0, "img_size": (10, 14)}
-    first = _as_float_array(_call(student, "generate_filter_pattern", extractor, 0, seed=11, **kwargs), "the pattern")
-    if first.shape != (10, 14, 3):
-        raise AssertionError(f"img_size=(10, 14) must give a (10, 14, 3) pattern (height first); got {first.shape}.")
-    if first.dtype != np.float32:
-        raise AssertionError(f"return float32 (`.astype('float32')`); got {first.dtype}.")
+    raw = np.asarray(_call(student, "generate_filter_pattern", extractor, 0, seed=11, **kwargs))
+    if raw.shape != (10, 14, 3):
+        raise AssertionError(f"img_size=(10, 14) must give a (10, 14, 3) pattern (height first); got {raw.shape}.")
+    if raw.dtype != np.float32:
+        raise AssertionError(f"return float32 (`.astype('float32')`); got {raw.dtype}.")
+    first = raw
     if first.min() < 0.4 - 1e-6 or first.max() > 0.6 + 1e-6 or first.std() < 1e-3:
         raise AssertionError(
             f"with iterations=0 the result is the start image, which must be uniform noise in [0.4, 0.6); "
@@ -491,7 +494,11 @@ def check_seeded_start(student):
     again = _as_float_array(_call(student, "generate_filter_pattern", extractor, 0, seed=11, **kwargs), "the pattern")
     other = _as_float_array(_call(student, "generate_filter_pattern", extractor, 0, seed=12, **kwargs), "the pattern")
     if not np.array_equal(first, again):
-        raise AssertionError("the same seed must give the same start image: draw it with np.random.default_rng(seed).")
+        raise AssertionError(
+            "the same seed must give the same start image: draw it with np.random.default_rng(seed).uniform(...) "
+            "or tf.random.stateless_uniform(shape, seed=[seed, 0], ...) (tf.random.uniform(seed=...) changes "
+            "from call to call)."
+        )
     if np.array_equal(first, other):
         raise AssertionError("different seeds must give different start images: use the seed argument.")
 
