@@ -213,7 +213,7 @@ MUTATIONS = (
         "grid_floor_rows",
         (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),
          ("    for k in range(channels):\n", "    for k in range(rows * images_per_row):\n")),
-        ("interpretation.activation_grid.grid_shape",),
+        ("interpretation.activation_grid.grid_shape", "interpretation.activation_grid.grid_few_channels"),
         ("ceil",),
     ),
     Mutation(

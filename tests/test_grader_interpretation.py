@@ -108,6 +108,21 @@ def test_mistake_fails_with_hint(mutation, tmp_path):
         assert not missing, f"{mutation.name}: hint lacks {missing}: {result.message}"
 
 
+@pytest.mark.parametrize(
+    ("mutation_name", "still_passing"),
+    [
+        ("filter_loss_no_crop", ("gradient_ascent_step.gradient_step", "generate_filter_pattern.pattern_from_image")),
+        ("step_per_pixel_normalized", ("generate_filter_pattern.pattern_from_image",)),
+    ],
+)
+def test_a_mistake_costs_only_its_own_exercise(mutation_name, still_passing, tmp_path):
+    mutation = next(m for m in MUTATIONS if m.name == mutation_name)
+    source = write_module(tmp_path, mutated_source(SOLUTION_TEXT, mutation))
+    results = _results(source, {f"{LAB}.{name}" for name in still_passing})
+    assert len(results) == len(still_passing)
+    assert all(r.status == PASSED for r in results.values()), _describe(results)
+
+
 def test_command_line_grader_gives_full_marks_to_the_reference():
     completed = subprocess.run(
         [sys.executable, "-m", "grader", "--labs", "solutions", "--lab", LAB, "--format", "gradescope"],

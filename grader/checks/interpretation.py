@@ -261,7 +261,15 @@ def _grid(student, activation, **kwargs):
     """The student's grid; AssertionError when a NaN from 0 / 0 reached the uint8 conversion."""
     with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
         warnings.simplefilter("always", RuntimeWarning)
-        grid = _call(student, "activation_grid", activation, **kwargs)
+        try:
+            grid = _call(student, "activation_grid", activation, **kwargs)
+        except ValueError as exc:
+            if "negative dimensions" not in str(exc):
+                raise
+            raise AssertionError(
+                f"activation_grid failed for {activation.shape[-1]} channels ({exc}): with fewer channels than "
+                "images_per_row, floor division gives 0 rows. rows = math.ceil(channels / images_per_row)."
+            ) from exc
     # np.where(std > 0, (x - m) / std, 0) warns "in divide" but discards the NaN: that is fine.
     # A NaN cast to uint8 warns "in cast": the constant channel was divided by its zero std.
     if any("cast" in str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
@@ -378,13 +386,23 @@ def check_filter_loss(student):
 # -- gradient_ascent_step --------------------------------------------------------
 
 
-def _raw_gradient(extractor, image, filter_index):
+def _raw_gradient(student, extractor, image, filter_index):
+    """d filter_loss / d image, using the student's own filter_loss when it is differentiable.
+
+    Grading the step against the student's loss keeps a filter_loss mistake
+    from costing the gradient_ascent_step points too.
+    """
     import tensorflow as tf  # noqa: PLC0415
 
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        loss = tf.reduce_mean(extractor(image)[:, 2:-2, 2:-2, filter_index])
-    return np.asarray(tape.gradient(loss, image))
+    loss_functions = [getattr(student, "filter_loss", None), reference(LAB).filter_loss]
+    for loss_function in filter(callable, loss_functions):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss = loss_function(extractor, image, filter_index)
+        grads = tape.gradient(loss, image)
+        if grads is not None:
+            return np.asarray(grads)
+    raise AssertionError("no gradient flows to the image; see filter_loss.")
 
 
 def _l2_normalized(grads, axis):
@@ -410,8 +428,8 @@ def check_gradient_step(student):
     if result.shape != FILTER_IMAGE_SHAPE:
         raise AssertionError(f"return the updated image with the input's shape {FILTER_IMAGE_SHAPE}; got {result.shape}.")
     step = result - np.asarray(image)
-    expected = np.asarray(reference(LAB).gradient_ascent_step(extractor, image, 1, learning_rate)) - np.asarray(image)
-    raw = _raw_gradient(extractor, image, 1)
+    raw = _raw_gradient(student, extractor, image, 1)
+    expected = learning_rate * _l2_normalized(raw, None)
     cosine = _cosine(step, expected)
     if cosine < -0.99:
         raise AssertionError("you step against the gradient: gradient *ascent* is image + learning_rate * grads.")
@@ -430,18 +448,32 @@ def check_gradient_step(student):
                 )
     if cosine < 0.999:
         raise AssertionError(
-            "the step does not follow the gradient of filter_loss with respect to the image "
-            "(fix filter_loss first if its check fails; use tf.GradientTape and tape.watch(image))."
+            "the step does not follow the gradient of filter_loss with respect to the image: compute "
+            "it with tf.GradientTape (tape.watch(image)) around filter_loss(feature_extractor, image, filter_index)."
         )
     if not np.isclose(step_norm, learning_rate, rtol=1e-3):
         raise AssertionError(
             f"the step's L2 norm is {step_norm:.4g}, expected learning_rate = {learning_rate}: divide the gradient "
             "by its global L2 norm (tf.math.l2_normalize(grads, axis=None)) and multiply by learning_rate."
         )
-    assert_close(step, expected, "gradient step", atol=1e-4, rtol=1e-3)
+    assert_close(step, expected.astype("float32"), "gradient step", atol=1e-4, rtol=1e-3)
 
 
 # -- generate_filter_pattern -----------------------------------------------------
+
+
+def _own_steps(student, extractor, image, filter_index, learning_rate, iterations):
+    """``iterations`` of the student's own gradient_ascent_step, (H, W, 3), or None without one.
+
+    A loop around a wrong step is still a right loop: generate_filter_pattern
+    is graded against either the reference or the student's own step.
+    """
+    step = getattr(student, "gradient_ascent_step", None)
+    if not callable(step):
+        return None
+    for _ in range(iterations):
+        image = step(extractor, image, filter_index, learning_rate)
+    return np.asarray(image, dtype="float32")[0]
 
 
 @check(LAB, "generate_filter_pattern", points=2)
@@ -465,13 +497,16 @@ def check_pattern_from_image(student):
             "the pattern equals the start image: in the loop, update it with "
             "image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)."
         )
-    if not np.allclose(got, expected, atol=1e-3, rtol=1e-3):
+    own_steps = _own_steps(student, extractor, kwargs["image"], 2, kwargs["learning_rate"], kwargs["iterations"])
+    if not np.allclose(got, expected, atol=1e-3, rtol=1e-3) and not (
+        own_steps is not None and np.allclose(got, own_steps, atol=1e-3, rtol=1e-3)
+    ):
         for steps in (1, 30):
             if np.allclose(got, ref.generate_filter_pattern(extractor, 2, **{**kwargs, "iterations": steps}), atol=1e-3):
                 raise AssertionError(f"you ran {steps} step(s) instead of `iterations` (3 here): loop range(iterations).")
         raise AssertionError(
             "the pattern differs from `iterations` calls of gradient_ascent_step(feature_extractor, image, "
-            "filter_index, learning_rate) from the given image (fix gradient_ascent_step first if its check fails)."
+            "filter_index, learning_rate) from the given image."
         )
 
 
