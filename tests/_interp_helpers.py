@@ -315,6 +315,26 @@ MUTATIONS = (
         ("viridis", "jet"),
     ),
     Mutation(
+        "overlay_colors_not_scaled",
+        (("    jet_heatmap = jet_colors[heatmap] * 255\n", "    jet_heatmap = jet_colors[heatmap]\n"),),
+        ("interpretation.overlay_heatmap.overlay",),
+        ("255",),
+    ),
+    Mutation(
+        "grad_cam_float64",
+        (('        heatmap = heatmap / peak\n    return heatmap.astype("float32")\n',
+          '        heatmap = heatmap / peak\n    return heatmap.astype("float64")\n'),),
+        ("interpretation.grad_cam.grad_cam_top_class",),
+        ("float32",),
+    ),
+    Mutation(
+        "activations_key_error",
+        (("        _get_layer(model, name, \"convolution and pooling\", ACTIVATION_LAYER_TYPES)\n",
+          "        {layer.name: layer for layer in model.layers}[name]\n"),),
+        ("interpretation.extract_activations.unknown_layer",),
+        ("KeyError", "ValueError"),
+    ),
+    Mutation(
         "overlay_swapped_size",
         (('tf.image.resize(jet_heatmap, image.shape[:2], method="bilinear")',
           'tf.image.resize(jet_heatmap, image.shape[1::-1], method="bilinear")'),),

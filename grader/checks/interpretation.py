@@ -235,6 +235,11 @@ def check_unknown_layer(student):
     func = student_function(student, "extract_activations")
     try:
         func(model, _image(CHAIN_INPUT), layer_names=["no_such_layer"])
+    except KeyError as exc:
+        raise AssertionError(
+            f"an unknown layer name raised KeyError({exc}); raise ValueError listing the available layers "
+            "(model.get_layer(name) does)."
+        ) from exc
     except ValueError as exc:
         if not any(name in str(exc) for name in _expected_default_names(model)):
             raise AssertionError(
@@ -658,13 +663,14 @@ def _grad_cam(student, model, image, layer_name, **kwargs):
             "the heatmap contains NaN: when its max is 0 (nothing speaks for the class) return zeros "
             "instead of dividing 0 / 0."
         )
+    dtype = np.asarray(result).dtype
+    if dtype != np.float32:
+        raise AssertionError(f"return a float32 heatmap (`.astype('float32')`); got {dtype}.")
     return heatmap
 
 
 def _assert_heatmap(got, expected, model, layer_name, batch, class_index, what):
     if np.allclose(got, expected, atol=2e-3):
-        if got.dtype != np.float32:
-            raise AssertionError(f"return a float32 heatmap (`.astype('float32')`); got {got.dtype}.")
         return
     if got.min() < -1e-6:
         raise AssertionError(f"{what}: the heatmap has negative values. {_GRAD_CAM_HINTS['no_relu']}")
@@ -781,13 +787,13 @@ def _overlay_inputs(seed=13):
     return image, heatmap
 
 
-def _colormap_overlay(image, heatmap, name, alpha=0.4):
-    """The overlay with another colormap (for the wrong-colormap hint)."""
+def _colormap_overlay(image, heatmap, name, alpha=0.4, scale=255):
+    """The overlay with another colormap or color scale (for the hints)."""
     import matplotlib  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
     colors = matplotlib.colormaps[name](np.arange(256))[:, :3]
-    colored = colors[np.uint8(255 * heatmap)] * 255
+    colored = colors[np.uint8(255 * heatmap)] * scale
     colored = tf.image.resize(colored, image.shape[:2], method="bilinear").numpy()
     total = alpha * colored + image
     total -= total.min()
@@ -840,6 +846,10 @@ def check_overlay(student):
         raise AssertionError(f"return uint8 (min-max rescale to 0..255, then `.astype('uint8')`); got {got.dtype}.")
     if _overlay_close(got, expected):
         return
+    if _overlay_close(got, _colormap_overlay(image, heatmap, "jet", scale=1)):
+        raise AssertionError(
+            "the colormap gives RGB values in 0..1: multiply them by 255 before adding them to the 0..255 image."
+        )
     for name in ("viridis", "gray", "hot", "turbo"):
         if _overlay_close(got, _colormap_overlay(image, heatmap, name)):
             raise AssertionError(f"you used the {name!r} colormap; the chapter uses matplotlib.colormaps['jet'].")
