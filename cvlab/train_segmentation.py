@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvlab.data import ensure_synthetic_pets, load_segmentation_arrays, split_indices
+from cvlab.data import DatasetError, ensure_synthetic_pets, load_segmentation_arrays, split_indices
 from cvlab.impl import load_lab
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
@@ -190,7 +190,11 @@ def main(argv=None):
         batch_size=args.batch_size, n_images=args.n_images, seed=args.seed,
     )
     output = args.output or (DEMO_MODEL_PATH if args.labs == "solutions" and args.data is None else None)
-    _, summary = train(config, source=args.labs, data_root=args.data, output=output)
+    try:
+        _, summary = train(config, source=args.labs, data_root=args.data, output=output)
+    except DatasetError as exc:
+        print(f"Cannot train on {args.data}: {exc}")
+        return 2
     print(
         f"validation mean IoU {summary['val_mean_iou']:.3f} on {summary['val_images']} images "
         f"(always-background baseline {summary['baseline_mean_iou']:.3f}); "

@@ -171,3 +171,34 @@ def test_cli_grades_solutions_in_isolated_workers():
 
     report = json.loads(out.stdout)
     assert report["score"] == report["max_score"] == sum(c.points for c in all_checks(lab=LAB))
+
+
+def _pytest_grader(impl):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "grader", "--impl", impl, "--lab", LAB, "-q", "-p", "no:cacheprovider"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_pytest_wiring_passes_the_reference():
+    out = _pytest_grader("solutions")
+    n_checks = len(all_checks(lab=LAB))
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert f"{n_checks} passed" in out.stdout
+
+
+def test_pytest_wiring_reports_the_skeleton_without_tracebacks():
+    out = _pytest_grader("labs")
+    assert out.returncode == 1
+    assert "[not implemented]" in out.stdout and "write trimap_to_classes() in labs/segmentation.py" in out.stdout
+    assert "Traceback" not in out.stdout and "raise NotImplementedError" not in out.stdout
+
+
+def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr():
+    out = subprocess.run(
+        [sys.executable, "-m", "grader", "--lab", LAB], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0
+    assert out.stderr == ""
+    assert "TODO  segmentation.trimap_to_classes.mapping" in out.stdout
+    assert out.stdout.strip().endswith(f"Total: 0/{sum(c.points for c in all_checks(lab=LAB)):g}")

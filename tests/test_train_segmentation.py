@@ -53,3 +53,11 @@ def test_shipped_demo_model_segments_held_out_pets():
     pred = model.predict(images[val_idx], verbose=0).argmax(-1)
     pet = labels[val_idx] == 0
     assert np.logical_and(pred == 0, pet).sum() / np.logical_or(pred == 0, pet).sum() > 0.7
+
+
+def test_cli_reports_a_broken_dataset_in_one_sentence(tmp_path, capsys):
+    data = generate_synthetic_pets(tmp_path / "pets", n_images=6, image_size=(32, 32), seed=1)
+    next((data / "annotations" / "trimaps").glob("*.png")).unlink()
+    assert ts.main(["--data", str(data), "--img-size", "32", "32", "--filters", "4", "8", "--epochs", "1"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"Cannot train on {data}:") and "has no trimap" in out
