@@ -154,14 +154,37 @@ def _small_classifier(seed=0):
     return keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
 
 
-def test_unbuilt_sequential_is_built_for_the_image(solution):
+@pytest.mark.parametrize("how", ["input_layer", "called", "unbuilt"])
+def test_sequential_models_of_every_kind(solution, how):
     import keras  # noqa: PLC0415
     from keras import layers  # noqa: PLC0415
 
-    model = keras.Sequential([layers.Conv2D(3, 3, name="c"), layers.MaxPooling2D(name="p"), layers.Flatten(), layers.Dense(2)])
-    activations = solution.extract_activations(model, np.zeros((10, 10, 3), "float32"))
+    stack = [layers.Conv2D(3, 3, name="c"), layers.MaxPooling2D(name="p"), layers.Flatten(), layers.Dense(2)]
+    if how == "input_layer":
+        stack.insert(0, keras.Input((10, 10, 3)))
+    model = keras.Sequential(stack)
+    if how == "called":
+        model(np.zeros((1, 10, 10, 3), "float32"))
+    image = np.random.default_rng(0).uniform(0, 1, (10, 10, 3)).astype("float32")
+    activations = solution.extract_activations(model, image)
     assert {k: v.shape for k, v in activations.items()} == {"c": (8, 8, 3), "p": (4, 4, 3)}
     assert all(v.dtype == np.float32 for v in activations.values())
+    heatmap = solution.grad_cam(model, image, "c", class_index=1)
+    assert heatmap.shape == (8, 8) and heatmap.dtype == np.float32
+    assert np.isfinite(heatmap).all() and 0 <= heatmap.min() and heatmap.max() <= 1
+
+
+def test_nested_models_are_not_expanded(solution):
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    inner = keras.Sequential([keras.Input((10, 10, 3)), layers.Conv2D(2, 3, name="inner_conv")], name="inner")
+    inputs = keras.Input((10, 10, 3))
+    outputs = layers.MaxPooling2D(name="outer_pool")(inner(inputs))
+    model = keras.Model(inputs, outputs)
+    image = np.zeros((10, 10, 3), "float32")
+    assert list(solution.extract_activations(model, image)) == ["outer_pool"]
+    assert list(solution.extract_activations(inner, image)) == ["inner_conv"]
 
 
 def test_unknown_names_list_the_conv_layers(solution):
