@@ -186,6 +186,9 @@ def generate_filter_pattern(
     Returns:
         np.ndarray float32 (H, W, 3): the image after ``iterations`` steps
         (use :func:`deprocess_image` to display it).
+
+    Raises:
+        ValueError: filter_index is not a channel of the extractor's output.
     """
     raise NotImplementedError("interpretation.generate_filter_pattern")
 

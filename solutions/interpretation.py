@@ -240,6 +240,9 @@ def generate_filter_pattern(
     Returns:
         np.ndarray float32 (H, W, 3): the image after ``iterations`` steps
         (use :func:`deprocess_image` to display it).
+
+    Raises:
+        ValueError: filter_index is not a channel of the extractor's output.
     """
     ### BEGIN SOLUTION
     if image is None:
@@ -247,7 +250,12 @@ def generate_filter_pattern(
         start = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1,) + tuple(img_size) + (3,))
     else:
         start = image
-    start = tf.convert_to_tensor(_as_batch(start))
+    start = _as_batch(start)
+    _model_inputs(feature_extractor, start)
+    channels = feature_extractor.outputs[0].shape[-1]
+    if not 0 <= filter_index < channels:
+        raise ValueError(f"filter_index {filter_index} is out of range: the layer has {channels} filters.")
+    start = tf.convert_to_tensor(start)
 
     def build():
         # the loop runs inside one traced graph; filter_index, learning_rate

@@ -237,6 +237,8 @@ def test_filter_patterns_share_one_trace(solution):
     first = solution.generate_filter_pattern(extractor, 0, iterations=1, img_size=(12, 12), seed=0)
     for index, rate in ((1, 5.0), (3, 2.0)):
         solution.generate_filter_pattern(extractor, index, iterations=3, learning_rate=rate, img_size=(12, 12), seed=0)
+    with pytest.raises(ValueError, match="filter_index 4 is out of range: the layer has 4 filters"):
+        solution.generate_filter_pattern(extractor, 4, img_size=(12, 12))
     ascend = solution._ASCENT_CACHE[extractor]["ascend"]
     assert ascend.experimental_get_tracing_count() == 1
     assert first.shape == (12, 12, 3) and first.dtype == np.float32
