@@ -384,6 +384,13 @@ EQUIVALENTS = (
          "interpretation.grad_cam.grad_cam_branching_head"),
     ),
     Equivalent(
+        "step_inlines_its_loss_while_filter_loss_is_wrong",
+        (("activation[:, 2:-2, 2:-2, filter_index]\n    return", "activation[:, :, :, filter_index]\n    return"),
+         ("        loss = filter_loss(feature_extractor, image, filter_index)\n",
+          "        loss = tf.reduce_mean(feature_extractor(image)[:, 2:-2, 2:-2, filter_index])\n")),
+        ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
+    ),
+    Equivalent(
         "step_divides_by_tf_norm",
         (("    grads = tf.math.l2_normalize(grads, axis=None)\n", "    grads = grads / tf.norm(grads)\n"),),
         ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
