@@ -217,6 +217,12 @@ MUTATIONS = (
         ("ceil",),
     ),
     Mutation(
+        "grid_floor_rows_crashes",
+        (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),),
+        ("interpretation.activation_grid.grid_shape",),
+        ("ceil",),
+    ),
+    Mutation(
         "grid_divides_by_zero",
         (("        if std > 0:\n            # standardize", "        if True:\n            # standardize"),),
         ("interpretation.activation_grid.grid_values",),

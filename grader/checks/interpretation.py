@@ -269,12 +269,18 @@ def _grid(student, activation, **kwargs):
         try:
             grid = _call(student, "activation_grid", activation, **kwargs)
         except ValueError as exc:
-            if "negative dimensions" not in str(exc):
-                raise
-            raise AssertionError(
-                f"activation_grid failed for {activation.shape[-1]} channels ({exc}): with fewer channels than "
-                "images_per_row, floor division gives 0 rows. rows = math.ceil(channels / images_per_row)."
-            ) from exc
+            if "negative dimensions" in str(exc):
+                raise AssertionError(
+                    f"activation_grid failed for {activation.shape[-1]} channels ({exc}): with fewer channels "
+                    "than images_per_row, floor division gives 0 rows. rows = math.ceil(channels / images_per_row)."
+                ) from exc
+            if _is_shape_error(exc):
+                raise AssertionError(
+                    f"activation_grid failed to place a channel in the canvas ({str(exc).splitlines()[0]}): the "
+                    "canvas is too small. rows = math.ceil(channels / images_per_row); channel k goes to row "
+                    "k // images_per_row at y = row * (h + 1), column k % images_per_row at x = col * (w + 1)."
+                ) from exc
+            raise
     # np.where(std > 0, (x - m) / std, 0) warns "in divide" but discards the NaN: that is fine.
     # A NaN cast to uint8 warns "in cast": the constant channel was divided by its zero std.
     if any("cast" in str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
