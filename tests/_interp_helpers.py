@@ -260,13 +260,13 @@ MUTATIONS = (
     ),
     Mutation(
         "pattern_ignores_iterations",
-        (("tf.constant(iterations, dtype=tf.int32)", "tf.constant(30, dtype=tf.int32)"),),
+        (("    for _ in range(iterations):\n        result = step(", "    for _ in range(30):\n        result = step("),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("iterations",),
     ),
     Mutation(
         "pattern_keeps_batch_axis",
-        (('    return result.numpy()[0].astype("float32")\n', '    return result.numpy().astype("float32")\n'),),
+        (('    return np.asarray(result, dtype="float32")[0]\n', '    return np.asarray(result, dtype="float32")\n'),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("batch axis",),
     ),

@@ -239,8 +239,8 @@ def test_filter_patterns_share_one_trace(solution):
         solution.generate_filter_pattern(extractor, index, iterations=3, learning_rate=rate, img_size=(12, 12), seed=0)
     with pytest.raises(ValueError, match="filter_index 4 is out of range: the layer has 4 filters"):
         solution.generate_filter_pattern(extractor, 4, img_size=(12, 12))
-    ascend = solution._ASCENT_CACHE[extractor]["ascend"]
-    assert ascend.experimental_get_tracing_count() == 1
+    step = solution._ASCENT_CACHE[extractor]["step"]
+    assert step.experimental_get_tracing_count() == 1
     assert first.shape == (12, 12, 3) and first.dtype == np.float32
     start = np.random.default_rng(0).uniform(0.4, 0.6, (12, 12, 3))
     assert np.linalg.norm(first - start) == pytest.approx(10.0, rel=1e-3)  # one step of norm learning_rate
