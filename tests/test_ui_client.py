@@ -88,12 +88,13 @@ def test_grad_cam_endpoint(client):
 
 
 def test_architecture_endpoint_with_unfinished_labs(client):
-    summary, status, student, reference = client.predict(
+    summary, status, table = client.predict(
         "labs", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture"
     )
     assert "Reference: **992** parameters" in summary
     assert "conv_bn_relu is not implemented yet" in status
-    assert len(reference["data"]) == 4
+    assert len(table["data"]) == 4
+    assert table["data"][1][5].startswith("Conv2D (") and table["data"][1][1] == ""
 
 
 def test_bad_input_is_a_message_not_a_crash(client):

@@ -172,14 +172,11 @@ def test_filters_for_solutions_and_skeleton(skeletons):
 def test_architecture_for_solutions_and_skeleton(skeletons):
     for choice in tabs_architecture.MODEL_CHOICES:
         size, filters, augment = tabs_architecture.default_settings(choice)
-        summary, status, student, reference = tabs_architecture.compare_architectures(
-            "solutions", choice, size, filters, 1, augment
-        )
-        assert "Same layers" in summary and student and all(row[-1] == "✓" for row in student)
-        summary, status, student, reference = tabs_architecture.compare_architectures(
-            str(skeletons), choice, size, filters, 1, augment
-        )
-        assert student == [] and reference and "is not implemented yet" in status
+        summary, status, rows = tabs_architecture.compare_architectures("solutions", choice, size, filters, 1, augment)
+        assert "Same layers" in summary and rows and all(row[4] == "✓" for row in rows)
+        assert all(row[2] == row[6] and row[3] == row[7] for row in rows)
+        summary, status, rows = tabs_architecture.compare_architectures(str(skeletons), choice, size, filters, 1, augment)
+        assert rows and all(row[1] == "" and row[5] for row in rows) and "is not implemented yet" in status
     with pytest.raises(gr.Error, match="Block filters"):
         tabs_architecture.compare_architectures("solutions", tabs_architecture.RESIDUAL, 32, "a, b", 1, False)
 
@@ -199,10 +196,10 @@ def residual_block(x, filters, pooling=False):
         residual = layers.Conv2D(filters, 1)(residual)
     return layers.add([x, residual])
 ''')
-    summary, _, student, _ = tabs_architecture.compare_architectures(str(labs), tabs_architecture.RESIDUAL, 32, "32, 64, 128", 1, False)
+    summary, _, rows = tabs_architecture.compare_architectures(str(labs), tabs_architecture.RESIDUAL, 32, "32, 64, 128", 1, False)
     assert "**Only in yours:** MaxPooling2D → (None, 16, 16, 3), 0 params" in summary
     assert "Layers — yours: 20, reference: 18" in summary
-    assert any(row[-1] == "✗" for row in student)
+    assert len(rows) == 20 and any(row[4] == "✗" for row in rows) and rows[-1][5] == ""
 
 
 # -- student exceptions and hot reload --------------------------------------------------
@@ -349,3 +346,17 @@ def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
     assert not resources.imagenet_available()
     assert resources.IMAGENET_XCEPTION not in resources.model_choices()
     assert {MODEL, XCEPTION} <= set(resources.model_choices())
+
+
+def test_demo_models_are_deterministic_without_training_flag():
+    from cvlab.models import load_demo_model
+    from ui.resources import load_model
+
+    for name in (MODEL, XCEPTION):
+        model = load_model(name)
+        assert not any(type(layer).__name__.startswith("Random") for layer in model.layers)
+        x = np.random.default_rng(0).uniform(0, 255, (2,) + tuple(model.inputs[0].shape[1:])).astype("float32")
+        # called as the book's code calls it (no training argument): same result twice, same as the original
+        np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x)), atol=1e-6)
+        original = load_demo_model(name)
+        np.testing.assert_allclose(np.asarray(model(x)), np.asarray(original(x, training=False)), atol=1e-5)

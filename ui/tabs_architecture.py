@@ -24,7 +24,10 @@ EXERCISE = {
     XCEPTION_BLOCK: "xception_block",
     CONV_BN_RELU: "conv_bn_relu",
 }
-TABLE_HEADERS = ["#", "layer", "type", "output shape", "params", "matches reference"]
+TABLE_HEADERS = [
+    "#", "your layer", "your output shape", "your params", "in reference?",
+    "reference layer", "reference output shape", "reference params",
+]
 MIN_SIZE, MAX_SIZE = 16, 299
 
 
@@ -100,17 +103,38 @@ def _describe(signature, count=1):
 
 
 def mark_matches(rows, reference_rows):
-    """Append "✓"/"✗" to each row: does the reference have a layer with the same signature?"""
+    """"✓"/"✗" per row of ``rows``: does the reference have a layer with the same type, shape and params?"""
     available = collections.Counter(_signature(r) for r in reference_rows)
-    marked = []
+    marks = []
     for row in rows:
         sig = _signature(row)
         if available[sig] > 0:
             available[sig] -= 1
-            marked.append(row + ["✓"])
+            marks.append("✓")
         else:
-            marked.append(row + ["✗"])
-    return marked
+            marks.append("✗")
+    return marks
+
+
+def side_by_side_rows(student_rows, reference_rows):
+    """One table row per layer index: the student's layer, ✓/✗, and the reference's layer.
+
+    Returns:
+        list of ``[#, your layer, your output shape, your params, in reference?,
+        reference layer, reference output shape, reference params]``; cells of a
+        model with fewer layers are "".
+    """
+    marks = mark_matches(student_rows, reference_rows)
+    table = []
+    for i in range(max(len(student_rows), len(reference_rows))):
+        mine = student_rows[i] if i < len(student_rows) else None
+        theirs = reference_rows[i] if i < len(reference_rows) else None
+        table.append(
+            [i]
+            + ([f"{mine[2]} ({mine[1]})", mine[3], mine[4], marks[i]] if mine else ["", "", "", ""])
+            + ([f"{theirs[2]} ({theirs[1]})", theirs[3], theirs[4]] if theirs else ["", "", ""])
+        )
+    return table
 
 
 def difference_summary(student_rows, reference_rows, student_params, reference_params, limit=6):
@@ -165,8 +189,9 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
         augment: include the data augmentation layers (mini-Xception).
 
     Returns:
-        (summary markdown, student status markdown, student rows, reference rows)
-        where rows are lists of ``[#, layer, type, output shape, params, ✓/✗]``.
+        (summary markdown, student status markdown, rows) where rows are
+        ``[#, your layer, your output shape, your params, in reference?,
+        reference layer, reference output shape, reference params]``.
     """
     source = resolve_labs_dir(labs_dir)
     if choice not in MODEL_CHOICES:
@@ -187,21 +212,20 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
     reference_params = int(reference_model.count_params())
     exercise = EXERCISE[choice]
     outcome = run_student(LAB, source, exercise, lambda m: build_model(m, *args))
-    reference_table = [r + [""] for r in reference_rows]
     extra = separable_params_line(source) if choice == XCEPTION_BLOCK else ""
     reference_only = f"Reference: **{reference_params:,}** parameters in {len(reference_rows)} layers."
     if not outcome.ok:
-        return reference_only, outcome.markdown(), [], reference_table
+        return reference_only, outcome.markdown(), side_by_side_rows([], reference_rows)
     model = outcome.value
     if not hasattr(model, "layers") or not hasattr(model, "count_params"):
         message = f"⚠ {exercise}() must return a Keras tensor/model; got {type(model).__name__}."
-        return reference_only, message, [], reference_table
+        return reference_only, message, side_by_side_rows([], reference_rows)
     student_rows = layer_rows(model)
     summary = difference_summary(student_rows, reference_rows, int(model.count_params()), reference_params)
     if extra:
         summary += "\n\n" + extra
     status = f"Built with {describe_source(source)}{LAB}.py"
-    return summary, status, mark_matches(student_rows, reference_rows), reference_table
+    return summary, status, side_by_side_rows(student_rows, reference_rows)
 
 
 #: Sensible (input size, block filters, augment) for each choice.
@@ -231,19 +255,16 @@ def build_tab(labs_dir):
         num_classes = gr.Number(1, precision=0, label="Classes (1 = sigmoid)")
         augment = gr.Checkbox(True, label="Data augmentation layers")
     button = gr.Button("Compare with the reference", variant="primary", elem_id="architecture-run")
+    status = gr.Markdown()
     summary = gr.Markdown(elem_id="architecture-summary")
-    with gr.Row():
-        with gr.Column():
-            gr.Markdown("### Your model")
-            status = gr.Markdown()
-            student_table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True)
-        with gr.Column():
-            gr.Markdown("### Reference")
-            reference_table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True)
+    table = gr.Dataframe(
+        headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=520,
+        column_widths=["4%", "20%", "16%", "9%", "8%", "20%", "15%", "8%"],
+    )
     choice.change(default_settings, inputs=choice, outputs=[input_size, block_filters, augment], api_visibility="private")
     button.click(
         compare_architectures,
         inputs=[labs_dir, choice, input_size, block_filters, num_classes, augment],
-        outputs=[summary, status, student_table, reference_table],
+        outputs=[summary, status, table],
         api_name="architecture",
     )

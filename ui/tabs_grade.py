@@ -85,7 +85,9 @@ def build_tab(labs_dir):
         lab = gr.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")
         button = gr.Button("Grade", variant="primary", elem_id="grade-run")
         stop = gr.Button("Stop", variant="stop")
-    summary = gr.Markdown(elem_id="grade-summary")
+    summary = gr.Markdown(elem_id="grade-summary", min_height=60)
     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, column_widths=["7%", "23%", "7%", "27%", "36%"])
-    grading = button.click(grade_labs, inputs=[labs_dir, lab], outputs=[summary, table], api_name="grade")
+    grading = button.click(
+        grade_labs, inputs=[labs_dir, lab], outputs=[summary, table], api_name="grade", show_progress_on=summary
+    )
     stop.click(None, cancels=[grading])

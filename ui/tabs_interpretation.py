@@ -251,7 +251,7 @@ def _pattern_picture(module, extractor, index, iterations, size, crop):
     return np.clip(picture, 0, 255).astype("uint8")
 
 
-def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=20, compare_reference=True, progress=gr.Progress()):
+def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, compare_reference=True, progress=gr.Progress()):
     """Event (generator): filter patterns by the student's gradient ascent, one filter at a time.
 
     Yields after every filter so the gallery fills in and the Stop button
@@ -318,7 +318,8 @@ def layer_choices(model_name):
     return {
         "activation_layers": layer_names(model, ACTIVATION_LAYER_TYPES),
         "filter_layers": filter_layers,
-        "filter_default": filter_layers[min(2, len(filter_layers) - 1)] if filter_layers else None,
+        # halfway down: early layers give flat colours, the last ones noise on these small models
+        "filter_default": filter_layers[len(filter_layers) // 2] if filter_layers else None,
         "gradcam_layers": four_d_layers(model),
         "last_conv_layer": info["last_conv_layer"],
         "classes": [TOP_CLASS, *info["class_names"]],
@@ -359,7 +360,7 @@ def _side_by_side(student_component, reference_component, status_id=None):
     with gr.Row():
         with gr.Column():
             gr.Markdown("### Your code")
-            status = gr.Markdown(elem_id=status_id)
+            status = gr.Markdown(elem_id=status_id, min_height=48)
             student = student_component()
         with gr.Column():
             gr.Markdown("### Reference")
@@ -470,7 +471,7 @@ def build_filters_tab(labs_dir):
             choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer"
         )
         n_filters = gr.Slider(1, MAX_FILTERS, value=8, step=1, label="Filters")
-        iterations = gr.Slider(5, MAX_ITERATIONS, value=20, step=5, label="Gradient ascent steps")
+        iterations = gr.Slider(5, MAX_ITERATIONS, value=30, step=5, label="Gradient ascent steps")
         compare = gr.Checkbox(True, label="Also run the reference")
     with gr.Row():
         button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run")
@@ -486,5 +487,6 @@ def build_filters_tab(labs_dir):
         inputs=[labs_dir, model, layer, n_filters, iterations, compare],
         outputs=[student, status, reference],
         api_name="filters",
+        show_progress_on=status,  # the galleries stay visible as they fill in
     )
     stop.click(None, cancels=[running])

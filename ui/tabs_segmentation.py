@@ -267,8 +267,9 @@ def build_tab(labs_dir, examples):
             stop = gr.Button("Stop", variant="stop")
         with gr.Row():
             trained_mask = gr.AnnotatedImage(label="Prediction after the last epoch", height=320)
-            train_log = gr.Markdown()
+            train_log = gr.Markdown(min_height=120)
     training = train.click(
-        train_segmentation, inputs=[labs_dir, mode, epochs, n_train, image], outputs=[trained_mask, train_log], api_name="train"
+        train_segmentation, inputs=[labs_dir, mode, epochs, n_train, image], outputs=[trained_mask, train_log], api_name="train",
+        show_progress_on=train_log,
     )
     stop.click(None, cancels=[training])
