@@ -60,27 +60,30 @@ class CourseError(RuntimeError):
 
 
 @dataclasses.dataclass
-class LabGrading:
-    """What ``grade`` did for one lab.
+class GradingRun:
+    """What one autograde run did.
 
     Attributes:
-        lab: assignment name.
-        students: submissions found in ``submitted/``.
-        failed: students whose autograde failed or timed out (with reasons).
-        seconds: wall time of autograding (both phases).
+        submissions: {lab: [student, ...]} found in ``submitted/``.
+        failed: {"<student>/<lab>": reason} for submissions whose autograde
+            failed or timed out; they get no grade.
+        seconds: wall time of both phases.
         workers: worker processes used.
     """
 
-    lab: str
-    students: list
+    submissions: dict
     failed: dict
     seconds: float
     workers: int
 
     @property
-    def students_per_minute(self):
-        graded = len(self.students) - len(self.failed)
-        return 60.0 * graded / self.seconds if self.seconds > 0 else 0.0
+    def count(self):
+        return sum(len(students) for students in self.submissions.values())
+
+    @property
+    def per_minute(self):
+        """Submissions (one student's notebook for one lab) graded per minute."""
+        return 60.0 * (self.count - len(self.failed)) / self.seconds if self.seconds > 0 else 0.0
 
 
 def nbgrader_env():
@@ -186,43 +189,48 @@ def record_submissions(course_dir, lab, executed_root):
     run_nbgrader(course_dir, *args)
 
 
-def autograde(course_dir, lab, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
-    """Autograde every submission of ``lab`` with ``workers`` parallel processes.
+def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
+    """Autograde every submission of ``labs`` with ``workers`` parallel processes.
+
+    All (lab, student) submissions share one pool, so a lab with few
+    submissions does not leave workers idle.
 
     Returns:
-        LabGrading (students that failed are listed with the reason and get
-        no grade; the others are recorded in the gradebook and autograded/).
+        GradingRun. Failed submissions are listed with the reason and get
+        no grade; the others are in the gradebook and ``autograded/``.
     """
     course_dir = Path(course_dir).resolve()
-    students = submissions(course_dir, lab)
+    found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
+    found = {lab: students for lab, students in found.items() if students}
+    jobs = [(lab, student) for lab, students in found.items() for student in students]
     start = time.perf_counter()
     failed = {}
-    with tempfile.TemporaryDirectory(prefix=f"cvlab-autograde-{lab}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="cvlab-autograde-") as tmp:
         tmp = Path(tmp)
-        executed_root = tmp / "executed"
 
-        def one(student):
-            return execute_submission(course_dir, lab, student, tmp / "scratch" / student, student_timeout_s)
+        def one(job):
+            lab, student = job
+            return execute_submission(course_dir, lab, student, tmp / "scratch" / lab / student, student_timeout_s)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {student: pool.submit(one, student) for student in students}
-            for student, future in futures.items():
+            futures = {job: pool.submit(one, job) for job in jobs}
+            for (lab, student), future in futures.items():
                 try:
                     executed = future.result()
                 except (CourseError, OSError) as exc:
-                    failed[student] = str(exc)
+                    failed[f"{student}/{lab}"] = str(exc)
                     log(f"could not autograde {student}/{lab}: {exc}")
                     continue
-                shutil.copytree(executed, executed_root / student / lab)
-        if executed_root.is_dir():
-            record_submissions(course_dir, lab, executed_root)
-    seconds = time.perf_counter() - start
-    result = LabGrading(lab, students, failed, seconds, workers)
+                shutil.copytree(executed, tmp / "executed" / lab / student / lab)
+        for lab in found:
+            if (tmp / "executed" / lab).is_dir():
+                record_submissions(course_dir, lab, tmp / "executed" / lab)
+    run = GradingRun(found, failed, time.perf_counter() - start, workers)
     log(
-        f"{lab}: autograded {len(students) - len(failed)}/{len(students)} submissions in {seconds:.1f} s "
-        f"with {workers} worker(s) ({result.students_per_minute:.1f} students/min)"
+        f"autograded {run.count - len(failed)}/{run.count} submissions ({', '.join(found) or 'none'}) "
+        f"in {run.seconds:.1f} s with {workers} worker(s): {run.per_minute:.1f} per minute"
     )
-    return result
+    return run
 
 
 def _check_status(grade, outputs):
@@ -302,17 +310,14 @@ def grade(course_dir=COURSE_DIR, labs=None, workers=1, student_timeout_s=DEFAULT
     """Autograde every submission, generate feedback, export grades.
 
     Returns:
-        list[LabGrading], one per lab that has submissions.
+        GradingRun of the autograde step.
     """
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "gradebook.db").is_file():
         raise CourseError(f"{course_dir} has no gradebook yet: run `python -m course release` first.")
-    summaries = []
-    for lab in labs or course_labs(course_dir):
-        if not submissions(course_dir, lab):
-            continue
-        summaries.append(autograde(course_dir, lab, workers, student_timeout_s, log))
+    run = autograde(course_dir, labs, workers, student_timeout_s, log)
+    for lab in run.submissions:
         run_nbgrader(course_dir, "generate_feedback", lab, "--force")
         log(f"{lab}: feedback in {course_dir / 'feedback'}")
-    export(course_dir, [s.lab for s in summaries], log)
-    return summaries
+    export(course_dir, list(run.submissions), log)
+    return run
