@@ -189,6 +189,22 @@ def record_submissions(course_dir, lab, executed_root):
     run_nbgrader(course_dir, *args)
 
 
+def _record_lab(course_dir, lab, executed_root, log):
+    """Record one lab; return {"<student>/<lab>": reason} for submissions nbgrader could not record."""
+    start = time.time()
+    try:
+        record_submissions(course_dir, lab, executed_root)
+    except CourseError as exc:
+        log(f"recording {lab} failed for some submissions: {exc}")
+        failed = {}
+        for student in sorted(d.name for d in executed_root.iterdir()):
+            notebook = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
+            if not notebook.is_file() or notebook.stat().st_mtime < start:
+                failed[f"{student}/{lab}"] = str(exc)
+        return failed
+    return {}
+
+
 def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
     """Autograde every submission of ``labs`` with ``workers`` parallel processes.
 
@@ -224,7 +240,7 @@ def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDEN
                 shutil.copytree(executed, tmp / "executed" / lab / student / lab)
         for lab in found:
             if (tmp / "executed" / lab).is_dir():
-                record_submissions(course_dir, lab, tmp / "executed" / lab)
+                failed.update(_record_lab(course_dir, lab, tmp / "executed" / lab, log))
     run = GradingRun(found, failed, time.perf_counter() - start, workers)
     log(
         f"autograded {run.count - len(failed)}/{run.count} submissions ({', '.join(found) or 'none'}) "

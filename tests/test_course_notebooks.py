@@ -118,7 +118,9 @@ def test_check_cell_ids_hide_hidden_check_names():
     ids = check_cell_ids(checks)
     assert len(set(ids)) == len(ids)
     for chk, cell_id in zip(checks, ids):
-        assert (chk.id.split(".")[-1] in cell_id) != chk.hidden or not chk.hidden
+        assert cell_id.startswith(f"check_{chk.exercise}_")
+        if chk.hidden:
+            assert chk.id.split(".")[-1] not in cell_id
 
 
 def _feedback_cell(source, outputs):
@@ -184,6 +186,20 @@ def test_nb_check_raises_assertion_with_hint(segmentation_solution, capfd):
     assert isinstance(info.value, CheckFailed) and str(info.value).startswith("[failed] ")
     out, err = capfd.readouterr()
     assert "FAIL  0/2" in out and "forgetting the -1" in out and err == ""
+
+
+def test_nb_check_unknown_id_says_what_to_do():
+    from grader.nb import CheckFailed, check  # noqa: PLC0415
+
+    with pytest.raises(CheckFailed, match="does not have"):
+        check("segmentation.nothing.here", {})
+
+
+def test_run_nbgrader_stops_at_timeout(tmp_path):
+    from course.pipeline import CourseError, run_nbgrader  # noqa: PLC0415
+
+    with pytest.raises(CourseError, match="did not finish within"):
+        run_nbgrader(tmp_path, "--version", timeout_s=0.2)
 
 
 def test_nb_check_not_implemented_message(segmentation_solution, capfd):

@@ -9,7 +9,8 @@ the reference. Students (lab 1 unless noted):
 - carol: two exercises right, one wrong, the rest not implemented;
 - dave:  one exercise right, test cells edited/deleted and points raised;
 - erin:  an endless loop in one answer cell, and a model that only works
-         for square images (fails the hidden check only).
+         for square images (fails the hidden check only);
+- zoe:   a file that is not a notebook -> reported, the batch goes on.
 """
 
 import html
@@ -100,8 +101,12 @@ def course(tmp_path_factory):
                 write_submission(root, student, lab, notebook)
         else:
             write_submission(root, "alice", lab, submission(release_nb, solution))
+    broken = root / "submitted" / "zoe" / LAB
+    broken.mkdir(parents=True)
+    (broken / f"{LAB}.ipynb").write_text("{ this is not a notebook")
     serial = copy_course(root, base / "serial")
     shutil.rmtree(serial / "submitted" / "erin")  # the endless loop is tested once, in the parallel run
+    shutil.rmtree(serial / "submitted" / "zoe")  # plain nbgrader exits 1 on it
     start = time.perf_counter()
     run = grade(root, workers=2, student_timeout_s=400, log=log.append)
     parallel_s = time.perf_counter() - start
@@ -122,9 +127,10 @@ def _feedback(course, student, lab=LAB):
 
 
 def test_every_submission_was_graded(course):
-    assert submissions(course.root, LAB) == sorted(STUDENTS)
-    assert course.run.submissions == {lab: list(STUDENTS) if lab == LAB else ["alice"] for lab in course.labs}
-    assert course.run.failed == {}
+    assert submissions(course.root, LAB) == sorted(STUDENTS + ("zoe",))
+    assert course.run.submissions == {lab: submissions(course.root, lab) for lab in course.labs}
+    assert list(course.run.failed) == [f"zoe/{LAB}"], course.run.failed
+    assert not (course.root / "autograded" / "zoe").exists()
     assert course.run.per_minute > 0
 
 
@@ -193,7 +199,7 @@ def test_hidden_checks_absent_from_release_and_feedback(course):
     secrets = [s for c in hidden for s in (c.id, c.title)] + [hint.split("] ", 1)[-1][:40]]
     for lab in course.labs:
         release_text = (course.root / "release" / lab / f"{lab}.ipynb").read_text()
-        feedback = [_feedback(course, s, lab) for s in submissions(course.root, lab)]
+        feedback = [_feedback(course, s, lab) for s in submissions(course.root, lab) if s != "zoe"]
         for secret in secrets:
             assert secret not in release_text
             for text in feedback:
