@@ -3,11 +3,15 @@
 nbgrader keeps its gradebook in sqlite, which does not take concurrent
 writers. Grading is therefore split in two phases:
 
-1. *Execute, in parallel.* Each submission is autograded by
-   ``nbgrader autograde`` in a private scratch copy of the course (config,
-   a copy of the gradebook, the student's submission). Up to ``workers``
-   such processes run at once; each is killed (its whole process group,
-   kernel included) if it outruns ``student_timeout_s``.
+1. *Execute, in parallel.* The submissions are split into batches (at
+   most ``workers`` per lab, at most ``MAX_BATCH`` students each); each
+   batch is autograded by one ``nbgrader autograde`` in a private scratch
+   copy of the course (config, a copy of the gradebook, the batch's
+   submissions). Up to ``workers`` such processes run at once; one nbgrader
+   start-up (about 2.5 CPU s) serves a whole batch. A batch process that
+   outruns ``student_timeout_s`` per student is killed with its whole
+   process group (kernel included); nbgrader's own per-cell timeout
+   normally stops endless loops long before that.
 2. *Record, serially.* One more ``nbgrader autograde`` in the real course
    reads the executed notebooks, with execution and output clearing
    switched off: nbgrader's own preprocessors restore locked cells, score
@@ -20,6 +24,7 @@ gradebook with :func:`grader.report.to_gradescope`.
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import signal
@@ -37,6 +42,8 @@ from cvlab.quiet import QUIET_ENV
 COURSE_DIR = Path(__file__).resolve().parent
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_STUDENT_TIMEOUT_S = 1800.0
+#: Most students autograded by one nbgrader process in phase 1.
+MAX_BATCH = 8
 
 #: Autograde preprocessors of the record phase: nbgrader's defaults minus Execute.
 RECORD_SANITIZE = [
@@ -162,23 +169,47 @@ def submissions(course_dir, lab):
     return sorted(d.parent.name for d in submitted.glob(f"*/{lab}") if d.is_dir()) if submitted.is_dir() else []
 
 
-def _scratch_course(course_dir, lab, student, scratch):
-    """A private course copy in ``scratch``: config, gradebook copy, one submission."""
+def _scratch_course(course_dir, lab, students, scratch):
+    """A private course copy in ``scratch``: config, gradebook copy, the students' submissions."""
     scratch.mkdir(parents=True)
     shutil.copy2(course_dir / CONFIG_NAME, scratch / CONFIG_NAME)
     shutil.copy2(course_dir / "gradebook.db", scratch / "gradebook.db")
     shutil.copytree(course_dir / "source" / lab, scratch / "source" / lab)
-    shutil.copytree(course_dir / "submitted" / student / lab, scratch / "submitted" / student / lab)
+    for student in students:
+        shutil.copytree(course_dir / "submitted" / student / lab, scratch / "submitted" / student / lab)
 
 
-def execute_submission(course_dir, lab, student, scratch, timeout_s=DEFAULT_STUDENT_TIMEOUT_S):
-    """Phase 1 for one student: autograde in a private copy; return the executed folder."""
-    _scratch_course(Path(course_dir), lab, student, scratch)
-    run_nbgrader(scratch, "autograde", lab, "--student", student, "--force", timeout_s=timeout_s)
-    executed = scratch / "autograded" / student / lab
-    if not any(executed.glob("*.ipynb")):
-        raise CourseError(f"nbgrader wrote no autograded notebook for {student}/{lab}.")
-    return executed
+def batches(found, workers, max_batch=MAX_BATCH):
+    """Split {lab: [students]} into [(lab, [students])], at most ``workers`` batches per lab."""
+    out = []
+    for lab, students in found.items():
+        size = max(1, min(max_batch, math.ceil(len(students) / max(1, workers))))
+        out.extend((lab, students[i : i + size]) for i in range(0, len(students), size))
+    return out
+
+
+def execute_batch(course_dir, lab, students, scratch, timeout_s=DEFAULT_STUDENT_TIMEOUT_S):
+    """Phase 1 for one batch: autograde in a private course copy.
+
+    Returns:
+        ({student: executed folder}, {student: reason}) -- a student whose
+        notebook nbgrader could not autograde is in the second dict, the
+        rest of the batch is still graded.
+    """
+    _scratch_course(Path(course_dir), lab, students, scratch)
+    reason = "nbgrader wrote no autograded notebook"
+    try:
+        run_nbgrader(scratch, "autograde", lab, "--force", timeout_s=timeout_s * len(students))
+    except CourseError as exc:
+        reason = str(exc)
+    executed, failed = {}, {}
+    for student in students:
+        folder = scratch / "autograded" / student / lab
+        if (folder / f"{lab}.ipynb").is_file():
+            executed[student] = folder
+        else:
+            failed[student] = reason
+    return executed, failed
 
 
 def record_submissions(course_dir, lab, executed_root):
@@ -208,8 +239,7 @@ def _record_lab(course_dir, lab, executed_root, log):
 def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
     """Autograde every submission of ``labs`` with ``workers`` parallel processes.
 
-    All (lab, student) submissions share one pool, so a lab with few
-    submissions does not leave workers idle.
+    All batches of all labs share one pool of ``workers`` processes.
 
     Returns:
         GradingRun. Failed submissions are listed with the reason and get
@@ -218,26 +248,26 @@ def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDEN
     course_dir = Path(course_dir).resolve()
     found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
     found = {lab: students for lab, students in found.items() if students}
-    jobs = [(lab, student) for lab, students in found.items() for student in students]
+    work = batches(found, workers)
     start = time.perf_counter()
     failed = {}
     with tempfile.TemporaryDirectory(prefix="cvlab-autograde-") as tmp:
         tmp = Path(tmp)
 
-        def one(job):
-            lab, student = job
-            return execute_submission(course_dir, lab, student, tmp / "scratch" / lab / student, student_timeout_s)
+        def one(index):
+            lab, students = work[index]
+            try:
+                return execute_batch(course_dir, lab, students, tmp / "scratch" / str(index), student_timeout_s)
+            except OSError as exc:  # copying the submissions failed: the batch is reported, others go on
+                return {}, {student: f"could not copy the submission: {exc}" for student in students}
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {job: pool.submit(one, job) for job in jobs}
-            for (lab, student), future in futures.items():
-                try:
-                    executed = future.result()
-                except (CourseError, OSError) as exc:
-                    failed[f"{student}/{lab}"] = str(exc)
-                    log(f"could not autograde {student}/{lab}: {exc}")
-                    continue
-                shutil.copytree(executed, tmp / "executed" / lab / student / lab)
+            for (lab, _), (executed, batch_failed) in zip(work, pool.map(one, range(len(work)))):
+                for student, reason in batch_failed.items():
+                    failed[f"{student}/{lab}"] = reason
+                    log(f"could not autograde {student}/{lab}: {reason}")
+                for student, folder in executed.items():
+                    shutil.copytree(folder, tmp / "executed" / lab / student / lab)
         for lab in found:
             if (tmp / "executed" / lab).is_dir():
                 failed.update(_record_lab(course_dir, lab, tmp / "executed" / lab, log))

@@ -214,3 +214,15 @@ def test_nb_check_not_implemented_message(segmentation_solution, capfd):
     out, err = capfd.readouterr()
     assert out.count("TODO") == 3 and "Not implemented yet: mean_iou()" in out
     assert err == "", "the student's own stderr is silenced during checks too"
+
+
+def test_batches_split_each_lab_among_the_workers():
+    from course.pipeline import batches  # noqa: PLC0415
+
+    students = [f"s{i:02d}" for i in range(20)]
+    work = batches({"a": students, "b": ["x"]}, workers=2, max_batch=8)
+    assert [lab for lab, _ in work] == ["a", "a", "a", "b"]
+    assert [s for lab, batch in work if lab == "a" for s in batch] == students
+    assert max(len(batch) for _, batch in work) == 8
+    assert batches({"a": students[:5]}, workers=1) == [("a", students[:5])]
+    assert [len(b) for _, b in batches({"a": students[:5]}, workers=4)] == [2, 2, 1]
