@@ -5,6 +5,7 @@ import pytest
 
 gr = pytest.importorskip("gradio")
 
+from cvlab.paths import EXAMPLES_DIR  # noqa: E402
 from cvlab.quiet import import_tensorflow  # noqa: E402
 from tests._ui_helpers import PHOTO, photo, replace_function, skeleton_labs, solution_labs  # noqa: E402
 
@@ -360,3 +361,16 @@ def test_demo_models_are_deterministic_without_training_flag():
         np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x)), atol=1e-6)
         original = load_demo_model(name)
         np.testing.assert_allclose(np.asarray(model(x)), np.asarray(original(x, training=False)), atol=1e-5)
+
+
+def test_fine_tuning_starts_from_the_demo_weights(tmp_path, monkeypatch):
+    monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
+    monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
+    pet = str(EXAMPLES_DIR / "pet_dog_beagle.jpg")
+    steps = list(tabs_segmentation.train_segmentation("solutions", tabs_segmentation.FINE_TUNE, 1, 4, pet))
+    prediction, log = steps[-1]
+    assert "fine-tune the demo model" in log and "epoch 1: loss" in log
+    # started from the demo weights (small steps): the dog is still found
+    picture, masks = prediction
+    assert picture.shape[:2] == masks[0][0].shape
+    assert masks[0][0].mean() > 0.05
