@@ -80,34 +80,7 @@ def _load_demo(name):
     models = _models_module()
     if name not in models.DEMO_MODELS:
         raise user_error(f"Unknown model {name!r}; choose one of: {', '.join(models.DEMO_MODELS)}.")
-    return inference_copy(models.load_demo_model(name))
-
-
-def inference_copy(model):
-    """``model`` without its data augmentation layers (RandomFlip, RandomRotation, ...).
-
-    Keras 3's random preprocessing layers augment whenever the model is
-    called without ``training=False`` — as the book's Grad-CAM and filter
-    code does — which would make every result random. They do nothing at
-    inference, so the UI's copy leaves them out; all other layers keep
-    their names and weights.
-    """
-    import keras  # noqa: PLC0415
-
-    if not any(type(layer).__name__.startswith("Random") for layer in model.layers):
-        return model
-
-    def skip_random_layers(layer, *args, **kwargs):
-        if type(layer).__name__.startswith("Random"):
-            return args[0]
-        return layer(*args, **kwargs)
-
-    copy = keras.models.clone_model(model, call_function=skip_random_layers)
-    for layer in copy.layers:
-        weights = model.get_layer(layer.name).get_weights()
-        if weights:
-            layer.set_weights(weights)
-    return copy
+    return models.load_demo_model(name)
 
 
 def load_model(name):
