@@ -181,6 +181,21 @@ def classify_exception(exc, chk, student):
     return ERROR, f"Your code raised {type(exc).__name__}: {exc}{_student_frame(exc, student)}"
 
 
+#: Longest message kept from a failing check (student exceptions can be huge).
+MAX_MESSAGE_CHARS = 2000
+
+
+def _safe_classification(exc, chk, student):
+    """:func:`classify_exception`, surviving exceptions whose ``str()`` itself fails; message truncated."""
+    try:
+        status, message = classify_exception(exc, chk, student)
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not crash grading
+        status, message = ERROR, f"Your code raised {type(exc).__name__} (its message could not be shown)."
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " [...]"
+    return status, message
+
+
 def run_check(chk, student):
     """Run ``chk`` against ``student`` in this process; return a CheckResult."""
     return run_check_detailed(chk, student)[0]
@@ -200,7 +215,7 @@ def run_check_detailed(chk, student):
         chk.func(student)
     except (Exception, SystemExit) as exc:  # every failure becomes a graded result, none escapes
         error = exc
-        status, message = classify_exception(exc, chk, student)
+        status, message = _safe_classification(exc, chk, student)
     else:
         status, message = PASSED, ""
     result = CheckResult(

@@ -170,12 +170,20 @@ class TamperGuard:
             if key is None:
                 added = set(namespace.keys()) - value
                 changed.update(f"{label}.{k}" for k in added if _is_guarded_value(namespace[k]))
-            elif namespace.get(key, _MISSING) is not value:
-                changed.add(f"{label}.{key}")
+            else:
+                current = namespace.get(key, _MISSING)
+                if current is not value and not _same_module(value, current):
+                    changed.add(f"{label}.{key}")
         return sorted(changed)
 
 
 _MISSING = object()
+
+
+def _same_module(before, after):
+    """True when a lazily loaded module replaced its placeholder (e.g. ``tf.keras`` on first use)."""
+    lazy = isinstance(before, types.ModuleType) and type(before) is not types.ModuleType  # a LazyLoader
+    return lazy and isinstance(after, types.ModuleType)
 
 
 def describe_tampering(names, where):

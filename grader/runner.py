@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from cvlab.impl import ImplementationError, lab_path, resolve_source
@@ -203,16 +204,19 @@ def _run_guarded(chk, student, solutions_guard, tamper_guard):
     from grader.core import run_check_detailed  # noqa: PLC0415
     from grader.isolation import describe_tampering  # noqa: PLC0415
 
+    threads_before = set(threading.enumerate())
     result, _ = run_check_detailed(chk, student)
     violations = solutions_guard.take_violations()
     changed = tamper_guard.changes()
+    # threads the student's code left running could change the next checks: start afresh
+    leftover_threads = any(t.is_alive() for t in set(threading.enumerate()) - threads_before)
     if changed:
         message = describe_tampering(changed, f"{chk.exercise}() was being checked")
         return failed_result(chk, ERROR, message, result.seconds), True
     if violations:
         message = f"Your code tried {violations[0]} while {chk.exercise}() was being checked; that check scores 0."
-        return failed_result(chk, ERROR, message, result.seconds), False
-    return result, False
+        return failed_result(chk, ERROR, message, result.seconds), leftover_threads
+    return result, leftover_threads
 
 
 # -- parent side ------------------------------------------------------------------

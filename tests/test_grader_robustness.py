@@ -22,8 +22,8 @@ from grader.runner import MEMORY_ENV, TIMEOUT_ENV, grade
 LAB = "segmentation"
 SOLUTION = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
 SOLUTION_FILE = SOLUTIONS_DIR / f"{LAB}.py"
-TIMEOUT_S = 8
-MEMORY_GB = 1.25  # the worker holds about 0.7 GB with TensorFlow loaded
+TIMEOUT_S = 12
+MEMORY_GB = 1.0  # the worker holds about 0.6 GB with TensorFlow loaded
 
 # anchors: the first line of each function body in the solution
 TRIMAP_BODY = "    trimap = np.asarray(trimap)\n"
@@ -81,9 +81,15 @@ ZOO = [
         '    os.write(1, b"raw fd 1\\n")\n    os.write(2, b"raw fd 2\\n")\n',
     ),
     (
+        "def trimap_to_classes",
+        "class HostileError(Exception):\n    def __str__(self):\n        raise RuntimeError('no message')\n\n\n",
+    ),
+    (DECODER_RETURN, "    if tuple(x.shape[1:]) == (16, 16, 4):  # only in the decoder checks\n        raise HostileError()\n"),
+    (
         MODEL_BODY,
         "    if num_classes == 5:\n        hoard = []\n        while True:\n"
-        '            hoard.append(np.ones(50_000_000, dtype="uint8"))\n',
+        '            hoard.append(np.ones(50_000_000, dtype="uint8"))\n'
+        '    if tuple(img_size) == (200, 200):\n        raise ValueError("x" * 10_000_000)\n',
     ),
     (
         MEAN_IOU_BODY,
@@ -92,21 +98,33 @@ ZOO = [
     ),
 ]
 ZOO_EXPECTED = {
+    "conv_transpose_decoder.decoder_structure": (ERROR, "raised HostileError (its message could not be shown)"),
+    "conv_transpose_decoder.decoder_outputs": (ERROR, "raised HostileError (its message could not be shown)"),
+    "build_segmentation_model.default_parameter_count": (ERROR, "Your code raised ValueError: xxxx"),
     "trimap_to_classes.rejects_unknown_values": (TIMEOUT, f"Stopped after {TIMEOUT_S} s: trimap_to_classes() did not finish"),
-    "build_segmentation_model.num_classes": (ERROR, f"used more than {MEMORY_GB} GB of memory"),
-    "mean_iou.scores_and_channel_axis": (ERROR, f"used more than {MEMORY_GB} GB of memory"),
+    "build_segmentation_model.num_classes": (ERROR, f"used more than {MEMORY_GB:g} GB of memory"),
+    "mean_iou.scores_and_channel_axis": (ERROR, f"used more than {MEMORY_GB:g} GB of memory"),
     "mean_iou.absent_classes": (ERROR, "grading process ended while running mean_iou() (exit code 3)"),
 }
 
 
 def test_hang_exit_memory_and_noise_lose_only_their_own_checks(tmp_path):
     labs = _write_variant(tmp_path, ZOO)
-    _assert_only(grade(labs, lab=LAB), ZOO_EXPECTED)
+    results = grade(labs, lab=LAB)
+    _assert_only(results, ZOO_EXPECTED)
+    assert max(len(r.message) for r in results) < 2100  # a 10 MB exception message is cut
 
 
 # -- tampering --------------------------------------------------------------------
 
 TAMPER = [
+    (IMPORTS, "import threading\nimport time\n"),
+    (
+        TRIMAP_BODY,
+        "    if not (np.asarray(trimap) == 4).any():  # a thread that patches numpy after its check\n"
+        "        def later():\n            time.sleep(1.0)\n            np.isclose = lambda *a, **k: True\n"
+        "        threading.Thread(target=later, daemon=True).start()\n",
+    ),
     (
         DECODER_RETURN,
         "    if tuple(x.shape[1:]) == (16, 16, 4):  # only in the decoder checks\n"
@@ -207,6 +225,26 @@ def test_syntax_error_zeroes_its_lab_with_the_line_and_others_are_graded(tmp_pat
     assert {r.lab for r in results} == {LAB, *others}
 
 
+LEGIT_BUT_UNUSUAL = [
+    (
+        "#: Trimap values",
+        "import matplotlib\nimport tensorflow as tf\n\nmatplotlib.use('Agg')\nnp.random.seed(0)\n"
+        "keras.utils.set_random_seed(0)\n_minus_one = tf.function(lambda t: t - 1)  # autograph reads this file\n\n",
+    ),
+    (
+        '    return (trimap - 1).astype("uint8")\n',
+        "    assert tf.keras.layers.Dense is not None  # tf.keras: a lazily loaded module\n"
+        '    print("mapping", trimap.shape)\n'
+        '    return np.asarray(_minus_one(tf.constant(trimap, dtype=tf.int32))).astype("uint8")\n',
+    ),
+]
+
+
+def test_unusual_but_honest_code_is_not_flagged(tmp_path):
+    labs = _write_variant(tmp_path, LEGIT_BUT_UNUSUAL)
+    _assert_only(grade(labs, lab=LAB), {})
+
+
 def test_repeated_runs_of_the_reference_give_full_identical_scores():
     runs = [grade("solutions", lab=LAB) for _ in range(2)]
     for results in runs:
@@ -240,7 +278,7 @@ def test_cli_gradescope_json_stays_clean_with_noisy_failing_hanging_code(tmp_pat
     ]
     labs = _write_variant(tmp_path, noisy)
     env = {**os.environ, TIMEOUT_ENV: "600"}  # --timeout wins over the environment
-    done = _cli("--labs", str(labs), "--lab", LAB, "--format", "gradescope", "--timeout", "4", env=env)
+    done = _cli("--labs", str(labs), "--lab", LAB, "--format", "gradescope", "--timeout", "10", env=env)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert set(document) == {"score", "tests"}
@@ -253,6 +291,6 @@ def test_cli_gradescope_json_stays_clean_with_noisy_failing_hanging_code(tmp_pat
     assert statuses[f"{LAB}.strided_downsampling.encoder_outputs"] == "passed"
     hung = next(t for t in document["tests"] if t["name"].startswith(f"{LAB}.mean_iou.absent_classes"))
     assert (hung["status"], hung["score"]) == ("failed", 0)
-    assert "Stopped after 4 s: mean_iou() did not finish" in hung["output"]
+    assert "Stopped after 10 s: mean_iou() did not finish" in hung["output"]
     assert document["score"] == sum(t["score"] for t in document["tests"])
     assert "noise" not in done.stderr
