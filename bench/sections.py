@@ -92,12 +92,13 @@ def filters(quick):
             lambda i: solution.generate_filter_pattern(extractor, i, iterations=steps, image=starts[i])
         ),
     }
-    batches = (1, 4) if quick else (1, 8, 16)
-    for jit in (False,) if quick else (False, True):
-        ascend = models.traced_ascent(extractor, jit_compile=jit)
-        for batch in batches:
-            label = f"traced loop, {batch} filter(s) per call" + (", XLA jit_compile" if jit else "")
-            variants[label] = lambda a=ascend, b=batch: models.run_batched(a, starts, indices, b, steps)
+    # (filters per call, XLA): batching and XLA, each alone and together
+    configs = ((1, False), (4, False), (4, True)) if quick else ((16, False), (1, True), (16, True))
+    ascents = {}
+    for batch, jit in configs:
+        label = f"traced loop, {batch} filter(s) per call" + (", XLA jit_compile" if jit else "")
+        ascents[label] = (models.traced_ascent(extractor, jit_compile=jit), batch)
+        variants[label] = lambda a=ascents[label][0], b=batch: models.run_batched(a, starts, indices, b, steps)
     rows = []
     results = {}
     for name, func in variants.items():
@@ -105,10 +106,20 @@ def filters(quick):
         results[name] = result
         done = len(result)
         rows.append([name, cold_s * count / done, cold_s / done])
-    # steady state: the same work again, traces and compiled kernels reused
+    # steady state: part of the work again, traces and compiled kernels reused
+    warm = indices[: min(count, 16)]
+    warm_variants = {
+        rows[0][0]: per_filter(lambda i: book.generate_filter_pattern(i, iterations=steps), len(warm)),
+        rows[1][0]: variants[rows[1][0]],
+        rows[2][0]: per_filter(
+            lambda i: solution.generate_filter_pattern(extractor, i, iterations=steps, image=starts[i]), len(warm)
+        ),
+    }
+    for label, (ascend, batch) in ascents.items():  # the same traced functions: warm
+        warm_variants[label] = lambda a=ascend, b=batch: models.run_batched(a, starts[: len(warm)], warm, b, steps)
     for row in rows:
-        again_s, _ = time_call(variants[row[0]])
-        row.append(again_s / len(results[row[0]]))
+        again_s, again = time_call(warm_variants[row[0]])
+        row.append(again_s / len(again))
     reference = results["solution generate_filter_pattern (loop traced once, tensor args)"]
     book_cold, book_steady = rows[0][1], rows[0][3]
     table_rows = []
@@ -121,7 +132,8 @@ def filters(quick):
         ])
     title = (
         f"Filter patterns: {count} filters of {models.FILTER_LAYER}, {size[0]}x{size[1]}, {steps} steps "
-        "(first grid: tracing/compiling included; then per filter once traced; book patterns start from other noise)"
+        "(first grid: tracing/compiling included; warm: the first 16 again, traces reused; "
+        "book patterns start from other noise)"
     )
     header = ["variant", "first grid", "vs book", "per filter, warm", "vs book", "max |diff| vs solution"]
     return table(title, header, table_rows)
@@ -226,7 +238,10 @@ def _arguments(info, image_path):
     args = []
     for parameter in info.get("parameters", []):
         component = parameter.get("component", "").lower()
-        if component in ("image", "imageeditor", "file"):
+        names = f"{parameter.get('label', '')} {parameter.get('parameter_name', '')}".lower()
+        if "labs" in names or "folder" in names:
+            args.append("solutions")  # grade-free path: the reference implementation answers
+        elif component in ("image", "imageeditor", "file"):
             args.append(handle_file(str(image_path)))
         elif parameter.get("parameter_has_default"):
             args.append(parameter.get("parameter_default"))
@@ -247,7 +262,8 @@ def ui(quick):
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "ui", "--port", str(port)], cwd=REPO_ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         client = None
@@ -264,7 +280,7 @@ def ui(quick):
         api = client.view_api(print_info=False, return_format="dict")
         rows = [["launch -> ready (gradio_client connects)", _fmt_s(ready_s), "", ""]]
         image = _example_image()
-        for label, words in (("Grad-CAM", ("grad_cam", "gradcam", "cam")), ("activations", ("activation",))):
+        for label, words in (("Grad-CAM", ("grad_cam", "gradcam")), ("activations", ("activation",))):
             name = _endpoint(api, words)
             if name is None:
                 rows.append([label, "no endpoint", "", ", ".join(api.get("named_endpoints", {}))])

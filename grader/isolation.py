@@ -19,8 +19,21 @@ worker arms four protections before the student's module is imported:
 - :class:`SolutionsGuard`, an audit hook, refuses to open, list, link or run
   anything under ``solutions/`` (and to start programs) when student code is
   on the call stack, and records the attempt so that the check scores 0.
+  :meth:`SolutionsGuard.protect_module` makes the loaded reference's
+  functions refuse calls from student code, and
+  :func:`reused_reference_functions` catches exercise functions that *are*
+  the reference's (``f = reference("lab").f``).
+
+Limits: the guards stop accidents and casual cheating, not a determined
+attacker. Student code shares the interpreter with the checks and the
+loaded reference module, so code that digs the original functions out of
+the wrappers' closures, walks ``gc`` to the result pipe, or uses
+``ctypes`` is not caught. Full
+protection would need the reference results computed in another process
+(the parent) and only plain arrays crossing into the worker.
 """
 
+import functools
 import os
 import resource
 import sys
@@ -281,6 +294,36 @@ class SolutionsGuard:
             return False
         return resolved == self.solutions_dir or resolved.startswith(self.solutions_dir + os.sep)
 
+    def protect_module(self, module):
+        """Make every function defined in ``module`` refuse calls that come from student code.
+
+        Checks call the reference directly (no student frame on the stack);
+        a student function calling ``reference(lab).f(...)`` is recorded as
+        a violation and gets PermissionError.
+        """
+        for name, value in list(vars(module).items()):
+            if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
+                setattr(module, name, self._guarded_call(value))
+
+    def _guarded_call(self, func):
+        guard = self
+
+        @functools.wraps(func)
+        def guarded(*args, **kwargs):
+            if guard._armed and guard._student_on_stack():
+                message = f"calling the reference solution's {func.__name__}()"
+                guard._violations.append(message)
+                raise PermissionError(f"The grader does not allow {message}.")
+            return func(*args, **kwargs)
+
+        return guarded
+
+    def _display(self, path):
+        """``solutions/<file>`` for a path under the solutions folder."""
+        resolved = os.path.realpath(os.fsdecode(path))
+        inside = os.path.relpath(resolved, self.solutions_dir)
+        return f"{os.path.basename(self.solutions_dir)}/{inside}"
+
     def _hook(self, event, args):
         if not self._armed:
             return
@@ -288,7 +331,7 @@ class SolutionsGuard:
             paths = args[:2] if event in ("os.link", "os.symlink", "os.rename", "shutil.copyfile", "shutil.copytree") else args[:1]
             target = next((p for p in paths if self._under_solutions(p)), None)
             if target is not None and self._student_on_stack():
-                message = f"reading {os.fsdecode(target)} (the reference solutions)"
+                message = f"reading {self._display(target)} (the reference solutions)"
                 self._violations.append(message)
                 raise PermissionError(f"The grader does not allow {message}.")
         elif event in _PROGRAM_EVENTS and self._student_on_stack():
@@ -306,6 +349,7 @@ def reused_reference_functions(student, references):
     ref_codes = set()
     for module in references:
         for value in vars(module).values():
+            value = getattr(value, "__wrapped__", value)  # protected by SolutionsGuard.protect_module
             code = getattr(value, "__code__", None)
             if code is not None and getattr(value, "__module__", None) == module.__name__:
                 ref_codes.add(id(code))

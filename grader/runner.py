@@ -146,6 +146,8 @@ def _serve(conn, lab, source, memory_gb):
     references = _references(lab)
     solutions_guard = SolutionsGuard(SOLUTIONS_DIR)
     solutions_guard.install()
+    for module in references:
+        solutions_guard.protect_module(module)
     tamper_guard = TamperGuard(extra_modules=references)
     set_memory_limit_note(memory_gb)
     conn.send(("started",))
@@ -379,28 +381,31 @@ def _syntax_problem(lab, source):
 def _grade_lab(worker, lab, source, checks, limits, on_ready):
     """Run ``checks`` of ``lab`` starting with ``worker``; restart workers as needed."""
     results = []
-    problem = worker.wait_ready()
-    on_ready()
     spare = None
-    for index, chk in enumerate(checks):
-        if problem is not None:
-            results.append(failed_result(chk, *problem))
-            continue
-        if worker is None:
-            worker, spare = spare or _Worker(lab, source, limits), None
-            problem = worker.wait_ready()
+    try:
+        problem = worker.wait_ready()
+        on_ready()
+        for index, chk in enumerate(checks):
             if problem is not None:
                 results.append(failed_result(chk, *problem))
                 continue
-        result, alive = worker.run(chk)
-        results.append(result)
-        if not alive:
-            worker = None
-            if spare is None and index + 1 < len(checks):
-                spare = _Worker(lab, source, limits)  # a crashing lab tends to crash again: keep one warm
-    for leftover in (worker, spare):
-        if leftover is not None:
-            leftover.stop()
+            if worker is None:
+                worker, spare = spare or _Worker(lab, source, limits), None
+                problem = worker.wait_ready()
+                if problem is not None:
+                    results.append(failed_result(chk, *problem))
+                    continue
+            result, alive = worker.run(chk)
+            results.append(result)
+            if not alive:
+                worker = None
+                if spare is None and index + 1 < len(checks):
+                    spare = _Worker(lab, source, limits)  # a crashing lab tends to crash again: keep one warm
+    finally:
+        if worker is not None:
+            worker.stop()
+        if spare is not None:
+            spare.kill()  # never used: nothing to finish
     return results
 
 

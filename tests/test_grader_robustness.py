@@ -167,7 +167,9 @@ PEEK = [
     (
         TRIMAP_BODY,
         "    if (np.asarray(trimap) == 4).any():\n"
-        f"        print(open({os.path.relpath(SOLUTION_FILE)!r}).read()[:10])\n",
+        f"        print(open({os.path.relpath(SOLUTION_FILE)!r}).read()[:10])\n"
+        "    from grader.reference import reference\n"
+        "    return reference('segmentation').trimap_to_classes(trimap)\n",
     ),
     (
         DECODER_RETURN,
@@ -183,10 +185,11 @@ PEEK = [
 ]
 REUSE = "\nfrom grader.reference import reference\nbuild_segmentation_model = reference('segmentation').build_segmentation_model\n"
 PEEK_EXPECTED = {
-    "trimap_to_classes.rejects_unknown_values": (ERROR, "tried reading "),
+    "trimap_to_classes.mapping": (ERROR, "tried calling the reference solution's trimap_to_classes()"),
+    "trimap_to_classes.rejects_unknown_values": (ERROR, "tried reading solutions/segmentation.py"),
     "conv_transpose_decoder.decoder_structure": (ERROR, "tried starting another program"),
     "conv_transpose_decoder.decoder_outputs": (ERROR, "tried starting another program"),
-    "mean_iou.labels": (ERROR, "(the reference solutions)"),
+    "mean_iou.labels": (ERROR, "tried reading solutions/"),
     "mean_iou.scores_and_channel_axis": (ERROR, "(the reference solutions)"),
     "mean_iou.absent_classes": (ERROR, "(the reference solutions)"),
     **{
