@@ -105,3 +105,66 @@ def effective_final_activation(model):
         if hasattr(layer, "activation"):
             return activation_of(layer)
     return None
+
+
+# -- helpers added for Lab 2 (architecture) -------------------------------------
+
+
+def copy_weights_by_layer(source, target, hint):
+    """Copy weights layer by layer, pairing layers by class name and weight shapes.
+
+    Unlike :func:`copy_weights` this tolerates layers created in another
+    order (e.g. a shortcut ``Conv2D`` built before the main path): each
+    ``target`` layer that has weights takes the first unused ``source``
+    layer of the same class whose weight shapes match.
+
+    Raises:
+        AssertionError: ``hint`` plus the layer that has no counterpart, or
+            the layers of ``source`` left unused.
+    """
+    candidates = [layer for layer in flat_layers(source) if layer.weights]
+    for layer in (layer for layer in flat_layers(target) if layer.weights):
+        shapes = [tuple(w.shape) for w in layer.weights]
+        match = next(
+            (
+                cand
+                for cand in candidates
+                if type(cand).__name__ == type(layer).__name__ and [tuple(w.shape) for w in cand.weights] == shapes
+            ),
+            None,
+        )
+        if match is None:
+            raise AssertionError(f"{hint} (your {type(layer).__name__} with weight shapes {_short(shapes)} has no counterpart)")
+        layer.set_weights(match.get_weights())
+        candidates.remove(match)
+    if candidates:
+        missing = ", ".join(f"{type(c).__name__} {_short([tuple(w.shape) for w in c.weights], 2)}" for c in candidates)
+        raise AssertionError(f"{hint} (missing: {missing})")
+
+
+def randomize_batchnorm(model, seed=0):
+    """Give every BatchNormalization layer non-trivial, seeded gamma/beta/moving statistics.
+
+    Freshly built BN layers are the identity in inference mode (gamma 1,
+    beta 0, mean 0, variance 1), which would hide a misplaced BN.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in layers_of(model, "BatchNormalization"):
+        values = []
+        for weight in layer.weights:
+            shape, name = tuple(weight.shape), weight.path.rsplit("/", 1)[-1]
+            if name in ("gamma", "moving_variance"):
+                values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+            else:  # beta, moving_mean
+                values.append(rng.normal(0.0, 0.3, shape).astype("float32"))
+        layer.set_weights(values)
+
+
+def count_params_by_class(model):
+    """``{layer class name: parameter count}`` over all (flattened) layers that have weights."""
+    counts = {}
+    for layer in flat_layers(model):
+        if layer.weights:
+            name = type(layer).__name__
+            counts[name] = counts.get(name, 0) + int(sum(np.prod(w.shape) for w in layer.weights))
+    return counts

@@ -186,6 +186,9 @@ def generate_filter_pattern(
     Returns:
         np.ndarray float32 (H, W, 3): the image after ``iterations`` steps
         (use :func:`deprocess_image` to display it).
+
+    Raises:
+        ValueError: filter_index is not a channel of the extractor's output.
     """
     raise NotImplementedError("interpretation.generate_filter_pattern")
 
@@ -203,34 +206,6 @@ def deprocess_image(image, crop=25):
         image with std 0 becomes all 128 (before the crop).
     """
     raise NotImplementedError("interpretation.deprocess_image")
-
-
-def _grad_cam_function(model, layer_name):
-    """A traced ``f(batch, class_index) -> (activation, grads)`` for ``model``, cached.
-
-    One two-output model computes the layer's activation and the
-    prediction in a single forward pass, whatever the graph between them.
-    A negative ``class_index`` selects the top predicted class.
-    """
-
-    def build():
-        layer = model.get_layer(layer_name)
-        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
-
-        @tf.function
-        def activation_and_grads(batch, class_index):
-            with tf.GradientTape() as tape:
-                activation, preds = grad_model(batch, training=False)
-                top = tf.argmax(preds[0], output_type=tf.int32)
-                index = tf.where(class_index < 0, top, class_index)
-                # the score of the class, before any further processing
-                score = preds[:, index]
-            # how much each activation value changes the class score
-            return activation, tape.gradient(score, activation)
-
-        return activation_and_grads
-
-    return _cached(_GRAD_CAM_CACHE, model, layer_name, build)
 
 
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
@@ -252,8 +227,9 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
         channel) / its max; all zeros (never NaN) when the max is 0.
 
     Raises:
-        ValueError: unknown layer name (the message lists the convolution
-            layers) or class_index out of range.
+        ValueError: unknown layer name or a layer without a (batch, h, w, c)
+            output (the message lists the convolution layers), or
+            class_index out of range.
     """
     raise NotImplementedError("interpretation.grad_cam")
 

@@ -240,6 +240,9 @@ def generate_filter_pattern(
     Returns:
         np.ndarray float32 (H, W, 3): the image after ``iterations`` steps
         (use :func:`deprocess_image` to display it).
+
+    Raises:
+        ValueError: filter_index is not a channel of the extractor's output.
     """
     ### BEGIN SOLUTION
     if image is None:
@@ -247,31 +250,33 @@ def generate_filter_pattern(
         start = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1,) + tuple(img_size) + (3,))
     else:
         start = image
-    start = tf.convert_to_tensor(_as_batch(start))
+    start = _as_batch(start)
+    _model_inputs(feature_extractor, start)
+    channels = feature_extractor.outputs[0].shape[-1]
+    if not 0 <= filter_index < channels:
+        raise ValueError(f"filter_index {filter_index} is out of range: the layer has {channels} filters.")
+    start = tf.convert_to_tensor(start)
 
     def build():
-        # the loop runs inside one traced graph; filter_index, learning_rate
-        # and iterations are tensors, so a new filter does not retrace it.
+        # one traced step for every filter: filter_index and learning_rate are
+        # tensors, so a new filter does not retrace it (measured: a Python loop
+        # over this step is as fast as a tf.range loop inside the graph).
         # A weak reference keeps the cache from holding the model alive.
         extractor_ref = weakref.ref(feature_extractor)
 
         @tf.function
-        def ascend(image, filter_index, learning_rate, iterations):
-            extractor = extractor_ref()
-            for _ in tf.range(iterations):
-                image = gradient_ascent_step(extractor, image, filter_index, learning_rate)
-            return image
+        def step(image, filter_index, learning_rate):
+            return gradient_ascent_step(extractor_ref(), image, filter_index, learning_rate)
 
-        return ascend
+        return step
 
-    ascend = _cached(_ASCENT_CACHE, feature_extractor, "ascend", build)
-    result = ascend(
-        start,
-        tf.constant(filter_index, dtype=tf.int32),
-        tf.constant(learning_rate, dtype=tf.float32),
-        tf.constant(iterations, dtype=tf.int32),
-    )
-    return result.numpy()[0].astype("float32")
+    step = _cached(_ASCENT_CACHE, feature_extractor, "step", build)
+    filter_index = tf.constant(filter_index, dtype=tf.int32)
+    learning_rate = tf.constant(learning_rate, dtype=tf.float32)
+    result = start
+    for _ in range(iterations):
+        result = step(result, filter_index, learning_rate)
+    return np.asarray(result, dtype="float32")[0]
     ### END SOLUTION
 
 
@@ -302,34 +307,6 @@ def deprocess_image(image, crop=25):
     ### END SOLUTION
 
 
-def _grad_cam_function(model, layer_name):
-    """A traced ``f(batch, class_index) -> (activation, grads)`` for ``model``, cached.
-
-    One two-output model computes the layer's activation and the
-    prediction in a single forward pass, whatever the graph between them.
-    A negative ``class_index`` selects the top predicted class.
-    """
-
-    def build():
-        layer = model.get_layer(layer_name)
-        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
-
-        @tf.function
-        def activation_and_grads(batch, class_index):
-            with tf.GradientTape() as tape:
-                activation, preds = grad_model(batch, training=False)
-                top = tf.argmax(preds[0], output_type=tf.int32)
-                index = tf.where(class_index < 0, top, class_index)
-                # the score of the class, before any further processing
-                score = preds[:, index]
-            # how much each activation value changes the class score
-            return activation, tape.gradient(score, activation)
-
-        return activation_and_grads
-
-    return _cached(_GRAD_CAM_CACHE, model, layer_name, build)
-
-
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     """Grad-CAM class activation heatmap.
 
@@ -349,17 +326,42 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
         channel) / its max; all zeros (never NaN) when the max is 0.
 
     Raises:
-        ValueError: unknown layer name (the message lists the convolution
-            layers) or class_index out of range.
+        ValueError: unknown layer name or a layer without a (batch, h, w, c)
+            output (the message lists the convolution layers), or
+            class_index out of range.
     """
     ### BEGIN SOLUTION
     batch = _as_batch(image)
     _model_inputs(model, batch)
-    _get_layer(model, last_conv_layer_name, "conv", CONV_LAYER_TYPES)
+    layer = _get_layer(model, last_conv_layer_name, "conv", CONV_LAYER_TYPES)
+    if len(layer.output.shape) != 4:
+        conv_names = ", ".join(_layer_names_of(model, CONV_LAYER_TYPES))
+        raise ValueError(
+            f"layer {last_conv_layer_name!r} outputs shape {tuple(layer.output.shape)}; Grad-CAM needs a "
+            f"(batch, h, w, channels) feature map, e.g. one of the conv layers: {conv_names}."
+        )
     num_classes = model.outputs[0].shape[-1]
     if class_index is not None and not 0 <= class_index < num_classes:
         raise ValueError(f"class_index {class_index} is out of range: the model has {num_classes} output(s).")
-    activation_and_grads = _grad_cam_function(model, last_conv_layer_name)
+
+    def build():
+        # one model, two outputs: the layer's activation and the prediction,
+        # computed in a single forward pass whatever the graph between them
+        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+
+        @tf.function  # traced once per input shape; class_index is a tensor
+        def activation_and_grads(batch, class_index):
+            with tf.GradientTape() as tape:
+                activation, preds = grad_model(batch, training=False)
+                # a negative class_index selects the top predicted class
+                top = tf.argmax(preds[0], output_type=tf.int32)
+                score = preds[:, tf.where(class_index < 0, top, class_index)]
+            # how much each activation value changes the class score
+            return activation, tape.gradient(score, activation)
+
+        return activation_and_grads
+
+    activation_and_grads = _cached(_GRAD_CAM_CACHE, model, last_conv_layer_name, build)
     index = -1 if class_index is None else int(class_index)
     activation, grads = activation_and_grads(tf.convert_to_tensor(batch), tf.constant(index, dtype=tf.int32))
     # importance of each channel: mean gradient over batch, height and width

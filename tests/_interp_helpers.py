@@ -213,6 +213,12 @@ MUTATIONS = (
         "grid_floor_rows",
         (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),
          ("    for k in range(channels):\n", "    for k in range(rows * images_per_row):\n")),
+        ("interpretation.activation_grid.grid_shape", "interpretation.activation_grid.grid_few_channels"),
+        ("ceil",),
+    ),
+    Mutation(
+        "grid_floor_rows_crashes",
+        (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),),
         ("interpretation.activation_grid.grid_shape",),
         ("ceil",),
     ),
@@ -254,9 +260,21 @@ MUTATIONS = (
     ),
     Mutation(
         "pattern_ignores_iterations",
-        (("tf.constant(iterations, dtype=tf.int32)", "tf.constant(30, dtype=tf.int32)"),),
+        (("    for _ in range(iterations):\n        result = step(", "    for _ in range(30):\n        result = step("),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("iterations",),
+    ),
+    Mutation(
+        "pattern_keeps_batch_axis",
+        (('    return np.asarray(result, dtype="float32")[0]\n', '    return np.asarray(result, dtype="float32")\n'),),
+        ("interpretation.generate_filter_pattern.pattern_from_image",),
+        ("batch axis",),
+    ),
+    Mutation(
+        "pattern_ignores_seed",
+        (("np.random.default_rng(seed).uniform(0.4, 0.6", "np.random.default_rng().uniform(0.4, 0.6"),),
+        ("interpretation.generate_filter_pattern.seeded_start",),
+        ("same seed",),
     ),
     Mutation(
         "deprocess_no_crop",
@@ -301,6 +319,26 @@ MUTATIONS = (
         (('matplotlib.colormaps["jet"]', 'matplotlib.colormaps["viridis"]'),),
         ("interpretation.overlay_heatmap.overlay",),
         ("viridis", "jet"),
+    ),
+    Mutation(
+        "overlay_colors_not_scaled",
+        (("    jet_heatmap = jet_colors[heatmap] * 255\n", "    jet_heatmap = jet_colors[heatmap]\n"),),
+        ("interpretation.overlay_heatmap.overlay",),
+        ("255",),
+    ),
+    Mutation(
+        "grad_cam_float64",
+        (('        heatmap = heatmap / peak\n    return heatmap.astype("float32")\n',
+          '        heatmap = heatmap / peak\n    return heatmap.astype("float64")\n'),),
+        ("interpretation.grad_cam.grad_cam_top_class",),
+        ("float32",),
+    ),
+    Mutation(
+        "activations_key_error",
+        (("        _get_layer(model, name, \"convolution and pooling\", ACTIVATION_LAYER_TYPES)\n",
+          "        {layer.name: layer for layer in model.layers}[name]\n"),),
+        ("interpretation.extract_activations.unknown_layer",),
+        ("KeyError", "ValueError"),
     ),
     Mutation(
         "overlay_swapped_size",
@@ -350,6 +388,13 @@ EQUIVALENTS = (
         (("tf.reduce_mean(grads, axis=(0, 1, 2))", "tf.reduce_mean(grads, axis=(1, 2))"),),
         ("interpretation.grad_cam.grad_cam_top_class", "interpretation.grad_cam.grad_cam_class_index",
          "interpretation.grad_cam.grad_cam_branching_head"),
+    ),
+    Equivalent(
+        "step_inlines_its_loss_while_filter_loss_is_wrong",
+        (("activation[:, 2:-2, 2:-2, filter_index]\n    return", "activation[:, :, :, filter_index]\n    return"),
+         ("        loss = filter_loss(feature_extractor, image, filter_index)\n",
+          "        loss = tf.reduce_mean(feature_extractor(image)[:, 2:-2, 2:-2, filter_index])\n")),
+        ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
     ),
     Equivalent(
         "step_divides_by_tf_norm",

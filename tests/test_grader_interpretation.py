@@ -108,6 +108,21 @@ def test_mistake_fails_with_hint(mutation, tmp_path):
         assert not missing, f"{mutation.name}: hint lacks {missing}: {result.message}"
 
 
+@pytest.mark.parametrize(
+    ("mutation_name", "still_passing"),
+    [
+        ("filter_loss_no_crop", ("gradient_ascent_step.gradient_step", "generate_filter_pattern.pattern_from_image")),
+        ("step_per_pixel_normalized", ("generate_filter_pattern.pattern_from_image",)),
+    ],
+)
+def test_a_mistake_costs_only_its_own_exercise(mutation_name, still_passing, tmp_path):
+    mutation = next(m for m in MUTATIONS if m.name == mutation_name)
+    source = write_module(tmp_path, mutated_source(SOLUTION_TEXT, mutation))
+    results = _results(source, {f"{LAB}.{name}" for name in still_passing})
+    assert len(results) == len(still_passing)
+    assert all(r.status == PASSED for r in results.values()), _describe(results)
+
+
 def test_command_line_grader_gives_full_marks_to_the_reference():
     completed = subprocess.run(
         [sys.executable, "-m", "grader", "--labs", "solutions", "--lab", LAB, "--format", "gradescope"],
@@ -135,18 +150,41 @@ def _small_classifier(seed=0):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((16, 16, 3))
     x = layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
-    x = layers.Flatten()(x)
+    x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
 
 
-def test_unbuilt_sequential_is_built_for_the_image(solution):
+@pytest.mark.parametrize("how", ["input_layer", "called", "unbuilt"])
+def test_sequential_models_of_every_kind(solution, how):
     import keras  # noqa: PLC0415
     from keras import layers  # noqa: PLC0415
 
-    model = keras.Sequential([layers.Conv2D(3, 3, name="c"), layers.MaxPooling2D(name="p"), layers.Flatten(), layers.Dense(2)])
-    activations = solution.extract_activations(model, np.zeros((10, 10, 3), "float32"))
+    stack = [layers.Conv2D(3, 3, name="c"), layers.MaxPooling2D(name="p"), layers.Flatten(), layers.Dense(2)]
+    if how == "input_layer":
+        stack.insert(0, keras.Input((10, 10, 3)))
+    model = keras.Sequential(stack)
+    if how == "called":
+        model(np.zeros((1, 10, 10, 3), "float32"))
+    image = np.random.default_rng(0).uniform(0, 1, (10, 10, 3)).astype("float32")
+    activations = solution.extract_activations(model, image)
     assert {k: v.shape for k, v in activations.items()} == {"c": (8, 8, 3), "p": (4, 4, 3)}
     assert all(v.dtype == np.float32 for v in activations.values())
+    heatmap = solution.grad_cam(model, image, "c", class_index=1)
+    assert heatmap.shape == (8, 8) and heatmap.dtype == np.float32
+    assert np.isfinite(heatmap).all() and 0 <= heatmap.min() and heatmap.max() <= 1
+
+
+def test_nested_models_are_not_expanded(solution):
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    inner = keras.Sequential([keras.Input((10, 10, 3)), layers.Conv2D(2, 3, name="inner_conv")], name="inner")
+    inputs = keras.Input((10, 10, 3))
+    outputs = layers.MaxPooling2D(name="outer_pool")(inner(inputs))
+    model = keras.Model(inputs, outputs)
+    image = np.zeros((10, 10, 3), "float32")
+    assert list(solution.extract_activations(model, image)) == ["outer_pool"]
+    assert list(solution.extract_activations(inner, image)) == ["inner_conv"]
 
 
 def test_unknown_names_list_the_conv_layers(solution):
@@ -155,6 +193,8 @@ def test_unknown_names_list_the_conv_layers(solution):
         solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "nope")
     with pytest.raises(ValueError, match="no layer named 'nope'.*conv"):
         solution.extract_activations(model, np.zeros((16, 16, 3), "float32"), ["nope"])
+    with pytest.raises(ValueError, match="'flatten' outputs shape \\(None, 784\\); Grad-CAM needs"):
+        solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "flatten")
     with pytest.raises(ValueError, match="class_index 3 is out of range"):
         solution.grad_cam(model, np.zeros((16, 16, 3), "float32"), "conv", class_index=3)
 
@@ -181,10 +221,10 @@ def test_grad_cam_matches_the_books_two_model_version_and_reuses_its_trace(solut
         got = solution.grad_cam(model, image, "conv", class_index=class_index)
         np.testing.assert_allclose(got, expected, atol=1e-5)
     assert nonzero >= 1
-    traced = solution._grad_cam_function(model, "conv")
+    traced = solution._GRAD_CAM_CACHE[model]["conv"]
     for class_index in (0, 2, None):
         solution.grad_cam(model, image, "conv", class_index=class_index)
-    assert solution._grad_cam_function(model, "conv") is traced
+    assert solution._GRAD_CAM_CACHE[model]["conv"] is traced
     assert traced.experimental_get_tracing_count() == 1
 
 
@@ -197,8 +237,10 @@ def test_filter_patterns_share_one_trace(solution):
     first = solution.generate_filter_pattern(extractor, 0, iterations=1, img_size=(12, 12), seed=0)
     for index, rate in ((1, 5.0), (3, 2.0)):
         solution.generate_filter_pattern(extractor, index, iterations=3, learning_rate=rate, img_size=(12, 12), seed=0)
-    ascend = solution._ASCENT_CACHE[extractor]["ascend"]
-    assert ascend.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="filter_index 4 is out of range: the layer has 4 filters"):
+        solution.generate_filter_pattern(extractor, 4, img_size=(12, 12))
+    step = solution._ASCENT_CACHE[extractor]["step"]
+    assert step.experimental_get_tracing_count() == 1
     assert first.shape == (12, 12, 3) and first.dtype == np.float32
     start = np.random.default_rng(0).uniform(0.4, 0.6, (12, 12, 3))
     assert np.linalg.norm(first - start) == pytest.approx(10.0, rel=1e-3)  # one step of norm learning_rate
