@@ -367,10 +367,17 @@ class _Worker:
 
 
 def _syntax_problem(lab, source):
-    """``(ERROR, message)`` when ``<lab>.py`` does not compile, else None; runs no student code."""
+    """``(ERROR, message)`` when ``<lab>.py`` is missing or does not compile, else None.
+
+    Runs no student code, so no worker is started for a lab that cannot load.
+    """
     path = lab_path(lab, source)
     if not path.is_file():
-        return None  # the worker reports a missing file with load_lab's message
+        try:
+            load_student(lab, source)  # a missing file raises before anything is executed
+        except ImplementationError as exc:
+            return ERROR, str(exc)
+        return None
     try:
         compile(path.read_bytes(), str(path), "exec")
     except SyntaxError as exc:

@@ -217,15 +217,16 @@ def test_syntax_error_zeroes_its_lab_with_the_line_and_others_are_graded(tmp_pat
     line = broken.splitlines().index("def mean_iou(y_true, y_pred, num_classes:") + 1
     (tmp_path / f"{LAB}.py").write_text(broken)
     others = [lab for lab in labs_with_checks() if lab != LAB]
-    for other in others:
+    present, missing = others[:1], others[1:]  # one other lab graded, the rest missing
+    for other in present:
         (tmp_path / f"{other}.py").write_text((SOLUTIONS_DIR / f"{other}.py").read_text())
     results = grade(tmp_path)
-    broken_results = [r for r in results if r.lab == LAB]
-    assert len(broken_results) == len(all_checks(lab=LAB))
-    assert {r.status for r in broken_results} == {ERROR}
-    assert all(f"syntax error on line {line}" in r.message for r in broken_results)
-    assert all(r.status == PASSED for r in results if r.lab != LAB)
     assert {r.lab for r in results} == {LAB, *others}
+    for lab, status, text in [(LAB, ERROR, f"syntax error on line {line}")] + [(m, ERROR, "does not exist") for m in missing]:
+        lab_results = [r for r in results if r.lab == lab]
+        assert len(lab_results) == len(all_checks(lab=lab))
+        assert all(r.status == status and r.score == 0 and text in r.message for r in lab_results), lab_results
+    assert all(r.status == PASSED for r in results if r.lab in present)
 
 
 LEGIT_BUT_UNUSUAL = [
