@@ -1,16 +1,18 @@
 """``python -m grader``: grade a labs directory and print a report.
 
-Exit code 0 even when checks fail; non-zero only when the grader itself
-cannot run (bad arguments, unknown lab).
+Exit code 0 even when checks fail; 2 for bad arguments (e.g. a ``--labs``
+directory that does not exist), 1 when the grader itself cannot run.
+Student code never writes to stdout: the report is the only output there.
 """
 
 import argparse
+import contextlib
 import sys
 
-from cvlab.impl import LAB_NAMES
+from cvlab.impl import LAB_NAMES, resolve_source
 from grader.core import labs_with_checks
 from grader.report import FORMATS
-from grader.runner import grade
+from grader.runner import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
 
 
 def build_parser():
@@ -18,16 +20,42 @@ def build_parser():
     parser.add_argument("--labs", default="labs", help="directory with the lab modules, or 'labs' / 'solutions' (default: labs)")
     parser.add_argument("--lab", choices=LAB_NAMES, help="grade only this lab")
     parser.add_argument("--format", choices=sorted(FORMATS), default="table")
-    parser.add_argument("--no-isolation", action="store_true", help="run checks in this process (no timeouts)")
+    parser.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS",
+        help=f"wall-clock limit for every check (default: ${TIMEOUT_ENV}, else each check's own, usually 120 s)",
+    )
+    parser.add_argument(
+        "--memory-limit", type=float, default=None, metavar="GB",
+        help=f"memory a grading process may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
+    )
+    parser.add_argument("--no-isolation", action="store_true", help="run checks in this process (no limits)")
     return parser
+
+
+def _usage_error(message):
+    print(f"python -m grader: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.lab is not None and args.lab not in labs_with_checks():
-        print(f"No checks exist yet for lab {args.lab!r}.", file=sys.stderr)
-        return 2
-    results = grade(source=args.labs, lab=args.lab, isolate=not args.no_isolation)
+        return _usage_error(f"no checks exist yet for lab {args.lab!r}.")
+    directory = resolve_source(args.labs)
+    if not directory.is_dir():
+        return _usage_error(f"the labs directory {directory} does not exist; pass --labs with the folder holding your lab files.")
+    for name, value in (("--timeout", args.timeout), ("--memory-limit", args.memory_limit)):
+        if value is not None and value <= 0:
+            return _usage_error(f"{name} must be a positive number, not {value:g}.")
+    try:
+        if args.no_isolation:
+            with contextlib.redirect_stdout(sys.stderr):  # student prints must not corrupt the report
+                results = grade(source=args.labs, lab=args.lab, isolate=False)
+        else:
+            results = grade(source=args.labs, lab=args.lab, timeout_s=args.timeout, memory_limit_gb=args.memory_limit)
+    except GraderError as exc:
+        print(f"python -m grader: {exc}", file=sys.stderr)
+        return 1
     print(FORMATS[args.format](results))
     return 0
 

@@ -145,31 +145,80 @@ def _not_implemented_message(exc, chk):
     return f"Not implemented yet: write {where.split('.')[-1]}() in labs/{where.split('.')[0]}.py."
 
 
+#: Memory limit (GB) the isolated runner enforces in this process, for messages; None in-process.
+_memory_limit_gb = None
+
+
+def set_memory_limit_note(limit_gb):
+    """Make out-of-memory messages name ``limit_gb`` (called by the grading worker)."""
+    global _memory_limit_gb
+    _memory_limit_gb = limit_gb
+
+
+def memory_message(limit_gb=None):
+    """The message for code that needs too much memory."""
+    limit = f" used more than {limit_gb:g} GB of memory" if limit_gb else " ran out of memory"
+    return f"Your code{limit}. Look for an array, list or model that grows without bound."
+
+
+def is_memory_error(exc):
+    """True for MemoryError and TensorFlow's out-of-memory ResourceExhaustedError."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+
+
 def classify_exception(exc, chk, student):
     """Map an exception raised by a check to ``(status, message)``."""
+    if isinstance(exc, SystemExit):
+        return ERROR, f"Your code called exit() (SystemExit: {exc.code}) while running {chk.exercise}(); return a value instead."
     if isinstance(exc, NotImplementedError):
         return NOT_IMPLEMENTED, _not_implemented_message(exc, chk)
     if isinstance(exc, AssertionError):
         return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
     if isinstance(exc, ImplementationError):
         return ERROR, str(exc)
-    if isinstance(exc, MemoryError):
-        return ERROR, "Your code ran out of memory. Look for an array or model that grows without bound."
+    if is_memory_error(exc):
+        return ERROR, memory_message(_memory_limit_gb)
     return ERROR, f"Your code raised {type(exc).__name__}: {exc}{_student_frame(exc, student)}"
+
+
+#: Longest message kept from a failing check (student exceptions can be huge).
+MAX_MESSAGE_CHARS = 2000
+
+
+def _safe_classification(exc, chk, student):
+    """:func:`classify_exception`, surviving exceptions whose ``str()`` itself fails; message truncated."""
+    try:
+        status, message = classify_exception(exc, chk, student)
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not crash grading
+        status, message = ERROR, f"Your code raised {type(exc).__name__} (its message could not be shown)."
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " [...]"
+    return status, message
 
 
 def run_check(chk, student):
     """Run ``chk`` against ``student`` in this process; return a CheckResult."""
+    return run_check_detailed(chk, student)[0]
+
+
+def run_check_detailed(chk, student):
+    """Like :func:`run_check`; returns ``(CheckResult, exception or None)``.
+
+    Every ``Exception`` and ``SystemExit`` becomes a graded result;
+    KeyboardInterrupt still stops the caller.
+    """
     import time  # noqa: PLC0415 - keep module import light
 
     start = time.perf_counter()
+    error = None
     try:
         chk.func(student)
-    except Exception as exc:  # every failure becomes a graded result, none escapes
-        status, message = classify_exception(exc, chk, student)
+    except (Exception, SystemExit) as exc:  # every failure becomes a graded result, none escapes
+        error = exc
+        status, message = _safe_classification(exc, chk, student)
     else:
         status, message = PASSED, ""
-    return CheckResult(
+    result = CheckResult(
         chk.id,
         chk.lab,
         chk.exercise,
@@ -180,6 +229,12 @@ def run_check(chk, student):
         message,
         time.perf_counter() - start,
     )
+    return result, error
+
+
+def failed_result(chk, status, message, seconds=0.0):
+    """A zero-score CheckResult for ``chk``."""
+    return CheckResult(chk.id, chk.lab, chk.exercise, chk.title, status, 0.0, chk.points, message, seconds)
 
 
 def namespace_from(mapping):
