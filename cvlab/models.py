@@ -126,9 +126,9 @@ def build_demo_mini_xception(input_shape=(96, 96, 3), num_classes=2, block_filte
     """The reference ``build_mini_xception`` (solutions/architecture.py), renamed ``mini_xception``."""
     import keras  # noqa: PLC0415
 
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab.impl import reference_lab  # noqa: PLC0415
 
-    architecture = load_lab("architecture", "solutions")
+    architecture = reference_lab("architecture")
     model = architecture.build_mini_xception(
         input_shape=input_shape, num_classes=num_classes, block_filters=block_filters, augment=augment
     )
@@ -504,9 +504,10 @@ def _upsample(heatmap, size):
 
 
 def _grad_cam_function():
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    """The reference ``grad_cam`` (solutions/interpretation.py)."""
+    from cvlab.impl import reference_lab  # noqa: PLC0415
 
-    return load_lab("interpretation", "solutions").grad_cam
+    return reference_lab("interpretation").grad_cam
 
 
 def pet_mask(trimaps):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cvlab.data import DatasetError, ensure_synthetic_pets, load_segmentation_arrays, split_indices
-from cvlab.impl import load_lab
+from cvlab.impl import load_lab, reference_lab
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
 DEMO_MODEL_PATH = MODELS_DIR / "segmentation_demo.keras"
@@ -60,7 +60,7 @@ def load_dataset(config, data_root=None, limit=None):
         TRAIN_DATA_ROOT, n_images=config.n_images, image_size=(128, 128), seed=config.seed
     )
     images, trimaps = load_segmentation_arrays(root, img_size=tuple(config.img_size), limit=limit)
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     return images.astype("float32"), reference.trimap_to_classes(trimaps)
 
 
@@ -79,7 +79,7 @@ def build_model(config, source="solutions"):
 
 def evaluate_mean_iou(model, images, labels, batch_size=32):
     """Mean IoU (reference implementation) of ``model`` on (images, labels)."""
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     scores = model.predict(images, batch_size=batch_size, verbose=0)
     return reference.mean_iou(labels, scores, NUM_CLASSES)
 
@@ -114,7 +114,7 @@ def train(config=None, source="solutions", data_root=None, output=DEMO_MODEL_PAT
         callbacks=list(callbacks or ()), verbose=verbose,
     )
     seconds = time.perf_counter() - start
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     summary = {
         "val_mean_iou": evaluate_mean_iou(model, images[val_idx], labels[val_idx]),
         "baseline_mean_iou": reference.mean_iou(labels[val_idx], np.ones_like(labels[val_idx]), NUM_CLASSES),

@@ -9,11 +9,11 @@ import functools
 import numpy as np
 import gradio as gr
 
+from cvlab.impl import reference_lab
 from ui.common import (
     StudentResultError,
     expect_array,
     outcome_from_exception,
-    reference_lab,
     resolve_labs_dir,
     run_student,
     student_module,

@@ -10,12 +10,12 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import numpy as np
 import gradio as gr
 
+from cvlab.impl import reference_lab
 from ui.common import (
     StudentResultError,
     describe_source,
     expect_array,
     outcome_from_exception,
-    reference_lab,
     resolve_labs_dir,
     run_student,
     student_module,
