@@ -148,15 +148,38 @@ def save(model, config, summary, output, data_root=None):
     metadata_path(output).write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def _demo_missing(path):
+    return FileNotFoundError(
+        f"{path} is missing. Train the demo model with `python -m cvlab.train_segmentation` (a few minutes on a CPU)."
+    )
+
+
+def demo_segmentation_info():
+    """Metadata of the shipped demo model (``models/segmentation_demo.json``) as a dict.
+
+    Keys include ``img_size`` [h, w], ``filters``, ``num_classes``, ``class_names``,
+    ``config`` and ``val_mean_iou``. FileNotFoundError says how to train it.
+    """
+    path = metadata_path(DEMO_MODEL_PATH)
+    if not path.is_file():
+        raise _demo_missing(path)
+    return json.loads(path.read_text())
+
+
 def load_demo_segmentation():
-    """(model, metadata dict) of the shipped demo model; FileNotFoundError says how to train it."""
+    """(uncompiled keras.Model, metadata dict) of the shipped demo model; FileNotFoundError says how to train it.
+
+    The model maps float32 (batch, h, w, 3) pixels in 0..255 to (batch, h, w, 3)
+    softmax probabilities over pet, background, contour.
+    """
+    meta = demo_segmentation_info()
+    if not DEMO_MODEL_PATH.is_file():
+        raise _demo_missing(DEMO_MODEL_PATH)
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()
     import keras  # noqa: PLC0415
 
-    if not DEMO_MODEL_PATH.exists():
-        raise FileNotFoundError(
-            f"{DEMO_MODEL_PATH} is missing. Train it with `python -m cvlab.train_segmentation` (a few minutes on a CPU)."
-        )
-    meta = json.loads(metadata_path(DEMO_MODEL_PATH).read_text())
     return keras.models.load_model(DEMO_MODEL_PATH, compile=False), meta
 
 

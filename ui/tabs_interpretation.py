@@ -347,8 +347,6 @@ def model_changed(model_name):
 def _initial_choices():
     """(model names, default model, layer_choices(default) or {}, problem markdown)."""
     names = model_choices()
-    if not names:
-        return [], None, {}, "⚠ No demo models are available yet (cvlab/models.py is missing — git merge main)."
     try:
         return names, names[0], layer_choices(names[0]), ""
     except gr.Error as exc:

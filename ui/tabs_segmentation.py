@@ -10,6 +10,7 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import numpy as np
 import gradio as gr
 
+from cvlab import data
 from cvlab.impl import reference_lab
 from ui.common import (
     StudentResultError,
@@ -125,10 +126,6 @@ def run_segmentation(labs_dir, image):
 
 def training_data(img_size, n_train):
     """(x_train, x_val uint8 (N, h, w, 3), trimaps_train, trimaps_val uint8 (N, h, w) raw 1/2/3)."""
-    try:
-        from cvlab import data  # noqa: PLC0415 - optional until it lands
-    except ImportError as exc:
-        raise user_error(f"Training data is not available: cvlab/data.py is missing or cannot be imported ({exc}).") from exc
     root = data.ensure_synthetic_pets(DATA_ROOT, n_images=DATA_IMAGES) if DATA_ROOT else data.ensure_synthetic_pets()
     images, trimaps = data.load_segmentation_arrays(root, tuple(img_size), limit=n_train + VALIDATION_IMAGES)
     if len(images) < n_train + 1:
