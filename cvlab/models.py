@@ -318,7 +318,7 @@ def recalibrate_batchnorm(model, images, batch_size=128):
     Returns:
         bool: True when the model has BatchNormalization layers (and they were recalibrated).
     """
-    norms = [layer for layer in _all_layers(model) if type(layer).__name__ == "BatchNormalization"]
+    norms = [layer for layer in flat_layers(model) if type(layer).__name__ == "BatchNormalization"]
     if not norms:
         return False
     saved = [layer.momentum for layer in norms]
@@ -333,11 +333,13 @@ def recalibrate_batchnorm(model, images, batch_size=128):
     return True
 
 
-def _all_layers(model):
-    """Layers of ``model`` with nested models expanded."""
+def flat_layers(model):
+    """All layers of ``model`` in order, nested models (e.g. a Sequential block) expanded."""
+    import keras  # noqa: PLC0415
+
     out = []
     for layer in model.layers:
-        out.extend(_all_layers(layer) if hasattr(layer, "layers") else [layer])
+        out.extend(flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
     return out
 
 
