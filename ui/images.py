@@ -75,11 +75,18 @@ def jet_image(heatmap, size=None):
 
     heatmap = np.clip(np.nan_to_num(np.asarray(heatmap, dtype="float32")), 0, 1)
     colors = (matplotlib.colormaps["jet"](np.uint8(255 * heatmap))[..., :3] * 255).astype("uint8")
-    if size is None:
-        return colors
-    rows = np.minimum((np.arange(size[0]) * heatmap.shape[0]) // size[0], heatmap.shape[0] - 1)
-    cols = np.minimum((np.arange(size[1]) * heatmap.shape[1]) // size[1], heatmap.shape[1] - 1)
-    return colors[rows][:, cols]
+    return colors if size is None else nearest_resize(colors, size)
+
+
+def nearest_resize(array, size):
+    """Nearest-neighbour resize of an (h, w) or (h, w, c) array (any dtype) to ``size`` = (H, W).
+
+    Output row i is input row ``i * h // H`` (likewise for columns); the dtype is kept.
+    """
+    array = np.asarray(array)
+    rows = np.minimum((np.arange(size[0]) * array.shape[0]) // size[0], array.shape[0] - 1)
+    cols = np.minimum((np.arange(size[1]) * array.shape[1]) // size[1], array.shape[1] - 1)
+    return array[rows][:, cols]
 
 
 def upscale_gray(canvas, min_side=256):

@@ -22,7 +22,7 @@ from ui.common import (
     student_module,
     user_error,
 )
-from ui.images import load_input_image, model_input
+from ui.images import load_input_image, model_input, nearest_resize
 from ui.resources import segmentation_config, segmentation_model
 
 LAB = "segmentation"
@@ -47,11 +47,8 @@ def annotated(picture, labels):
         picture: uint8 (H, W, 3).
         labels: int (h, w) class indices at the model's resolution.
     """
-    height, width = picture.shape[:2]
     # nearest-neighbour resize of the label map to the picture
-    rows = np.minimum(np.arange(height) * labels.shape[0] // height, labels.shape[0] - 1)
-    cols = np.minimum(np.arange(width) * labels.shape[1] // width, labels.shape[1] - 1)
-    full = labels[rows][:, cols]
+    full = nearest_resize(labels, picture.shape[:2])
     return picture, [((full == k).astype("float32"), name) for k, name in MASK_LABELS.items()]
 
 
