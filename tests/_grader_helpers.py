@@ -4,7 +4,7 @@ from pathlib import Path
 
 from cvlab.impl import load_lab
 from cvlab.paths import SOLUTIONS_DIR
-from grader.core import all_checks, run_check
+from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
 
 
 def solution_variant(lab, directory, *replacements):
@@ -23,3 +23,19 @@ def solution_variant(lab, directory, *replacements):
 def check_results(lab, student, exercise=None):
     """``{"<exercise>.<name>": CheckResult}`` for the lab's checks (of one exercise), run in this process."""
     return {c.id.split(".", 1)[1]: run_check(c, student) for c in all_checks(lab=lab, exercise=exercise)}
+
+
+def assert_reference_passes(lab):
+    """Every check of ``lab`` passes on ``solutions/`` with full points."""
+    results = check_results(lab, load_lab(lab, "solutions"))
+    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
+    assert not failed, failed
+    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=lab))
+
+
+def skeleton_results(lab):
+    """Check results of the ``labs/`` skeleton, after asserting all are "not implemented" and score 0."""
+    results = check_results(lab, load_lab(lab, "labs"))
+    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
+    assert sum(r.score for r in results.values()) == 0
+    return results

@@ -3,10 +3,9 @@ equivalent rewrites pass, and typical mistakes fail with a precise hint."""
 
 import pytest
 
-from cvlab.impl import load_lab
 from cvlab.quiet import import_tensorflow
-from grader.core import FAILED, NOT_IMPLEMENTED, PASSED, all_checks
-from tests._grader_helpers import check_results, solution_variant
+from grader.core import FAILED, PASSED, all_checks
+from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "architecture"
 
@@ -26,16 +25,11 @@ def _results(student, exercise=None):
 
 
 def test_reference_passes_every_check():
-    results = _results(load_lab(LAB, "solutions"))
-    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
-    assert not failed
-    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=LAB))
+    assert_reference_passes(LAB)
 
 
 def test_skeleton_is_not_implemented_with_zero_score():
-    results = _results(load_lab(LAB, "labs"))
-    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
-    assert sum(r.score for r in results.values()) == 0
+    results = skeleton_results(LAB)
     assert results["xception_block.xception_outputs"].message == (
         "Not implemented yet: write xception_block() in labs/architecture.py."
     )

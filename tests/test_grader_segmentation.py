@@ -6,11 +6,10 @@ import sys
 
 import pytest
 
-from cvlab.impl import load_lab
 from cvlab.paths import REPO_ROOT
 from cvlab.quiet import import_tensorflow
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks
-from tests._grader_helpers import check_results, solution_variant
+from grader.core import PASSED, all_checks
+from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "segmentation"
 
@@ -30,16 +29,11 @@ def _results(student, exercise=None):
 
 
 def test_reference_passes_every_check():
-    results = _results(load_lab(LAB, "solutions"))
-    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
-    assert not failed
-    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=LAB))
+    assert_reference_passes(LAB)
 
 
 def test_skeleton_is_not_implemented_with_zero_score():
-    results = _results(load_lab(LAB, "labs"))
-    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
-    assert sum(r.score for r in results.values()) == 0
+    results = skeleton_results(LAB)
     trimap = results["trimap_to_classes.mapping"]
     assert trimap.message == "Not implemented yet: write trimap_to_classes() in labs/segmentation.py."
 
