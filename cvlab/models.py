@@ -145,7 +145,10 @@ def default_gradcam_layer(model):
         if shape and len(shape) == 4 and type(layer).__name__ not in ("InputLayer", "Rescaling"):
             name = layer.name
     if name is None:
-        raise ValueError(f"model {model.name} has no 4-D feature map before its pooling layer.")
+        raise ValueError(
+            f"model {model.name} has no 4-D feature map before its pooling layer; "
+            "name the Grad-CAM layer explicitly (TrainConfig.gradcam_layer)."
+        )
     return name
 
 
