@@ -26,19 +26,28 @@ import nbformat
 from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
 
 
+def grade_id(cell):
+    """The nbgrader ``grade_id`` of a notebook cell, or None."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def answer_sources(source_notebook):
+    """{grade_id: source} of the answer (solution) cells of a source notebook."""
+    return {
+        grade_id(c): c.source
+        for c in source_notebook.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+
+
 def solution_submission(course_dir, lab):
     """The release notebook of ``lab`` with every answer cell taken from the source notebook."""
     source = nbformat.read(str(Path(course_dir) / "source" / lab / f"{lab}.ipynb"), as_version=4)
     notebook = nbformat.read(str(Path(course_dir) / "release" / lab / f"{lab}.ipynb"), as_version=4)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
+    answers = answer_sources(source)
     for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
+        if grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
     return notebook
 
 
@@ -67,7 +76,7 @@ def prepare(root, lab, students):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="segmentation")
     parser.add_argument("--students", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])

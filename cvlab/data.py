@@ -380,6 +380,15 @@ def _select(samples: list[PetSample], limit) -> list[PetSample]:
     return samples[: int(limit)]
 
 
+def _load_images(samples: list[PetSample], img_size) -> np.ndarray:
+    """uint8 (N, H, W, 3) RGB images of ``samples`` resized to ``img_size`` = (H, W) (bilinear)."""
+    height, width = img_size
+    images = np.empty((len(samples), height, width, 3), dtype=np.uint8)
+    for index, sample in enumerate(samples):
+        images[index] = load_image(sample.image_path, img_size)
+    return images
+
+
 def load_segmentation_arrays(root, img_size=(200, 200), limit=None):
     """Load images and raw trimaps for segmentation.
 
@@ -394,12 +403,10 @@ def load_segmentation_arrays(root, img_size=(200, 200), limit=None):
     """
     samples = _select(find_samples(root), limit)
     height, width = img_size
-    images = np.empty((len(samples), height, width, 3), dtype=np.uint8)
     trimaps = np.empty((len(samples), height, width), dtype=np.uint8)
     for index, sample in enumerate(samples):
-        images[index] = load_image(sample.image_path, img_size)
         trimaps[index] = load_trimap(sample.trimap_path, img_size)
-    return images, trimaps
+    return _load_images(samples, img_size), trimaps
 
 
 def load_classification_arrays(root, img_size=(180, 180), limit=None):
@@ -415,13 +422,8 @@ def load_classification_arrays(root, img_size=(180, 180), limit=None):
         class_names, and class_names == SPECIES_NAMES.
     """
     samples = _select(find_samples(root), limit)
-    height, width = img_size
-    images = np.empty((len(samples), height, width, 3), dtype=np.uint8)
-    labels = np.empty((len(samples),), dtype=np.int32)
-    for index, sample in enumerate(samples):
-        images[index] = load_image(sample.image_path, img_size)
-        labels[index] = sample.label
-    return images, labels, SPECIES_NAMES
+    labels = np.array([sample.label for sample in samples], dtype=np.int32)
+    return _load_images(samples, img_size), labels, SPECIES_NAMES
 
 
 def split_indices(n: int, val_fraction: float = 0.2, seed: int = 1337):

@@ -118,20 +118,43 @@ def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     return written
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def drift_cli(argv, prog, description, drifted, write, up_to_date, out_of_date):
+    """The ``[--check]`` command line shared by ``cvlab.generate`` and ``cvlab.notebooks``.
+
+    Args:
+        argv: arguments (None: ``sys.argv[1:]``).
+        prog: the command shown in ``--help``, e.g. ``"python -m cvlab.generate"``.
+        description: the ``--help`` description.
+        drifted: ``drifted() -> list[str]`` of out-of-date targets.
+        write: ``write() -> list[str]`` of targets rewritten.
+        up_to_date: sentence printed by ``--check`` when nothing drifted.
+        out_of_date: ``out_of_date(names) -> str``, printed by ``--check`` on drift.
+
+    Returns:
+        int exit code: 1 when ``--check`` finds drift, else 0.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
     args = parser.parse_args(argv)
     if args.check:
-        drifted = drifted_files()
-        if drifted:
-            print("labs/ is out of date for: " + ", ".join(drifted) + ". Run `python -m cvlab.generate`.")
-            return 1
-        print("labs/ matches solutions/.")
-        return 0
-    written = generate_labs()
-    print("wrote " + (", ".join(f"labs/{n}" for n in written) if written else "nothing (labs/ is up to date)"))
+        names = drifted()
+        print(out_of_date(names) if names else up_to_date)
+        return 1 if names else 0
+    written = write()
+    print("wrote " + (", ".join(written) if written else "nothing (up to date)"))
     return 0
+
+
+def main(argv=None):
+    return drift_cli(
+        argv,
+        "python -m cvlab.generate",
+        __doc__.splitlines()[0],
+        drifted_files,
+        lambda: [f"labs/{name}" for name in generate_labs()],
+        "labs/ matches solutions/.",
+        lambda names: "labs/ is out of date for: " + ", ".join(names) + ". Run `python -m cvlab.generate`.",
+    )
 
 
 if __name__ == "__main__":

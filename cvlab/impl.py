@@ -5,6 +5,7 @@ Every call executes the file afresh, so an edited ``labs/*.py`` is picked
 up without restarting the UI or the grader.
 """
 
+import functools
 import importlib.util
 import itertools
 import sys
@@ -65,3 +66,14 @@ def load_lab(lab, source="labs"):
             "Keep module-level code to imports and definitions."
         ) from exc
     return module
+
+
+@functools.cache
+def reference_lab(lab):
+    """The reference module ``solutions/<lab>.py``, executed once per process.
+
+    The one cache of the reference shared by the grader's checks, the UI and
+    the training and demo-model code (its per-model caches live as long as
+    the process).
+    """
+    return load_lab(lab, "solutions")

@@ -126,9 +126,9 @@ def build_demo_mini_xception(input_shape=(96, 96, 3), num_classes=2, block_filte
     """The reference ``build_mini_xception`` (solutions/architecture.py), renamed ``mini_xception``."""
     import keras  # noqa: PLC0415
 
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab.impl import reference_lab  # noqa: PLC0415
 
-    architecture = load_lab("architecture", "solutions")
+    architecture = reference_lab("architecture")
     model = architecture.build_mini_xception(
         input_shape=input_shape, num_classes=num_classes, block_filters=block_filters, augment=augment
     )
@@ -145,7 +145,10 @@ def default_gradcam_layer(model):
         if shape and len(shape) == 4 and type(layer).__name__ not in ("InputLayer", "Rescaling"):
             name = layer.name
     if name is None:
-        raise ValueError(f"model {model.name} has no 4-D feature map before its pooling layer.")
+        raise ValueError(
+            f"model {model.name} has no 4-D feature map before its pooling layer; "
+            "name the Grad-CAM layer explicitly (TrainConfig.gradcam_layer)."
+        )
     return name
 
 
@@ -318,7 +321,7 @@ def recalibrate_batchnorm(model, images, batch_size=128):
     Returns:
         bool: True when the model has BatchNormalization layers (and they were recalibrated).
     """
-    norms = [layer for layer in _all_layers(model) if type(layer).__name__ == "BatchNormalization"]
+    norms = [layer for layer in flat_layers(model) if type(layer).__name__ == "BatchNormalization"]
     if not norms:
         return False
     saved = [layer.momentum for layer in norms]
@@ -333,11 +336,13 @@ def recalibrate_batchnorm(model, images, batch_size=128):
     return True
 
 
-def _all_layers(model):
-    """Layers of ``model`` with nested models expanded."""
+def flat_layers(model):
+    """All layers of ``model`` in order, nested models (e.g. a Sequential block) expanded."""
+    import keras  # noqa: PLC0415
+
     out = []
     for layer in model.layers:
-        out.extend(_all_layers(layer) if hasattr(layer, "layers") else [layer])
+        out.extend(flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
     return out
 
 
@@ -504,9 +509,10 @@ def _upsample(heatmap, size):
 
 
 def _grad_cam_function():
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    """The reference ``grad_cam`` (solutions/interpretation.py)."""
+    from cvlab.impl import reference_lab  # noqa: PLC0415
 
-    return load_lab("interpretation", "solutions").grad_cam
+    return reference_lab("interpretation").grad_cam
 
 
 def pet_mask(trimaps):

@@ -21,14 +21,13 @@ Usage::
     python -m cvlab.notebooks --check  # exit 1 when course/source/ has drifted
 """
 
-import argparse
 import ast
 import dataclasses
 import re
 import sys
 from pathlib import Path
 
-from cvlab.generate import BEGIN_MARKER, solution_files
+from cvlab.generate import BEGIN_MARKER, drift_cli, solution_files
 from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 
 COURSE_DIR = REPO_ROOT / "course"
@@ -320,22 +319,16 @@ def write_notebooks(source_dir=SOURCE_DIR, solutions_dir=SOLUTIONS_DIR, narrativ
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
-    args = parser.parse_args(argv)
-    if args.check:
-        drifted = drifted_notebooks()
-        if drifted:
-            print(
-                "course/source/ is out of date for: " + ", ".join(drifted)
-                + ". Run `python -m cvlab.notebooks` (solutions, checks or narrative changed)."
-            )
-            return 1
-        print("course/source/ matches solutions/, the checks and course/narrative/.")
-        return 0
-    written = write_notebooks()
-    print("wrote " + (", ".join(str(notebook_path(lab).relative_to(REPO_ROOT)) for lab in written) or "nothing (up to date)"))
-    return 0
+    return drift_cli(
+        argv,
+        "python -m cvlab.notebooks",
+        __doc__.splitlines()[0],
+        drifted_notebooks,
+        lambda: [str(notebook_path(lab).relative_to(REPO_ROOT)) for lab in write_notebooks()],
+        "course/source/ matches solutions/, the checks and course/narrative/.",
+        lambda names: "course/source/ is out of date for: " + ", ".join(names)
+        + ". Run `python -m cvlab.notebooks` (solutions, checks or narrative changed).",
+    )
 
 
 if __name__ == "__main__":

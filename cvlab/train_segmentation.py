@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cvlab.data import DatasetError, ensure_synthetic_pets, load_segmentation_arrays, split_indices
-from cvlab.impl import load_lab
+from cvlab.impl import load_lab, reference_lab
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
 DEMO_MODEL_PATH = MODELS_DIR / "segmentation_demo.keras"
@@ -60,7 +60,7 @@ def load_dataset(config, data_root=None, limit=None):
         TRAIN_DATA_ROOT, n_images=config.n_images, image_size=(128, 128), seed=config.seed
     )
     images, trimaps = load_segmentation_arrays(root, img_size=tuple(config.img_size), limit=limit)
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     return images.astype("float32"), reference.trimap_to_classes(trimaps)
 
 
@@ -79,7 +79,7 @@ def build_model(config, source="solutions"):
 
 def evaluate_mean_iou(model, images, labels, batch_size=32):
     """Mean IoU (reference implementation) of ``model`` on (images, labels)."""
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     scores = model.predict(images, batch_size=batch_size, verbose=0)
     return reference.mean_iou(labels, scores, NUM_CLASSES)
 
@@ -114,7 +114,7 @@ def train(config=None, source="solutions", data_root=None, output=DEMO_MODEL_PAT
         callbacks=list(callbacks or ()), verbose=verbose,
     )
     seconds = time.perf_counter() - start
-    reference = load_lab("segmentation", "solutions")
+    reference = reference_lab("segmentation")
     summary = {
         "val_mean_iou": evaluate_mean_iou(model, images[val_idx], labels[val_idx]),
         "baseline_mean_iou": reference.mean_iou(labels[val_idx], np.ones_like(labels[val_idx]), NUM_CLASSES),
@@ -148,15 +148,38 @@ def save(model, config, summary, output, data_root=None):
     metadata_path(output).write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def _demo_missing(path):
+    return FileNotFoundError(
+        f"{path} is missing. Train the demo model with `python -m cvlab.train_segmentation` (a few minutes on a CPU)."
+    )
+
+
+def demo_segmentation_info():
+    """Metadata of the shipped demo model (``models/segmentation_demo.json``) as a dict.
+
+    Keys include ``img_size`` [h, w], ``filters``, ``num_classes``, ``class_names``,
+    ``config`` and ``val_mean_iou``. FileNotFoundError says how to train it.
+    """
+    path = metadata_path(DEMO_MODEL_PATH)
+    if not path.is_file():
+        raise _demo_missing(path)
+    return json.loads(path.read_text())
+
+
 def load_demo_segmentation():
-    """(model, metadata dict) of the shipped demo model; FileNotFoundError says how to train it."""
+    """(uncompiled keras.Model, metadata dict) of the shipped demo model; FileNotFoundError says how to train it.
+
+    The model maps float32 (batch, h, w, 3) pixels in 0..255 to (batch, h, w, 3)
+    softmax probabilities over pet, background, contour.
+    """
+    meta = demo_segmentation_info()
+    if not DEMO_MODEL_PATH.is_file():
+        raise _demo_missing(DEMO_MODEL_PATH)
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()
     import keras  # noqa: PLC0415
 
-    if not DEMO_MODEL_PATH.exists():
-        raise FileNotFoundError(
-            f"{DEMO_MODEL_PATH} is missing. Train it with `python -m cvlab.train_segmentation` (a few minutes on a CPU)."
-        )
-    meta = json.loads(metadata_path(DEMO_MODEL_PATH).read_text())
     return keras.models.load_model(DEMO_MODEL_PATH, compile=False), meta
 
 

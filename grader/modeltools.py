@@ -8,20 +8,9 @@ inspected only to explain a difference with a precise hint.
 
 import numpy as np
 
+from cvlab.models import flat_layers  # shared with the demo-model code; the checks import it from here
+
 # every function imports keras lazily: TensorFlow is imported by the runner first, silently
-
-
-def flat_layers(model):
-    """All layers of ``model`` in order, nested models expanded."""
-    import keras  # noqa: PLC0415
-
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out.extend(flat_layers(layer))
-        else:
-            out.append(layer)
-    return out
 
 
 def layers_of(model, *class_names):

@@ -16,14 +16,11 @@ Example (a test cell)::
 """
 
 from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, namespace_from, run_check
+from grader.report import fmt_points, status_word
 
 
 class CheckFailed(AssertionError):
     """A check did not pass; the message says what to change."""
-
-
-def _fmt(points):
-    return f"{points:g}"
 
 
 def _notebook_message(result):
@@ -64,8 +61,7 @@ def run(check_id, namespace):
 
 def report_line(result, message):
     """One line per result (two with a hint): ``PASS 2/2 <title>``."""
-    mark = {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(result.status, "FAIL")
-    line = f"{mark}  {_fmt(result.score)}/{_fmt(result.max_score)}  {result.title}"
+    line = f"{status_word(result.status)}  {fmt_points(result.score)}/{fmt_points(result.max_score)}  {result.title}"
     return line + (f"\n      {message}" if message else "")
 
 

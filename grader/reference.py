@@ -1,11 +1,8 @@
 """The reference implementation (``solutions/``), loaded once per process."""
 
-import functools
-
-from cvlab.impl import load_lab
+from cvlab.impl import reference_lab
 
 
-@functools.cache
 def reference(lab):
-    """The ``solutions/<lab>.py`` module."""
-    return load_lab(lab, "solutions")
+    """The ``solutions/<lab>.py`` module (cached by :func:`cvlab.impl.reference_lab`)."""
+    return reference_lab(lab)

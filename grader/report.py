@@ -11,8 +11,14 @@ def totals(results):
     return sum(r.score for r in results), sum(r.max_score for r in results)
 
 
-def _fmt_points(x):
+def fmt_points(x):
+    """Points as short text: 2.0 -> "2", 0.5 -> "0.5"."""
     return f"{x:g}"
+
+
+def status_word(status):
+    """The report's mark for a status: "PASS", "TODO" (not implemented) or "FAIL"."""
+    return {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(status, "FAIL")
 
 
 def to_table(results):
@@ -20,13 +26,12 @@ def to_table(results):
     lines = []
     width = max((len(r.id) for r in results), default=10)
     for r in results:
-        mark = {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(r.status, "FAIL")
-        points = f"{_fmt_points(r.score)}/{_fmt_points(r.max_score)}"
-        lines.append(f"{mark}  {r.id:<{width}}  {points:>7}  {r.title}")
+        points = f"{fmt_points(r.score)}/{fmt_points(r.max_score)}"
+        lines.append(f"{status_word(r.status)}  {r.id:<{width}}  {points:>7}  {r.title}")
         if r.message:
             lines.extend(f"        {line}" for line in r.message.splitlines())
     score, max_score = totals(results)
-    lines.append(f"Total: {_fmt_points(score)}/{_fmt_points(max_score)}")
+    lines.append(f"Total: {fmt_points(score)}/{fmt_points(max_score)}")
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.benchmark import answer_sources as answers  # noqa: F401 - re-exported for the course tests
+from course.benchmark import grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR
 
 #: Per-cell timeout (s) of the test courses: small, so an endless loop costs little.
@@ -25,22 +27,9 @@ def read_notebook(path):
     return nbformat.read(str(path), as_version=4)
 
 
-def grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def cells_by_id(notebook):
     """{grade_id: cell} of the cells with nbgrader metadata."""
     return {grade_id(c): c for c in notebook.cells if grade_id(c)}
-
-
-def answers(source_notebook):
-    """{grade_id: source} of the answer (solution) cells of a source notebook."""
-    return {
-        grade_id(c): c.source
-        for c in source_notebook.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
 
 
 def submission(release_notebook, replacements):

@@ -3,13 +3,11 @@ equivalent rewrites pass, and typical mistakes fail with a precise hint."""
 
 import pytest
 
-from cvlab.impl import load_lab
-from cvlab.paths import SOLUTIONS_DIR
 from cvlab.quiet import import_tensorflow
-from grader.core import FAILED, NOT_IMPLEMENTED, PASSED, all_checks, run_check
+from grader.core import FAILED, PASSED, all_checks
+from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "architecture"
-SOLUTION = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -18,30 +16,20 @@ def _tensorflow():
 
 
 def _variant(tmp_path, *replacements):
-    """A copy of the solution with each ``(old, new)`` applied once, loaded as a module."""
-    text = SOLUTION
-    for old, new in replacements:
-        assert text.count(old) >= 1, f"mutation anchor not found: {old!r}"
-        text = text.replace(old, new, 1)
-    (tmp_path / f"{LAB}.py").write_text(text)
-    return load_lab(LAB, tmp_path)
+    """The solution with each ``(old, new)`` replaced once, loaded as a module."""
+    return solution_variant(LAB, tmp_path, *replacements)
 
 
 def _results(student, exercise=None):
-    return {c.id.split(".", 1)[1]: run_check(c, student) for c in all_checks(lab=LAB, exercise=exercise)}
+    return check_results(LAB, student, exercise)
 
 
 def test_reference_passes_every_check():
-    results = _results(load_lab(LAB, "solutions"))
-    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
-    assert not failed
-    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=LAB))
+    assert_reference_passes(LAB)
 
 
 def test_skeleton_is_not_implemented_with_zero_score():
-    results = _results(load_lab(LAB, "labs"))
-    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
-    assert sum(r.score for r in results.values()) == 0
+    results = skeleton_results(LAB)
     assert results["xception_block.xception_outputs"].message == (
         "Not implemented yet: write xception_block() in labs/architecture.py."
     )

@@ -6,13 +6,12 @@ import sys
 
 import pytest
 
-from cvlab.impl import load_lab
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab.paths import REPO_ROOT
 from cvlab.quiet import import_tensorflow
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
+from grader.core import PASSED, all_checks
+from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "segmentation"
-SOLUTION = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -20,28 +19,21 @@ def _tensorflow():
     import_tensorflow()
 
 
-def _variant(tmp_path, old, new, count=1):
-    """A copy of the solution with ``old`` replaced by ``new``, loaded as a module."""
-    assert SOLUTION.count(old) >= 1, f"mutation anchor not found: {old!r}"
-    (tmp_path / f"{LAB}.py").write_text(SOLUTION.replace(old, new, count))
-    return load_lab(LAB, tmp_path)
+def _variant(tmp_path, *replacements):
+    """The solution with each ``(old, new)`` replaced once, loaded as a module."""
+    return solution_variant(LAB, tmp_path, *replacements)
 
 
 def _results(student, exercise=None):
-    return {c.id.split(".", 1)[1]: run_check(c, student) for c in all_checks(lab=LAB, exercise=exercise)}
+    return check_results(LAB, student, exercise)
 
 
 def test_reference_passes_every_check():
-    results = _results(load_lab(LAB, "solutions"))
-    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
-    assert not failed
-    assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=LAB))
+    assert_reference_passes(LAB)
 
 
 def test_skeleton_is_not_implemented_with_zero_score():
-    results = _results(load_lab(LAB, "labs"))
-    assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
-    assert sum(r.score for r in results.values()) == 0
+    results = skeleton_results(LAB)
     trimap = results["trimap_to_classes.mapping"]
     assert trimap.message == "Not implemented yet: write trimap_to_classes() in labs/segmentation.py."
 
@@ -75,7 +67,7 @@ EQUIVALENT = {
 @pytest.mark.parametrize("name", sorted(EQUIVALENT))
 def test_equivalent_code_passes(tmp_path, name):
     old, new = EQUIVALENT[name]
-    results = _results(_variant(tmp_path, old, new))
+    results = _results(_variant(tmp_path, (old, new)))
     failed = {k: r.message for k, r in results.items() if r.status != PASSED}
     assert not failed
 
@@ -154,7 +146,7 @@ BROKEN = {
 def test_mistake_fails_with_hint(tmp_path, name):
     old, new, check_id, hint_words = BROKEN[name]
     exercise = check_id.split(".")[0]
-    results = _results(_variant(tmp_path, old, new), exercise=exercise)
+    results = _results(_variant(tmp_path, (old, new)), exercise=exercise)
     result = results[check_id]
     assert result.status != PASSED and result.score == 0
     for word in hint_words:

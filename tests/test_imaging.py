@@ -31,6 +31,7 @@ def rgb_image() -> np.ndarray:
 
 def test_rgb_uint8_passes_through_without_copy(rgb_image):
     out = to_rgb_uint8(rgb_image)
+    assert out is rgb_image  # documented: a contiguous uint8 (H, W, 3) input is returned as is
     assert out.dtype == np.uint8 and out.shape == (20, 30, 3)
     assert out.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(out, rgb_image)

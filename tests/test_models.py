@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from cvlab import models
-from cvlab.impl import lab_path
 from cvlab.paths import MODELS_DIR
 from cvlab.quiet import import_tensorflow
 
@@ -181,12 +180,6 @@ def test_pointing_game_counts_hits_inside_the_mask(monkeypatch):
         models.pointing_game(None, images[:2], trimaps, "any")
 
 
-needs_grad_cam = pytest.mark.skipif(
-    not lab_path("interpretation", "solutions").is_file(), reason="solutions/interpretation.py not merged yet"
-)
-
-
-@needs_grad_cam
 @pytest.mark.parametrize("name", models.DEMO_MODELS)
 def test_grad_cam_points_at_the_pet(shipped, held_out_root, name):
     model, info = shipped[name]

@@ -5,12 +5,11 @@
 * :func:`run_student` executes the student's module afresh and calls one of
   its functions; every failure becomes a friendly :class:`Outcome` message
   instead of an exception, so the reference side of a tab still renders.
-* :func:`reference_lab` is the reference implementation, loaded once.
+* The reference implementation is :func:`cvlab.impl.reference_lab`, loaded once.
 """
 
 import contextlib
 import dataclasses
-import functools
 import sys
 import traceback
 from pathlib import Path
@@ -66,12 +65,6 @@ def describe_source(source):
         return f"{Path(source).relative_to(REPO_ROOT)}/"
     except ValueError:
         return f"{source}/"
-
-
-@functools.cache
-def reference_lab(lab):
-    """The reference module ``solutions/<lab>.py``, executed once per process."""
-    return load_lab(lab, "solutions")
 
 
 @contextlib.contextmanager

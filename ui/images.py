@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cvlab import imaging
 from ui.common import user_error
 
 #: Smallest side accepted: smaller images carry no information to look at.
@@ -18,15 +19,6 @@ MIN_SIDE = 8
 MAX_SIDE = 1024
 
 NO_IMAGE = "No image yet: upload a picture (JPEG, PNG, WebP, BMP, …) or click one of the examples below the image."
-
-
-def _imaging():
-    """The ``cvlab.imaging`` module, or a gr.Error while it has not landed."""
-    try:
-        from cvlab import imaging  # noqa: PLC0415 - optional until it lands
-    except ImportError as exc:
-        raise user_error(f"Image handling is not available: cvlab/imaging.py is missing or cannot be imported ({exc}).") from exc
-    return imaging
 
 
 def load_input_image(value, max_side=MAX_SIDE):
@@ -47,7 +39,6 @@ def load_input_image(value, max_side=MAX_SIDE):
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise user_error(NO_IMAGE)
-    imaging = _imaging()
     try:
         if isinstance(value, (str, Path)):
             image = imaging.read_image(value)
@@ -74,7 +65,7 @@ def load_input_image(value, max_side=MAX_SIDE):
 
 def model_input(image, size):
     """float32 (1, h, w, 3) pixels in 0..255 for a model whose input is ``size`` = (h, w)."""
-    batch = np.asarray(_imaging().prepare_for_model(image, tuple(size)), dtype="float32")
+    batch = np.asarray(imaging.prepare_for_model(image, tuple(size)), dtype="float32")
     return batch[np.newaxis]
 
 
@@ -84,11 +75,18 @@ def jet_image(heatmap, size=None):
 
     heatmap = np.clip(np.nan_to_num(np.asarray(heatmap, dtype="float32")), 0, 1)
     colors = (matplotlib.colormaps["jet"](np.uint8(255 * heatmap))[..., :3] * 255).astype("uint8")
-    if size is None:
-        return colors
-    rows = np.minimum((np.arange(size[0]) * heatmap.shape[0]) // size[0], heatmap.shape[0] - 1)
-    cols = np.minimum((np.arange(size[1]) * heatmap.shape[1]) // size[1], heatmap.shape[1] - 1)
-    return colors[rows][:, cols]
+    return colors if size is None else nearest_resize(colors, size)
+
+
+def nearest_resize(array, size):
+    """Nearest-neighbour resize of an (h, w) or (h, w, c) array (any dtype) to ``size`` = (H, W).
+
+    Output row i is input row ``i * h // H`` (likewise for columns); the dtype is kept.
+    """
+    array = np.asarray(array)
+    rows = np.minimum((np.arange(size[0]) * array.shape[0]) // size[0], array.shape[0] - 1)
+    cols = np.minimum((np.arange(size[1]) * array.shape[1]) // size[1], array.shape[1] - 1)
+    return array[rows][:, cols]
 
 
 def upscale_gray(canvas, min_side=256):

@@ -1,9 +1,9 @@
-"""Demo models and data the UI needs, loaded once per process.
+"""Demo models the UI needs, loaded once per process.
 
-Everything heavy is cached here: the demo classifiers
-(:func:`cvlab.models.load_demo_model`), the segmentation demo model
-(``models/segmentation_demo.keras`` + ``.json``) and the synthetic pets. A
-resource that is not available raises ``gr.Error`` with what to do.
+Loading is :mod:`cvlab`'s job (:func:`cvlab.models.load_demo_model`,
+:func:`cvlab.train_segmentation.load_demo_segmentation`); this module
+caches the results for the UI and turns a missing resource into a
+``gr.Error`` that says what to do.
 """
 
 import functools
@@ -12,11 +12,10 @@ import threading
 
 import gradio as gr
 
-from cvlab.paths import EXAMPLES_DIR, MODELS_DIR
+from cvlab import models, train_segmentation
+from cvlab.paths import EXAMPLES_DIR
 from ui.common import user_error
 
-SEGMENTATION_MODEL = MODELS_DIR / "segmentation_demo.keras"
-SEGMENTATION_CONFIG = MODELS_DIR / "segmentation_demo.json"
 #: Name of the ImageNet Xception entry in the model dropdowns.
 IMAGENET_XCEPTION = "xception (ImageNet)"
 #: Layer classes offered for activations and filter patterns.
@@ -26,22 +25,8 @@ CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTrans
 _load_lock = threading.Lock()
 
 
-def _models_module():
-    try:
-        from cvlab import models  # noqa: PLC0415 - optional until it lands
-    except ImportError as exc:
-        raise user_error(
-            f"The demo models are not available: cvlab/models.py is missing or cannot be imported ({exc})."
-        ) from exc
-    return models
-
-
 def model_choices():
     """Names for the model dropdowns: the demo models, plus ImageNet Xception if cached."""
-    try:
-        models = _models_module()
-    except gr.Error:
-        return []
     names = list(models.DEMO_MODELS)
     if imagenet_available():
         names.append(IMAGENET_XCEPTION)
@@ -50,25 +35,17 @@ def model_choices():
 
 def imagenet_available():
     """True when the ImageNet Xception weights are in the Keras cache (checked without loading)."""
-    models = _models_module()
-    weights_path = getattr(models, "imagenet_weights_path", None)
-    if weights_path is None:
-        return False
-    return weights_path().is_file()
+    return models.imagenet_weights_path().is_file()
 
 
 @functools.cache
 def _load_imagenet():
-    return _models_module().load_imagenet_xception()
+    return models.load_imagenet_xception()
 
 
 def imagenet_class_names():
     """The 1000 ImageNet class names from the Keras cache's imagenet_class_index.json, or None."""
-    models = _models_module()
-    cache_dir = getattr(models, "keras_cache_dir", None)
-    if cache_dir is None:
-        return None
-    path = cache_dir() / "models" / "imagenet_class_index.json"
+    path = models.keras_cache_dir() / "models" / "imagenet_class_index.json"
     if not path.is_file():
         return None
     index = json.loads(path.read_text())
@@ -77,7 +54,6 @@ def imagenet_class_names():
 
 @functools.cache
 def _load_demo(name):
-    models = _models_module()
     if name not in models.DEMO_MODELS:
         raise user_error(f"Unknown model {name!r}; choose one of: {', '.join(models.DEMO_MODELS)}.")
     return models.load_demo_model(name)
@@ -112,7 +88,7 @@ def model_info(name):
         # the chapter's Grad-CAM layer; class names only when Keras cached them
         raw = {"last_conv_layer": "block14_sepconv2_act", "class_names": imagenet_class_names()}
     else:
-        raw = dict(_models_module().demo_model_info(name))
+        raw = dict(models.demo_model_info(name))
     model = load_model(name)
     input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
     class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
@@ -139,15 +115,17 @@ def last_conv_layer(model):
 # -- segmentation demo ---------------------------------------------------------
 
 
+def _segmentation_unavailable(exc):
+    return user_error(f"The segmentation demo model is not available: {exc}")
+
+
 @functools.cache
 def segmentation_config():
-    """``models/segmentation_demo.json``: dict with img_size (h, w), filters, num_classes."""
-    if not SEGMENTATION_CONFIG.is_file():
-        raise user_error(
-            f"The segmentation demo model is not available: {SEGMENTATION_CONFIG.name} is missing "
-            "in models/ (git merge main)."
-        )
-    raw = json.loads(SEGMENTATION_CONFIG.read_text())
+    """The demo model's configuration: dict with img_size (h, w), filters, num_classes."""
+    try:
+        raw = train_segmentation.demo_segmentation_info()
+    except FileNotFoundError as exc:
+        raise _segmentation_unavailable(exc) from exc
     return {
         "img_size": tuple(int(s) for s in raw["img_size"]),
         "filters": tuple(int(f) for f in raw["filters"]),
@@ -158,15 +136,12 @@ def segmentation_config():
 @functools.cache
 def segmentation_model():
     """The trained segmentation demo model (a keras.Model), loaded once."""
-    segmentation_config()
-    if not SEGMENTATION_MODEL.is_file():
-        raise user_error(
-            f"The segmentation demo model is not available: {SEGMENTATION_MODEL.name} is missing in models/."
-        )
-    import keras  # noqa: PLC0415
-
     with _load_lock:
-        return keras.models.load_model(SEGMENTATION_MODEL, compile=False)
+        try:
+            model, _ = train_segmentation.load_demo_segmentation()
+        except FileNotFoundError as exc:
+            raise _segmentation_unavailable(exc) from exc
+    return model
 
 
 # -- examples -------------------------------------------------------------------

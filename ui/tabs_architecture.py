@@ -9,7 +9,8 @@ import collections
 
 import gradio as gr
 
-from ui.common import describe_source, reference_lab, resolve_labs_dir, run_student, user_error
+from cvlab.impl import reference_lab
+from ui.common import describe_source, resolve_labs_dir, run_student, user_error
 
 LAB = "architecture"
 RESIDUAL = "Residual network (residual_block)"

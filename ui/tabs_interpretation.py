@@ -9,11 +9,11 @@ import functools
 import numpy as np
 import gradio as gr
 
+from cvlab.impl import reference_lab
 from ui.common import (
     StudentResultError,
     expect_array,
     outcome_from_exception,
-    reference_lab,
     resolve_labs_dir,
     run_student,
     student_module,
@@ -96,6 +96,7 @@ def class_index_for(choice, info, model):
 
 
 def _student_heatmap(module, model, batch, layer, class_index):
+    """The student's grad_cam for the float32 (1, H, W, 3) batch as a finite float32 (h, w) array."""
     heatmap = expect_array(
         module.grad_cam(model, batch, layer, class_index), "grad_cam", ndim=2, what="a 2-D (h, w) heatmap"
     ).astype("float32")
@@ -105,6 +106,7 @@ def _student_heatmap(module, model, batch, layer, class_index):
 
 
 def _student_overlay(module, image, heatmap, alpha):
+    """The student's overlay of uint8 (H, W, 3) ``image`` and float (h, w) ``heatmap``, as uint8 (H, W, 3)."""
     overlay = expect_array(
         module.overlay_heatmap(image, heatmap, alpha), "overlay_heatmap", ndim=3, what="a (H, W, 3) uint8 image"
     )
@@ -162,6 +164,7 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
 
 
 def _max_diff(actual, expected):
+    """Largest absolute difference of two arrays as text ("0.00123"), or their shapes when they differ."""
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
         return f"shape {actual.shape} vs {expected.shape}"
@@ -183,6 +186,7 @@ def _grid_items(module_or_ref, activations, images_per_row, function="activation
 
 
 def _student_activations(module, model, batch, names):
+    """The student's extract_activations for the float32 (1, H, W, 3) batch: {layer name: (h, w, c) array}."""
     activations = module.extract_activations(model, batch, names)
     if not isinstance(activations, dict):
         raise StudentResultError(
@@ -240,6 +244,7 @@ def feature_extractor(model_name, layer_name):
 
 
 def _pattern_picture(module, extractor, index, iterations, size, crop):
+    """Filter ``index``'s pattern from ``module``'s generate_filter_pattern + deprocess_image: uint8 (h, w, 3)."""
     function = "generate_filter_pattern"
     pattern = expect_array(
         module.generate_filter_pattern(extractor, index, iterations=iterations, learning_rate=10.0, img_size=size, seed=index),
@@ -347,8 +352,6 @@ def model_changed(model_name):
 def _initial_choices():
     """(model names, default model, layer_choices(default) or {}, problem markdown)."""
     names = model_choices()
-    if not names:
-        return [], None, {}, "⚠ No demo models are available yet (cvlab/models.py is missing — git merge main)."
     try:
         return names, names[0], layer_choices(names[0]), ""
     except gr.Error as exc:

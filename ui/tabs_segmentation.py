@@ -10,18 +10,19 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import numpy as np
 import gradio as gr
 
+from cvlab import data
+from cvlab.impl import reference_lab
 from ui.common import (
     StudentResultError,
     describe_source,
     expect_array,
     outcome_from_exception,
-    reference_lab,
     resolve_labs_dir,
     run_student,
     student_module,
     user_error,
 )
-from ui.images import load_input_image, model_input
+from ui.images import load_input_image, model_input, nearest_resize
 from ui.resources import segmentation_config, segmentation_model
 
 LAB = "segmentation"
@@ -46,11 +47,8 @@ def annotated(picture, labels):
         picture: uint8 (H, W, 3).
         labels: int (h, w) class indices at the model's resolution.
     """
-    height, width = picture.shape[:2]
     # nearest-neighbour resize of the label map to the picture
-    rows = np.minimum(np.arange(height) * labels.shape[0] // height, labels.shape[0] - 1)
-    cols = np.minimum(np.arange(width) * labels.shape[1] // width, labels.shape[1] - 1)
-    full = labels[rows][:, cols]
+    full = nearest_resize(labels, picture.shape[:2])
     return picture, [((full == k).astype("float32"), name) for k, name in MASK_LABELS.items()]
 
 
@@ -125,10 +123,6 @@ def run_segmentation(labs_dir, image):
 
 def training_data(img_size, n_train):
     """(x_train, x_val uint8 (N, h, w, 3), trimaps_train, trimaps_val uint8 (N, h, w) raw 1/2/3)."""
-    try:
-        from cvlab import data  # noqa: PLC0415 - optional until it lands
-    except ImportError as exc:
-        raise user_error(f"Training data is not available: cvlab/data.py is missing or cannot be imported ({exc}).") from exc
     root = data.ensure_synthetic_pets(DATA_ROOT, n_images=DATA_IMAGES) if DATA_ROOT else data.ensure_synthetic_pets()
     images, trimaps = data.load_segmentation_arrays(root, tuple(img_size), limit=n_train + VALIDATION_IMAGES)
     if len(images) < n_train + 1:

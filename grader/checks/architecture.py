@@ -273,6 +273,7 @@ def _params_hint(got, in_channels, out_channels, kernel_size):
 
 
 def _params(student, *args):
+    """The student's separable_conv_params(*args) as a tuple of two Python ints (hints for other types)."""
     got = student_function(student, "separable_conv_params")(*args)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise AssertionError(f"return a tuple (regular, separable) of two ints; got {got!r}.")

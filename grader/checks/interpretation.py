@@ -131,6 +131,7 @@ def conv_extractor():
 
 
 def _image(shape, seed=0, low=0.0, high=1.0):
+    """Seeded float32 array of ``shape`` drawn uniformly from [low, high)."""
     return np.random.default_rng(seed).uniform(low, high, size=shape).astype("float32")
 
 
@@ -151,6 +152,7 @@ def _call(student, name, *args, **kwargs):
 
 
 def _as_float_array(value, what):
+    """``value`` as a float32 np.ndarray (same shape); AssertionError naming ``what`` if it cannot be."""
     try:
         return np.asarray(value, dtype="float32")
     except (TypeError, ValueError) as exc:
@@ -256,6 +258,7 @@ def check_unknown_layer(student):
 
 
 def _activation(shape=(5, 6, 20), seed=3, constant_channels=()):
+    """Seeded float32 (h, w, c) activation, N(1, 2); the ``constant_channels`` are all 3.0."""
     activation = np.random.default_rng(seed).normal(1.0, 2.0, size=shape).astype("float32")
     for k in constant_channels:
         activation[:, :, k] = 3.0
@@ -424,6 +427,7 @@ def _l2_normalized(grads, axis):
 
 
 def _cosine(a, b):
+    """Cosine similarity (float) of two arrays of the same size, flattened, in float64."""
     a, b = np.ravel(a).astype("float64"), np.ravel(b).astype("float64")
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
 
@@ -607,6 +611,7 @@ def _activation_and_grads(model, layer_name, batch, class_index):
 
 
 def _normalized(heatmap):
+    """(h, w) float heatmap divided by its max; all zeros (same shape, dtype) when the max is <= 0."""
     peak = heatmap.max()
     return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
 
@@ -678,6 +683,10 @@ def _grad_cam(student, model, image, layer_name, **kwargs):
 
 
 def _assert_heatmap(got, expected, model, layer_name, batch, class_index, what):
+    """AssertionError with a hint unless the (h, w) float heatmaps ``got`` and ``expected`` agree (atol 2e-3).
+
+    The hint names the usual mistake whose heatmap ``got`` matches, if any.
+    """
     if np.allclose(got, expected, atol=2e-3):
         return
     if got.min() < -1e-6:
@@ -694,6 +703,7 @@ def _assert_heatmap(got, expected, model, layer_name, batch, class_index, what):
 
 
 def _top_class(model, batch):
+    """Index (int) of the top class of ``model`` for the first image of the float32 (1, H, W, 3) batch."""
     return int(np.argmax(np.asarray(model(batch, training=False))[0]))
 
 
@@ -788,6 +798,7 @@ OVERLAY_IMAGE_SHAPE = (24, 30, 3)
 
 
 def _overlay_inputs(seed=13):
+    """(uint8 OVERLAY_IMAGE_SHAPE image, float32 (6, 5) heatmap in [0, 1] with a 0 and a 1), seeded."""
     rng = np.random.default_rng(seed)
     image = rng.integers(40, 200, size=OVERLAY_IMAGE_SHAPE).astype("uint8")
     heatmap = rng.uniform(0, 1, size=(6, 5)).astype("float32")

@@ -20,6 +20,7 @@ UPSAMPLING = ("UpSampling2D",)
 
 
 def _trimap(seed=0, shape=(6, 7)):
+    """Seeded uint8 trimap of ``shape`` with values 1, 2, 3."""
     return np.random.default_rng(seed).integers(1, 4, size=shape).astype("uint8")
 
 
@@ -233,6 +234,7 @@ def check_non_square(student):
 
 
 def _keras_mean_iou(y_true, y_pred_labels, num_classes):
+    """keras.metrics.MeanIoU (float) of integer labels of any (equal) size, flattened."""
     import keras  # noqa: PLC0415
 
     metric = keras.metrics.MeanIoU(num_classes=num_classes)
@@ -241,10 +243,12 @@ def _keras_mean_iou(y_true, y_pred_labels, num_classes):
 
 
 def _labels(seed, shape=(2, 8, 8), num_classes=3):
+    """Seeded int64 labels of ``shape`` in 0..num_classes-1."""
     return np.random.default_rng(seed).integers(0, num_classes, size=shape)
 
 
 def _mean_iou_hint(y_true, y_pred, got, num_classes):
+    """Hint (str) for a wrong mean IoU ``got`` of the integer label arrays y_true and y_pred."""
     accuracy = float(np.mean(y_true.reshape(-1) == y_pred.reshape(-1)))
     if np.isclose(got, accuracy):
         return "that is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."
