@@ -396,8 +396,16 @@ def demo_model_info(name, models_dir=None):
     return json.loads(path.read_text())
 
 
-def load_demo_model(name, models_dir=None):
+def load_demo_model(name, models_dir=None, augmentation=False):
     """The trained demo model ``name`` (one of DEMO_MODELS) as an uncompiled keras.Model.
+
+    Args:
+        name: one of DEMO_MODELS.
+        models_dir: where the ``.keras`` files are (default ``models/``).
+        augmentation: keep the RandomFlip/RandomRotation/RandomZoom layers.
+            By default they are left out (see :func:`without_augmentation`):
+            the interpretation exercises call models the book's way, without
+            ``training=False``, and would otherwise get random results.
 
     Raises:
         ValueError: unknown name. FileNotFoundError: not trained yet (says how to train it).
@@ -410,7 +418,40 @@ def load_demo_model(name, models_dir=None):
     import_tensorflow()
     import keras  # noqa: PLC0415
 
-    return keras.models.load_model(path, compile=False)
+    model = keras.models.load_model(path, compile=False)
+    return model if augmentation else without_augmentation(model)
+
+
+def without_augmentation(model):
+    """``model`` without its data augmentation layers (RandomFlip, RandomRotation, ...).
+
+    Keras 3's random preprocessing layers augment whenever the model is
+    called without ``training=False`` (as the book's Grad-CAM and filter
+    code does), which would make every result random. They do nothing at
+    inference, so the copy leaves them out; all other layers keep their
+    names and weights. A model without such layers is returned as is.
+    """
+    import keras  # noqa: PLC0415
+
+    if not any(_is_random_layer(layer) for layer in model.layers):
+        return model
+
+    def skip_random_layers(layer, *args, **kwargs):
+        # a random augmentation layer passes its input through unchanged
+        if _is_random_layer(layer):
+            return args[0]
+        return layer(*args, **kwargs)
+
+    copy = keras.models.clone_model(model, call_function=skip_random_layers)
+    for layer in copy.layers:
+        weights = model.get_layer(layer.name).get_weights()
+        if weights:
+            layer.set_weights(weights)
+    return copy
+
+
+def _is_random_layer(layer):
+    return type(layer).__name__.startswith("Random")
 
 
 # -- ImageNet Xception (offline: only from the Keras cache) ------------------------

@@ -196,3 +196,19 @@ def test_grad_cam_points_at_the_pet(shipped, held_out_root, name):
     rate = models.pointing_game(model, images, trimaps, info["last_conv_layer_name"])
     assert 0.1 < chance < 0.4
     assert rate >= chance + 0.3, (rate, chance)
+
+
+@pytest.mark.parametrize("name", models.DEMO_MODELS)
+def test_demo_models_are_deterministic_without_training_flag(shipped, name):
+    """Called the book's way (no training=False), the loaded model gives the same
+    output twice, and the same as the full model in inference mode."""
+    model, info = shipped[name]
+    assert not [layer.name for layer in model.layers if type(layer).__name__.startswith("Random")]
+    full = models.load_demo_model(name, augmentation=True)
+    assert any(type(layer).__name__.startswith("Random") for layer in full.layers)
+    x = np.random.default_rng(0).uniform(0, 255, size=(2, *info["input_shape"])).astype("float32")
+    first, second = np.asarray(model(x)), np.asarray(model(x))
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    np.testing.assert_allclose(first, np.asarray(full(x, training=False)), atol=1e-5)
+    # the same layer names, so Grad-CAM layers from the metadata still resolve
+    assert {layer.name for layer in model.layers} <= {layer.name for layer in full.layers}

@@ -1,0 +1,94 @@
+"""Measure autograding throughput on a throw-away course.
+
+    python -m course.benchmark [--lab segmentation] [--students 4] [--workers 1 2]
+
+Releases ``--lab`` into a temporary course, submits the solution notebook
+for ``--students`` students, then autogrades copies of that course with
+each ``--workers`` value (``python -m course grade``'s two-phase pipeline)
+and once with plain serial ``nbgrader autograde`` for comparison. Prints
+submissions per minute, and the CPU seconds the child processes (nbgrader,
+kernels) used per submission: on a shared machine the wall-clock rate
+depends on the load, the CPU cost does not. Nothing in the repository is
+touched.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
+
+
+def solution_submission(course_dir, lab):
+    """The release notebook of ``lab`` with every answer cell taken from the source notebook."""
+    source = nbformat.read(str(Path(course_dir) / "source" / lab / f"{lab}.ipynb"), as_version=4)
+    notebook = nbformat.read(str(Path(course_dir) / "release" / lab / f"{lab}.ipynb"), as_version=4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return notebook
+
+
+def _children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _line(label, count, seconds, cpu_s):
+    load = os.getloadavg()[0]
+    return (f"{label}: {count} submissions in {seconds:.1f} s = {60 * count / seconds:.2f} per minute; "
+            f"{cpu_s / count:.1f} CPU s per submission; load average {load:.1f} on {os.cpu_count()} CPUs")
+
+
+def prepare(root, lab, students):
+    """A released course in ``root`` with ``students`` solution submissions of ``lab``."""
+    root.mkdir(parents=True)
+    shutil.copy2(COURSE_DIR / CONFIG_NAME, root / CONFIG_NAME)
+    release(root, labs=[lab], log=lambda _: None)
+    notebook = solution_submission(root, lab)
+    for index in range(students):
+        folder = root / "submitted" / f"student{index:03d}" / lab
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{lab}.ipynb"))
+    return root
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default="segmentation")
+    parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-serial", action="store_true", help="skip the plain `nbgrader autograde` baseline")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="cvlab-bench-") as tmp:
+        base = prepare(Path(tmp) / "base", args.lab, args.students)
+        for workers in args.workers:
+            course = shutil.copytree(base, Path(tmp) / f"workers{workers}")
+            cpu = _children_cpu_s()
+            run = autograde(course, [args.lab], workers=workers, log=lambda _: None)
+            label = f"{workers} worker(s)" + (f" ({len(run.failed)} failed)" if run.failed else "")
+            print(_line(label, run.count, run.seconds, _children_cpu_s() - cpu), flush=True)
+        if not args.no_serial:
+            course = shutil.copytree(base, Path(tmp) / "serial")
+            cpu, start = _children_cpu_s(), time.perf_counter()
+            run_nbgrader(course, "autograde", args.lab)
+            seconds = time.perf_counter() - start
+            print(_line("plain serial nbgrader autograde", args.students, seconds, _children_cpu_s() - cpu))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Run grader checks from a notebook (the nbgrader test cells call this).
+
+The notebook's own functions are graded: pass ``globals()`` and the check
+finds ``trimap_to_classes`` & co. by name, exactly as ``python -m grader``
+finds them in ``labs/<lab>.py``. The same registered checks run.
+
+nbgrader gives 0 points to a graded cell that wrote anything to stderr, and
+TensorFlow logs there. So the check runs inside
+:func:`cvlab.quiet.stderr_silenced`; the report goes to stdout; a failure
+raises :class:`CheckFailed` (an AssertionError) whose message is the hint.
+
+Example (a test cell)::
+
+    from grader.nb import check
+    check("segmentation.trimap_to_classes.mapping", globals())
+"""
+
+from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, namespace_from, run_check
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says what to change."""
+
+
+def _fmt(points):
+    return f"{points:g}"
+
+
+def _notebook_message(result):
+    """The result's hint, with "not implemented" phrased for a notebook."""
+    if result.status == NOT_IMPLEMENTED:
+        return (
+            f"Not implemented yet: {result.exercise}() (or a function it calls) still raises "
+            "NotImplementedError. Replace that line in its answer cell with your code, run the "
+            "cell, then run this check again."
+        )
+    return result.message
+
+
+def run(check_id, namespace):
+    """Run one check against the functions in ``namespace``; return its CheckResult.
+
+    Args:
+        check_id: ``"<lab>.<exercise>.<name>"`` of a registered check.
+        namespace: a mapping of names to the student's objects, usually
+            the notebook's ``globals()``.
+
+    Stderr (fd 2 and ``sys.stderr``) is silenced while the check runs.
+    """
+    from cvlab.quiet import import_tensorflow, stderr_silenced  # noqa: PLC0415
+
+    try:
+        chk = get_check(check_id)
+    except KeyError:
+        raise CheckFailed(
+            f"This notebook runs check {check_id!r}, which the grader does not have (any more). "
+            "Ask for the current version of the notebook (instructors: `python -m course release`)."
+        ) from None
+    import_tensorflow()
+    student = namespace_from({str(k): v for k, v in dict(namespace).items()})
+    with stderr_silenced():
+        return run_check(chk, student)
+
+
+def report_line(result, message):
+    """One line per result (two with a hint): ``PASS 2/2 <title>``."""
+    mark = {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(result.status, "FAIL")
+    line = f"{mark}  {_fmt(result.score)}/{_fmt(result.max_score)}  {result.title}"
+    return line + (f"\n      {message}" if message else "")
+
+
+def check(check_id, namespace):
+    """Run one check, print a short report; raise CheckFailed unless it passed.
+
+    Returns None so that nbgrader never mistakes a return value for a
+    partial score.
+    """
+    __tracebackhide__ = True  # IPython and pytest hide this frame
+    result = run(check_id, namespace)
+    message = _notebook_message(result)
+    print(report_line(result, message))
+    if result.status != PASSED:
+        raise CheckFailed(f"[{result.status}] {message}") from None
+
+
+def check_exercise(lab, exercise, namespace):
+    """Run every visible check of one exercise; print a report; raise if any failed."""
+    __tracebackhide__ = True
+    results = []
+    for chk in all_checks(lab=lab, exercise=exercise, include_hidden=False):
+        result = run(chk.id, namespace)
+        results.append(result)
+        print(report_line(result, _notebook_message(result)))
+    failed = [r for r in results if r.status != PASSED]
+    if not results:
+        raise CheckFailed(f"No checks exist for {lab}.{exercise}; check the names.")
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(results)} checks of {exercise}() did not pass (see above).")

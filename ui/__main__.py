@@ -1,0 +1,37 @@
+"""``python -m ui [--port N] [--share never]``: launch the lab UI on 127.0.0.1, offline.
+
+The launcher (not the library modules) sets the process environment:
+Gradio analytics off, TensorFlow quiet; then imports Gradio and TensorFlow.
+"""
+
+import argparse
+import os
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ui", description="Launch the cvlab lab UI on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
+    parser.add_argument(
+        "--share", choices=["never"], default="never",
+        help="public share links are never created: the lab runs offline",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
+
+    import_tensorflow()
+    from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
+
+    print(f"cvlab UI: http://127.0.0.1:{args.port} (Ctrl+C to stop)", flush=True)
+    launch(build_app(), port=args.port, block=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

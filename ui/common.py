@@ -1,0 +1,235 @@
+"""Shared plumbing for the UI's event functions.
+
+* :func:`resolve_labs_dir` turns the "labs directory" textbox into a source
+  for :func:`cvlab.impl.load_lab` (``"labs"``, ``"solutions"`` or a path).
+* :func:`run_student` executes the student's module afresh and calls one of
+  its functions; every failure becomes a friendly :class:`Outcome` message
+  instead of an exception, so the reference side of a tab still renders.
+* :func:`reference_lab` is the reference implementation, loaded once.
+"""
+
+import contextlib
+import dataclasses
+import functools
+import sys
+import traceback
+from pathlib import Path
+
+import gradio as gr
+
+from cvlab.impl import ImplementationError, load_lab, resolve_source
+from cvlab.paths import REPO_ROOT
+
+DEFAULT_LABS_DIR = "labs"
+
+
+def user_error(message):
+    """A ``gr.Error`` shown to the user as a toast (no traceback, no server error)."""
+    return gr.Error(message, print_exception=False)
+
+
+def resolve_labs_dir(text):
+    """Source for ``load_lab`` from the "labs directory" textbox.
+
+    Args:
+        text: ``"labs"``, ``"solutions"`` (a trailing slash is fine), an
+            absolute path, or a path relative to the repository root.
+            Empty means ``labs``.
+
+    Returns:
+        str | Path: ``"labs"``, ``"solutions"`` or an existing directory.
+
+    Raises:
+        gr.Error: the directory does not exist.
+    """
+    text = (text or "").strip() or DEFAULT_LABS_DIR
+    stripped = text.rstrip("/\\")
+    if stripped in ("labs", "solutions"):
+        return stripped
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    if not path.is_dir():
+        raise user_error(
+            f"The labs directory {text!r} does not exist. Type labs (your code), "
+            "solutions (the reference) or the path of a folder holding segmentation.py, "
+            "architecture.py and interpretation.py."
+        )
+    return path
+
+
+def describe_source(source):
+    """Short human name of a source, e.g. ``labs/`` or ``/tmp/x/``."""
+    if isinstance(source, str):
+        return f"{source}/"
+    try:
+        return f"{Path(source).relative_to(REPO_ROOT)}/"
+    except ValueError:
+        return f"{source}/"
+
+
+@functools.cache
+def reference_lab(lab):
+    """The reference module ``solutions/<lab>.py``, executed once per process."""
+    return load_lab(lab, "solutions")
+
+
+@contextlib.contextmanager
+def fresh_lab(lab, source):
+    """Execute ``<source>/<lab>.py`` afresh; drop it from ``sys.modules`` afterwards.
+
+    Every click loads the current file (hot reload); removing the module
+    afterwards lets it, and what it cached, be garbage-collected.
+    """
+    module = load_lab(lab, source)
+    try:
+        yield module
+    finally:
+        sys.modules.pop(module.__name__, None)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """Result of calling student code: ``value`` on success, else ``message``.
+
+    ``kind`` is "ok", "not implemented", "missing", "import error" or "error".
+    """
+
+    value: object = None
+    message: str = ""
+    kind: str = "ok"
+
+    @property
+    def ok(self):
+        return self.kind == "ok"
+
+    def markdown(self, success=""):
+        """Status line for a gr.Markdown: ``success`` when ok, else the message."""
+        if self.ok:
+            return success
+        icon = "✎" if self.kind == "not implemented" else "⚠"
+        return f"{icon} {self.message}"
+
+
+def _student_location(exc, lab_file):
+    """``" (file.py, line N: code)"`` for the deepest frame in the student's file."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if lab_file and Path(frame.filename).resolve() == Path(lab_file).resolve():
+            return f" ({Path(frame.filename).name}, line {frame.lineno}: `{frame.line}`)"
+    return ""
+
+
+def not_implemented_message(exc, lab, function, source):
+    """The message for a NotImplementedError raised by the student's code."""
+    where = str(exc).strip()
+    # the skeleton raises NotImplementedError("<lab>.<function>")
+    if where.count(".") == 1 and " " not in where:
+        lab, function = where.split(".")
+    return (
+        f"{lab}.{function} is not implemented yet — write it in {describe_source(source)}{lab}.py; "
+        "the reference result is shown on the right."
+    )
+
+
+def outcome_from_exception(exc, lab, function, source):
+    """The Outcome (with a message saying what to do) for an exception from student code."""
+    if isinstance(exc, ImplementationError):
+        return Outcome(message=str(exc), kind="import error")
+    if isinstance(exc, NotImplementedError):
+        return Outcome(message=not_implemented_message(exc, lab, function, source), kind="not implemented")
+    if isinstance(exc, StudentResultError):
+        return Outcome(message=str(exc), kind="error")
+    lab_file = resolve_source(source) / f"{lab}.py"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return Outcome(
+        message=f"Your {function}() raised {type(exc).__name__}"
+        + (f": {detail}" if detail else "")
+        + _student_location(exc, lab_file),
+        kind="error",
+    )
+
+
+def missing_function(module, function, lab, source):
+    """An Outcome when ``module`` has no callable ``function``, else None."""
+    if callable(getattr(module, function, None)):
+        return None
+    return Outcome(
+        message=f"{describe_source(source)}{lab}.py has no function {function}(); keep the name from the skeleton.",
+        kind="missing",
+    )
+
+
+def run_student(lab, source, function, call):
+    """Load the student's lab afresh and run ``call(module)``.
+
+    Args:
+        lab: lab module name, e.g. ``"interpretation"``.
+        source: as returned by :func:`resolve_labs_dir`.
+        function: the exercise being run, named in messages.
+        call: ``call(module) -> value``; it uses the module's functions.
+
+    Returns:
+        Outcome: ``value`` from ``call``, or a message saying what to do.
+    """
+    try:
+        with fresh_lab(lab, source) as module:
+            missing = missing_function(module, function, lab, source)
+            if missing is not None:
+                return missing
+            return Outcome(value=call(module))
+    except gr.Error:
+        raise
+    except Exception as exc:  # student code may raise anything: show it, keep serving
+        return outcome_from_exception(exc, lab, function, source)
+
+
+class StudentResultError(Exception):
+    """Student code returned something the UI cannot show; the message says what."""
+
+
+def expect_array(value, function, ndim=None, what="an array"):
+    """``np.asarray(value)`` or StudentResultError when it is not ``ndim``-D numeric."""
+    import numpy as np  # noqa: PLC0415 - numpy is cheap; keep the top light
+
+    if value is None:
+        raise StudentResultError(f"{function}() returned None; did you forget a `return`?")
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # a tensor-like that cannot be converted
+        raise StudentResultError(f"{function}() returned {type(value).__name__}, which is not {what}.") from exc
+    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+        raise StudentResultError(f"{function}() returned {type(value).__name__} of {array.dtype}; expected {what}.")
+    if ndim is not None and array.ndim != ndim:
+        raise StudentResultError(f"{function}() returned shape {array.shape}; expected {what}.")
+    return array
+
+
+class student_module:  # noqa: N801 - used like a function in `with`
+    """Context manager over :func:`fresh_lab` that never raises for student problems.
+
+    ``with student_module(lab, source, ("f", "g")) as (module, failure):``
+    gives ``(module, None)`` when the file imports and defines every named
+    function, else ``(module or None, Outcome)`` with the message to show.
+    """
+
+    def __init__(self, lab, source, functions):
+        self.lab, self.source, self.functions = lab, source, tuple(functions)
+        self._context = None
+
+    def __enter__(self):
+        try:
+            self._context = fresh_lab(self.lab, self.source)
+            module = self._context.__enter__()
+        except Exception as exc:  # import problems become a message
+            self._context = None
+            return None, outcome_from_exception(exc, self.lab, self.functions[0], self.source)
+        for function in self.functions:
+            missing = missing_function(module, function, self.lab, self.source)
+            if missing is not None:
+                return module, missing
+        return module, None
+
+    def __exit__(self, *exc_info):
+        if self._context is not None:
+            return self._context.__exit__(*exc_info)
+        return False

@@ -1,0 +1,180 @@
+"""Demo models and data the UI needs, loaded once per process.
+
+Everything heavy is cached here: the demo classifiers
+(:func:`cvlab.models.load_demo_model`), the segmentation demo model
+(``models/segmentation_demo.keras`` + ``.json``) and the synthetic pets. A
+resource that is not available raises ``gr.Error`` with what to do.
+"""
+
+import functools
+import json
+import threading
+
+import gradio as gr
+
+from cvlab.paths import EXAMPLES_DIR, MODELS_DIR
+from ui.common import user_error
+
+SEGMENTATION_MODEL = MODELS_DIR / "segmentation_demo.keras"
+SEGMENTATION_CONFIG = MODELS_DIR / "segmentation_demo.json"
+#: Name of the ImageNet Xception entry in the model dropdowns.
+IMAGENET_XCEPTION = "xception (ImageNet)"
+#: Layer classes offered for activations and filter patterns.
+ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
+CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+_load_lock = threading.Lock()
+
+
+def _models_module():
+    try:
+        from cvlab import models  # noqa: PLC0415 - optional until it lands
+    except ImportError as exc:
+        raise user_error(
+            f"The demo models are not available: cvlab/models.py is missing or cannot be imported ({exc})."
+        ) from exc
+    return models
+
+
+def model_choices():
+    """Names for the model dropdowns: the demo models, plus ImageNet Xception if cached."""
+    try:
+        models = _models_module()
+    except gr.Error:
+        return []
+    names = list(models.DEMO_MODELS)
+    if imagenet_available():
+        names.append(IMAGENET_XCEPTION)
+    return names
+
+
+def imagenet_available():
+    """True when the ImageNet Xception weights are in the Keras cache (checked without loading)."""
+    models = _models_module()
+    weights_path = getattr(models, "imagenet_weights_path", None)
+    if weights_path is None:
+        return False
+    return weights_path().is_file()
+
+
+@functools.cache
+def _load_imagenet():
+    return _models_module().load_imagenet_xception()
+
+
+def imagenet_class_names():
+    """The 1000 ImageNet class names from the Keras cache's imagenet_class_index.json, or None."""
+    models = _models_module()
+    cache_dir = getattr(models, "keras_cache_dir", None)
+    if cache_dir is None:
+        return None
+    path = cache_dir() / "models" / "imagenet_class_index.json"
+    if not path.is_file():
+        return None
+    index = json.loads(path.read_text())
+    return [index[str(i)][1] for i in range(len(index))]
+
+
+@functools.cache
+def _load_demo(name):
+    models = _models_module()
+    if name not in models.DEMO_MODELS:
+        raise user_error(f"Unknown model {name!r}; choose one of: {', '.join(models.DEMO_MODELS)}.")
+    return models.load_demo_model(name)
+
+
+def load_model(name):
+    """The classifier called ``name`` (a demo model or ImageNet Xception), cached.
+
+    Raises:
+        gr.Error: unknown name, or the model files are missing.
+    """
+    if not name:
+        raise user_error("Choose a model first.")
+    with _load_lock:
+        try:
+            if name == IMAGENET_XCEPTION:
+                result = _load_imagenet()
+            else:
+                result = _load_demo(name)
+        except gr.Error:
+            raise
+        except Exception as exc:  # missing or corrupt files: say so
+            raise user_error(f"Could not load the model {name!r}: {exc}") from exc
+    return result
+
+
+@functools.cache
+def model_info(name):
+    """Metadata of model ``name``: dict with ``input_size`` (h, w), ``class_names``,
+    ``last_conv_layer`` and ``preprocess`` ("0..255" or "xception")."""
+    if name == IMAGENET_XCEPTION:
+        # the chapter's Grad-CAM layer; class names only when Keras cached them
+        raw = {"last_conv_layer": "block14_sepconv2_act", "class_names": imagenet_class_names()}
+    else:
+        raw = dict(_models_module().demo_model_info(name))
+    model = load_model(name)
+    input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
+    class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
+    last_conv = raw.get("last_conv_layer") or raw.get("last_conv_layer_name") or last_conv_layer(model)
+    return {
+        "input_size": tuple(int(s) for s in input_size[:2]),
+        "class_names": list(class_names),
+        "last_conv_layer": last_conv,
+        "preprocess": raw.get("preprocess", "xception" if name == IMAGENET_XCEPTION else "0..255"),
+    }
+
+
+def layer_names(model, class_names):
+    """Names of ``model``'s own layers whose class is in ``class_names``, in model order."""
+    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
+
+
+def last_conv_layer(model):
+    """Name of the last convolution layer of ``model``, or None."""
+    names = layer_names(model, CONV_LAYER_TYPES)
+    return names[-1] if names else None
+
+
+# -- segmentation demo ---------------------------------------------------------
+
+
+@functools.cache
+def segmentation_config():
+    """``models/segmentation_demo.json``: dict with img_size (h, w), filters, num_classes."""
+    if not SEGMENTATION_CONFIG.is_file():
+        raise user_error(
+            f"The segmentation demo model is not available: {SEGMENTATION_CONFIG.name} is missing "
+            "in models/ (git merge main)."
+        )
+    raw = json.loads(SEGMENTATION_CONFIG.read_text())
+    return {
+        "img_size": tuple(int(s) for s in raw["img_size"]),
+        "filters": tuple(int(f) for f in raw["filters"]),
+        "num_classes": int(raw.get("num_classes", 3)),
+    }
+
+
+@functools.cache
+def segmentation_model():
+    """The trained segmentation demo model (a keras.Model), loaded once."""
+    segmentation_config()
+    if not SEGMENTATION_MODEL.is_file():
+        raise user_error(
+            f"The segmentation demo model is not available: {SEGMENTATION_MODEL.name} is missing in models/."
+        )
+    import keras  # noqa: PLC0415
+
+    with _load_lock:
+        return keras.models.load_model(SEGMENTATION_MODEL, compile=False)
+
+
+# -- examples -------------------------------------------------------------------
+
+
+def example_images(prefix=None):
+    """Paths (str) of the bundled example images, sorted; those starting with ``prefix`` if given."""
+    paths = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if prefix is not None:
+        paths = [p for p in paths if p.name.startswith(prefix)]
+    return [str(p) for p in paths]

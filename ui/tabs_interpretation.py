@@ -1,0 +1,492 @@
+"""Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier.
+
+Each event runs the student's current ``interpretation.py`` (loaded afresh)
+and the reference side by side on the same cached model and image.
+"""
+
+import functools
+
+import numpy as np
+import gradio as gr
+
+from ui.common import (
+    StudentResultError,
+    expect_array,
+    outcome_from_exception,
+    reference_lab,
+    resolve_labs_dir,
+    run_student,
+    student_module,
+    user_error,
+)
+from ui.images import jet_image, load_input_image, model_input, upscale_gray
+from ui.resources import (
+    ACTIVATION_LAYER_TYPES,
+    CONV_LAYER_TYPES,
+    layer_names,
+    load_model,
+    model_choices,
+    model_info,
+)
+
+LAB = "interpretation"
+TOP_CLASS = "top predicted class"
+#: Bounds that keep a click responsive on a 2-core CPU.
+MAX_FILTERS = 16
+MAX_ITERATIONS = 60
+MIN_ASCENT_SIDE = 5
+
+
+# -- shared helpers ---------------------------------------------------------------
+
+
+def model_batch(name, image):
+    """(model, info, batch) for ``image`` (uint8 (H, W, 3)) prepared for model ``name``."""
+    model = load_model(name)
+    info = model_info(name)
+    batch = model_input(image, info["input_size"])
+    if info["preprocess"] == "xception":
+        # keras.applications.xception.preprocess_input: 0..255 -> -1..1
+        batch = batch / 127.5 - 1.0
+    return model, info, batch
+
+
+def four_d_layers(model):
+    """Names of ``model``'s own layers whose output is 4-D (batch, h, w, c)."""
+    names = []
+    for layer in model.layers:
+        try:
+            if len(layer.output.shape) == 4 and type(layer).__name__ != "InputLayer":
+                names.append(layer.name)
+        except (AttributeError, ValueError):
+            continue
+    return names
+
+
+def top_classes(model, info, batch, k=3):
+    """{class name: probability} of the ``k`` most likely classes (for gr.Label)."""
+    probs = np.asarray(model(batch, training=False)).reshape(-1).astype("float64")
+    names = info["class_names"]
+    if probs.size == 1:
+        # one sigmoid unit: P(class 1); class 0 is the complement
+        p = float(probs[0])
+        if len(names) >= 2:
+            return {names[1]: p, names[0]: 1.0 - p}
+        return {names[0] if names else "positive": p}
+    order = np.argsort(probs)[::-1][:k]
+    return {names[i] if i < len(names) else f"class {i}": float(probs[i]) for i in order}
+
+
+def class_index_for(choice, info, model):
+    """None for "top predicted class", else the index of the chosen class name."""
+    if not choice or choice == TOP_CLASS:
+        return None
+    names = info["class_names"]
+    if choice not in names:
+        raise user_error(f"Unknown class {choice!r}; choose one of: {', '.join(names)} or {TOP_CLASS}.")
+    index = names.index(choice)
+    outputs = model.outputs[0].shape[-1]
+    if outputs == 1:
+        # a single sigmoid unit: Grad-CAM explains that unit (class 1)
+        return None
+    return index
+
+
+# -- Grad-CAM ------------------------------------------------------------------------
+
+
+def _student_heatmap(module, model, batch, layer, class_index):
+    heatmap = expect_array(
+        module.grad_cam(model, batch, layer, class_index), "grad_cam", ndim=2, what="a 2-D (h, w) heatmap"
+    ).astype("float32")
+    if not np.all(np.isfinite(heatmap)):
+        raise StudentResultError("grad_cam() returned NaN or infinite values; divide by the max only when it is > 0.")
+    return heatmap
+
+
+def _student_overlay(module, image, heatmap, alpha):
+    overlay = expect_array(
+        module.overlay_heatmap(image, heatmap, alpha), "overlay_heatmap", ndim=3, what="a (H, W, 3) uint8 image"
+    )
+    if overlay.shape != image.shape:
+        raise StudentResultError(f"overlay_heatmap() returned shape {overlay.shape}; expected {image.shape}, the image's shape.")
+    return np.clip(overlay, 0, 255).astype("uint8")
+
+
+def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.4):
+    """Event: Grad-CAM heatmap and overlay from the student's code and the reference.
+
+    Args:
+        labs_dir: the "labs directory" textbox.
+        model_name: a demo model name (see :func:`ui.resources.model_choices`).
+        image: the uploaded image (numpy uint8 RGB, any array, PIL or path).
+        layer_name: layer to explain ("" for the model's last conv layer).
+        class_choice: "top predicted class" or a class name.
+        alpha: heatmap weight in the overlay.
+
+    Returns:
+        (student heatmap uint8 RGB or None, student overlay or None, student
+        status markdown, reference heatmap, reference overlay,
+        {class: probability}, note markdown)
+    """
+    source = resolve_labs_dir(labs_dir)
+    picture, note = load_input_image(image, max_side=512)
+    model, info, batch = model_batch(model_name, picture)
+    layer = (layer_name or "").strip() or info["last_conv_layer"]
+    valid = four_d_layers(model)
+    if layer not in valid:
+        convs = layer_names(model, CONV_LAYER_TYPES)
+        raise user_error(f"The model has no layer named {layer!r} with a 4-D output. Try one of: {', '.join(convs)}.")
+    class_index = class_index_for(class_choice, info, model)
+    alpha = float(alpha)
+    size = picture.shape[:2]
+    reference = reference_lab(LAB)
+    ref_heatmap = reference.grad_cam(model, batch, layer, class_index)
+    ref_overlay = reference.overlay_heatmap(picture, ref_heatmap, alpha)
+    predictions = top_classes(model, info, batch)
+    heat = run_student(LAB, source, "grad_cam", lambda m: _student_heatmap(m, model, batch, layer, class_index))
+    student_heat_image = student_overlay = None
+    if heat.ok:
+        student_heat_image = jet_image(heat.value, size)
+        overlay = run_student(LAB, source, "overlay_heatmap", lambda m: _student_overlay(m, picture, heat.value, alpha))
+        student_overlay = overlay.value
+        status = overlay.markdown(
+            f"Your grad_cam() gave a {heat.value.shape[0]}x{heat.value.shape[1]} heatmap "
+            f"(max difference from the reference: {_max_diff(heat.value, ref_heatmap)})."
+        )
+    else:
+        status = heat.markdown()
+    explained = "top predicted class" if class_index is None else f"class {info['class_names'][class_index]!r}"
+    note = " ".join(filter(None, [note, f"Layer `{layer}`, explaining the {explained}."]))
+    return student_heat_image, student_overlay, status, jet_image(ref_heatmap, size), ref_overlay, predictions, note
+
+
+def _max_diff(actual, expected):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return f"shape {actual.shape} vs {expected.shape}"
+    return f"{float(np.max(np.abs(actual - expected))):.3g}"
+
+
+# -- activations ------------------------------------------------------------------------
+
+
+def _grid_items(module_or_ref, activations, images_per_row, function="activation_grid"):
+    """Gallery items ``(uint8 picture, caption)`` for each activation."""
+    items = []
+    for name, activation in activations.items():
+        activation = np.asarray(activation)
+        grid = expect_array(module_or_ref.activation_grid(activation, images_per_row), function, ndim=2, what="a 2-D uint8 canvas")
+        caption = f"{name} — {'x'.join(str(s) for s in activation.shape)}"
+        items.append((upscale_gray(np.clip(grid, 0, 255).astype("uint8")), caption))
+    return items
+
+
+def _student_activations(module, model, batch, names):
+    activations = module.extract_activations(model, batch, names)
+    if not isinstance(activations, dict):
+        raise StudentResultError(
+            f"extract_activations() returned {type(activations).__name__}; expected a dict {{layer name: (h, w, c) array}}."
+        )
+    for name, value in activations.items():
+        expect_array(value, "extract_activations", ndim=3, what=f"(h, w, c) arrays (layer {name!r})")
+    return activations
+
+
+def run_activations(labs_dir, model_name, image, selected_layers, images_per_row=16):
+    """Event: channel grids per layer from the student's extract_activations + activation_grid.
+
+    Args:
+        labs_dir: the "labs directory" textbox.
+        model_name: a demo model name.
+        image: the uploaded image.
+        selected_layers: layer names, or empty for every conv/pool layer.
+        images_per_row: channels per grid row (4..32).
+
+    Returns:
+        (student gallery items, student status markdown, reference gallery items, note)
+        where gallery items are ``(uint8 picture, caption)``.
+    """
+    source = resolve_labs_dir(labs_dir)
+    picture, note = load_input_image(image, max_side=512)
+    model, _info, batch = model_batch(model_name, picture)
+    valid = layer_names(model, ACTIVATION_LAYER_TYPES)
+    names = [n for n in (selected_layers or []) if n]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise user_error(f"The model has no convolution or pooling layer named {unknown[0]!r}. Choose from: {', '.join(valid)}.")
+    images_per_row = int(np.clip(int(images_per_row or 16), 1, 64))
+    reference = reference_lab(LAB)
+    ref_activations = reference.extract_activations(model, batch, names or None)
+    ref_items = _grid_items(reference, ref_activations, images_per_row)
+    extracted = run_student(LAB, source, "extract_activations", lambda m: _student_activations(m, model, batch, names or None))
+    if not extracted.ok:
+        return [], extracted.markdown(), ref_items, note
+    grids = run_student(LAB, source, "activation_grid", lambda m: _grid_items(m, extracted.value, images_per_row))
+    status = grids.markdown(f"{len(extracted.value)} layers from your extract_activations() and activation_grid().")
+    return grids.value or [], status, ref_items, note
+
+
+# -- filters -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def feature_extractor(model_name, layer_name):
+    """``keras.Model`` from the model's input to ``layer_name``'s output, cached."""
+    import keras  # noqa: PLC0415
+
+    model = load_model(model_name)
+    return keras.Model(model.inputs, model.get_layer(layer_name).output)
+
+
+def _pattern_picture(module, extractor, index, iterations, size, crop):
+    function = "generate_filter_pattern"
+    pattern = expect_array(
+        module.generate_filter_pattern(extractor, index, iterations=iterations, learning_rate=10.0, img_size=size, seed=index),
+        function,
+        ndim=3,
+        what="an (H, W, 3) image",
+    )
+    picture = expect_array(module.deprocess_image(pattern, crop=crop), "deprocess_image", ndim=3, what="an (H, W, 3) uint8 image")
+    return np.clip(picture, 0, 255).astype("uint8")
+
+
+def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, compare_reference=True, progress=gr.Progress()):
+    """Event (generator): filter patterns by the student's gradient ascent, one filter at a time.
+
+    Yields after every filter so the gallery fills in and the Stop button
+    can cancel between filters.
+
+    Yields:
+        (student gallery items, student status markdown, reference gallery items)
+    """
+    source = resolve_labs_dir(labs_dir)
+    model = load_model(model_name)
+    info = model_info(model_name)
+    valid = layer_names(model, CONV_LAYER_TYPES)
+    if layer_name not in valid:
+        raise user_error(f"The model has no convolution layer named {layer_name!r}. Choose one of: {', '.join(valid)}.")
+    shape = model.get_layer(layer_name).output.shape
+    if min(shape[1], shape[2]) < MIN_ASCENT_SIDE:
+        raise user_error(
+            f"Layer {layer_name!r} outputs only {shape[1]}x{shape[2]} pixels and filter_loss ignores a 2-pixel border; "
+            "choose an earlier layer."
+        )
+    n_filters = int(np.clip(int(n_filters), 1, min(MAX_FILTERS, shape[-1])))
+    iterations = int(np.clip(int(iterations), 1, MAX_ITERATIONS))
+    size = info["input_size"]
+    crop = min(25, min(size) // 8)
+    extractor = feature_extractor(model_name, layer_name)
+    reference = reference_lab(LAB)
+    student_items, ref_items = [], []
+    status = ""
+    with student_module(LAB, source, ("generate_filter_pattern", "deprocess_image")) as (module, failure):
+        if failure is not None:
+            status = failure.markdown()
+        for i in range(n_filters):
+            progress(i / n_filters, desc=f"Filter {i + 1} of {n_filters}")
+            if failure is None:
+                try:
+                    student_items.append((_pattern_picture(module, extractor, i, iterations, size, crop), f"filter {i}"))
+                except Exception as exc:  # shown in the status, the reference goes on
+                    failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source)
+                    status = failure.markdown()
+            if compare_reference:
+                ref_items.append((_pattern_picture(reference, extractor, i, iterations, size, crop), f"filter {i}"))
+            if failure is None:
+                status = f"{len(student_items)} of {n_filters} patterns from your generate_filter_pattern() ({iterations} steps each)."
+            yield list(student_items), status, list(ref_items)
+
+
+# -- dropdown updates ---------------------------------------------------------------------
+
+
+def layer_choices(model_name):
+    """Choices for the dropdowns of ``model_name``.
+
+    Returns:
+        dict with ``activation_layers`` (conv/pool names), ``filter_layers``
+        (conv layers with outputs of at least 5x5), ``filter_default``,
+        ``gradcam_layers`` (4-D outputs), ``last_conv_layer`` and ``classes``
+        (["top predicted class", *class names]).
+    """
+    model = load_model(model_name)
+    info = model_info(model_name)
+    filter_layers = [
+        n for n in layer_names(model, CONV_LAYER_TYPES) if min(model.get_layer(n).output.shape[1:3]) >= MIN_ASCENT_SIDE
+    ]
+    return {
+        "activation_layers": layer_names(model, ACTIVATION_LAYER_TYPES),
+        "filter_layers": filter_layers,
+        # halfway down: early layers give flat colours, the last ones noise on these small models
+        "filter_default": filter_layers[len(filter_layers) // 2] if filter_layers else None,
+        "gradcam_layers": four_d_layers(model),
+        "last_conv_layer": info["last_conv_layer"],
+        "classes": [TOP_CLASS, *info["class_names"]],
+    }
+
+
+def model_changed(model_name):
+    """Event: refresh the layer and class choices for ``model_name``.
+
+    Returns:
+        (activation layers, filter layer, Grad-CAM layer, class) as ``gr.update`` dicts.
+    """
+    c = layer_choices(model_name)
+    return (
+        gr.update(choices=c["activation_layers"], value=[]),
+        gr.update(choices=c["filter_layers"], value=c["filter_default"]),
+        gr.update(choices=c["gradcam_layers"], value=c["last_conv_layer"]),
+        gr.update(choices=c["classes"], value=TOP_CLASS),
+    )
+
+
+# -- layout ---------------------------------------------------------------------------------
+
+
+def _initial_choices():
+    """(model names, default model, layer_choices(default) or {}, problem markdown)."""
+    names = model_choices()
+    if not names:
+        return [], None, {}, "⚠ No demo models are available yet (cvlab/models.py is missing — git merge main)."
+    try:
+        return names, names[0], layer_choices(names[0]), ""
+    except gr.Error as exc:
+        return names, names[0], {}, f"⚠ {exc.message}"
+
+
+def _side_by_side(student_component, reference_component, status_id=None):
+    """Two columns (student | reference) holding the given component factories; returns their outputs."""
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### Your code")
+            status = gr.Markdown(elem_id=status_id, min_height=48)
+            student = student_component()
+        with gr.Column():
+            gr.Markdown("### Reference")
+            reference = reference_component()
+    return student, status, reference
+
+
+def build_gradcam_tab(labs_dir, examples):
+    """Create the Grad-CAM tab's components inside the current ``gr.Tab``."""
+    names, default, choices, problem = _initial_choices()
+    gr.Markdown(
+        "Where in the image is the evidence for a class? Your `grad_cam()` and `overlay_heatmap()` "
+        "from `interpretation.py` beside the reference, on a demo classifier."
+    )
+    if problem:
+        gr.Markdown(problem)
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = gr.Image(type="numpy", label="Image", height=260, elem_id="gradcam-image")
+            gr.Examples(examples, inputs=image, label="Examples", elem_id="gradcam-examples")
+        with gr.Column(scale=1):
+            model = gr.Dropdown(names, value=default, label="Model")
+            layer = gr.Dropdown(
+                choices.get("gradcam_layers", []), value=choices.get("last_conv_layer"),
+                label="Layer (last convolution)", allow_custom_value=True,
+            )
+            class_choice = gr.Dropdown(
+                choices.get("classes", [TOP_CLASS]), value=TOP_CLASS, label="Class to explain"
+            )
+            alpha = gr.Slider(0.1, 1.0, value=0.4, step=0.05, label="Heatmap weight (alpha)")
+            button = gr.Button("Run Grad-CAM", variant="primary", elem_id="gradcam-run")
+            predictions = gr.Label(num_top_classes=3, label="Top predicted classes")
+            note = gr.Markdown()
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### Your code")
+            status = gr.Markdown(elem_id="gradcam-status")
+            with gr.Row():
+                student_heatmap = gr.Image(label="Your heatmap", height=260, interactive=False)
+                student_overlay = gr.Image(label="Your overlay", height=260, interactive=False, elem_id="gradcam-student-overlay")
+        with gr.Column():
+            gr.Markdown("### Reference")
+            with gr.Row():
+                reference_heatmap = gr.Image(label="Reference heatmap", height=260, interactive=False)
+                reference_overlay = gr.Image(label="Reference overlay", height=260, interactive=False, elem_id="gradcam-reference-overlay")
+
+    def refresh(name):
+        _, _, layer_update, class_update = model_changed(name)
+        return layer_update, class_update
+
+    model.change(refresh, inputs=model, outputs=[layer, class_choice], api_visibility="private")
+    button.click(
+        run_grad_cam,
+        inputs=[labs_dir, model, image, layer, class_choice, alpha],
+        outputs=[student_heatmap, student_overlay, status, reference_heatmap, reference_overlay, predictions, note],
+        api_name="grad_cam",
+    )
+
+
+def build_activations_tab(labs_dir, examples):
+    """Create the Activations tab's components inside the current ``gr.Tab``."""
+    names, default, choices, problem = _initial_choices()
+    gr.Markdown(
+        "What does each layer output for this image? One grid per layer, one small picture per channel, "
+        "from your `extract_activations()` and `activation_grid()`."
+    )
+    if problem:
+        gr.Markdown(problem)
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = gr.Image(type="numpy", label="Image", height=240)
+            gr.Examples(examples, inputs=image, label="Examples", elem_id="activations-examples")
+        with gr.Column(scale=1):
+            model = gr.Dropdown(names, value=default, label="Model")
+            layers = gr.Dropdown(
+                choices.get("activation_layers", []), value=[], multiselect=True,
+                label="Layers (empty = every Conv2D, SeparableConv2D and MaxPooling2D)",
+            )
+            per_row = gr.Slider(4, 32, value=8, step=1, label="Channels per row")
+            button = gr.Button("Show activations", variant="primary", elem_id="activations-run")
+            note = gr.Markdown()
+    student, status, reference = _side_by_side(
+        lambda: gr.Gallery(label="Your activation grids", columns=1, height=560, object_fit="contain", elem_id="activations-student"),
+        lambda: gr.Gallery(label="Reference activation grids", columns=1, height=560, object_fit="contain"),
+    )
+    model.change(lambda name: model_changed(name)[0], inputs=model, outputs=layers, api_visibility="private")
+    button.click(
+        run_activations,
+        inputs=[labs_dir, model, image, layers, per_row],
+        outputs=[student, status, reference, note],
+        api_name="activations",
+    )
+
+
+def build_filters_tab(labs_dir):
+    """Create the Filters tab's components inside the current ``gr.Tab``."""
+    names, default, choices, problem = _initial_choices()
+    gr.Markdown(
+        "The pattern each filter responds to most, found by gradient ascent from gray noise with your "
+        "`generate_filter_pattern()` and shown with your `deprocess_image()`. Patterns appear one by one; "
+        "Stop cancels between filters."
+    )
+    if problem:
+        gr.Markdown(problem)
+    with gr.Row():
+        model = gr.Dropdown(names, value=default, label="Model")
+        layer = gr.Dropdown(
+            choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer"
+        )
+        n_filters = gr.Slider(1, MAX_FILTERS, value=8, step=1, label="Filters")
+        iterations = gr.Slider(5, MAX_ITERATIONS, value=30, step=5, label="Gradient ascent steps")
+        compare = gr.Checkbox(True, label="Also run the reference")
+    with gr.Row():
+        button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run")
+        stop = gr.Button("Stop", variant="stop")
+    student, status, reference = _side_by_side(
+        lambda: gr.Gallery(label="Your filter patterns", columns=4, height=420, object_fit="contain"),
+        lambda: gr.Gallery(label="Reference filter patterns", columns=4, height=420, object_fit="contain", elem_id="filters-reference"),
+        status_id="filters-status",
+    )
+    model.change(lambda name: model_changed(name)[1], inputs=model, outputs=layer, api_visibility="private")
+    running = button.click(
+        run_filters,
+        inputs=[labs_dir, model, layer, n_filters, iterations, compare],
+        outputs=[student, status, reference],
+        api_name="filters",
+        show_progress_on=status,  # the galleries stay visible as they fill in
+    )
+    stop.click(None, cancels=[running])

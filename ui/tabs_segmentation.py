@@ -1,0 +1,275 @@
+"""Segmentation tab: the student's model with the demo weights, and a small training run.
+
+:func:`run_segmentation` builds the student's ``build_segmentation_model``
+with the demo configuration (``models/segmentation_demo.json``), loads the
+demo weights into it when the structure matches, and shows its predicted
+mask beside the demo model's. :func:`train_segmentation` trains or
+fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
+"""
+
+import numpy as np
+import gradio as gr
+
+from ui.common import (
+    StudentResultError,
+    describe_source,
+    expect_array,
+    outcome_from_exception,
+    reference_lab,
+    resolve_labs_dir,
+    run_student,
+    student_module,
+    user_error,
+)
+from ui.images import load_input_image, model_input
+from ui.resources import segmentation_config, segmentation_model
+
+LAB = "segmentation"
+#: Class index -> label shown on the mask (background is left unpainted).
+MASK_LABELS = {0: "pet", 2: "contour"}
+SCRATCH = "train from scratch (64x64, filters 16-32-64)"
+FINE_TUNE = "fine-tune the demo model"
+TRAIN_MODES = (SCRATCH, FINE_TUNE)
+SCRATCH_CONFIG = {"img_size": (64, 64), "filters": (16, 32, 64), "num_classes": 3}
+MAX_EPOCHS = 10
+MAX_TRAIN_IMAGES = 64
+VALIDATION_IMAGES = 8
+#: Where the synthetic pets live; None = cvlab.data's default (data/synthetic_pets). Tests point it at a tmp dir.
+DATA_ROOT = None
+DATA_IMAGES = 240
+
+
+def annotated(picture, labels):
+    """gr.AnnotatedImage value: ``picture`` with one mask per class in MASK_LABELS.
+
+    Args:
+        picture: uint8 (H, W, 3).
+        labels: int (h, w) class indices at the model's resolution.
+    """
+    height, width = picture.shape[:2]
+    # nearest-neighbour resize of the label map to the picture
+    rows = np.minimum(np.arange(height) * labels.shape[0] // height, labels.shape[0] - 1)
+    cols = np.minimum(np.arange(width) * labels.shape[1] // width, labels.shape[1] - 1)
+    full = labels[rows][:, cols]
+    return picture, [((full == k).astype("float32"), name) for k, name in MASK_LABELS.items()]
+
+
+def predicted_labels(model, batch):
+    """int (h, w) argmax of the model's per-pixel class probabilities for ``batch`` (1, h, w, 3)."""
+    probs = np.asarray(model(batch, training=False))
+    if probs.ndim != 4:
+        raise StudentResultError(f"the model's output has shape {probs.shape}; expected (1, H, W, num_classes).")
+    return probs[0].argmax(axis=-1)
+
+
+def weight_mismatch(model, demo):
+    """None when ``model``'s weights have the demo model's shapes, else a sentence saying why not."""
+    mine = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in demo.weights]
+    if mine == theirs:
+        return None
+    if len(mine) != len(theirs):
+        why = f"your model has {len(mine)} weight tensors, the demo model {len(theirs)}"
+    else:
+        k = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
+        why = f"weight #{k} has shape {mine[k]} in your model but {theirs[k]} in the demo model"
+    return (
+        f"The demo weights do not fit your build_segmentation_model(): {why}. "
+        "Compare your layers with the chapter's (Conv2D strides=2 then Conv2D per stage; Conv2DTranspose, "
+        "then Conv2DTranspose strides=2) or run the Grade tab for hints."
+    )
+
+
+def _student_prediction(module, config, demo, batch):
+    model = module.build_segmentation_model(
+        img_size=config["img_size"], num_classes=config["num_classes"], filters=config["filters"]
+    )
+    if not hasattr(model, "weights"):
+        raise StudentResultError(f"build_segmentation_model() returned {type(model).__name__}; expected a keras.Model.")
+    mismatch = weight_mismatch(model, demo)
+    if mismatch:
+        raise StudentResultError(mismatch)
+    model.set_weights(demo.get_weights())
+    return predicted_labels(model, batch)
+
+
+def run_segmentation(labs_dir, image):
+    """Event: predicted masks of the student's model (demo weights) and of the demo model.
+
+    Returns:
+        (student AnnotatedImage value or None, student status markdown,
+        reference AnnotatedImage value, note markdown)
+    """
+    source = resolve_labs_dir(labs_dir)
+    picture, note = load_input_image(image, max_side=512)
+    config = segmentation_config()
+    demo = segmentation_model()
+    batch = model_input(picture, config["img_size"])
+    reference_labels = predicted_labels(demo, batch)
+    outcome = run_student(LAB, source, "build_segmentation_model", lambda m: _student_prediction(m, config, demo, batch))
+    student_value = annotated(picture, outcome.value) if outcome.ok else None
+    if outcome.ok:
+        agreement = float(np.mean(outcome.value == reference_labels))
+        status = (
+            f"Your build_segmentation_model() with the demo weights: {agreement:.1%} of pixels agree with the demo model."
+        )
+    else:
+        status = outcome.markdown()
+    size = "x".join(str(s) for s in config["img_size"])
+    note = " ".join(filter(None, [note, f"Demo model: {size} input, filters {config['filters']}."]))
+    return student_value, status, annotated(picture, reference_labels), note
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def training_data(img_size, n_train):
+    """(x_train, x_val uint8 (N, h, w, 3), trimaps_train, trimaps_val uint8 (N, h, w) raw 1/2/3)."""
+    try:
+        from cvlab import data  # noqa: PLC0415 - optional until it lands
+    except ImportError as exc:
+        raise user_error(f"Training data is not available: cvlab/data.py is missing or cannot be imported ({exc}).") from exc
+    root = data.ensure_synthetic_pets(DATA_ROOT, n_images=DATA_IMAGES) if DATA_ROOT else data.ensure_synthetic_pets()
+    images, trimaps = data.load_segmentation_arrays(root, tuple(img_size), limit=n_train + VALIDATION_IMAGES)
+    if len(images) < n_train + 1:
+        raise user_error(f"Only {len(images)} synthetic images are available; lower the number of training images.")
+    return images[:n_train], images[n_train:], trimaps[:n_train], trimaps[n_train:]
+
+
+def _progress_callback(progress, epoch, epochs, steps):
+    import keras  # noqa: PLC0415
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            progress((epoch + (batch + 1) / steps) / epochs, desc=f"Epoch {epoch + 1} of {epochs}")
+
+    return Progress()
+
+
+def _train_setup(module, mode, n_train):
+    """(model, config, data) for a training run with the student's module."""
+    config = dict(SCRATCH_CONFIG) if mode == SCRATCH else segmentation_config()
+    x_train, x_val, t_train, t_val = training_data(config["img_size"], n_train)
+    y_train = expect_array(module.trimap_to_classes(t_train), "trimap_to_classes", ndim=3, what="(N, H, W) labels")
+    y_val = expect_array(module.trimap_to_classes(t_val), "trimap_to_classes", ndim=3, what="(N, H, W) labels")
+    model = module.build_segmentation_model(
+        img_size=config["img_size"], num_classes=config["num_classes"], filters=config["filters"]
+    )
+    if mode == FINE_TUNE:
+        demo = segmentation_model()
+        mismatch = weight_mismatch(model, demo)
+        if mismatch:
+            raise StudentResultError(mismatch)
+        model.set_weights(demo.get_weights())
+    return model, config, (x_train.astype("float32"), y_train, x_val.astype("float32"), y_val)
+
+
+def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.Progress()):
+    """Event (generator): train the student's model on a few synthetic pets, one epoch at a time.
+
+    Uses the student's trimap_to_classes, build_segmentation_model and
+    mean_iou (the reference mean_iou when it is not written yet). Yields
+    after every epoch, so the Stop button cancels between epochs.
+
+    Yields:
+        (AnnotatedImage value of the prediction on ``image`` or a validation
+        image, status markdown with the epoch log)
+    """
+    import keras  # noqa: PLC0415
+
+    source = resolve_labs_dir(labs_dir)
+    if mode not in TRAIN_MODES:
+        raise user_error(f"Unknown training mode {mode!r}; choose one of: {', '.join(TRAIN_MODES)}.")
+    epochs = int(np.clip(int(epochs), 1, MAX_EPOCHS))
+    n_train = int(np.clip(int(n_train), 2, MAX_TRAIN_IMAGES))
+    picture = load_input_image(image, max_side=512)[0] if image is not None else None
+    progress(0, desc="Preparing the synthetic pets…")
+    log = [
+        f"Training {describe_source(source)}{LAB}.py — {mode}, {n_train} images, {epochs} epoch(s). "
+        "(The demo model needed 40 epochs on 800 images: expect a rough mask from a short run from scratch.)"
+    ]
+    with student_module(LAB, source, ("trimap_to_classes", "build_segmentation_model")) as (module, failure):
+        if failure is not None:
+            yield None, failure.markdown()
+            return
+        try:
+            keras.utils.set_random_seed(0)
+            model, config, (x_train, y_train, x_val, y_val) = _train_setup(module, mode, n_train)
+            # the demo model was trained at 2e-3; fine-tuning takes smaller steps
+            learning_rate = 2e-3 if mode == SCRATCH else 2e-4
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+        except gr.Error:
+            raise
+        except Exception as exc:  # the student's code: show it
+            yield None, outcome_from_exception(exc, LAB, "build_segmentation_model", source).markdown()
+            return
+        iou_function, iou_note = _mean_iou_function(module)
+        if iou_note:
+            log.append(iou_note)
+        shown = picture if picture is not None else x_val[0].astype("uint8")
+        shown_batch = model_input(shown, config["img_size"])
+        steps = int(np.ceil(len(x_train) / 8))
+        for epoch in range(epochs):
+            try:
+                history = model.fit(
+                    x_train, y_train, batch_size=8, epochs=1, verbose=0,
+                    callbacks=[_progress_callback(progress, epoch, epochs, steps)],
+                )
+                val_pred = np.asarray(model(x_val, training=False))
+                iou = float(iou_function(y_val, val_pred, config["num_classes"]))
+                labels = predicted_labels(model, shown_batch)
+            except Exception as exc:  # a broken model fails in fit: show why
+                yield None, outcome_from_exception(exc, LAB, "build_segmentation_model", source).markdown()
+                return
+            log.append(f"- epoch {epoch + 1}: loss {history.history['loss'][-1]:.3f}, validation mean IoU {iou:.3f}")
+            yield annotated(shown, labels), "\n".join(log)
+
+
+def _mean_iou_function(module):
+    """The student's mean_iou, or the reference one with a note when it raises NotImplementedError."""
+    probe_true = np.zeros((1, 2, 2), dtype="uint8")
+    try:
+        module.mean_iou(probe_true, probe_true, 3)
+    except NotImplementedError:
+        return reference_lab(LAB).mean_iou, "(mean_iou is not implemented yet — using the reference to score.)"
+    except Exception as exc:  # a crashing mean_iou: score with the reference, say so
+        return reference_lab(LAB).mean_iou, f"(your mean_iou raised {type(exc).__name__}: {exc} — using the reference.)"
+    return module.mean_iou, ""
+
+
+def build_tab(labs_dir, examples):
+    """Create the Segmentation tab's components inside the current ``gr.Tab``."""
+    gr.Markdown(
+        "Your `build_segmentation_model()` is built with the demo configuration and loaded with the demo "
+        "weights, then predicts a mask (pet, contour) for the image. The demo model's mask is on the right."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = gr.Image(type="numpy", label="Image", height=280)
+            gr.Examples(examples, inputs=image, label="Examples", elem_id="segmentation-examples")
+            button = gr.Button("Segment", variant="primary", elem_id="segmentation-run")
+            note = gr.Markdown()
+        with gr.Column(scale=1):
+            gr.Markdown("### Your model")
+            status = gr.Markdown()
+            student_mask = gr.AnnotatedImage(label="Your prediction", height=320, elem_id="segmentation-student")
+        with gr.Column(scale=1):
+            gr.Markdown("### Reference (demo model)")
+            reference_mask = gr.AnnotatedImage(label="Demo model prediction", height=320)
+    button.click(run_segmentation, inputs=[labs_dir, image], outputs=[student_mask, status, reference_mask, note], api_name="segment")
+    with gr.Accordion("Train a small model on synthetic pets", open=False):
+        with gr.Row():
+            mode = gr.Radio(list(TRAIN_MODES), value=SCRATCH, label="Start")
+            epochs = gr.Slider(1, MAX_EPOCHS, value=3, step=1, label="Epochs")
+            n_train = gr.Slider(4, MAX_TRAIN_IMAGES, value=24, step=4, label="Training images")
+        with gr.Row():
+            train = gr.Button("Train", variant="primary")
+            stop = gr.Button("Stop", variant="stop")
+        with gr.Row():
+            trained_mask = gr.AnnotatedImage(label="Prediction after the last epoch", height=320)
+            train_log = gr.Markdown(min_height=120)
+    training = train.click(
+        train_segmentation, inputs=[labs_dir, mode, epochs, n_train, image], outputs=[trained_mask, train_log], api_name="train",
+        show_progress_on=train_log,
+    )
+    stop.click(None, cancels=[training])
