@@ -21,6 +21,7 @@ def build_parser():
         "--sections", default=None,
         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all; --quick: all but ui)",
     )
+    parser.add_argument("--filters", type=int, default=None, metavar="N", help="filters in the filter-pattern grid (default 64)")
     return parser
 
 
@@ -45,7 +46,8 @@ def main(argv=None):
     for name in chosen:
         start = time.perf_counter()
         print()
-        print(getattr(sections, name)(args.quick))
+        kwargs = {"count": args.filters} if name == "filters" else {}
+        print(getattr(sections, name)(args.quick, **kwargs))
         print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
     return 0
 

@@ -62,13 +62,17 @@ def gradcam(quick):
 # -- filter patterns ----------------------------------------------------------------------
 
 
-def filters(quick):
-    """Book's per-filter loop vs traced, XLA and batched ascents on Xception block3_sepconv1."""
+def filters(quick, count=None):
+    """Book's per-filter loop vs traced, XLA and batched ascents on Xception block3_sepconv1.
+
+    ``count`` filters (default 64; 4 with ``quick``); progress goes to stderr.
+    """
     from bench import models  # noqa: PLC0415
     from bench.book import BookFilterPatterns  # noqa: PLC0415
     from cvlab.impl import load_lab  # noqa: PLC0415
 
-    count, size, steps = (4, (64, 64), 5) if quick else (64, (200, 200), 30)
+    default_count, size, steps = (4, (64, 64), 5) if quick else (64, (200, 200), 30)
+    count = count or default_count
     solution = load_lab("interpretation", "solutions")
     extractor = models.feature_extractor()
     indices = list(range(count))
@@ -88,12 +92,12 @@ def filters(quick):
         f"book step without tf.function (eager; {eager_subset} filters, scaled)": per_filter(
             lambda i: book_eager.generate_filter_pattern(i, iterations=steps), eager_subset
         ),
-        "solution generate_filter_pattern (loop traced once, tensor args)": per_filter(
+        "solution generate_filter_pattern (as shipped)": per_filter(
             lambda i: solution.generate_filter_pattern(extractor, i, iterations=steps, image=starts[i])
         ),
     }
     # (filters per call, XLA): batching and XLA, each alone and together
-    configs = ((1, False), (4, False), (4, True)) if quick else ((16, False), (1, True), (16, True))
+    configs = ((1, False), (4, False), (4, True)) if quick else ((1, False), (16, False), (1, True))
     ascents = {}
     for batch, jit in configs:
         label = f"traced loop, {batch} filter(s) per call" + (", XLA jit_compile" if jit else "")
@@ -103,11 +107,12 @@ def filters(quick):
     results = {}
     for name, func in variants.items():
         cold_s, result = time_call(func)  # all filters, tracing/compiling included
+        print(f"  filters: {name}: {cold_s:.1f} s for {len(result)}", file=sys.stderr, flush=True)
         results[name] = result
         done = len(result)
         rows.append([name, cold_s * count / done, cold_s / done])
     # steady state: part of the work again, traces and compiled kernels reused
-    warm = indices[: min(count, 16)]
+    warm = indices[: min(count, 16)]  # a multiple of every batch size: no new shapes, no retracing
     warm_variants = {
         rows[0][0]: per_filter(lambda i: book.generate_filter_pattern(i, iterations=steps), len(warm)),
         rows[1][0]: variants[rows[1][0]],
@@ -119,8 +124,9 @@ def filters(quick):
         warm_variants[label] = lambda a=ascend, b=batch: models.run_batched(a, starts[: len(warm)], warm, b, steps)
     for row in rows:
         again_s, again = time_call(warm_variants[row[0]])
+        print(f"  filters, warm: {row[0]}: {again_s:.1f} s for {len(again)}", file=sys.stderr, flush=True)
         row.append(again_s / len(again))
-    reference = results["solution generate_filter_pattern (loop traced once, tensor args)"]
+    reference = results["solution generate_filter_pattern (as shipped)"]
     book_cold, book_steady = rows[0][1], rows[0][3]
     table_rows = []
     for name, cold_total, cold_per, steady_per in rows:
@@ -132,7 +138,7 @@ def filters(quick):
         ])
     title = (
         f"Filter patterns: {count} filters of {models.FILTER_LAYER}, {size[0]}x{size[1]}, {steps} steps "
-        "(first grid: tracing/compiling included; warm: the first 16 again, traces reused; "
+        f"(first grid: tracing/compiling included; warm: the first {len(warm)} again, traces reused; "
         "book patterns start from other noise)"
     )
     header = ["variant", "first grid", "vs book", "per filter, warm", "vs book", "max |diff| vs solution"]
