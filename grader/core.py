@@ -2,11 +2,13 @@
 
 import dataclasses
 import importlib
+import re
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 from cvlab.impl import LAB_NAMES, ImplementationError, load_lab
+from cvlab.paths import REPO_ROOT
 
 PASSED = "passed"
 FAILED = "failed"
@@ -106,7 +108,8 @@ def get_check(check_id):
     """The check with this id (KeyError with the known ids otherwise)."""
     _load_check_modules()
     if check_id not in _REGISTRY:
-        raise KeyError(f"unknown check {check_id!r}")
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown check {check_id!r}; known checks: {known}")
     return _REGISTRY[check_id]
 
 
@@ -140,9 +143,20 @@ def _student_frame(exc, student):
     return ""
 
 
-def _not_implemented_message(exc, chk):
-    where = str(exc) or f"{chk.lab}.{chk.exercise}"
-    return f"Not implemented yet: write {where.split('.')[-1]}() in labs/{where.split('.')[0]}.py."
+def _display_file(student, lab):
+    """Where the student's lab lives, for messages: ``labs/x.py`` inside the repo, else the path."""
+    where = getattr(student, "__file__", None)
+    if not where:
+        return f"labs/{lab}.py"
+    path = Path(where).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _not_implemented_message(exc, chk, student=None):
+    """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
+    match = re.fullmatch(r"(\w+)\.(\w+)", str(exc))
+    lab, function = match.groups() if match else (chk.lab, chk.exercise)
+    return f"Not implemented yet: write {function}() in {_display_file(student, lab)}."
 
 
 #: Memory limit (GB) the isolated runner enforces in this process, for messages; None in-process.
@@ -171,7 +185,7 @@ def classify_exception(exc, chk, student):
     if isinstance(exc, SystemExit):
         return ERROR, f"Your code called exit() (SystemExit: {exc.code}) while running {chk.exercise}(); return a value instead."
     if isinstance(exc, NotImplementedError):
-        return NOT_IMPLEMENTED, _not_implemented_message(exc, chk)
+        return NOT_IMPLEMENTED, _not_implemented_message(exc, chk, student)
     if isinstance(exc, AssertionError):
         return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
     if isinstance(exc, ImplementationError):

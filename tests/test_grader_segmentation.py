@@ -194,3 +194,14 @@ def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr():
     assert out.stderr == ""
     assert "TODO  segmentation.trimap_to_classes.mapping" in out.stdout
     assert out.stdout.strip().endswith(f"Total: 0/{sum(c.points for c in all_checks(lab=LAB)):g}")
+
+
+def test_not_implemented_names_the_file_being_graded(tmp_path):
+    from cvlab.generate import generate_labs  # noqa: PLC0415
+    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab.paths import SOLUTIONS_DIR  # noqa: PLC0415
+
+    generate_labs(SOLUTIONS_DIR, tmp_path)
+    student = load_lab(LAB, tmp_path)
+    result = check_results(LAB, student, exercise="mean_iou")["mean_iou.labels"]
+    assert result.message == f"Not implemented yet: write mean_iou() in {tmp_path.resolve() / 'segmentation.py'}."
