@@ -207,14 +207,6 @@ def grader(quick):
 UI_READY_LIMIT_S = 180
 
 
-def _free_port():
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _endpoint(api, words):
     """The first named endpoint whose name contains one of ``words``."""
     for name in api.get("named_endpoints", {}):
@@ -260,48 +252,32 @@ def _arguments(info, image_path):
 
 def ui(quick):
     """Launch ``python -m ui``; time to first answer, then Grad-CAM and activations latency via gradio_client."""
-    if not (REPO_ROOT / "ui" / "__main__.py").is_file():
-        return "UI: not measured - the ui/ package is not on this branch yet (python -m ui missing)."
     from gradio_client import Client  # noqa: PLC0415
 
-    port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--port", str(port)], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    from ui.process import UIStartError, running_ui  # noqa: PLC0415
+
     try:
-        client = None
-        while client is None and time.perf_counter() - start < UI_READY_LIMIT_S:
-            if process.poll() is not None:
-                return f"UI: not measured - python -m ui exited with code {process.returncode} before it was ready."
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # noqa: BLE001 - not listening yet; retry until the limit
-                time.sleep(0.25)
-        if client is None:
-            return f"UI: not measured - no answer on port {port} within {UI_READY_LIMIT_S} s."
-        ready_s = time.perf_counter() - start
-        api = client.view_api(print_info=False, return_format="dict")
-        rows = [["launch -> ready (gradio_client connects)", _fmt_s(ready_s), "", ""]]
-        image = _example_image()
-        for label, words in (("Grad-CAM", ("grad_cam", "gradcam")), ("activations", ("activation",))):
-            name = _endpoint(api, words)
-            if name is None:
-                rows.append([label, "no endpoint", "", ", ".join(api.get("named_endpoints", {}))])
-                continue
-            args = _arguments(api["named_endpoints"][name], image)
-            try:
-                times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]
-            except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
-                rows.append([label, "failed", name, f"{type(exc).__name__}: {str(exc)[:80]}"])
-                continue
-            rows.append([label, _fmt_s(times[0]), name, f"median of the next {len(times) - 1}: {_fmt_s(median(times[1:]))}"])
-        return table("UI (python -m ui, driven with gradio_client)", ["action", "first", "endpoint", "steady"], rows)
-    finally:
-        process.terminate()
+        with running_ui(UI_READY_LIMIT_S) as (url, ready_s):
+            return _ui_latencies(Client(url, verbose=False), ready_s, quick)
+    except UIStartError as exc:
+        return f"UI: not measured - {exc}"
+
+
+def _ui_latencies(client, ready_s, quick):
+    """Table of launch-to-ready and per-action latency for a connected gradio_client."""
+    api = client.view_api(print_info=False, return_format="dict")
+    rows = [["launch -> ready (first HTTP 200)", _fmt_s(ready_s), "", ""]]
+    image = _example_image()
+    for label, words in (("Grad-CAM", ("grad_cam", "gradcam")), ("activations", ("activation",))):
+        name = _endpoint(api, words)
+        if name is None:
+            rows.append([label, "no endpoint", "", ", ".join(api.get("named_endpoints", {}))])
+            continue
+        args = _arguments(api["named_endpoints"][name], image)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]
+        except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
+            rows.append([label, "failed", name, f"{type(exc).__name__}: {str(exc)[:80]}"])
+            continue
+        rows.append([label, _fmt_s(times[0]), name, f"median of the next {len(times) - 1}: {_fmt_s(median(times[1:]))}"])
+    return table("UI (python -m ui, driven with gradio_client)", ["action", "first", "endpoint", "steady"], rows)

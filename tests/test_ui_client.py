@@ -1,61 +1,26 @@
 """The launched app (``python -m ui`` in a subprocess) driven through gradio_client."""
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 
+import gradio_client
 import pytest
 
-gradio_client = pytest.importorskip("gradio_client")
-
-from cvlab.paths import REPO_ROOT  # noqa: E402
-from tests._ui_helpers import PHOTO  # noqa: E402
+from tests._ui_helpers import PHOTO
+from ui.process import UIStartError, running_ui
 
 READY_TIMEOUT_S = 150
-
-
-def _wait_until_ready(url, process, timeout_s):
-    """Seconds until ``url`` answers 200; fails if the process dies or time runs out."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout_s:
-        if process.poll() is not None:
-            output = process.stdout.read()
-            pytest.fail(f"python -m ui exited with {process.returncode}:\n{output[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.25)
-    pytest.fail(f"python -m ui did not answer on {url} within {timeout_s} s")
 
 
 @pytest.fixture(scope="module")
 def server():
     """``python -m ui --port N --share never`` running on 127.0.0.1; yields its URL."""
-    from ui.app import free_port  # noqa: PLC0415 - imports gradio
-
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--port", str(port), "--share", "never"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        seconds = _wait_until_ready(url, process, READY_TIMEOUT_S)
-        print(f"launch-to-ready: {seconds:.1f} s")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        with running_ui(READY_TIMEOUT_S) as (url, seconds):
+            print(f"launch-to-ready: {seconds:.1f} s")
+            yield url
+    except UIStartError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

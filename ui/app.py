@@ -11,10 +11,10 @@ import gradio as gr
 from cvlab.paths import EXAMPLES_DIR
 from ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
 from ui.common import DEFAULT_LABS_DIR
+from ui.process import HOST, free_port
 from ui.resources import example_images
 
 TITLE = "cvlab — Chapter 9 lab"
-HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 
 
@@ -90,15 +90,6 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False):
         footer_links=["api"],
         allowed_paths=[str(EXAMPLES_DIR)],
     )
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    import socket  # noqa: PLC0415
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def serve_in_background(port=None):

@@ -1,0 +1,75 @@
+"""Run ``python -m ui`` in a child process and wait until it answers.
+
+Used by the gradio_client tests and the UI benchmark; importing this module
+does not import gradio.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from cvlab.paths import REPO_ROOT
+
+HOST = "127.0.0.1"
+
+
+class UIStartError(RuntimeError):
+    """``python -m ui`` exited or did not answer in time; the message holds its output."""
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url, process, timeout_s):
+    """Seconds until ``url`` answers HTTP 200.
+
+    Raises:
+        UIStartError: the process exited first, or ``timeout_s`` passed.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise UIStartError(f"python -m ui exited with code {process.returncode}:\n{output[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.25)  # not listening yet
+    raise UIStartError(f"python -m ui did not answer on {url} within {timeout_s} s")
+
+
+@contextlib.contextmanager
+def running_ui(timeout_s=150, port=None):
+    """``python -m ui --port N --share never`` in a child process.
+
+    Yields:
+        (url, seconds from launch to the first HTTP 200). The process is
+        stopped when the block ends.
+    """
+    port = port or free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ui", "--port", str(port), "--share", "never"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://{HOST}:{port}/"
+    try:
+        yield url, wait_until_ready(url, process, timeout_s)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
