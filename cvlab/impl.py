@@ -8,7 +8,9 @@ up without restarting the UI or the grader.
 import functools
 import importlib.util
 import itertools
+import re
 import sys
+import traceback
 from pathlib import Path
 
 from cvlab.paths import LABS_DIR, SOLUTIONS_DIR
@@ -77,3 +79,26 @@ def reference_lab(lab):
     the process).
     """
     return load_lab(lab, "solutions")
+
+
+def deepest_frame_in(exc, path):
+    """The deepest traceback frame of ``exc`` inside the file ``path``, or None.
+
+    Used to point at the line of a student's file that raised.
+    """
+    if not path:
+        return None
+    target = Path(path).resolve()
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename).resolve() == target:
+            return frame
+    return None
+
+
+_TARGET_RE = re.compile(r"(\w+)\.(\w+)")
+
+
+def not_implemented_target(exc):
+    """``(lab, function)`` from the skeletons' ``NotImplementedError("<lab>.<function>")``, else None."""
+    match = _TARGET_RE.fullmatch(str(exc).strip())
+    return match.groups() if match else None

@@ -2,12 +2,10 @@
 
 import dataclasses
 import importlib
-import re
-import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
-from cvlab.impl import LAB_NAMES, ImplementationError, load_lab
+from cvlab.impl import LAB_NAMES, ImplementationError, deepest_frame_in, load_lab, not_implemented_target
 from cvlab.paths import REPO_ROOT
 
 PASSED = "passed"
@@ -134,13 +132,9 @@ def student_function(student, name):
 
 
 def _student_frame(exc, student):
-    """'file.py, line N' of the deepest traceback frame inside the student's file."""
-    student_file = getattr(student, "__file__", None)
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        if student_file and Path(frame.filename) == Path(student_file):
-            return f" ({Path(frame.filename).name}, line {frame.lineno}: {frame.line})"
-    return ""
+    """' (file.py, line N: code)' of the deepest traceback frame inside the student's file."""
+    frame = deepest_frame_in(exc, getattr(student, "__file__", None))
+    return f" ({Path(frame.filename).name}, line {frame.lineno}: {frame.line})" if frame else ""
 
 
 def _display_file(student, lab):
@@ -154,8 +148,7 @@ def _display_file(student, lab):
 
 def _not_implemented_message(exc, chk, student=None):
     """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
-    match = re.fullmatch(r"(\w+)\.(\w+)", str(exc))
-    lab, function = match.groups() if match else (chk.lab, chk.exercise)
+    lab, function = not_implemented_target(exc) or (chk.lab, chk.exercise)
     return f"Not implemented yet: write {function}() in {_display_file(student, lab)}."
 
 

@@ -11,12 +11,11 @@
 import contextlib
 import dataclasses
 import sys
-import traceback
 from pathlib import Path
 
 import gradio as gr
 
-from cvlab.impl import ImplementationError, load_lab, resolve_source
+from cvlab.impl import ImplementationError, deepest_frame_in, load_lab, not_implemented_target, resolve_source
 from cvlab.paths import REPO_ROOT
 
 DEFAULT_LABS_DIR = "labs"
@@ -106,18 +105,14 @@ class Outcome:
 
 def _student_location(exc, lab_file):
     """``" (file.py, line N: code)"`` for the deepest frame in the student's file."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if lab_file and Path(frame.filename).resolve() == Path(lab_file).resolve():
-            return f" ({Path(frame.filename).name}, line {frame.lineno}: `{frame.line}`)"
-    return ""
+    frame = deepest_frame_in(exc, lab_file)
+    return f" ({Path(frame.filename).name}, line {frame.lineno}: `{frame.line}`)" if frame else ""
 
 
 def not_implemented_message(exc, lab, function, source):
     """The message for a NotImplementedError raised by the student's code."""
-    where = str(exc).strip()
     # the skeleton raises NotImplementedError("<lab>.<function>")
-    if where.count(".") == 1 and " " not in where:
-        lab, function = where.split(".")
+    lab, function = not_implemented_target(exc) or (lab, function)
     return (
         f"{lab}.{function} is not implemented yet — write it in {describe_source(source)}{lab}.py; "
         "the reference result is shown on the right."
