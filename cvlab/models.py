@@ -509,10 +509,10 @@ def _upsample(heatmap, size):
 
 
 def _grad_cam_function():
-    """The reference ``grad_cam`` (solutions/interpretation.py)."""
-    from cvlab.impl import reference_lab  # noqa: PLC0415
+    """The reference ``grad_cam``, traced (:func:`cvlab.fastpaths.grad_cam`, equal to solutions/ within tolerance)."""
+    from cvlab.fastpaths import grad_cam  # noqa: PLC0415 - imports TensorFlow
 
-    return reference_lab("interpretation").grad_cam
+    return grad_cam
 
 
 def pet_mask(trimaps):
@@ -524,7 +524,7 @@ def pointing_game(model, images, masks, last_conv_layer_name):
     """Fraction of images whose Grad-CAM maximum falls on the pet.
 
     For each image the Grad-CAM heatmap of the top predicted class (from
-    ``solutions/interpretation.grad_cam``) is upsampled bilinearly to the
+    ``cvlab.fastpaths.grad_cam``, the reference's traced twin) is upsampled bilinearly to the
     image size; a hit is when its arg-max pixel lies inside the pet mask.
 
     Args:

@@ -1,7 +1,10 @@
 """Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier.
 
 Each event runs the student's current ``interpretation.py`` (loaded afresh)
-and the reference side by side on the same cached model and image.
+and the reference side by side on the same cached model and image. The
+reference's Grad-CAM and filter patterns come from :mod:`cvlab.fastpaths`
+(traced, batched; equal to ``solutions/`` within float tolerance), the rest
+from ``solutions/interpretation.py``.
 """
 
 import functools
@@ -35,6 +38,8 @@ TOP_CLASS = "top predicted class"
 MAX_FILTERS = 16
 MAX_ITERATIONS = 60
 MIN_ASCENT_SIDE = 5
+#: Reference filters computed together (one batch of the traced ascent).
+REFERENCE_BATCH = 8
 
 
 # -- shared helpers ---------------------------------------------------------------
@@ -142,9 +147,10 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
     class_index = class_index_for(class_choice, info, model)
     alpha = float(alpha)
     size = picture.shape[:2]
-    reference = reference_lab(LAB)
-    ref_heatmap = reference.grad_cam(model, batch, layer, class_index)
-    ref_overlay = reference.overlay_heatmap(picture, ref_heatmap, alpha)
+    from cvlab.fastpaths import grad_cam  # noqa: PLC0415 - imports TensorFlow
+
+    ref_heatmap = grad_cam(model, batch, layer, class_index)
+    ref_overlay = reference_lab(LAB).overlay_heatmap(picture, ref_heatmap, alpha)
     predictions = top_classes(model, info, batch)
     heat = run_student(LAB, source, "grad_cam", lambda m: _student_heatmap(m, model, batch, layer, class_index))
     student_heat_image = student_overlay = None
@@ -243,6 +249,14 @@ def feature_extractor(model_name, layer_name):
     return keras.Model(model.inputs, model.get_layer(layer_name).output)
 
 
+def _reference_patterns(extractor, first, n_filters, iterations, size):
+    """float32 (k, H, W, 3) reference patterns of filters first .. first + k - 1 (k <= REFERENCE_BATCH), seeded like the student's."""
+    from cvlab.fastpaths import filter_ascent, start_images  # noqa: PLC0415 - imports TensorFlow
+
+    indices = list(range(first, min(first + REFERENCE_BATCH, n_filters)))
+    return filter_ascent(extractor).patterns(indices, start_images(size, indices), iterations=iterations, learning_rate=10.0)
+
+
 def _pattern_picture(module, extractor, index, iterations, size, crop):
     """Filter ``index``'s pattern from ``module``'s generate_filter_pattern + deprocess_image: uint8 (h, w, 3)."""
     function = "generate_filter_pattern"
@@ -283,7 +297,7 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
     crop = min(25, min(size) // 8)
     extractor = feature_extractor(model_name, layer_name)
     reference = reference_lab(LAB)
-    student_items, ref_items = [], []
+    student_items, ref_items, ref_patterns = [], [], []
     status = ""
     with student_module(LAB, source, ("generate_filter_pattern", "deprocess_image")) as (module, failure):
         if failure is not None:
@@ -297,7 +311,10 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
                     failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source)
                     status = failure.markdown()
             if compare_reference:
-                ref_items.append((_pattern_picture(reference, extractor, i, iterations, size, crop), f"filter {i}"))
+                if i == len(ref_patterns):
+                    ref_patterns.extend(_reference_patterns(extractor, i, n_filters, iterations, size))
+                picture = np.clip(reference.deprocess_image(ref_patterns[i], crop=crop), 0, 255).astype("uint8")
+                ref_items.append((picture, f"filter {i}"))
             if failure is None:
                 status = f"{len(student_items)} of {n_filters} patterns from your generate_filter_pattern() ({iterations} steps each)."
             yield list(student_items), status, list(ref_items)
