@@ -268,7 +268,8 @@ class FilterAscent:
             chosen = _one_channel_per_image(self._layer, features, filter_indices)
         else:
             chosen = tf.gather(features, filter_indices, axis=3, batch_dims=1)  # (K, h, w)
-        return tf.reduce_mean(chosen[:, 2:-2, 2:-2], axis=(1, 2))
+        # float32 even when the model computes in a lower precision
+        return tf.reduce_mean(tf.cast(chosen[:, 2:-2, 2:-2], tf.float32), axis=(1, 2))
 
     def _step(self, images, filter_indices, learning_rate):
         """One ascent step of K images (K, H, W, 3), each on its own filter."""
