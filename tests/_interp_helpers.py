@@ -54,14 +54,13 @@ class Mutation:
 MUTATIONS = (
     Mutation(
         "activations_keep_batch_axis",
-        (('{name: np.asarray(value, dtype="float32")[0] for', '{name: np.asarray(value, dtype="float32") for'),),
+        (('np.asarray(activations[layer.name], dtype="float32")[0] for', 'np.asarray(activations[layer.name], dtype="float32") for'),),
         ("interpretation.extract_activations.default_layers",),
         ("batch axis",),
     ),
     Mutation(
         "activations_use_model_input",
-        (("        return keras.Model(inputs=inputs, outputs=outputs)\n",
-          "        return keras.Model(inputs=model.input, outputs=outputs)\n"),),
+        (("keras.Model(inputs=inputs, outputs={layer.name", "keras.Model(inputs=model.input, outputs={layer.name"),),
         ("interpretation.extract_activations.sequential_and_names",),
         ("model.inputs",),
     ),
@@ -130,13 +129,13 @@ MUTATIONS = (
     ),
     Mutation(
         "pattern_ignores_iterations",
-        (("    for _ in range(iterations):\n        result = step(", "    for _ in range(30):\n        result = step("),),
+        (("    for _ in range(iterations):\n        image = gradient_ascent_step(", "    for _ in range(30):\n        image = gradient_ascent_step("),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("iterations",),
     ),
     Mutation(
         "pattern_keeps_batch_axis",
-        (('    return np.asarray(result, dtype="float32")[0]\n', '    return np.asarray(result, dtype="float32")\n'),),
+        (('    return np.asarray(image, dtype="float32")[0]\n', '    return np.asarray(image, dtype="float32")\n'),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("batch axis",),
     ),
@@ -160,8 +159,7 @@ MUTATIONS = (
     ),
     Mutation(
         "grad_cam_no_relu",
-        (('    heatmap = np.maximum(heatmap.numpy(), 0).astype("float32")\n',
-          '    heatmap = heatmap.numpy().astype("float32")\n'),),
+        (("    heatmap = np.maximum(heatmap.numpy(), 0)\n", "    heatmap = heatmap.numpy()\n"),),
         ("interpretation.grad_cam.grad_cam_top_class",),
         ("relu",),
     ),
@@ -180,7 +178,8 @@ MUTATIONS = (
     ),
     Mutation(
         "grad_cam_ignores_class_index",
-        (("    index = -1 if class_index is None else int(class_index)\n", "    index = -1\n"),),
+        (("        if class_index is None:\n            class_index = tf.argmax(preds[0])\n",
+          "        class_index = tf.argmax(preds[0])\n"),),
         ("interpretation.grad_cam.grad_cam_class_index",),
         ("class_index",),
     ),
@@ -192,7 +191,7 @@ MUTATIONS = (
     ),
     Mutation(
         "overlay_colors_not_scaled",
-        (("    jet_heatmap = jet_colors[heatmap] * 255\n", "    jet_heatmap = jet_colors[heatmap]\n"),),
+        (("    jet_heatmap = jet_colors[heatmap] * 255  # (h, w, 3)\n", "    jet_heatmap = jet_colors[heatmap]  # (h, w, 3)\n"),),
         ("interpretation.overlay_heatmap.overlay",),
         ("255",),
     ),
@@ -205,8 +204,8 @@ MUTATIONS = (
     ),
     Mutation(
         "activations_key_error",
-        (("        _get_layer(model, name, \"convolution and pooling\", ACTIVATION_LAYER_TYPES)\n",
-          "        {layer.name: layer for layer in model.layers}[name]\n"),),
+        (('_get_layer(model, name, "convolution and pooling", ACTIVATION_LAYER_TYPES) for name',
+          "{layer.name: layer for layer in model.layers}[name] for name"),),
         ("interpretation.extract_activations.unknown_layer",),
         ("KeyError", "ValueError"),
     ),
