@@ -216,7 +216,7 @@ def _endpoint(api, words):
 
 
 def _example_image():
-    from cvlab.paths import EXAMPLES_DIR  # noqa: PLC0415
+    from ui.config import EXAMPLES_DIR  # noqa: PLC0415
 
     images = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if images:
@@ -254,7 +254,7 @@ def ui(quick):
     """Launch ``python -m ui``; time to first answer, then Grad-CAM and activations latency via gradio_client."""
     from gradio_client import Client  # noqa: PLC0415
 
-    from ui.process import UIStartError, running_ui  # noqa: PLC0415
+    from tools.serving import UIStartError, running_ui  # noqa: PLC0415
 
     try:
         with running_ui(UI_READY_LIMIT_S) as (url, ready_s):

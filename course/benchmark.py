@@ -23,21 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.notebooks import answer_sources, grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
-
-
-def grade_id(cell):
-    """The nbgrader ``grade_id`` of a notebook cell, or None."""
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def answer_sources(source_notebook):
-    """{grade_id: source} of the answer (solution) cells of a source notebook."""
-    return {
-        grade_id(c): c.source
-        for c in source_notebook.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
 
 
 def solution_submission(course_dir, lab):

@@ -35,11 +35,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cvlab.notebooks import ROOT_ENV, check_cell_ids, notebook_labs, write_notebooks
+from course.notebooks import COURSE_DIR, ROOT_ENV, check_cell_ids, notebook_labs, write_notebooks
 from cvlab.paths import REPO_ROOT
 from cvlab.quiet import QUIET_ENV
 
-COURSE_DIR = Path(__file__).resolve().parent
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_STUDENT_TIMEOUT_S = 1800.0
 #: Most students autograded by one nbgrader process in phase 1.

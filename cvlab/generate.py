@@ -119,7 +119,7 @@ def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
 
 
 def drift_cli(argv, prog, description, drifted, write, up_to_date, out_of_date):
-    """The ``[--check]`` command line shared by ``cvlab.generate`` and ``cvlab.notebooks``.
+    """The ``[--check]`` command line shared by ``cvlab.generate`` and ``course.notebooks``.
 
     Args:
         argv: arguments (None: ``sys.argv[1:]``).

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cvlab.layers import flat_layers, last_conv_layer
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
 DEMO_MODELS = ("mini_xception", "convnet")
@@ -133,23 +134,6 @@ def build_demo_mini_xception(input_shape=(96, 96, 3), num_classes=2, block_filte
         input_shape=input_shape, num_classes=num_classes, block_filters=block_filters, augment=augment
     )
     return keras.Model(model.inputs, model.outputs, name="mini_xception")
-
-
-def default_gradcam_layer(model):
-    """Name of the last layer with a 4-D output before global pooling (the Grad-CAM target)."""
-    name = None
-    for layer in model.layers:
-        if type(layer).__name__ in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten"):
-            break
-        shape = getattr(layer, "output", None) is not None and layer.output.shape
-        if shape and len(shape) == 4 and type(layer).__name__ not in ("InputLayer", "Rescaling"):
-            name = layer.name
-    if name is None:
-        raise ValueError(
-            f"model {model.name} has no 4-D feature map before its pooling layer; "
-            "name the Grad-CAM layer explicitly (TrainConfig.gradcam_layer)."
-        )
-    return name
 
 
 def build_model(config, num_classes=2):
@@ -280,7 +264,7 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
         "input_shape": list(config.input_size) + [3],
         "input_range": "float32 RGB pixels in 0..255 (the model rescales)",
         "class_names": list(data["class_names"]),
-        "last_conv_layer_name": config.gradcam_layer or default_gradcam_layer(model),
+        "last_conv_layer_name": config.gradcam_layer or last_conv_layer(model),
         "params": int(model.count_params()),
         "val_accuracy": round(val_accuracy, 4),
         "val_accuracy_before_bn_recalibration": round(fit_val_accuracy, 4) if recalibrated else None,
@@ -334,16 +318,6 @@ def recalibrate_batchnorm(model, images, batch_size=128):
         for layer, momentum in zip(norms, saved, strict=True):
             layer.momentum = momentum
     return True
-
-
-def flat_layers(model):
-    """All layers of ``model`` in order, nested models (e.g. a Sequential block) expanded."""
-    import keras  # noqa: PLC0415
-
-    out = []
-    for layer in model.layers:
-        out.extend(flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    return out
 
 
 def _jsonable(value):

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from cvlab.generate import generate_labs
-from cvlab.paths import EXAMPLES_DIR, SOLUTIONS_DIR
+from cvlab.paths import SOLUTIONS_DIR
+from ui.config import EXAMPLES_DIR
 
 PHOTO = EXAMPLES_DIR / "photo_grace_hopper.jpg"
 

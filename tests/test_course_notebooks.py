@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from course.pipeline import _check_status
 from course.preprocessors import HIDDEN_NOTE, HideHiddenTests
-from cvlab.notebooks import (
+from course.notebooks import (
     build_notebook,
     check_cell_ids,
     drifted_notebooks,
@@ -21,14 +21,14 @@ from cvlab.notebooks import (
 )
 from cvlab.paths import SOLUTIONS_DIR
 from grader.core import all_checks
-from tests._course_helpers import answers, grade_id
+from course.notebooks import answer_sources, grade_id
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def test_source_notebooks_are_in_sync_with_solutions():
     assert notebook_labs(), "at least one lab has a solution and checks"
-    assert drifted_notebooks() == [], "course/source/ is out of date: run `python -m cvlab.notebooks`"
+    assert drifted_notebooks() == [], "course/source/ is out of date: run `python -m course.notebooks`"
 
 
 def test_every_lab_with_solution_and_checks_has_a_notebook():
@@ -60,7 +60,7 @@ def test_notebook_cells_match_exercises_and_checks(lab):
     _, segments = split_module((SOLUTIONS_DIR / f"{lab}.py").read_text())
     assert solution_cells == [f"answer_{s.exercise}" for s in segments if s.exercise]
     assert {c.exercise for c in checks} <= {s.exercise for s in segments}
-    for source in answers(nb).values():
+    for source in answer_sources(nb).values():
         assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
     # ungraded setup cell first among code cells, read-only
     setup = next(c for c in nb.cells if c.cell_type == "code")
@@ -212,7 +212,7 @@ def test_nb_check_not_implemented_message(segmentation_solution, capfd):
     with pytest.raises(AssertionError, match="3 of 3 checks of mean_iou"):
         check_exercise("segmentation", "mean_iou", dict(segmentation_solution, mean_iou=mean_iou))
     out, err = capfd.readouterr()
-    assert out.count("TODO") == 3 and "Not implemented yet: mean_iou()" in out
+    assert out.count("TODO") == 3 and "Not implemented yet: write mean_iou() in its answer cell" in out
     assert err == "", "the student's own stderr is silenced during checks too"
 
 

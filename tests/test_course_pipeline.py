@@ -22,10 +22,9 @@ from types import SimpleNamespace
 import pytest
 
 from course.pipeline import grade, release, run_nbgrader, submissions
-from cvlab.notebooks import check_cell_ids, notebook_labs
+from course.notebooks import answer_sources, check_cell_ids, notebook_labs
 from grader.core import all_checks
 from tests._course_helpers import (
-    answers,
     cell_scores,
     cells_by_id,
     copy_course,
@@ -95,7 +94,7 @@ def course(tmp_path_factory):
     labs = notebook_labs()
     for lab in labs:
         release_nb = read_notebook(root / "release" / lab / f"{lab}.ipynb")
-        solution = answers(read_notebook(root / "source" / lab / f"{lab}.ipynb"))
+        solution = answer_sources(read_notebook(root / "source" / lab / f"{lab}.ipynb"))
         if lab == LAB:
             for student, notebook in _lab1_submissions(release_nb, solution).items():
                 write_submission(root, student, lab, notebook)
@@ -153,7 +152,7 @@ def test_untouched_release_scores_zero_with_not_implemented_feedback(course):
     assert sum(cell_scores(course.root, LAB, "bob").values()) == 0
     feedback = _feedback(course, "bob")
     for exercise in {c.exercise for c in all_checks(lab=LAB)}:
-        assert f"Not implemented yet: {exercise}()" in feedback
+        assert f"Not implemented yet: write {exercise}() in its answer cell" in feedback
 
 
 def test_partial_notebook_gets_exactly_its_correct_exercises(course):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests._ui_helpers import PHOTO, browser_decision, ci
-from ui.browser import CHROMIUM, chromium_available
+from tools.browser import CHROMIUM, chromium_available
 
 _ACTION, _REASON = browser_decision(chromium_available(), ci(), CHROMIUM)
 if _ACTION == "fail":
@@ -28,7 +28,7 @@ def app_url():
     from cvlab.quiet import import_tensorflow
 
     import_tensorflow()
-    from ui.app import serve_in_background
+    from tools.serving import serve_in_background
 
     app, url = serve_in_background()
     try:
@@ -39,7 +39,7 @@ def app_url():
 
 @pytest.fixture(scope="module")
 def page(app_url):
-    from ui.browser import launch_chromium
+    from tools.browser import launch_chromium
 
     with playwright_api.sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -63,7 +63,7 @@ def test_upload_and_run_grad_cam(page):
     overlay = page.locator("#gradcam-reference-overlay img").first
     assert overlay.evaluate("img => img.complete && img.naturalWidth > 0")
     status = page.locator("#gradcam-status")
-    assert "grad_cam is not implemented yet" in status.inner_text()
+    assert "Not implemented yet: write grad_cam()" in status.inner_text()
 
 
 def test_switching_to_solutions_shows_the_student_side(page):

@@ -7,7 +7,7 @@ import gradio_client
 import pytest
 
 from tests._ui_helpers import PHOTO
-from ui.process import UIStartError, running_ui
+from tools.serving import UIStartError, running_ui
 
 READY_TIMEOUT_S = 150
 
@@ -52,7 +52,7 @@ def test_architecture_endpoint_with_unfinished_labs(client):
         "labs", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture"
     )
     assert "Reference: **992** parameters" in summary
-    assert "conv_bn_relu is not implemented yet" in status
+    assert "Not implemented yet: write conv_bn_relu()" in status
     assert len(table["data"]) == 4
     assert table["data"][1][5].startswith("Conv2D (") and table["data"][1][1] == ""
 

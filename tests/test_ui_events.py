@@ -5,7 +5,7 @@ import pytest
 
 gr = pytest.importorskip("gradio")
 
-from cvlab.paths import EXAMPLES_DIR  # noqa: E402
+from ui.config import EXAMPLES_DIR  # noqa: E402
 from cvlab.quiet import import_tensorflow  # noqa: E402
 from tests._ui_helpers import PHOTO, photo, replace_function, skeleton_labs, solution_labs  # noqa: E402
 
@@ -136,8 +136,8 @@ def test_grad_cam_not_implemented_shows_reference(skeletons, image):
         str(skeletons), XCEPTION, image, "", TOP
     )
     assert heat is None and overlay is None
-    assert "interpretation.grad_cam is not implemented yet — write it in" in status
-    assert "interpretation.py; the reference result is shown on the right" in status
+    assert "Not implemented yet: write grad_cam() in" in status
+    assert "interpretation.py. The reference result is shown on the right." in status
     # the 512x600 photo is shown downscaled to at most 512 pixels on its long side
     assert ref_overlay.shape == load_input_image(image, max_side=512)[0].shape
     assert ref_heat.dtype == np.uint8 and predictions
@@ -150,7 +150,7 @@ def test_activations_for_solutions_and_skeleton(skeletons, image):
     assert all(grid.dtype == np.uint8 and grid.ndim == 2 for grid, _ in student)
     assert student[0][1].startswith(layers[0])
     student, status, reference, _ = tabs_interpretation.run_activations(str(skeletons), XCEPTION, image, layers[:2], 8)
-    assert student == [] and "extract_activations is not implemented yet" in status
+    assert student == [] and "Not implemented yet: write extract_activations()" in status
     assert len(reference) == 2
 
 
@@ -162,7 +162,7 @@ def activation_grid(activation, images_per_row=16):
 ''')
     student, status, reference, _ = tabs_interpretation.run_activations(str(labs), MODEL, image, [], 8)
     assert student == [] and reference
-    assert "interpretation.activation_grid is not implemented yet" in status
+    assert "Not implemented yet: write activation_grid()" in status
 
 
 def test_filters_for_solutions_and_skeleton(skeletons):
@@ -173,7 +173,7 @@ def test_filters_for_solutions_and_skeleton(skeletons):
     assert student[0][0].dtype == np.uint8 and student[0][0].ndim == 3
     np.testing.assert_allclose(student[0][0], reference[0][0], atol=2)
     student, status, reference = list(tabs_interpretation.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
-    assert student == [] and "generate_filter_pattern is not implemented yet" in status and len(reference) == 2
+    assert student == [] and "Not implemented yet: write generate_filter_pattern()" in status and len(reference) == 2
 
 
 def test_architecture_for_solutions_and_skeleton(skeletons):
@@ -183,7 +183,7 @@ def test_architecture_for_solutions_and_skeleton(skeletons):
         assert "Same layers" in summary and rows and all(row[4] == "✓" for row in rows)
         assert all(row[2] == row[6] and row[3] == row[7] for row in rows)
         summary, status, rows = tabs_architecture.compare_architectures(str(skeletons), choice, size, filters, 1, augment)
-        assert rows and all(row[1] == "" and row[5] for row in rows) and "is not implemented yet" in status
+        assert rows and all(row[1] == "" and row[5] for row in rows) and "Not implemented yet: write" in status
     with pytest.raises(gr.Error, match="Block filters"):
         tabs_architecture.compare_architectures("solutions", tabs_architecture.RESIDUAL, 32, "a, b", 1, False)
 
@@ -269,7 +269,7 @@ def test_segmentation_with_demo_weights(skeletons, image):
     assert masks[0][0].shape == picture.shape[:2]
     student, status, reference, _ = tabs_segmentation.run_segmentation(str(skeletons), image)
     assert student is None and reference is not None
-    assert "segmentation.build_segmentation_model is not implemented yet" in status
+    assert "Not implemented yet: write build_segmentation_model()" in status
 
 
 def test_segmentation_structure_mismatch_says_why(tmp_path, image):
@@ -307,7 +307,7 @@ def test_training_with_skeleton_says_what_to_write(skeletons, tmp_path, monkeypa
     monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
     steps = list(tabs_segmentation.train_segmentation(str(skeletons), tabs_segmentation.SCRATCH, 1, 4, None))
     assert steps == [(None, steps[0][1])]
-    assert "segmentation.trimap_to_classes is not implemented yet" in steps[0][1]
+    assert "Not implemented yet: write trimap_to_classes()" in steps[0][1]
 
 
 # -- grade -----------------------------------------------------------------------------------

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import gradio as gr
 
-from cvlab.impl import ImplementationError, deepest_frame_in, load_lab, not_implemented_target, resolve_source
+from cvlab.impl import (
+    ImplementationError,
+    MissingFunction,
+    display_path,
+    load_lab,
+    named_source,
+    not_implemented_message,
+    not_implemented_target,
+    resolve_source,
+    student_function,
+    student_location,
+)
 from cvlab.paths import REPO_ROOT
 
 DEFAULT_LABS_DIR = "labs"
@@ -41,9 +52,9 @@ def resolve_labs_dir(text):
         gr.Error: the directory does not exist.
     """
     text = (text or "").strip() or DEFAULT_LABS_DIR
-    stripped = text.rstrip("/\\")
-    if stripped in ("labs", "solutions"):
-        return stripped
+    name = named_source(text.rstrip("/\\"))
+    if name:
+        return name
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = REPO_ROOT / path
@@ -57,13 +68,8 @@ def resolve_labs_dir(text):
 
 
 def describe_source(source):
-    """Short human name of a source, e.g. ``labs/`` or ``/tmp/x/``."""
-    if isinstance(source, str):
-        return f"{source}/"
-    try:
-        return f"{Path(source).relative_to(REPO_ROOT)}/"
-    except ValueError:
-        return f"{source}/"
+    """Short human name of a source folder, e.g. ``labs/`` or ``/tmp/x/`` (see :func:`cvlab.impl.display_path`)."""
+    return f"{display_path(resolve_source(source))}/"
 
 
 @contextlib.contextmanager
@@ -103,20 +109,8 @@ class Outcome:
         return f"{icon} {self.message}"
 
 
-def _student_location(exc, lab_file):
-    """``" (file.py, line N: code)"`` for the deepest frame in the student's file."""
-    frame = deepest_frame_in(exc, lab_file)
-    return f" ({Path(frame.filename).name}, line {frame.lineno}: `{frame.line}`)" if frame else ""
-
-
-def not_implemented_message(exc, lab, function, source):
-    """The message for a NotImplementedError raised by the student's code."""
-    # the skeleton raises NotImplementedError("<lab>.<function>")
-    lab, function = not_implemented_target(exc) or (lab, function)
-    return (
-        f"{lab}.{function} is not implemented yet — write it in {describe_source(source)}{lab}.py; "
-        "the reference result is shown on the right."
-    )
+#: What a UI user does about an exercise that is not written yet.
+NOT_IMPLEMENTED_NEXT = "The reference result is shown on the right."
 
 
 def outcome_from_exception(exc, lab, function, source):
@@ -124,7 +118,12 @@ def outcome_from_exception(exc, lab, function, source):
     if isinstance(exc, ImplementationError):
         return Outcome(message=str(exc), kind="import error")
     if isinstance(exc, NotImplementedError):
-        return Outcome(message=not_implemented_message(exc, lab, function, source), kind="not implemented")
+        # the skeleton raises NotImplementedError("<lab>.<function>")
+        lab, function = not_implemented_target(exc) or (lab, function)
+        where = f"{describe_source(source)}{lab}.py"
+        return Outcome(message=not_implemented_message(function, where, NOT_IMPLEMENTED_NEXT), kind="not implemented")
+    if isinstance(exc, MissingFunction):
+        return Outcome(message=str(exc), kind="missing")
     if isinstance(exc, StudentResultError):
         return Outcome(message=str(exc), kind="error")
     lab_file = resolve_source(source) / f"{lab}.py"
@@ -132,19 +131,18 @@ def outcome_from_exception(exc, lab, function, source):
     return Outcome(
         message=f"Your {function}() raised {type(exc).__name__}"
         + (f": {detail}" if detail else "")
-        + _student_location(exc, lab_file),
+        + student_location(exc, lab_file, markdown=True),
         kind="error",
     )
 
 
 def missing_function(module, function, lab, source):
     """An Outcome when ``module`` has no callable ``function``, else None."""
-    if callable(getattr(module, function, None)):
-        return None
-    return Outcome(
-        message=f"{describe_source(source)}{lab}.py has no function {function}(); keep the name from the skeleton.",
-        kind="missing",
-    )
+    try:
+        student_function(module, function)
+    except MissingFunction as exc:
+        return outcome_from_exception(exc, lab, function, source)
+    return None
 
 
 def run_student(lab, source, function, call):

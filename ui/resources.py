@@ -13,14 +13,14 @@ import threading
 import gradio as gr
 
 from cvlab import models, train_segmentation
-from cvlab.paths import EXAMPLES_DIR
+from cvlab.layers import last_conv_layer
 from ui.common import user_error
+from ui.config import EXAMPLES_DIR
 
 #: Name of the ImageNet Xception entry in the model dropdowns.
 IMAGENET_XCEPTION = "xception (ImageNet)"
-#: Layer classes offered for activations and filter patterns.
+#: Layer classes offered for activations.
 ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
-CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
 _load_lock = threading.Lock()
 
@@ -85,31 +85,21 @@ def model_info(name):
     """Metadata of model ``name``: dict with ``input_size`` (h, w), ``class_names``,
     ``last_conv_layer`` and ``preprocess`` ("0..255" or "xception")."""
     if name == IMAGENET_XCEPTION:
-        # the chapter's Grad-CAM layer; class names only when Keras cached them
-        raw = {"last_conv_layer": "block14_sepconv2_act", "class_names": imagenet_class_names()}
+        # class names only when Keras cached them; the Grad-CAM layer is found below
+        # (block14_sepconv2_act, the chapter's choice)
+        raw = {"class_names": imagenet_class_names()}
     else:
         raw = dict(models.demo_model_info(name))
     model = load_model(name)
     input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
     class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
-    last_conv = raw.get("last_conv_layer") or raw.get("last_conv_layer_name") or last_conv_layer(model)
+    last_conv = raw.get("last_conv_layer_name") or last_conv_layer(model)
     return {
         "input_size": tuple(int(s) for s in input_size[:2]),
         "class_names": list(class_names),
         "last_conv_layer": last_conv,
         "preprocess": raw.get("preprocess", "xception" if name == IMAGENET_XCEPTION else "0..255"),
     }
-
-
-def layer_names(model, class_names):
-    """Names of ``model``'s own layers whose class is in ``class_names``, in model order."""
-    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
-
-
-def last_conv_layer(model):
-    """Name of the last convolution layer of ``model``, or None."""
-    names = layer_names(model, CONV_LAYER_TYPES)
-    return names[-1] if names else None
 
 
 # -- segmentation demo ---------------------------------------------------------

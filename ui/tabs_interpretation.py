@@ -10,6 +10,7 @@ import numpy as np
 import gradio as gr
 
 from cvlab.impl import reference_lab
+from cvlab.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
 from ui.common import (
     StudentResultError,
     expect_array,
@@ -20,14 +21,7 @@ from ui.common import (
     user_error,
 )
 from ui.images import jet_image, load_input_image, model_input, upscale_gray
-from ui.resources import (
-    ACTIVATION_LAYER_TYPES,
-    CONV_LAYER_TYPES,
-    layer_names,
-    load_model,
-    model_choices,
-    model_info,
-)
+from ui.resources import ACTIVATION_LAYER_TYPES, load_model, model_choices, model_info
 
 LAB = "interpretation"
 TOP_CLASS = "top predicted class"
@@ -49,18 +43,6 @@ def model_batch(name, image):
         # keras.applications.xception.preprocess_input: 0..255 -> -1..1
         batch = batch / 127.5 - 1.0
     return model, info, batch
-
-
-def four_d_layers(model):
-    """Names of ``model``'s own layers whose output is 4-D (batch, h, w, c)."""
-    names = []
-    for layer in model.layers:
-        try:
-            if len(layer.output.shape) == 4 and type(layer).__name__ != "InputLayer":
-                names.append(layer.name)
-        except (AttributeError, ValueError):
-            continue
-    return names
 
 
 def top_classes(model, info, batch, k=3):

@@ -1,4 +1,4 @@
-"""Take the README screenshots: ``python -m ui.screenshots [--out docs/screenshots]``.
+"""Take the README screenshots: ``python -m tools.screenshots [--out docs/screenshots]``.
 
 Launches the app in this process, drives Debian's chromium with Playwright
 through every tab (with ``solutions`` as the labs directory, so both sides
@@ -7,11 +7,11 @@ skeletons to show the hints) and writes one PNG per tab.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from cvlab.paths import EXAMPLES_DIR, REPO_ROOT
+from cvlab.paths import REPO_ROOT
+from ui.config import EXAMPLES_DIR, set_offline_environment
 
 VIEWPORT = {"width": 1280, "height": 900}
 PET = EXAMPLES_DIR / "pet_dog_beagle.jpg"
@@ -71,7 +71,7 @@ def take_screenshots(url, out):
     """Drive the app at ``url`` through every tab; write PNGs into ``out``; return their paths."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
-    from ui.browser import launch_chromium  # noqa: PLC0415
+    from tools.browser import launch_chromium  # noqa: PLC0415
 
     Path(out).mkdir(parents=True, exist_ok=True)
     paths = []
@@ -118,14 +118,14 @@ def take_screenshots(url, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "screenshots"))
     args = parser.parse_args(argv)
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    set_offline_environment()
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    from ui.app import serve_in_background  # noqa: PLC0415
+    from tools.serving import serve_in_background  # noqa: PLC0415
 
     app, url = serve_in_background()
     try:

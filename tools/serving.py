@@ -1,7 +1,11 @@
-"""Run ``python -m ui`` in a child process and wait until it answers.
+"""Serve the UI for tests, benchmarks and screenshots (development tools, not the app).
 
-Used by the gradio_client tests and the UI benchmark; importing this module
-does not import gradio.
+- :func:`running_ui`: ``python -m ui`` in a child process, waited on until it
+  answers (the gradio_client tests and the UI benchmark);
+- :func:`serve_in_background`: the app in this process, not blocking (the
+  browser test and the screenshots).
+
+Importing this module imports neither Gradio nor TensorFlow.
 """
 
 import contextlib
@@ -13,8 +17,7 @@ import time
 import urllib.request
 
 from cvlab.paths import REPO_ROOT
-
-HOST = "127.0.0.1"
+from ui.config import HOST
 
 
 class UIStartError(RuntimeError):
@@ -73,3 +76,17 @@ def running_ui(timeout_s=150, port=None):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=20)
+
+
+def serve_in_background(port=None):
+    """Build and launch the app in this process without blocking.
+
+    Returns:
+        (app, url): call ``app.close()`` to stop the server.
+    """
+    from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
+
+    app = build_app()
+    port = port or free_port()
+    launch(app, port=port, block=False, quiet=True)
+    return app, f"http://{HOST}:{port}/"

@@ -1,6 +1,6 @@
 """Driving Debian's chromium with Playwright (never ``playwright install``).
 
-Used by the browser test and by :mod:`ui.screenshots`.
+Used by the browser test and by :mod:`tools.screenshots`.
 """
 
 import os

@@ -17,8 +17,8 @@ has grader checks gets ``course/source/<lab>/<lab>.ipynb`` with:
 
 Usage::
 
-    python -m cvlab.notebooks          # rewrite course/source/ from solutions/
-    python -m cvlab.notebooks --check  # exit 1 when course/source/ has drifted
+    python -m course.notebooks          # rewrite course/source/ from solutions/
+    python -m course.notebooks --check  # exit 1 when course/source/ has drifted
 """
 
 import ast
@@ -30,7 +30,7 @@ from pathlib import Path
 from cvlab.generate import BEGIN_MARKER, drift_cli, solution_files
 from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 
-COURSE_DIR = REPO_ROOT / "course"
+COURSE_DIR = Path(__file__).resolve().parent
 SOURCE_DIR = COURSE_DIR / "source"
 NARRATIVE_DIR = COURSE_DIR / "narrative"
 
@@ -190,6 +190,20 @@ def check_cell_ids(checks):
     return ids
 
 
+def grade_id(cell):
+    """The nbgrader ``grade_id`` of a notebook cell, or None."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def answer_sources(source_notebook):
+    """{grade_id: source} of the answer (solution) cells of a source notebook."""
+    return {
+        grade_id(c): c.source
+        for c in source_notebook.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+
+
 def _nbgrader_meta(grade_id, grade=False, solution=False, locked=False, points=None):
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
     if points is not None:
@@ -321,13 +335,13 @@ def write_notebooks(source_dir=SOURCE_DIR, solutions_dir=SOLUTIONS_DIR, narrativ
 def main(argv=None):
     return drift_cli(
         argv,
-        "python -m cvlab.notebooks",
+        "python -m course.notebooks",
         __doc__.splitlines()[0],
         drifted_notebooks,
         lambda: [str(notebook_path(lab).relative_to(REPO_ROOT)) for lab in write_notebooks()],
         "course/source/ matches solutions/, the checks and course/narrative/.",
         lambda names: "course/source/ is out of date for: " + ", ".join(names)
-        + ". Run `python -m cvlab.notebooks` (solutions, checks or narrative changed).",
+        + ". Run `python -m course.notebooks` (solutions, checks or narrative changed).",
     )
 
 
