@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 
 from cvlab import data
+from cvlab.data.__main__ import main as data_main
+from cvlab.paths import DATA_DIR
 from cvlab.data import (
     BREEDS,
     SPECIES_NAMES,
@@ -109,7 +111,7 @@ def test_trimaps_use_exactly_values_1_2_3(synthetic_root):
 
 def test_band_straddles_the_exact_mask_boundary():
     rng = np.random.default_rng([5, 3])
-    _, mask = data._render_pet_image(rng, "beagle", (96, 80))
+    _, mask = data.render_pet_image(rng, "beagle", (96, 80))
     trimap = trimap_from_mask(mask, band_radius=1)
     padded = np.pad(mask, 1, mode="constant")
     neighbours = [padded[1:-1, 1:-1]] + [
@@ -203,7 +205,7 @@ def test_ensure_concurrent_callers(tmp_path):
 
 
 def test_ensure_default_root_is_under_data_dir():
-    assert data.DEFAULT_SYNTHETIC_ROOT.parent == data.DATA_DIR
+    assert data.DEFAULT_SYNTHETIC_ROOT.parent == DATA_DIR
 
 
 # ----------------------------------------------------------------- loader: arrays, split
@@ -252,12 +254,12 @@ def test_split_indices():
 
 def test_cli_generate_and_check(tmp_path, capsys):
     root = tmp_path / "cli"
-    assert data.main(["generate", "--root", str(root), "--n", "6", "--size", "32", "48", "--seed", "4"]) == 0
+    assert data_main(["generate", "--root", str(root), "--n", "6", "--size", "32", "48", "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"wrote {root}") and "6 images" in out and "3 cat, 3 dog" in out
-    assert data.main(["generate", "--root", str(root), "--n", "6", "--size", "32", "48", "--seed", "4"]) == 0
+    assert data_main(["generate", "--root", str(root), "--n", "6", "--size", "32", "48", "--seed", "4"]) == 0
     assert capsys.readouterr().out.startswith(f"already up to date {root}")
-    assert data.main(["check", "--root", str(tmp_path / "missing")]) == 2
+    assert data_main(["check", "--root", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

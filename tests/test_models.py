@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cvlab import models
+from cvlab.models.__main__ import main as models_main
 from cvlab.paths import MODELS_DIR
 from cvlab.quiet import import_tensorflow
 
@@ -52,7 +53,7 @@ def test_shipped_model_matches_its_metadata(shipped, name):
     assert "optimizer" not in _saved_groups(MODELS_DIR / info["file"])
     assert info["name"] == name
     assert tuple(model.inputs[0].shape) == (None, *info["input_shape"])
-    assert info["input_shape"] == info["input_size"] + [3]
+    assert info["input_shape"] == info["img_size"] + [3]
     assert info["class_names"] == ["cat", "dog"]
     assert tuple(model.outputs[0].shape) == (None, len(info["class_names"]))
     layer = model.get_layer(info["last_conv_layer_name"])
@@ -67,7 +68,7 @@ def test_shipped_model_matches_its_metadata(shipped, name):
 @pytest.mark.parametrize("name", models.DEMO_MODELS)
 def test_shipped_model_classifies_held_out_images(shipped, held_out_root, name):
     model, info = shipped[name]
-    images, labels, _, class_names = models.held_out_arrays(info["input_size"], HELD_OUT_N, root=held_out_root)
+    images, labels, _, class_names = models.held_out_arrays(info["img_size"], HELD_OUT_N, root=held_out_root)
     assert class_names == ("cat", "dog") and set(labels.tolist()) == {0, 1}
     probabilities = model.predict(images, verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
@@ -94,9 +95,9 @@ def test_missing_model_says_how_to_train(tmp_path):
 # -- training command --------------------------------------------------------------
 
 TINY = {
-    "convnet": models.TrainConfig(model="convnet", input_size=(32, 32), epochs=1, n_images=18, filters=(4, 8)),
-    "mini_xception": models.TrainConfig(
-        model="mini_xception", input_size=(32, 32), epochs=1, n_images=18, filters=(4, 8), augment=True
+    "convnet": models.ClassifierConfig(model="convnet", img_size=(32, 32), epochs=1, n_images=18, filters=(4, 8)),
+    "mini_xception": models.ClassifierConfig(
+        model="mini_xception", img_size=(32, 32), epochs=1, n_images=18, filters=(4, 8), augment=True
     ),
 }
 
@@ -114,7 +115,7 @@ def test_training_runs_end_to_end(tmp_path):
 
 def test_cli_trains_into_the_given_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(models.DEFAULT_CONFIGS, "convnet", TINY["convnet"])
-    code = models.main(["train", "--model", "convnet", "--out", str(tmp_path), "--data-root", str(tmp_path / "d")])
+    code = models_main(["train", "--model", "convnet", "--out", str(tmp_path), "--data-root", str(tmp_path / "d")])
     assert code == 0
     assert "convnet: val_accuracy" in capsys.readouterr().out
     model = models.load_demo_model("convnet", models_dir=tmp_path)
@@ -168,22 +169,24 @@ def test_pointing_game_counts_hits_inside_the_mask(monkeypatch):
     """The arg-max of the upsampled heatmap is tested against trimap values 1 and 3."""
     heatmap = np.zeros((4, 4), "float32")
     heatmap[0, 3] = 1.0  # top-right cell -> top-right region of an 8x8 image
-    monkeypatch.setattr(models, "_grad_cam_function", lambda: lambda model, image, layer: heatmap)
+    def fake_grad_cam(model, image, layer):
+        return heatmap
+
     trimaps = np.full((3, 8, 8), 2, "uint8")
     trimaps[0, :3, 5:] = 1  # pet in the top-right corner: hit
     trimaps[1, :3, 5:] = 3  # contour there: hit
     trimaps[2, 5:, :3] = 1  # pet elsewhere: miss
     images = np.zeros((3, 8, 8, 3), "float32")
-    assert models.pointing_game(None, images, trimaps, "any") == pytest.approx(2 / 3)
+    assert models.pointing_game(None, images, trimaps, "any", grad_cam=fake_grad_cam) == pytest.approx(2 / 3)
     assert models.mask_area_fraction(trimaps) == pytest.approx(27 / 192)
     with pytest.raises(ValueError, match="same N, H and W"):
-        models.pointing_game(None, images[:2], trimaps, "any")
+        models.pointing_game(None, images[:2], trimaps, "any", grad_cam=fake_grad_cam)
 
 
 @pytest.mark.parametrize("name", models.DEMO_MODELS)
 def test_grad_cam_points_at_the_pet(shipped, held_out_root, name):
     model, info = shipped[name]
-    images, _, trimaps, _ = models.held_out_arrays(info["input_size"], HELD_OUT_N, root=held_out_root)
+    images, _, trimaps, _ = models.held_out_arrays(info["img_size"], HELD_OUT_N, root=held_out_root)
     chance = models.mask_area_fraction(trimaps)
     images, trimaps = images[::3], trimaps[::3]  # 12 images, 2 per breed (files are sorted by breed)
     rate = models.pointing_game(model, images, trimaps, info["last_conv_layer_name"])

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from cvlab import train_segmentation as ts
+from cvlab.models import load_demo_segmentation
+from cvlab.models.store import metadata_path
 from cvlab.data import generate_synthetic_pets, split_indices
 from cvlab.quiet import import_tensorflow
 
@@ -21,7 +23,7 @@ def test_training_runs_end_to_end_and_saves(tmp_path):
     output = tmp_path / "seg.keras"
     model, summary = ts.train(config, data_root=data, output=output, verbose=0)
     assert output.exists()
-    meta = json.loads(ts.metadata_path(output).read_text())
+    meta = json.loads(metadata_path(output).read_text())
     assert meta["img_size"] == [32, 32] and meta["filters"] == [4, 8]
     assert summary["train_images"] + summary["val_images"] == 24
     assert 0.0 <= summary["val_mean_iou"] <= 1.0
@@ -41,10 +43,11 @@ def test_cli_rejects_sizes_the_encoder_cannot_halve(capsys):
 
 
 def test_shipped_demo_model_segments_held_out_pets():
-    model, meta = ts.load_demo_segmentation()
-    config = ts.SegmentationConfig(**{**meta["config"], "img_size": tuple(meta["img_size"]), "filters": tuple(meta["filters"])})
+    model, meta = load_demo_segmentation()
+    config = ts.SegmentationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
+    assert meta["training_command"] == config.command(ts.SegmentationConfig())
     images, labels = ts.load_dataset(config)
-    _, val_idx = split_indices(len(images), config.val_fraction, seed=1337)
+    _, val_idx = split_indices(len(images), config.val_fraction, seed=config.split_seed)
     val_idx = val_idx[:48]
     iou = ts.evaluate_mean_iou(model, images[val_idx], labels[val_idx])
     assert iou > 0.6, f"demo model mean IoU {iou:.3f}"

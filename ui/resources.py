@@ -1,7 +1,7 @@
 """Demo models the UI needs, loaded once per process.
 
 Loading is :mod:`cvlab`'s job (:func:`cvlab.models.load_demo_model`,
-:func:`cvlab.train_segmentation.load_demo_segmentation`); this module
+:func:`cvlab.models.load_demo_segmentation`); this module
 caches the results for the UI and turns a missing resource into a
 ``gr.Error`` that says what to do.
 """
@@ -12,7 +12,7 @@ import threading
 
 import gradio as gr
 
-from cvlab import models, train_segmentation
+from cvlab import models
 from cvlab.layers import last_conv_layer
 from ui.common import user_error
 from ui.config import EXAMPLES_DIR
@@ -91,7 +91,7 @@ def model_info(name):
     else:
         raw = dict(models.demo_model_info(name))
     model = load_model(name)
-    input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
+    input_size = raw.get("img_size") or tuple(model.inputs[0].shape[1:3])
     class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
     last_conv = raw.get("last_conv_layer_name") or last_conv_layer(model)
     return {
@@ -113,7 +113,7 @@ def _segmentation_unavailable(exc):
 def segmentation_config():
     """The demo model's configuration: dict with img_size (h, w), filters, num_classes."""
     try:
-        raw = train_segmentation.demo_segmentation_info()
+        raw = models.demo_segmentation_info()
     except FileNotFoundError as exc:
         raise _segmentation_unavailable(exc) from exc
     return {
@@ -128,7 +128,7 @@ def segmentation_model():
     """The trained segmentation demo model (a keras.Model), loaded once."""
     with _load_lock:
         try:
-            model, _ = train_segmentation.load_demo_segmentation()
+            model, _ = models.load_demo_segmentation()
         except FileNotFoundError as exc:
             raise _segmentation_unavailable(exc) from exc
     return model
