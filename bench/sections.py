@@ -129,7 +129,7 @@ def filters(quick, count=None):
     reference = results["solution generate_filter_pattern (as shipped)"]
     book_cold, book_steady = rows[0][1], rows[0][3]
     table_rows = []
-    for name, cold_total, cold_per, steady_per in rows:
+    for name, cold_total, _cold_per, steady_per in rows:
         result = results[name]
         diff = "-" if name.startswith("book") else f"{float(np.max(np.abs(result - reference[: len(result)]))):.1e}"
         table_rows.append([
@@ -275,7 +275,7 @@ def _ui_latencies(client, ready_s, quick):
             continue
         args = _arguments(api["named_endpoints"][name], image)
         try:
-            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]
+            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]  # noqa: B023 - called at once
         except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
             rows.append([label, "failed", name, f"{type(exc).__name__}: {str(exc)[:80]}"])
             continue

@@ -258,7 +258,7 @@ def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDEN
             try:
                 return execute_batch(course_dir, lab, students, tmp / "scratch" / str(index), student_timeout_s)
             except OSError as exc:  # copying the submissions failed: the batch is reported, others go on
-                return {}, {student: f"could not copy the submission: {exc}" for student in students}
+                return {}, dict.fromkeys(students, f"could not copy the submission: {exc}")
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for (lab, _), (executed, batch_failed) in zip(work, pool.map(one, range(len(work)))):

@@ -81,12 +81,19 @@ def strip_solutions(source, lab, filename="<solution>"):
     return "".join(out)
 
 
+def skeleton_text(source, name, filename=None):
+    """Full skeleton text (banner + stripped source) for the solution file ``name`` (e.g. "segmentation.py").
+
+    ``filename`` (default ``name``) is only used in error messages.
+    """
+    lab = Path(name).stem
+    return BANNER.format(name=name, lab=lab) + strip_solutions(source, lab, filename=filename or name)
+
+
 def skeleton_for(solution_path):
     """Full skeleton text (banner + stripped source) for one solution file."""
     path = Path(solution_path)
-    lab = path.stem
-    banner = BANNER.format(name=path.name, lab=lab)
-    return banner + strip_solutions(path.read_text(), lab, filename=str(path))
+    return skeleton_text(path.read_text(), path.name, filename=str(path))
 
 
 def solution_files(solutions_dir=SOLUTIONS_DIR):

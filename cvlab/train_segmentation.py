@@ -181,7 +181,9 @@ def build_parser():
     p.add_argument("--n-images", type=int, default=defaults.n_images, help="synthetic images to generate")
     p.add_argument("--data-seed", type=int, default=defaults.data_seed, help="seed of the synthetic images")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights and the shuffling")
-    p.add_argument("--output", type=Path, default=None, help=f"where to save (default: {DEMO_MODEL_PATH} for the reference, none otherwise)")
+    p.add_argument(
+        "--output", type=Path, default=None, help=f"where to save (default: {DEMO_MODEL_PATH} for the reference, none otherwise)"
+    )
     return p
 
 

@@ -198,7 +198,7 @@ def run_check_detailed(chk, student):
     error = None
     try:
         chk.func(student)
-    except (Exception, SystemExit) as exc:  # every failure becomes a graded result, none escapes
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a graded result, none escapes
         error = exc
         status, message = _safe_classification(exc, chk, student)
     else:

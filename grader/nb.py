@@ -19,7 +19,6 @@ from cvlab.impl import not_implemented_message
 from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, namespace_from, run_check
 from grader.report import fmt_points, status_word
 
-
 #: What a notebook user does about an exercise that is not written yet.
 NOT_IMPLEMENTED_NEXT = (
     "It (or a function it calls) still raises NotImplementedError: replace that line with your code, "

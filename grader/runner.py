@@ -22,6 +22,7 @@ check declares) and ``memory_limit_gb`` (default 3), from the arguments of
 ``CVLAB_GRADER_MEMORY_GB``.
 """
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -312,7 +313,10 @@ class _Worker:
             return TIMEOUT, f"Importing {name} did not finish in {load_timeout:g} s; keep module-level code to imports and definitions."
         if kind == "memory":
             return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
-        return ERROR, f"The grading process ended while importing {name}{_exit_description(outcome[1])}; keep module-level code to imports and definitions."
+        return ERROR, (
+            f"The grading process ended while importing {name}{_exit_description(outcome[1])}; "
+            "keep module-level code to imports and definitions."
+        )
 
     def run(self, chk):
         """Run one check; returns (CheckResult, whether this worker can run more checks)."""
@@ -349,10 +353,8 @@ class _Worker:
 
     def stop(self):
         """Ask the worker to finish, then make sure it has."""
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):  # the worker is already gone; kill() below cleans up
             self.conn.send(_STOP)
-        except (BrokenPipeError, OSError):
-            pass  # the worker is already gone; kill() below cleans up
         self._wait_exit(10)
         self.kill()
 

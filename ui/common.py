@@ -165,7 +165,7 @@ def run_student(lab, source, function, call):
             return Outcome(value=call(module))
     except gr.Error:
         raise
-    except Exception as exc:  # student code may raise anything: show it, keep serving
+    except Exception as exc:  # noqa: BLE001 - student code may raise anything: show it, keep serving
         return outcome_from_exception(exc, lab, function, source)
 
 
@@ -206,7 +206,7 @@ class student_module:  # noqa: N801 - used like a function in `with`
         try:
             self._context = fresh_lab(self.lab, self.source)
             module = self._context.__enter__()
-        except Exception as exc:  # import problems become a message
+        except Exception as exc:  # noqa: BLE001 - import problems become a message
             self._context = None
             return None, outcome_from_exception(exc, self.lab, self.functions[0], self.source)
         for function in self.functions:

@@ -6,8 +6,8 @@ and the reference side by side on the same cached model and image.
 
 import functools
 
-import numpy as np
 import gradio as gr
+import numpy as np
 
 from cvlab.impl import reference_lab
 from cvlab.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
@@ -275,7 +275,7 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
             if failure is None:
                 try:
                     student_items.append((_pattern_picture(module, extractor, i, iterations, size, crop), f"filter {i}"))
-                except Exception as exc:  # shown in the status, the reference goes on
+                except Exception as exc:  # noqa: BLE001 - shown in the status, the reference goes on
                     failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source)
                     status = failure.markdown()
             if compare_reference:
