@@ -21,10 +21,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.pipeline import grade, release, run_nbgrader, submissions
 from course.notebooks import answer_sources, check_cell_ids, notebook_labs
+from course.pipeline import grade, release, run_nbgrader, submissions
 from grader.core import all_checks
-from tests._course_helpers import (
+from tests.course.helpers import (
     cell_scores,
     cells_by_id,
     copy_course,
@@ -36,7 +36,7 @@ from tests._course_helpers import (
     write_submission,
 )
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LAB = "segmentation"
 STUDENTS = ("alice", "bob", "carol", "dave", "erin")
@@ -130,7 +130,10 @@ def test_every_submission_was_graded(course):
     assert course.run.submissions == {lab: submissions(course.root, lab) for lab in course.labs}
     assert list(course.run.failed) == [f"zoe/{LAB}"], course.run.failed
     assert not (course.root / "autograded" / "zoe").exists()
-    assert course.run.per_minute > 0
+    graded = sorted(p.parent.parent.name + "/" + p.parent.name for p in (course.root / "autograded").glob("*/*/*.ipynb"))
+    assert len(graded) == course.run.count - len(course.run.failed), graded
+    assert course.run.seconds > 0
+    assert course.run.per_minute == pytest.approx(60 * len(graded) / course.run.seconds)
 
 
 def test_solution_scores_full_marks_and_graded_cells_have_no_stderr(course):
@@ -173,7 +176,7 @@ def test_edited_locked_test_cells_and_points_gain_nothing(course):
         if gid.startswith("check_mean_iou"):
             assert "print('all good')" not in cell.source and "check(" in cell.source
     rows = (course.root / "exports" / "grades.csv").read_text().splitlines()
-    dave = next(r for r in rows if f",dave," in r and r.startswith(LAB))
+    dave = next(r for r in rows if ",dave," in r and r.startswith(LAB))
     assert dave.endswith(f",{_points(LAB, {'trimap_to_classes'})},{_points(LAB)}"), dave
 
 

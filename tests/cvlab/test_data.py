@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +12,6 @@ import pytest
 from PIL import Image
 
 from cvlab import data
-from cvlab.data.__main__ import main as data_main
-from cvlab.paths import DATA_DIR
 from cvlab.data import (
     BREEDS,
     SPECIES_NAMES,
@@ -23,6 +20,7 @@ from cvlab.data import (
     ensure_synthetic_pets,
     find_samples,
     generate_synthetic_pets,
+    install,
     load_classification_arrays,
     load_image,
     load_segmentation_arrays,
@@ -30,6 +28,8 @@ from cvlab.data import (
     split_indices,
     trimap_from_mask,
 )
+from cvlab.data.__main__ import main as data_main
+from cvlab.paths import DATA_DIR
 
 N_IMAGES = 24
 SIZE = (64, 64)
@@ -162,16 +162,21 @@ def test_generate_refuses_a_non_empty_folder(tmp_path):
 # ----------------------------------------------------------------- ensure_synthetic_pets
 
 
-def test_ensure_is_a_no_op_when_up_to_date(tmp_path):
+def test_ensure_is_a_no_op_when_up_to_date(tmp_path, monkeypatch):
     root = tmp_path / "pets"
     assert ensure_synthetic_pets(root, 6, (32, 32), seed=0) == root
     stamp = root / data.STAMP_NAME
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
-    start = time.perf_counter()
-    ensure_synthetic_pets(root, 6, (32, 32), seed=0)
-    assert time.perf_counter() - start < 0.05
+
+    def must_not_generate(*args, **kwargs):
+        raise AssertionError("an up-to-date set was generated again")
+
+    monkeypatch.setattr(install, "generate_synthetic_pets", must_not_generate)
+    assert ensure_synthetic_pets(root, 6, (32, 32), seed=0) == root
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
     assert stamp.is_file()
+    with pytest.raises(AssertionError, match="generated again"):  # other parameters do regenerate
+        ensure_synthetic_pets(root, 7, (32, 32), seed=0)
 
 
 def test_ensure_regenerates_when_parameters_change(tmp_path):

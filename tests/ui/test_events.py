@@ -1,29 +1,27 @@
 """UI event functions called directly: results, bad input, unfinished and broken student code, hot reload."""
 
+import gradio as gr
 import numpy as np
 import pytest
 
-gr = pytest.importorskip("gradio")
-
-from ui.config import EXAMPLES_DIR  # noqa: E402
-from cvlab.quiet import import_tensorflow  # noqa: E402
-from tests._ui_helpers import PHOTO, photo, replace_function, skeleton_labs, solution_labs  # noqa: E402
-
-import_tensorflow()
-
-from ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation  # noqa: E402
-from ui.common import resolve_labs_dir  # noqa: E402
-from ui.images import load_input_image  # noqa: E402
+from cvlab.models import DEMO_MODELS, load_demo_model
+from cvlab.quiet import import_tensorflow
+from tests.labs import solution_labs
+from tests.ui.helpers import PHOTO, browser_decision, photo, replace_function
+from ui import resources, tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from ui.__main__ import parse_args
+from ui.common import resolve_labs_dir
+from ui.config import EXAMPLES_DIR
+from ui.images import load_input_image
 
 MODEL = "convnet"
 XCEPTION = "mini_xception"
 TOP = tabs_interpretation.TOP_CLASS
 
 
-@pytest.fixture(scope="module")
-def skeletons(tmp_path_factory):
-    """A labs directory with the fresh skeletons: nothing implemented."""
-    return skeleton_labs(tmp_path_factory.mktemp("skeletons"))
+@pytest.fixture(scope="module", autouse=True)
+def _tensorflow():
+    import_tensorflow()
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +30,6 @@ def image():
 
 
 def test_models_and_demo_files_are_present():
-    from cvlab.models import DEMO_MODELS
-
     assert {MODEL, XCEPTION} <= set(DEMO_MODELS)
     assert tabs_segmentation.segmentation_config()["num_classes"] == 3
 
@@ -326,8 +322,6 @@ def test_grade_tab_grades_the_skeleton(skeletons):
 
 
 def test_launcher_arguments():
-    from ui.__main__ import parse_args
-
     args = parse_args(["--port", "7999", "--share", "never"])
     assert args.port == 7999 and args.share == "never"
     assert parse_args([]).port == 7860
@@ -336,8 +330,6 @@ def test_launcher_arguments():
 
 
 def test_browser_test_skips_only_outside_ci():
-    from tests._ui_helpers import browser_decision
-
     assert browser_decision(True, True) == ("run", "")
     assert browser_decision(True, False) == ("run", "")
     action, reason = browser_decision(False, True)
@@ -347,8 +339,6 @@ def test_browser_test_skips_only_outside_ci():
 
 
 def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
-    from ui import resources
-
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert not resources.imagenet_available()
     assert resources.IMAGENET_XCEPTION not in resources.model_choices()
@@ -356,11 +346,8 @@ def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
 
 
 def test_demo_models_are_deterministic_without_training_flag():
-    from cvlab.models import load_demo_model
-    from ui.resources import load_model
-
     for name in (MODEL, XCEPTION):
-        model = load_model(name)
+        model = resources.load_model(name)
         assert not any(type(layer).__name__.startswith("Random") for layer in model.layers)
         x = np.random.default_rng(0).uniform(0, 255, (2,) + tuple(model.inputs[0].shape[1:])).astype("float32")
         # called as the book's code calls it (no training argument): same result twice, same as the original

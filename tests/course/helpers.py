@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nbformat
 
-from course.notebooks import answer_sources, grade_id
+from course.notebooks import grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR
 
 #: Per-cell timeout (s) of the test courses: small, so an endless loop costs little.

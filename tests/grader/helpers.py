@@ -33,9 +33,9 @@ def assert_reference_passes(lab):
     assert sum(r.score for r in results.values()) == sum(c.points for c in all_checks(lab=lab))
 
 
-def skeleton_results(lab):
-    """Check results of the ``labs/`` skeleton, after asserting all are "not implemented" and score 0."""
-    results = check_results(lab, load_lab(lab, "labs"))
+def skeleton_results(lab, skeletons):
+    """Check results of the fresh skeleton in ``skeletons``, after asserting all are "not implemented" and score 0."""
+    results = check_results(lab, load_lab(lab, skeletons))
     assert {r.status for r in results.values()} == {NOT_IMPLEMENTED}
     assert sum(r.score for r in results.values()) == 0
     return results

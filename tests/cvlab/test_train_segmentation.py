@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cvlab import train_segmentation as ts
+from cvlab.data import generate_synthetic_pets, split_indices
 from cvlab.models import load_demo_segmentation
 from cvlab.models.store import metadata_path
-from cvlab.data import generate_synthetic_pets, split_indices
 from cvlab.quiet import import_tensorflow
 
 
@@ -32,7 +32,9 @@ def test_training_runs_end_to_end_and_saves(tmp_path):
 
 
 def test_training_the_students_model_uses_their_code(tmp_path):
-    (tmp_path / "segmentation.py").write_text("def build_segmentation_model(**kwargs):\n    raise NotImplementedError('segmentation.build_segmentation_model')\n")
+    (tmp_path / "segmentation.py").write_text(
+        "def build_segmentation_model(**kwargs):\n    raise NotImplementedError('segmentation.build_segmentation_model')\n"
+    )
     with pytest.raises(NotImplementedError):
         ts.build_model(ts.SegmentationConfig(), source=tmp_path)
 

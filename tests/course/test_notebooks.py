@@ -7,21 +7,22 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course.pipeline import _check_status
-from course.preprocessors import HIDDEN_NOTE, HideHiddenTests
 from course.notebooks import (
+    answer_sources,
     build_notebook,
     check_cell_ids,
     drifted_notebooks,
+    grade_id,
     notebook_labs,
     notebook_path,
     notebook_text,
     parse_narrative,
     split_module,
 )
+from course.pipeline import _check_status
+from course.preprocessors import HIDDEN_NOTE, HideHiddenTests
 from cvlab.paths import SOLUTIONS_DIR
 from grader.core import all_checks
-from course.notebooks import answer_sources, grade_id
 
 pytestmark = pytest.mark.timeout(300)
 

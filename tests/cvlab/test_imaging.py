@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import numpy as np
@@ -269,29 +268,24 @@ def test_prepare_rejects_none():
         prepare_for_model(None, (4, 4))
 
 
-def test_prepare_huge_image_is_fast_and_lean():
+def test_prepare_huge_image_needs_no_full_size_copy():
     height = width = 6000
     ramp = np.linspace(0, 255, width, dtype=np.float32).astype(np.uint8)
     image = np.empty((height, width, 3), np.uint8)
     image[:] = ramp[None, :, None]
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         out = prepare_for_model(image, (180, 180))
-        elapsed = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert out.shape == (180, 180, 3) and out.dtype == np.float32
     assert abs(float(out[90, 0, 0]) - 0.0) < 3 and abs(float(out[90, -1, 0]) - 255.0) < 3
-    assert elapsed < 5.0, f"6000x6000 -> 180x180 took {elapsed:.1f} s"
     # numpy-side temporaries (Pillow's buffers are not traced): no full-size copies
     assert peak < 20e6, f"peak numpy allocation {peak / 1e6:.0f} MB"
 
 
 def test_prepare_huge_pil_image():
     image = Image.new("RGB", (6000, 6000), (30, 60, 90))
-    start = time.perf_counter()
     out = prepare_for_model(image, (64, 64))
-    assert time.perf_counter() - start < 5.0
     np.testing.assert_allclose(out, np.broadcast_to([30, 60, 90], (64, 64, 3)))

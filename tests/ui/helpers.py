@@ -1,32 +1,14 @@
-"""Helpers shared by the UI tests (tests/test_ui*.py)."""
+"""Helpers shared by the UI tests (tests/ui/)."""
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from cvlab.generate import generate_labs
-from cvlab.paths import SOLUTIONS_DIR
 from ui.config import EXAMPLES_DIR
 
 PHOTO = EXAMPLES_DIR / "photo_grace_hopper.jpg"
-
-
-def skeleton_labs(directory):
-    """Write fresh skeletons (every exercise raises NotImplementedError) into ``directory``."""
-    directory = Path(directory)
-    generate_labs(SOLUTIONS_DIR, directory)
-    return directory
-
-
-def solution_labs(directory):
-    """Copy the reference solutions into ``directory`` (a student who finished everything)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for path in SOLUTIONS_DIR.glob("*.py"):
-        shutil.copy(path, directory / path.name)
-    return directory
 
 
 def replace_function(directory, lab, function, new_source):
@@ -38,8 +20,6 @@ def replace_function(directory, lab, function, new_source):
 
 def photo():
     """The bundled real photograph as uint8 (H, W, 3)."""
-    from PIL import Image  # noqa: PLC0415
-
     with Image.open(PHOTO) as image:
         return np.asarray(image.convert("RGB"))
 

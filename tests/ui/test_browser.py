@@ -8,28 +8,30 @@ Skipped only when /usr/bin/chromium is missing and CI is not set; in CI
 import time
 
 import pytest
+from playwright import sync_api as playwright_api
 
-from tests._ui_helpers import PHOTO, browser_decision, ci
-from tools.browser import CHROMIUM, chromium_available
+from cvlab.quiet import import_tensorflow
+from tests.ui.helpers import PHOTO, browser_decision, ci
+from tools.browser import CHROMIUM, chromium_available, launch_chromium
+from tools.serving import serve_in_background
 
-_ACTION, _REASON = browser_decision(chromium_available(), ci(), CHROMIUM)
-if _ACTION == "fail":
-    pytest.fail(_REASON, pytrace=False)
-if _ACTION == "skip":
-    pytest.skip(_REASON, allow_module_level=True)
-
-from playwright import sync_api as playwright_api  # noqa: E402 - a declared dependency: fail, never skip
-
+pytestmark = pytest.mark.slow
 RESULT_TIMEOUT_MS = 90_000
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _chromium():
+    """Skip without chromium outside CI; in CI a missing browser fails."""
+    action, reason = browser_decision(chromium_available(), ci(), CHROMIUM)
+    if action == "fail":
+        pytest.fail(reason, pytrace=False)
+    if action == "skip":
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
-def app_url():
-    from cvlab.quiet import import_tensorflow
-
+def app_url(_chromium, skeletons):
     import_tensorflow()
-    from tools.serving import serve_in_background
-
     app, url = serve_in_background()
     try:
         yield url
@@ -38,17 +40,22 @@ def app_url():
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    from tools.browser import launch_chromium
-
+def page(app_url, skeletons):
     with playwright_api.sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(app_url)
+            _set_labs_dir(page, str(skeletons))
             yield page
         finally:
             browser.close()
+
+
+def _set_labs_dir(page, text):
+    box = page.locator("#labs-dir textarea, #labs-dir input").first
+    box.fill(text)
+    box.blur()
 
 
 def test_upload_and_run_grad_cam(page):
@@ -57,7 +64,7 @@ def test_upload_and_run_grad_cam(page):
     page.locator("#gradcam-image img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     start = time.perf_counter()
     page.locator("#gradcam-run").click()
-    # labs/ is the fresh skeleton: the reference overlay appears, the student side explains what to write
+    # the labs folder holds fresh skeletons: the reference overlay appears, the student side explains what to write
     page.locator("#gradcam-reference-overlay img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     print(f"Grad-CAM click to result in the browser: {time.perf_counter() - start:.2f} s")
     overlay = page.locator("#gradcam-reference-overlay img").first
@@ -67,9 +74,7 @@ def test_upload_and_run_grad_cam(page):
 
 
 def test_switching_to_solutions_shows_the_student_side(page):
-    box = page.locator("#labs-dir textarea, #labs-dir input").first
-    box.fill("solutions")
-    box.blur()
+    _set_labs_dir(page, "solutions")
     page.locator("#gradcam-run").click()
     page.locator("#gradcam-student-overlay img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     page.locator("#gradcam-status").get_by_text("max difference from the reference").wait_for(timeout=RESULT_TIMEOUT_MS)

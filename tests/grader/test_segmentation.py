@@ -1,15 +1,17 @@
 """Lab 1 checks: the reference passes, the skeleton is 'not implemented',
 equivalent rewrites pass, and typical mistakes fail with a hint."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
+from cvlab.impl import display_path, load_lab
 from cvlab.paths import REPO_ROOT
 from cvlab.quiet import import_tensorflow
 from grader.core import PASSED, all_checks
-from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
+from tests.grader.helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "segmentation"
 
@@ -32,10 +34,10 @@ def test_reference_passes_every_check():
     assert_reference_passes(LAB)
 
 
-def test_skeleton_is_not_implemented_with_zero_score():
-    results = skeleton_results(LAB)
+def test_skeleton_is_not_implemented_with_zero_score(skeletons):
+    results = skeleton_results(LAB, skeletons)
     trimap = results["trimap_to_classes.mapping"]
-    assert trimap.message == "Not implemented yet: write trimap_to_classes() in labs/segmentation.py."
+    assert trimap.message == f"Not implemented yet: write trimap_to_classes() in {display_path(skeletons / 'segmentation.py')}."
 
 
 EQUIVALENT = {
@@ -153,14 +155,13 @@ def test_mistake_fails_with_hint(tmp_path, name):
         assert word in result.message, result.message
 
 
+@pytest.mark.slow
 def test_cli_grades_solutions_in_isolated_workers():
     out = subprocess.run(
         [sys.executable, "-m", "grader", "--labs", "solutions", "--lab", LAB, "--format", "json"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    import json  # noqa: PLC0415
-
     report = json.loads(out.stdout)
     assert report["score"] == report["max_score"] == sum(c.points for c in all_checks(lab=LAB))
 
@@ -172,6 +173,7 @@ def _pytest_grader(impl):
     )
 
 
+@pytest.mark.slow
 def test_pytest_wiring_passes_the_reference():
     out = _pytest_grader("solutions")
     n_checks = len(all_checks(lab=LAB))
@@ -179,16 +181,20 @@ def test_pytest_wiring_passes_the_reference():
     assert f"{n_checks} passed" in out.stdout
 
 
-def test_pytest_wiring_reports_the_skeleton_without_tracebacks():
-    out = _pytest_grader("labs")
+@pytest.mark.slow
+def test_pytest_wiring_reports_the_skeleton_without_tracebacks(skeletons):
+    out = _pytest_grader(str(skeletons))
     assert out.returncode == 1
-    assert "[not implemented]" in out.stdout and "write trimap_to_classes() in labs/segmentation.py" in out.stdout
+    where = display_path(skeletons / "segmentation.py")
+    assert "[not implemented]" in out.stdout and f"write trimap_to_classes() in {where}" in out.stdout
     assert "Traceback" not in out.stdout and "raise NotImplementedError" not in out.stdout
 
 
-def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr():
+@pytest.mark.slow
+def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr(skeletons):
     out = subprocess.run(
-        [sys.executable, "-m", "grader", "--lab", LAB], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "grader", "--labs", str(skeletons), "--lab", LAB],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0
     assert out.stderr == ""
@@ -196,12 +202,6 @@ def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr():
     assert out.stdout.strip().endswith(f"Total: 0/{sum(c.points for c in all_checks(lab=LAB)):g}")
 
 
-def test_not_implemented_names_the_file_being_graded(tmp_path):
-    from cvlab.generate import generate_labs  # noqa: PLC0415
-    from cvlab.impl import load_lab  # noqa: PLC0415
-    from cvlab.paths import SOLUTIONS_DIR  # noqa: PLC0415
-
-    generate_labs(SOLUTIONS_DIR, tmp_path)
-    student = load_lab(LAB, tmp_path)
-    result = check_results(LAB, student, exercise="mean_iou")["mean_iou.labels"]
-    assert result.message == f"Not implemented yet: write mean_iou() in {tmp_path.resolve() / 'segmentation.py'}."
+def test_not_implemented_names_the_file_being_graded(skeletons):
+    result = check_results(LAB, load_lab(LAB, skeletons), exercise="mean_iou")["mean_iou.labels"]
+    assert result.message == f"Not implemented yet: write mean_iou() in {skeletons.resolve() / 'segmentation.py'}."

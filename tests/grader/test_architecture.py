@@ -3,9 +3,10 @@ equivalent rewrites pass, and typical mistakes fail with a precise hint."""
 
 import pytest
 
+from cvlab.impl import display_path
 from cvlab.quiet import import_tensorflow
 from grader.core import FAILED, PASSED, all_checks
-from tests._grader_helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
+from tests.grader.helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
 
 LAB = "architecture"
 
@@ -28,10 +29,10 @@ def test_reference_passes_every_check():
     assert_reference_passes(LAB)
 
 
-def test_skeleton_is_not_implemented_with_zero_score():
-    results = skeleton_results(LAB)
+def test_skeleton_is_not_implemented_with_zero_score(skeletons):
+    results = skeleton_results(LAB, skeletons)
     assert results["xception_block.xception_outputs"].message == (
-        "Not implemented yet: write xception_block() in labs/architecture.py."
+        f"Not implemented yet: write xception_block() in {display_path(skeletons / 'architecture.py')}."
     )
 
 

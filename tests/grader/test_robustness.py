@@ -19,6 +19,7 @@ from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 from grader.core import ERROR, PASSED, TIMEOUT, all_checks, labs_with_checks
 from grader.runner import MEMORY_ENV, TIMEOUT_ENV, grade
 
+pytestmark = pytest.mark.slow  # every test grades in the runner's worker processes
 LAB = "segmentation"
 SOLUTION = (SOLUTIONS_DIR / f"{LAB}.py").read_text()
 SOLUTION_FILE = SOLUTIONS_DIR / f"{LAB}.py"

@@ -4,9 +4,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from cvlab.paths import REPO_ROOT
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_table():
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
