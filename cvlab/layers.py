@@ -65,6 +65,6 @@ def last_conv_layer(model):
     if name is None:
         raise ValueError(
             f"model {model.name} has no 4-D feature map before its pooling layer; "
-            "name the Grad-CAM layer explicitly (TrainConfig.gradcam_layer)."
+            "name the Grad-CAM layer explicitly (ClassifierConfig.gradcam_layer)."
         )
     return name

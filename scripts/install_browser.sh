@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's chromium for the UI's browser test (tests/test_ui_browser.py)
+# Install Debian's chromium for the UI's browser test (tests/ui/test_browser.py)
 # and the README screenshots (python -m tools.screenshots). Playwright drives
 # /usr/bin/chromium directly: never run `playwright install`.
 # Idempotent: does nothing when /usr/bin/chromium is already there.

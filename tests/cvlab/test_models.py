@@ -75,6 +75,11 @@ def test_shipped_model_classifies_held_out_images(shipped, held_out_root, name):
     assert models.accuracy(model, images, labels) >= 0.75  # chance is 0.5
 
 
+@pytest.mark.parametrize("name", models.DEMO_MODELS)
+def test_shipped_metadata_records_the_default_configuration(name):
+    assert models.demo_model_info(name)["config"] == models.DEFAULT_CONFIGS[name].as_json()
+
+
 def test_metadata_command_reproduces_the_default_config():
     for name in models.DEMO_MODELS:
         assert models.training_command(models.DEFAULT_CONFIGS[name]) == f"python -m cvlab.models train --model {name}"

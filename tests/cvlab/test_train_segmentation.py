@@ -7,7 +7,7 @@ import pytest
 
 from cvlab import train_segmentation as ts
 from cvlab.data import generate_synthetic_pets, split_indices
-from cvlab.models import load_demo_segmentation
+from cvlab.models import demo_segmentation_info, load_demo_segmentation
 from cvlab.models.store import metadata_path
 from cvlab.quiet import import_tensorflow
 
@@ -37,6 +37,14 @@ def test_training_the_students_model_uses_their_code(tmp_path):
     )
     with pytest.raises(NotImplementedError):
         ts.build_model(ts.SegmentationConfig(), source=tmp_path)
+
+
+def test_configuration_style_matches_the_classifiers():
+    defaults = ts.SegmentationConfig()
+    assert demo_segmentation_info()["config"] == defaults.as_json()
+    changed = ts.SegmentationConfig(img_size=(32, 48), filters=(4, 8), data_seed=5)
+    assert changed.command(defaults) == "python -m cvlab.train_segmentation --img-size 32 48 --filters 4 8 --data-seed 5"
+    assert ts.build_parser().parse_args(changed.command(defaults).split()[3:]).img_size == [32, 48]
 
 
 def test_cli_rejects_sizes_the_encoder_cannot_halve(capsys):
