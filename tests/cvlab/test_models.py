@@ -107,6 +107,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 def test_training_runs_end_to_end(tmp_path):
     name = "mini_xception"  # the convnet is trained by the CLI test below
     info = models.train_demo_model(TINY[name], out_dir=tmp_path, data_root=tmp_path / "data", verbose=0)
@@ -118,6 +119,7 @@ def test_training_runs_end_to_end(tmp_path):
     assert "optimizer" not in _saved_groups(tmp_path / f"{name}.keras")  # small files
 
 
+@pytest.mark.slow
 def test_cli_trains_into_the_given_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(models.DEFAULT_CONFIGS, "convnet", TINY["convnet"])
     code = models_main(["train", "--model", "convnet", "--out", str(tmp_path), "--data-root", str(tmp_path / "d")])

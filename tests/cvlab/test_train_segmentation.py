@@ -17,6 +17,7 @@ def _tensorflow():
     import_tensorflow()
 
 
+@pytest.mark.slow
 def test_training_runs_end_to_end_and_saves(tmp_path):
     data = generate_synthetic_pets(tmp_path / "pets", n_images=24, image_size=(48, 48), seed=3)
     config = ts.SegmentationConfig(img_size=(32, 32), filters=(4, 8), epochs=2, batch_size=8, n_images=24)
@@ -52,6 +53,7 @@ def test_cli_rejects_sizes_the_encoder_cannot_halve(capsys):
     assert "divisible by 8" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_shipped_demo_model_segments_held_out_pets():
     model, meta = load_demo_segmentation()
     config = ts.SegmentationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})

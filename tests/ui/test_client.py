@@ -67,5 +67,5 @@ def test_bad_input_is_a_message_not_a_crash(client):
     summary, status, table = client.predict(
         "solutions", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture"
     )
-    assert "Reference: **992** parameters" in summary and "Built with solutions/architecture.py" in status
+    assert "yours: **992**, reference: **992** (same)" in summary and "Built with solutions/architecture.py" in status
     assert len(table["data"]) == 4

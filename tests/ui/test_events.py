@@ -282,6 +282,7 @@ def strided_downsampling(x, filters=(64, 128, 256)):
     assert "The demo weights do not fit your build_segmentation_model()" in status
 
 
+@pytest.mark.slow
 def test_training_runs_a_few_epochs_with_progress(tmp_path, monkeypatch):
     monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
     monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
@@ -309,6 +310,7 @@ def test_training_with_skeleton_says_what_to_write(skeletons, tmp_path, monkeypa
 # -- grade -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_grade_tab_grades_the_skeleton(skeletons):
     summary, rows = list(tabs_grade.grade_labs(str(skeletons), "segmentation"))[-1]
     assert summary.startswith("### Score: 0 /")
@@ -356,6 +358,7 @@ def test_demo_models_are_deterministic_without_training_flag():
         np.testing.assert_allclose(np.asarray(model(x)), np.asarray(original(x, training=False)), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_the_demo_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
     monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
