@@ -151,6 +151,7 @@ def test_imagenet_missing_weights_is_a_clear_error(tmp_path, monkeypatch):
     assert "offline" in message and "demo models" in message
 
 
+@pytest.mark.slow
 def test_imagenet_cached_weights_are_loaded(tmp_path, monkeypatch):
     import h5py  # noqa: PLC0415
     import keras  # noqa: PLC0415

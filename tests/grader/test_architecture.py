@@ -98,7 +98,28 @@ EQUIVALENT = {
 }
 
 
-@pytest.mark.parametrize("name", list(EQUIVALENT))
+#: Cases that build the full mini-Xception several times: the quick loop keeps one of them.
+FULL_MODEL_CASES = {
+    "sparse Sequential head",
+    "mini-Xception bias in the first conv",
+    "mini-Xception augmentation missing",
+    "mini-Xception augments although augment=False",
+    "mini-Xception wrong Dropout rate",
+    "mini-Xception without final sigmoid",
+    "mini-Xception without Rescaling",
+}
+
+
+def test_every_full_model_case_exists():
+    assert not FULL_MODEL_CASES - set(EQUIVALENT) - set(BROKEN)
+
+
+def _cases(table):
+    """The table's names as pytest parameters, the full-model cases marked slow."""
+    return [pytest.param(name, marks=pytest.mark.slow) if name in FULL_MODEL_CASES else name for name in table]
+
+
+@pytest.mark.parametrize("name", _cases(EQUIVALENT))
 def test_equivalent_code_passes(tmp_path, name):
     exercise, *replacements = EQUIVALENT[name]
     results = _results(_variant(tmp_path, *replacements), exercise)
@@ -205,7 +226,7 @@ BROKEN = {
 }
 
 
-@pytest.mark.parametrize("name", list(BROKEN))
+@pytest.mark.parametrize("name", _cases(BROKEN))
 def test_mistake_fails_with_hint(tmp_path, name):
     exercise, check_name, words, replacements = BROKEN[name]
     results = _results(_variant(tmp_path, *replacements), exercise)
