@@ -4,6 +4,7 @@ and an installed copy (a wheel, outside the checkout) grades the reference at fu
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -78,9 +79,21 @@ def test_command_lines_start(module):
     assert out.returncode == 0 and f"python -m {module}" in out.stdout, out.stdout + out.stderr
 
 
+def _tracked_copy(target):
+    """The files git tracks, copied to ``target``: setuptools builds in the source tree, and never in the checkout here."""
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, names.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
 def _build_wheel(out_dir):
+    source = _tracked_copy(out_dir / "source")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out_dir), str(REPO_ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out_dir), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )
     (wheel,) = out_dir.glob("cvlab-*.whl")
