@@ -86,7 +86,7 @@ def skeleton_for(solution_path):
     path = Path(solution_path)
     lab = path.stem
     banner = BANNER.format(name=path.name, lab=lab)
-    return banner + strip_solutions(path.read_text(), lab, filename=str(path))
+    return banner + strip_solutions(path.read_text(encoding="utf-8"), lab, filename=str(path))
 
 
 def solution_files(solutions_dir=SOLUTIONS_DIR):
@@ -99,7 +99,7 @@ def drifted_files(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     drifted = []
     for path in solution_files(solutions_dir):
         target = Path(labs_dir) / path.name
-        if not target.exists() or target.read_text() != skeleton_for(path):
+        if not target.exists() or target.read_text(encoding="utf-8") != skeleton_for(path):
             drifted.append(path.name)
     return drifted
 
@@ -112,8 +112,8 @@ def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     for path in solution_files(solutions_dir):
         target = labs_dir / path.name
         text = skeleton_for(path)
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
             written.append(path.name)
     return written
 

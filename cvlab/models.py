@@ -357,7 +357,7 @@ def _jsonable(value):
 def write_info(info, out_dir=None):
     """Write ``info`` to ``<out_dir>/<name>.json``."""
     path = Path(out_dir or MODELS_DIR) / f"{info['name']}.json"
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -398,7 +398,7 @@ def demo_model_info(name, models_dir=None):
     path = Path(models_dir or MODELS_DIR) / f"{name}.json"
     if not path.is_file():
         raise _missing(path, name)
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_demo_model(name, models_dir=None, augmentation=False):

@@ -145,7 +145,7 @@ def save(model, config, summary, output, data_root=None):
         "train_seconds": summary["seconds"],
         "command": "python -m cvlab.train_segmentation",
     }
-    metadata_path(output).write_text(json.dumps(meta, indent=2) + "\n")
+    metadata_path(output).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def _demo_missing(path):
@@ -163,7 +163,7 @@ def demo_segmentation_info():
     path = metadata_path(DEMO_MODEL_PATH)
     if not path.is_file():
         raise _demo_missing(path)
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_demo_segmentation():
