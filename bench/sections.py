@@ -1,7 +1,6 @@
 """The four benchmark sections; each returns the text of its table."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -148,29 +147,9 @@ def filters(quick, count=None):
 # -- grader ---------------------------------------------------------------------------------
 
 
-def _descendants(root_pid):
-    """Pids of ``root_pid`` and every process below it (from /proc)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                parents[int(entry)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue  # the process ended while we looked
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        tree.update(children)
-        frontier.extend(children)
-    return tree
-
-
 def grader(quick):
     """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree)."""
-    from grader.isolation import resident_bytes  # noqa: PLC0415
+    from cvlab.processes import tree_memory  # noqa: PLC0415
 
     command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
     if quick:
@@ -179,8 +158,8 @@ def grader(quick):
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = peak_single = 0
     while process.poll() is None:
-        sizes = [resident_bytes(pid) or 0 for pid in _descendants(process.pid)]
-        peak_tree, peak_single = max(peak_tree, sum(sizes)), max(peak_single, max(sizes, default=0))
+        total, largest = tree_memory(process.pid)
+        peak_tree, peak_single = max(peak_tree, total), max(peak_single, largest)
         time.sleep(0.1)
     wall = time.perf_counter() - start
     stdout, stderr = process.communicate()

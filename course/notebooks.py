@@ -258,9 +258,9 @@ def build_notebook(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR
 
         checks = all_checks(lab=lab)
     path = Path(solutions_dir) / f"{lab}.py"
-    docstring, segments = split_module(path.read_text(), filename=str(path))
+    docstring, segments = split_module(path.read_text(encoding="utf-8"), filename=str(path))
     narrative_path = Path(narrative_dir) / f"{lab}.md"
-    intro, sections = parse_narrative(narrative_path.read_text()) if narrative_path.is_file() else ("", {})
+    intro, sections = parse_narrative(narrative_path.read_text(encoding="utf-8")) if narrative_path.is_file() else ("", {})
     exercises = [s.exercise for s in segments if s.exercise]
     unknown = sorted({c.exercise for c in checks} - set(exercises)) + sorted(set(sections) - set(exercises))
     if unknown:
@@ -314,7 +314,7 @@ def drifted_notebooks(source_dir=SOURCE_DIR, solutions_dir=SOLUTIONS_DIR, narrat
     drifted = []
     for lab in notebook_labs(solutions_dir):
         target = notebook_path(lab, source_dir)
-        if not target.is_file() or target.read_text() != notebook_text(lab, solutions_dir, narrative_dir):
+        if not target.is_file() or target.read_text(encoding="utf-8") != notebook_text(lab, solutions_dir, narrative_dir):
             drifted.append(lab)
     return drifted
 
@@ -325,9 +325,9 @@ def write_notebooks(source_dir=SOURCE_DIR, solutions_dir=SOLUTIONS_DIR, narrativ
     for lab in notebook_labs(solutions_dir):
         target = notebook_path(lab, source_dir)
         text = notebook_text(lab, solutions_dir, narrative_dir)
-        if not target.is_file() or target.read_text() != text:
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+            target.write_text(text, encoding="utf-8")
             written.append(lab)
     return written
 

@@ -93,7 +93,7 @@ def skeleton_text(source, name, filename=None):
 def skeleton_for(solution_path):
     """Full skeleton text (banner + stripped source) for one solution file."""
     path = Path(solution_path)
-    return skeleton_text(path.read_text(), path.name, filename=str(path))
+    return skeleton_text(path.read_text(encoding="utf-8"), path.name, filename=str(path))
 
 
 def solution_files(solutions_dir=SOLUTIONS_DIR):
@@ -106,7 +106,7 @@ def drifted_files(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     drifted = []
     for path in solution_files(solutions_dir):
         target = Path(labs_dir) / path.name
-        if not target.exists() or target.read_text() != skeleton_for(path):
+        if not target.exists() or target.read_text(encoding="utf-8") != skeleton_for(path):
             drifted.append(path.name)
     return drifted
 
@@ -119,8 +119,8 @@ def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     for path in solution_files(solutions_dir):
         target = labs_dir / path.name
         text = skeleton_for(path)
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
             written.append(path.name)
     return written
 

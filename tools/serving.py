@@ -60,11 +60,12 @@ def running_ui(timeout_s=150, port=None):
         stopped when the block ends.
     """
     port = port or free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")  # UTF-8 pipe on Windows too
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
     process = subprocess.Popen(
         [sys.executable, "-m", "ui", "--port", str(port), "--share", "never"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        encoding="utf-8", errors="replace",
     )
     url = f"http://{HOST}:{port}/"
     try:

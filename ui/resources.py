@@ -48,7 +48,7 @@ def imagenet_class_names():
     path = models.keras_cache_dir() / "models" / "imagenet_class_index.json"
     if not path.is_file():
         return None
-    index = json.loads(path.read_text())
+    index = json.loads(path.read_text(encoding="utf-8"))
     return [index[str(i)][1] for i in range(len(index))]
 
 

@@ -53,7 +53,7 @@ def read_info(name, models_dir=None):
     path = metadata_path(demo_model_path(name, models_dir))
     if not path.is_file():
         raise _missing(path, _train_command(name))
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def write_info(info, out_dir=None):

@@ -1,8 +1,8 @@
 """A real browser (Debian's chromium driven by Playwright) uploads an image and runs Grad-CAM.
 
-Skipped only when /usr/bin/chromium is missing and CI is not set; in CI
-(env CI=true) a missing browser is a failure. Install it with
-``scripts/install_browser.sh``.
+Skipped when /usr/bin/chromium is missing (always on macOS and Windows),
+except in CI (env CI=true) on Linux, where a missing browser is a failure.
+Install it with ``scripts/install_browser.sh``.
 """
 
 import time

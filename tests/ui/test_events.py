@@ -331,13 +331,16 @@ def test_launcher_arguments():
         parse_args(["--share", "always"])
 
 
-def test_browser_test_skips_only_outside_ci():
+def test_browser_test_skips_only_outside_ci_on_linux():
     assert browser_decision(True, True) == ("run", "")
     assert browser_decision(True, False) == ("run", "")
-    action, reason = browser_decision(False, True)
+    action, reason = browser_decision(False, True, linux=True)
     assert action == "fail" and "install_browser.sh" in reason
-    action, reason = browser_decision(False, False)
+    action, reason = browser_decision(False, False, linux=True)
     assert action == "skip" and "/usr/bin/chromium is missing" in reason
+    for in_ci in (True, False):  # macOS, Windows: no Debian chromium, even in CI
+        action, reason = browser_decision(False, in_ci, linux=False)
+        assert action == "skip" and "Linux only" in reason
 
 
 def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
