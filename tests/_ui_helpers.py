@@ -1,5 +1,6 @@
 """Helpers shared by the UI tests (tests/test_ui*.py)."""
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -59,3 +60,44 @@ def browser_decision(chromium_present, in_ci, chromium="/usr/bin/chromium"):
     if in_ci:
         return "fail", f"{chromium} is missing and CI is set: run scripts/install_browser.sh before the tests."
     return "skip", f"{chromium} is missing (install it with scripts/install_browser.sh)"
+
+
+def require_chromium():
+    """Called at the top of a browser test module: skips it without chromium, fails it in CI without chromium."""
+    import pytest  # noqa: PLC0415
+
+    from ui.browser import CHROMIUM, chromium_available  # noqa: PLC0415
+
+    action, reason = browser_decision(chromium_available(), ci(), CHROMIUM)
+    if action == "fail":
+        pytest.fail(reason, pytrace=False)
+    if action == "skip":
+        pytest.skip(reason, allow_module_level=True)
+
+
+@contextlib.contextmanager
+def app_in_browser(viewport=(1280, 900)):
+    """The app served in this process and opened in Debian's chromium (Playwright); yields the page.
+
+    One per browser test module: starting the app and the browser takes most of the test time.
+    """
+    from playwright import sync_api as playwright_api  # noqa: PLC0415
+
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()
+    from ui.app import serve_in_background  # noqa: PLC0415
+    from ui.browser import launch_chromium  # noqa: PLC0415
+
+    app, url = serve_in_background()
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+                page.goto(url)
+                yield page
+            finally:
+                browser.close()
+    finally:
+        app.close()

@@ -9,46 +9,17 @@ import time
 
 import pytest
 
-from tests._ui_helpers import PHOTO, browser_decision, ci
-from ui.browser import CHROMIUM, chromium_available
+from tests._ui_helpers import PHOTO, app_in_browser, require_chromium
 
-_ACTION, _REASON = browser_decision(chromium_available(), ci(), CHROMIUM)
-if _ACTION == "fail":
-    pytest.fail(_REASON, pytrace=False)
-if _ACTION == "skip":
-    pytest.skip(_REASON, allow_module_level=True)
-
-from playwright import sync_api as playwright_api  # noqa: E402 - a declared dependency: fail, never skip
+require_chromium()
 
 RESULT_TIMEOUT_MS = 90_000
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    from cvlab.quiet import import_tensorflow
-
-    import_tensorflow()
-    from ui.app import serve_in_background
-
-    app, url = serve_in_background()
-    try:
-        yield url
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def page(app_url):
-    from ui.browser import launch_chromium
-
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
-            yield page
-        finally:
-            browser.close()
+def page():
+    with app_in_browser() as page:
+        yield page
 
 
 def test_upload_and_run_grad_cam(page):
