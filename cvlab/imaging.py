@@ -356,6 +356,14 @@ def open_image(path, name=None) -> Image.Image:
         if exc.errno is None:  # raised by a Pillow plugin: the header is cut off or damaged
             raise ImageError(_damaged_message(name)) from exc
         raise ImageError(_unreadable_message(name, exc)) from exc
+    except MemoryError:
+        raise
+    # e.g. ValueError for a PNG text or colour-profile chunk that inflates past Pillow's limit
+    except Exception as exc:
+        raise ImageError(
+            f"{name} could not be opened: its header is damaged or holds more metadata than this lab reads; "
+            "save it again as a plain JPEG or PNG."
+        ) from exc
     try:
         _check_pil_size(image, name)
     except ImageError:

@@ -149,6 +149,15 @@ def _gray_alpha_expected():
     return picture
 
 
+def _metadata_bomb_png(path):
+    """A small, valid PNG with a text chunk that inflates to 5 MB (Pillow reads at most 1 MB of it)."""
+    rows = b"".join(b"\0" + quadrants()[r].tobytes() for r in range(HEIGHT))
+    plain = png_bytes(WIDTH, HEIGHT, rows)
+    text = b"Comment\0\0" + zlib.compress(b"a" * 5_000_000)
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    path.write_bytes(plain[:33] + chunk + plain[33:])  # after the 8-byte signature and the IHDR chunk
+
+
 def _heic(path):
     # how a real HEIC photo starts (ISO base media "ftyp" box, brand heic), then data
     path.write_bytes(struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0" + b"mif1heic" + bytes(range(256)) * 4)
@@ -191,6 +200,7 @@ CASES = (
     Case("svg", "drawing.svg", _svg, message="drawing.svg is in the SVG format, which this lab cannot decode; convert it to a JPEG, PNG"),
     Case("pdf", "scan.pdf", lambda p: p.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"), message="scan.pdf is in the PDF format"),
     Case("decompression-bomb", "bomb.png", lambda p: p.write_bytes(png_bytes(40_000, 40_000)), message="bomb.png has more pixels than the 50 megapixels this lab accepts"),
+    Case("metadata-bomb-png", "comment.png", _metadata_bomb_png, message="comment.png could not be opened: its header is damaged or holds more metadata than this lab reads"),
     Case("over-50-megapixels", "big.png", lambda p: p.write_bytes(png_bytes(9_000, 7_000)), message="big.png is 9000x7000 pixels (63.0 megapixels), more than the 50 megapixels"),
     Case("one-pixel", "dot.png", lambda p: Image.new("RGB", (1, 1)).save(p), message="The image is only 1x1 pixels", ui_only=True),
     Case("exif-rotated-jpeg", "phone.jpg", _rotated_jpeg, expected=quadrants),

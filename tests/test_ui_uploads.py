@@ -15,7 +15,7 @@ import pytest
 from gradio_client import handle_file
 
 from tests._ui_helpers import PHOTO, skeleton_labs
-from tests._upload_corpus import BAD, GOOD, HEIGHT, WIDTH, assert_looks_like, write_corpus
+from tests._upload_corpus import BAD, GOOD, HEIGHT, WIDTH, assert_looks_like, quadrants, write_corpus
 from ui.process import UIStartError, running_ui
 
 READY_TIMEOUT_S = 150
@@ -37,6 +37,16 @@ def client():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def good_image(tmp_path_factory):
+    """A small plain PNG for the good request after each bad one."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("good") / "good.png"
+    Image.fromarray(quadrants()).save(path)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +87,12 @@ def check_works(endpoint, outputs):
 
 @pytest.mark.parametrize("endpoint", IMAGE_ENDPOINTS)
 @pytest.mark.parametrize("case", BAD, ids=lambda c: c.id)
-def test_bad_upload_gets_the_sentence_and_the_app_keeps_serving(client, corpus, skeletons, case, endpoint):
+def test_bad_upload_gets_the_sentence_and_the_app_keeps_serving(client, corpus, skeletons, good_image, case, endpoint):
     call = IMAGE_ENDPOINTS[endpoint]
     message = app_message(lambda: call(client, skeletons, handle_file(str(corpus[case.id]))))
     assert case.message in message
     assert tempfile.gettempdir() not in message  # Gradio's upload folder is not shown
-    check_works(endpoint, call(client, skeletons, handle_file(str(PHOTO))))
+    check_works(endpoint, call(client, skeletons, handle_file(good_image)))
 
 
 @pytest.mark.parametrize("endpoint", IMAGE_ENDPOINTS)
