@@ -14,6 +14,7 @@ function that is missing (:func:`student_function`).
 import functools
 import importlib.util
 import itertools
+import os
 import re
 import sys
 import traceback
@@ -48,6 +49,47 @@ def lab_path(lab, source="labs"):
     return resolve_source(source) / f"{lab}.py"
 
 
+def lab_files_text():
+    """``"segmentation.py, architecture.py and interpretation.py"``: the modules a labs folder holds."""
+    files = [f"{lab}.py" for lab in LAB_NAMES]
+    return f"{', '.join(files[:-1])} and {files[-1]}"
+
+
+def source_problem(path, shown_as=None, what="folder"):
+    """Why the folder ``path`` cannot be a source of lab modules, as a sentence; None when it can.
+
+    Args:
+        path: the folder (Path or str).
+        shown_as: how the sentence quotes it (default: ``str(path)``).
+        what: how the sentence calls it, e.g. ``"labs directory"``.
+
+    Returns:
+        None, or a sentence: it does not exist, is a file, cannot be read
+        (permission denied for this process, as ``os.access`` says), or holds
+        none of the lab modules.
+    """
+    path = Path(path)
+    subject = f"The {what} {shown_as or str(path)!r}"
+    unreadable = f"{subject} cannot be read (permission denied): make it readable (chmod u+rx) or use another folder."
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except PermissionError:  # a folder on the way may not be entered
+        return unreadable
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        return f"{subject} is not a folder path."
+    if not exists:
+        return f"{subject} does not exist."
+    if not is_dir:
+        if path.name in {f"{lab}.py" for lab in LAB_NAMES}:
+            return f"{subject} is a file, not a folder: use the folder that holds it, {str(path.parent)!r}."
+        return f"{subject} is a file, not a folder."
+    if not os.access(path, os.R_OK | os.X_OK):
+        return unreadable
+    if not any((path / f"{lab}.py").is_file() for lab in LAB_NAMES):
+        return f"{subject} holds none of the lab modules ({lab_files_text()})."
+    return None
+
+
 def load_lab(lab, source="labs"):
     """Execute ``<source>/<lab>.py`` as a fresh module and return it.
 
@@ -62,6 +104,8 @@ def load_lab(lab, source="labs"):
             f"{path} does not exist. Expected one module per lab ({', '.join(LAB_NAMES)}); "
             "copy the skeleton from labs/ if you deleted it."
         )
+    if not os.access(path, os.R_OK):
+        raise ImplementationError(f"{path} cannot be read (permission denied): make it readable (chmod u+r) and run again.")
     name = f"_cvlab_impl_{lab}_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

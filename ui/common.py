@@ -19,11 +19,13 @@ from cvlab.impl import (
     ImplementationError,
     MissingFunction,
     display_path,
+    lab_files_text,
     load_lab,
     named_source,
     not_implemented_message,
     not_implemented_target,
     resolve_source,
+    source_problem,
     student_function,
     student_location,
 )
@@ -49,20 +51,24 @@ def resolve_labs_dir(text):
         str | Path: ``"labs"``, ``"solutions"`` or an existing directory.
 
     Raises:
-        gr.Error: the directory does not exist.
+        gr.Error: the folder does not exist, is a file, cannot be read or
+            holds none of the lab modules (see :func:`cvlab.impl.source_problem`).
     """
-    text = (text or "").strip() or DEFAULT_LABS_DIR
+    text = ("" if text is None else str(text)).strip() or DEFAULT_LABS_DIR
     name = named_source(text.rstrip("/\\"))
     if name:
         return name
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nosuchuser"
+        path = Path(text)
     if not path.is_absolute():
         path = REPO_ROOT / path
-    if not path.is_dir():
+    problem = source_problem(path, text if len(text) <= 80 else text[:79] + "…", what="labs directory")
+    if problem:
+        modules = "them" if lab_files_text() in problem else lab_files_text()
         raise user_error(
-            f"The labs directory {text!r} does not exist. Type labs (your code), "
-            "solutions (the reference) or the path of a folder holding segmentation.py, "
-            "architecture.py and interpretation.py."
+            f"{problem.rstrip('.')}; type labs (your code), solutions (the reference) or the path of a folder holding {modules}."
         )
     return path
 

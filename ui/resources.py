@@ -16,6 +16,7 @@ from cvlab import models
 from cvlab.layers import last_conv_layer
 from ui.common import user_error
 from ui.config import EXAMPLES_DIR
+from ui.fields import one_of
 
 #: Name of the ImageNet Xception entry in the model dropdowns.
 IMAGENET_XCEPTION = "xception (ImageNet)"
@@ -54,8 +55,6 @@ def imagenet_class_names():
 
 @functools.cache
 def _load_demo(name):
-    if name not in models.DEMO_MODELS:
-        raise user_error(f"Unknown model {name!r}; choose one of: {', '.join(models.DEMO_MODELS)}.")
     return models.load_demo_model(name)
 
 
@@ -65,8 +64,7 @@ def load_model(name):
     Raises:
         gr.Error: unknown name, or the model files are missing.
     """
-    if not name:
-        raise user_error("Choose a model first.")
+    name = one_of(name, "model", model_choices())
     with _load_lock:
         try:
             if name == IMAGENET_XCEPTION:

@@ -12,6 +12,7 @@ import numpy as np
 
 from cvlab import data
 from cvlab.impl import reference_lab
+from ui import inputs
 from ui.common import (
     StudentResultError,
     describe_source,
@@ -22,6 +23,7 @@ from ui.common import (
     student_module,
     user_error,
 )
+from ui.fields import one_of, whole_number
 from ui.images import load_input_image, model_input, nearest_resize
 from ui.resources import segmentation_config, segmentation_model
 
@@ -34,6 +36,9 @@ TRAIN_MODES = (SCRATCH, FINE_TUNE)
 SCRATCH_CONFIG = {"img_size": (64, 64), "filters": (16, 32, 64), "num_classes": 3}
 MAX_EPOCHS = 10
 MAX_TRAIN_IMAGES = 64
+#: (low, high) of the numeric fields, shared by the sliders and the checks in train_segmentation.
+EPOCHS_RANGE = (1, MAX_EPOCHS)
+TRAIN_IMAGES_RANGE = (4, MAX_TRAIN_IMAGES)
 VALIDATION_IMAGES = 8
 #: Where the synthetic pets live; None = cvlab.data's default (data/synthetic_pets). Tests point it at a tmp dir.
 DATA_ROOT = None
@@ -172,10 +177,9 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
     import keras  # noqa: PLC0415
 
     source = resolve_labs_dir(labs_dir)
-    if mode not in TRAIN_MODES:
-        raise user_error(f"Unknown training mode {mode!r}; choose one of: {', '.join(TRAIN_MODES)}.")
-    epochs = int(np.clip(int(epochs), 1, MAX_EPOCHS))
-    n_train = int(np.clip(int(n_train), 2, MAX_TRAIN_IMAGES))
+    mode = one_of(mode, "training mode", TRAIN_MODES)
+    epochs = whole_number(epochs, "Epochs", *EPOCHS_RANGE)
+    n_train = whole_number(n_train, "Training images", *TRAIN_IMAGES_RANGE)
     picture = load_input_image(image, max_side=512)[0] if image is not None else None
     progress(0, desc="Preparing the synthetic pets…")
     log = [
@@ -239,7 +243,7 @@ def build_tab(labs_dir, examples):
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = gr.Image(type="numpy", label="Image", height=280)
+            image = inputs.ImageFile(label="Image", height=280, elem_id="segmentation-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="segmentation-examples")
             button = gr.Button("Segment", variant="primary", elem_id="segmentation-run")
             note = gr.Markdown()
@@ -249,13 +253,13 @@ def build_tab(labs_dir, examples):
             student_mask = gr.AnnotatedImage(label="Your prediction", height=320, elem_id="segmentation-student")
         with gr.Column(scale=1):
             gr.Markdown("### Reference (demo model)")
-            reference_mask = gr.AnnotatedImage(label="Demo model prediction", height=320)
+            reference_mask = gr.AnnotatedImage(label="Demo model prediction", height=320, elem_id="segmentation-reference")
     button.click(run_segmentation, inputs=[labs_dir, image], outputs=[student_mask, status, reference_mask, note], api_name="segment")
     with gr.Accordion("Train a small model on synthetic pets", open=False):
         with gr.Row():
-            mode = gr.Radio(list(TRAIN_MODES), value=SCRATCH, label="Start")
-            epochs = gr.Slider(1, MAX_EPOCHS, value=3, step=1, label="Epochs")
-            n_train = gr.Slider(4, MAX_TRAIN_IMAGES, value=24, step=4, label="Training images")
+            mode = inputs.Radio(list(TRAIN_MODES), value=SCRATCH, label="Start")
+            epochs = inputs.Slider(*EPOCHS_RANGE, value=3, step=1, label="Epochs")
+            n_train = inputs.Slider(*TRAIN_IMAGES_RANGE, value=24, step=4, label="Training images")
         with gr.Row():
             train = gr.Button("Train", variant="primary")
             stop = gr.Button("Stop", variant="stop")

@@ -269,7 +269,7 @@ def test_non_image_file_named_jpg(tmp_path):
         load_classification_arrays(root, img_size=(8, 8))
     message = str(info.value)
     assert message.startswith("images/Egyptian_Mau_3.jpg cannot be used")
-    assert "is not an image Pillow can read" in message and "Replace or delete the file." in message
+    assert "is not a picture this lab can read" in message and "Replace or delete the file." in message
 
 
 def test_malformed_list_txt(tmp_path):

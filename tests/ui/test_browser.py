@@ -8,54 +8,18 @@ Install it with ``scripts/install_browser.sh``.
 import time
 
 import pytest
-from playwright import sync_api as playwright_api
 
-from cvlab.quiet import import_tensorflow
-from tests.ui.helpers import PHOTO, browser_decision, ci
-from tools.browser import CHROMIUM, chromium_available, launch_chromium
-from tools.serving import serve_in_background
+from tests.ui.helpers import PHOTO, app_in_browser, require_chromium, set_labs_dir
 
 pytestmark = pytest.mark.slow
 RESULT_TIMEOUT_MS = 90_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _chromium():
-    """Skip without chromium outside CI; in CI a missing browser fails."""
-    action, reason = browser_decision(chromium_available(), ci(), CHROMIUM)
-    if action == "fail":
-        pytest.fail(reason, pytrace=False)
-    if action == "skip":
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def app_url(_chromium, skeletons):
-    import_tensorflow()
-    app, url = serve_in_background()
-    try:
-        yield url
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def page(app_url, skeletons):
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
-            _set_labs_dir(page, str(skeletons))
-            yield page
-        finally:
-            browser.close()
-
-
-def _set_labs_dir(page, text):
-    box = page.locator("#labs-dir textarea, #labs-dir input").first
-    box.fill(text)
-    box.blur()
+def page(skeletons):
+    require_chromium()
+    with app_in_browser(skeletons) as page:
+        yield page
 
 
 def test_upload_and_run_grad_cam(page):
@@ -74,7 +38,7 @@ def test_upload_and_run_grad_cam(page):
 
 
 def test_switching_to_solutions_shows_the_student_side(page):
-    _set_labs_dir(page, "solutions")
+    set_labs_dir(page, "solutions")
     page.locator("#gradcam-run").click()
     page.locator("#gradcam-student-overlay img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     page.locator("#gradcam-status").get_by_text("max difference from the reference").wait_for(timeout=RESULT_TIMEOUT_MS)

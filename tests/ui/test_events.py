@@ -6,7 +6,7 @@ import pytest
 
 from cvlab.models import DEMO_MODELS, load_demo_model
 from cvlab.quiet import import_tensorflow
-from tests.labs import solution_labs
+from tests.labs import skeleton_labs, solution_labs
 from tests.ui.helpers import PHOTO, browser_decision, photo, replace_function
 from ui import resources, tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
 from ui.__main__ import parse_args
@@ -40,7 +40,8 @@ def test_models_and_demo_files_are_present():
 def test_labs_dir_accepts_names_and_paths(tmp_path):
     assert resolve_labs_dir("") == "labs"
     assert resolve_labs_dir("solutions/") == "solutions"
-    assert resolve_labs_dir(str(tmp_path)) == tmp_path
+    labs = skeleton_labs(tmp_path / "mine")
+    assert resolve_labs_dir(str(labs)) == labs
     with pytest.raises(gr.Error, match="does not exist"):
         resolve_labs_dir(str(tmp_path / "nope"))
 
@@ -96,7 +97,7 @@ def test_huge_image_is_downscaled_with_a_note():
 def test_non_image_file_is_refused(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("this is not a picture")
-    with pytest.raises(gr.Error, match="Could not use notes.jpg as an image"):
+    with pytest.raises(gr.Error, match="notes.jpg is not a picture this lab can read"):
         tabs_interpretation.run_grad_cam("solutions", MODEL, str(text), "", TOP)
 
 
