@@ -22,9 +22,9 @@ that the models can be built once, as the book does, and the heatmap
 timed alone.
 """
 
-import numpy as np
 import keras
 import matplotlib
+import numpy as np
 import tensorflow as tf
 from keras import ops
 

@@ -1,7 +1,7 @@
 """Benchmark models and counts: Xception with random weights, seeded images, FLOPs, a bfloat16 copy."""
 
-import numpy as np
 import keras
+import numpy as np
 
 XCEPTION_LAST_CONV = "block14_sepconv2_act"
 FILTER_LAYER = "block3_sepconv1"

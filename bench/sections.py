@@ -11,33 +11,12 @@ import numpy as np
 from bench.timing import fmt_s, median, table, time_call
 from cvlab.paths import REPO_ROOT
 
-
 # -- grader ---------------------------------------------------------------------------------
-
-
-def _descendants(root_pid):
-    """Pids of ``root_pid`` and every process below it (from /proc)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                parents[int(entry)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue  # the process ended while we looked
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        tree.update(children)
-        frontier.extend(children)
-    return tree
 
 
 def grader(quick):
     """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree)."""
-    from grader.isolation import resident_bytes  # noqa: PLC0415
+    from cvlab.processes import tree_memory  # noqa: PLC0415
 
     command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
     if quick:
@@ -49,8 +28,8 @@ def grader(quick):
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = peak_single = 0
     while process.poll() is None:
-        sizes = [resident_bytes(pid) or 0 for pid in _descendants(process.pid)]
-        peak_tree, peak_single = max(peak_tree, sum(sizes)), max(peak_single, max(sizes, default=0))
+        total, largest = tree_memory(process.pid)
+        peak_tree, peak_single = max(peak_tree, total), max(peak_single, largest)
         time.sleep(0.1)
     wall = time.perf_counter() - start
     stdout, stderr = process.communicate()
@@ -86,7 +65,7 @@ def _endpoint(api, words):
 
 
 def _example_image():
-    from cvlab.paths import EXAMPLES_DIR  # noqa: PLC0415
+    from ui.config import EXAMPLES_DIR  # noqa: PLC0415
 
     images = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if images:
@@ -124,7 +103,7 @@ def ui(quick):
     """Launch ``python -m ui``; time to first answer, then Grad-CAM and activations latency via gradio_client."""
     from gradio_client import Client  # noqa: PLC0415
 
-    from ui.process import UIStartError, running_ui  # noqa: PLC0415
+    from tools.serving import UIStartError, running_ui  # noqa: PLC0415
 
     try:
         with running_ui(UI_READY_LIMIT_S) as (url, ready_s):
@@ -145,7 +124,7 @@ def _ui_latencies(client, ready_s, quick):
             continue
         args = _arguments(api["named_endpoints"][name], image)
         try:
-            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]
+            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]  # noqa: B023 - called at once
         except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
             rows.append([label, "failed", name, f"{type(exc).__name__}: {str(exc)[:80]}"])
             continue

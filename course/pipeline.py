@@ -27,7 +27,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,11 +34,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cvlab.notebooks import ROOT_ENV, check_cell_ids, notebook_labs, write_notebooks
+from course.notebooks import COURSE_DIR, ROOT_ENV, check_cell_ids, notebook_labs, write_notebooks
 from cvlab.paths import REPO_ROOT
+from cvlab.processes import kill_tree, start_group
 from cvlab.quiet import QUIET_ENV
 
-COURSE_DIR = Path(__file__).resolve().parent
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_STUDENT_TIMEOUT_S = 1800.0
 #: Most students autograded by one nbgrader process in phase 1.
@@ -102,14 +101,15 @@ def nbgrader_env():
     env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p)
     for key, value in QUIET_ENV.items():
         env.setdefault(key, value)
+    env.setdefault("PYTHONIOENCODING", "utf-8")  # run_nbgrader decodes UTF-8, also on Windows
     return env
 
 
 def run_nbgrader(course_dir, *args, timeout_s=None):
     """Run ``nbgrader <args>`` in ``course_dir`` (which holds nbgrader_config.py).
 
-    The process gets its own process group; on timeout the whole group
-    (nbgrader and its kernel) is killed.
+    The process gets its own process group; on timeout it is killed with
+    everything it started (its kernel), on POSIX and Windows alike.
 
     Returns:
         str: the combined output.
@@ -119,14 +119,14 @@ def run_nbgrader(course_dir, *args, timeout_s=None):
     """
     course_dir = Path(course_dir).resolve()
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_dir}"]
-    process = subprocess.Popen(
+    process = start_group(
         command, cwd=course_dir, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        text=True, encoding="utf-8", errors="replace",
     )
     try:
         output, _ = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_tree(process)
         process.communicate()
         raise CourseError(f"`nbgrader {' '.join(args)}` did not finish within {timeout_s:.0f} s and was stopped.") from None
     if process.returncode != 0:
@@ -259,7 +259,7 @@ def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDEN
             try:
                 return execute_batch(course_dir, lab, students, tmp / "scratch" / str(index), student_timeout_s)
             except OSError as exc:  # copying the submissions failed: the batch is reported, others go on
-                return {}, {student: f"could not copy the submission: {exc}" for student in students}
+                return {}, dict.fromkeys(students, f"could not copy the submission: {exc}")
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for (lab, _), (executed, batch_failed) in zip(work, pool.map(one, range(len(work)))):
@@ -346,7 +346,7 @@ def export(course_dir=COURSE_DIR, labs=None, log=print):
                 continue
             target = exports / "gradescope" / lab / f"{student}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(gradescope_results(course_dir, lab, student), indent=2) + "\n")
+            target.write_text(json.dumps(gradescope_results(course_dir, lab, student), indent=2) + "\n", encoding="utf-8")
             written.append(target)
     log(f"exported {exports / 'grades.csv'} and {len(written) - 1} Gradescope results.json file(s)")
     return written

@@ -2,11 +2,17 @@
 
 import dataclasses
 import importlib
-from pathlib import Path
 from types import SimpleNamespace
 
-from cvlab.impl import LAB_NAMES, ImplementationError, deepest_frame_in, load_lab, not_implemented_target
-from cvlab.paths import REPO_ROOT
+from cvlab.impl import (
+    LAB_NAMES,
+    ImplementationError,
+    display_path,
+    not_implemented_message,
+    not_implemented_target,
+    student_function,  # noqa: F401 - the checks find the student's functions with it
+    student_location,
+)
 
 PASSED = "passed"
 FAILED = "failed"
@@ -117,39 +123,11 @@ def labs_with_checks():
     return [lab for lab in LAB_NAMES if lab in present]
 
 
-class MissingFunction(AssertionError):
-    """The implementation has no such function."""
-
-
-def student_function(student, name):
-    """``getattr(student, name)`` with a clear message when it is missing."""
-    func = getattr(student, name, None)
-    if func is None or not callable(func):
-        where = getattr(student, "__file__", None)
-        place = Path(where).name if where else "your implementation"
-        raise MissingFunction(f"{place} has no function named {name}(); keep the name from the skeleton.")
-    return func
-
-
-def _student_frame(exc, student):
-    """' (file.py, line N: code)' of the deepest traceback frame inside the student's file."""
-    frame = deepest_frame_in(exc, getattr(student, "__file__", None))
-    return f" ({Path(frame.filename).name}, line {frame.lineno}: {frame.line})" if frame else ""
-
-
-def _display_file(student, lab):
-    """Where the student's lab lives, for messages: ``labs/x.py`` inside the repo, else the path."""
-    where = getattr(student, "__file__", None)
-    if not where:
-        return f"labs/{lab}.py"
-    path = Path(where).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
-def _not_implemented_message(exc, chk, student=None):
+def _not_implemented(exc, chk, student):
     """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
     lab, function = not_implemented_target(exc) or (chk.lab, chk.exercise)
-    return f"Not implemented yet: write {function}() in {_display_file(student, lab)}."
+    where = getattr(student, "__file__", None)
+    return not_implemented_message(function, display_path(where) if where else f"labs/{lab}.py")
 
 
 #: Memory limit (GB) the isolated runner enforces in this process, for messages; None in-process.
@@ -178,14 +156,14 @@ def classify_exception(exc, chk, student):
     if isinstance(exc, SystemExit):
         return ERROR, f"Your code called exit() (SystemExit: {exc.code}) while running {chk.exercise}(); return a value instead."
     if isinstance(exc, NotImplementedError):
-        return NOT_IMPLEMENTED, _not_implemented_message(exc, chk, student)
+        return NOT_IMPLEMENTED, _not_implemented(exc, chk, student)
     if isinstance(exc, AssertionError):
         return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
     if isinstance(exc, ImplementationError):
         return ERROR, str(exc)
     if is_memory_error(exc):
         return ERROR, memory_message(_memory_limit_gb)
-    return ERROR, f"Your code raised {type(exc).__name__}: {exc}{_student_frame(exc, student)}"
+    return ERROR, f"Your code raised {type(exc).__name__}: {exc}{student_location(exc, getattr(student, '__file__', None))}"
 
 
 #: Longest message kept from a failing check (student exceptions can be huge).
@@ -220,7 +198,7 @@ def run_check_detailed(chk, student):
     error = None
     try:
         chk.func(student)
-    except (Exception, SystemExit) as exc:  # every failure becomes a graded result, none escapes
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a graded result, none escapes
         error = exc
         status, message = _safe_classification(exc, chk, student)
     else:
@@ -247,8 +225,3 @@ def failed_result(chk, status, message, seconds=0.0):
 def namespace_from(mapping):
     """An implementation object from a dict of functions (e.g. notebook globals)."""
     return SimpleNamespace(**mapping)
-
-
-def load_student(lab, source):
-    """The student's module for ``lab`` from ``source`` (labs, solutions or a path)."""
-    return load_lab(lab, source)

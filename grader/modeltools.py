@@ -8,7 +8,7 @@ inspected only to explain a difference with a precise hint.
 
 import numpy as np
 
-from cvlab.models import flat_layers  # shared with the demo-model code; the checks import it from here
+from cvlab.layers import flat_layers
 
 # every function imports keras lazily: TensorFlow is imported by the runner first, silently
 

@@ -22,6 +22,7 @@ check declares) and ``memory_limit_gb`` (default 3), from the arguments of
 ``CVLAB_GRADER_MEMORY_GB``.
 """
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -30,7 +31,7 @@ import sys
 import threading
 import time
 
-from cvlab.impl import ImplementationError, lab_path, resolve_source
+from cvlab.impl import ImplementationError, lab_path, load_lab, named_source, resolve_source
 from cvlab.paths import REPO_ROOT
 from grader.core import (
     DEFAULT_TIMEOUT_S,
@@ -39,7 +40,6 @@ from grader.core import (
     CheckResult,
     all_checks,
     failed_result,
-    load_student,
     memory_message,
     run_check,
 )
@@ -180,7 +180,7 @@ def _load(lab, source, solutions_guard, tamper_guard, references):
 
     name = lab_path(lab, source).name
     try:
-        student = load_student(lab, source)
+        student = load_lab(lab, source)
         problem = None
     except ImplementationError as exc:
         student, problem = None, (ERROR, str(exc))
@@ -234,9 +234,7 @@ def _exit_description(exitcode):
 
 def _source_argument(source):
     """``"labs"``/``"solutions"`` as they are, any other source as an absolute path."""
-    if isinstance(source, str) and source in ("labs", "solutions"):
-        return source
-    return str(resolve_source(source))
+    return named_source(source) or str(resolve_source(source))
 
 
 class _Worker:
@@ -315,7 +313,10 @@ class _Worker:
             return TIMEOUT, f"Importing {name} did not finish in {load_timeout:g} s; keep module-level code to imports and definitions."
         if kind == "memory":
             return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
-        return ERROR, f"The grading process ended while importing {name}{_exit_description(outcome[1])}; keep module-level code to imports and definitions."
+        return ERROR, (
+            f"The grading process ended while importing {name}{_exit_description(outcome[1])}; "
+            "keep module-level code to imports and definitions."
+        )
 
     def run(self, chk):
         """Run one check; returns (CheckResult, whether this worker can run more checks)."""
@@ -352,10 +353,8 @@ class _Worker:
 
     def stop(self):
         """Ask the worker to finish, then make sure it has."""
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):  # the worker is already gone; kill() below cleans up
             self.conn.send(_STOP)
-        except (BrokenPipeError, OSError):
-            pass  # the worker is already gone; kill() below cleans up
         self._wait_exit(10)
         self.kill()
 
@@ -374,7 +373,7 @@ def _syntax_problem(lab, source):
     path = lab_path(lab, source)
     if not path.is_file():
         try:
-            load_student(lab, source)  # a missing file raises before anything is executed
+            load_lab(lab, source)  # a missing file raises before anything is executed
         except ImplementationError as exc:
             return ERROR, str(exc)
         return None
@@ -416,15 +415,6 @@ def _grade_lab(worker, lab, source, checks, limits, on_ready):
     return results
 
 
-def grade_lab_isolated(lab, source, checks, limits=None):
-    """Run ``checks`` (all of ``lab``) in worker processes; return results in order."""
-    limits = limits or Limits.resolve()
-    problem = _syntax_problem(lab, source)
-    if problem is not None:
-        return [failed_result(c, *problem) for c in checks]
-    return _grade_lab(_Worker(lab, source, limits), lab, source, checks, limits, on_ready=lambda: None)
-
-
 def _grade_all_isolated(by_lab, source, limits):
     """Grade every lab; the next lab's worker starts once the current one is ready."""
     problems = {lab: _syntax_problem(lab, source) for lab in by_lab}
@@ -458,7 +448,7 @@ def grade_lab_inprocess(lab, source, checks):
 
     import_tensorflow()
     try:
-        student = load_student(lab, source)
+        student = load_lab(lab, source)
     except ImplementationError as exc:  # one message for every check of the lab
         return [failed_result(c, ERROR, str(exc)) for c in checks]
     return [run_check(c, student) for c in checks]

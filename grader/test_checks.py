@@ -4,7 +4,8 @@ import functools
 
 import pytest
 
-from grader.core import PASSED, all_checks, load_student, run_check
+from cvlab.impl import load_lab
+from grader.core import PASSED, all_checks, run_check
 
 
 @functools.cache
@@ -12,7 +13,7 @@ def _student(lab, source):
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    return load_student(lab, source)
+    return load_lab(lab, source)
 
 
 def pytest_generate_tests(metafunc):

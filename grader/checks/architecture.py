@@ -17,6 +17,7 @@ import textwrap
 
 import numpy as np
 
+from cvlab.layers import flat_layers
 from grader.core import check, student_function
 from grader.modeltools import (
     activation_of,
@@ -24,7 +25,6 @@ from grader.modeltools import (
     copy_weights_by_layer,
     count_params_by_class,
     effective_final_activation,
-    flat_layers,
     layers_of,
     model_from_block,
     predict,
