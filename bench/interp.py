@@ -7,6 +7,7 @@ runs) side by side in one process, so they share TensorFlow's settings
 """
 
 import sys
+import time
 
 import numpy as np
 
@@ -55,117 +56,152 @@ def gradcam(quick):
 # -- filter patterns ----------------------------------------------------------------------
 
 
-def _deprocess_diff(patterns, expected, deprocess):
-    """Largest pixel difference (int) between the deprocessed float (N, H, W, 3) ``patterns`` and ``expected``."""
-    return max(int(np.abs(deprocess(a).astype(int) - deprocess(b).astype(int)).max()) for a, b in zip(patterns, expected))
+#: Filters per interleaved piece of the first grid (the book's 8, the fast path's 8, the book's next 8, ...).
+CHUNK = 8
+BOOK = "book: @tf.function step, int args (retraces per filter)"
+PLAIN = "fastpaths: traced once, 1 filter per batch (no other change)"
+DEFAULT = "fastpaths: + BatchNorm folded, 4 per batch (default, the UI)"
+SOLUTION = "solution gradient_ascent_step (book-sized, eager)"
 
 
-def _fast_variants(extractor, quick):
+def pixel_differences(patterns, expected, deprocess):
+    """"max/p99/mean" of the pixel differences of deprocessed float (N, H, W, 3) ``patterns`` and ``expected``."""
+    diffs = np.concatenate([
+        np.abs(deprocess(a).astype(int) - deprocess(b).astype(int)).ravel() for a, b in zip(patterns, expected)
+    ])
+    return f"{diffs.max()}/{np.percentile(diffs, 99):.0f}/{diffs.mean():.1f}"
+
+
+def _fast_variants(extractor):
     """name -> (FilterAscent, filters per batch): tracing alone, then each speed-up added."""
     from cvlab.fastpaths import FilterAscent  # noqa: PLC0415
 
     plain = FilterAscent(extractor, slice_layer=False, fold_batch_norm=False)
     sliced = FilterAscent(extractor, fold_batch_norm=False)
     default = FilterAscent(extractor)
-    big = 4 if quick else 16
     return {
-        "fastpaths: traced once, 1 filter per batch (no other change)": (plain, 1),
+        PLAIN: (plain, 1),
         "fastpaths: + only the chosen channel, 1 per batch": (sliced, 1),
-        "fastpaths: + 8 filters per batch": (sliced, 8),
-        "fastpaths: + BatchNorm folded, 8 per batch (default, the UI)": (default, 8),
-        f"fastpaths: default, {big} per batch": (default, big),
+        "fastpaths: + 4 filters per batch": (sliced, 4),
+        DEFAULT: (default, 4),
+        "fastpaths: default, 2 per batch": (default, 2),
+        "fastpaths: default, 8 per batch": (default, 8),
     }
+
+
+def _step_functions(book, solution, extractor, fast, starts):
+    """name -> (() -> one ascent step, images it moves): the book's, the solution's and each fast variant's."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    image = tf.constant(starts[:1])
+    steps = {
+        BOOK: (lambda: book.gradient_ascent_step(extractor, image, 0, 10.0).numpy(), 1),
+        "book step without tf.function (eager)": (
+            lambda: book.gradient_ascent_step.python_function(extractor, image, 0, 10.0).numpy(), 1
+        ),
+        SOLUTION: (lambda: solution.gradient_ascent_step(extractor, image, 0, 10.0).numpy(), 1),
+    }
+    rate = tf.constant(10.0)
+    for name, (ascent, batch) in fast.items():
+        images, indices = tf.constant(starts[:batch]), tf.constant(list(range(batch)), dtype=tf.int32)
+        steps[name] = (lambda a=ascent, x=images, k=indices: a.step(x, k, rate).numpy(), batch)
+    return steps
+
+
+def _first_grid(book, extractor, ascent, starts, steps, size):
+    """{BOOK: (wall s, CPU s), DEFAULT: ...} of a whole grid, tracing included, interleaved CHUNK filters at a time.
+
+    Also returns the fast path's patterns, float32 (N, H, W, 3).
+    """
+    count = len(starts)
+    totals = {BOOK: [0.0, 0.0], DEFAULT: [0.0, 0.0]}
+    patterns = []
+    for first in range(0, count, CHUNK):
+        chosen = list(range(first, min(first + CHUNK, count)))
+        runs = {
+            BOOK: lambda chosen=chosen: [book.generate_filter_pattern(extractor, i, iterations=steps, img_size=size) for i in chosen],
+            DEFAULT: lambda chosen=chosen: patterns.append(ascent.patterns(chosen, starts[chosen], iterations=steps)),
+        }
+        for name, run in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            totals[name][0] += time.perf_counter() - wall
+            totals[name][1] += time.process_time() - cpu
+        _progress(f"filters, first grid: {first + len(chosen)} of {count}: " + ", ".join(f"{w:.0f} s" for w, _ in totals.values()))
+    return totals, np.concatenate(patterns)
 
 
 def filters(quick, count=None, rounds=None):
     """The book's per-filter loop vs the reference and cvlab.fastpaths on Xception block3_sepconv1.
 
-    First a whole grid of ``count`` filters (default 64; 8 with ``quick``),
-    tracing included, for the book and the default fast path; then
-    ``rounds`` interleaved warm rounds of every variant on the first 16 (8 with ``quick``)
-    filters (2 for the eager ones, scaled). Progress goes to stderr.
+    1. A whole grid of ``count`` filters (default 64; 8 with ``quick``),
+       tracing included: the book and the default fast path, interleaved 8
+       filters at a time.
+    2. One ascent step of every variant, interleaved step by step for
+       ``rounds`` rounds (the load of a shared machine changes by the
+       second): wall and CPU time per image.
+    3. Pixel differences of 2 whole patterns per variant from the solution's.
+    Progress goes to stderr.
     """
     from bench import book, models  # noqa: PLC0415 - imports TensorFlow
     from cvlab.fastpaths import start_images  # noqa: PLC0415
     from cvlab.impl import load_lab  # noqa: PLC0415
 
     default_count, size, steps = (8, (64, 64), 5) if quick else (64, (200, 200), 30)
-    count, rounds = count or default_count, rounds or (1 if quick else 2)
-    warm, eager = min(count, 8 if quick else 16), min(count, 2)
+    count, rounds = count or default_count, rounds or (2 if quick else 12)
     solution = load_lab("interpretation", "solutions")
     extractor = models.feature_extractor()
-    indices = list(range(count))
-    starts = start_images(size, indices)  # filter i starts from seed i, as the reference's seed=i
-    fast = _fast_variants(extractor, quick)
-    default_name = "fastpaths: + BatchNorm folded, 8 per batch (default, the UI)"
+    starts = start_images(size, range(max(count, 8)))  # filter i starts from seed i, as the reference's seed=i
+    fast = _fast_variants(extractor)
+    cold, grid = _first_grid(book, extractor, fast[DEFAULT][0], starts[:count], steps, size)
+    step_functions = _step_functions(book, solution, extractor, fast, starts)
+    for step, _ in step_functions.values():
+        step()  # trace, build the oneDNN primitives of these shapes
+    wall = {name: [] for name in step_functions}
+    cpu = {name: [] for name in step_functions}
+    for _ in range(rounds):
+        for name, (step, images) in step_functions.items():
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            step()
+            wall[name].append((time.perf_counter() - wall_start) / images)
+            cpu[name].append((time.process_time() - cpu_start) / images)
+    _progress("filters: steps timed; whole patterns for the pixel differences")
+    crop = 8 if quick else 25
 
-    def book_grid(n):
-        return lambda: np.stack([book.generate_filter_pattern(extractor, i, iterations=steps, img_size=size) for i in range(n)])
+    def deprocess(image):
+        return solution.deprocess_image(image, crop=crop)
 
-    def book_eager(n):
-        def run():
-            import tensorflow as tf  # noqa: PLC0415
-
-            tf.config.run_functions_eagerly(True)
-            try:
-                return book_grid(n)()
-            finally:
-                tf.config.run_functions_eagerly(False)
-
-        return run
-
-    def solution_grid(n):
-        return lambda: np.stack([solution.generate_filter_pattern(extractor, i, iterations=steps, img_size=size, seed=i) for i in range(n)])
-
-    def fast_grid(name, n):
-        ascent, batch = fast[name]
-        return lambda: ascent.patterns(indices[:n], starts[:n], iterations=steps, batch_size=batch)
-
-    # 1. a whole grid, tracing included
-    cold = {}
-    for name, func in (("book: @tf.function step, int args (retraces per filter)", book_grid(count)), (default_name, fast_grid(default_name, count))):
-        seconds, result = time_call(func)
-        cold[name] = seconds
-        _progress(f"filters, first grid: {name}: {seconds:.1f} s for {len(result)}")
-    # 2. warm rounds, interleaved; per filter
-    variants = {
-        "book: @tf.function step, int args (retraces per filter)": (book_grid(warm), warm),
-        f"book step without tf.function (eager; {eager} filters, scaled)": (book_eager(eager), eager),
-        f"solution generate_filter_pattern (book-sized, eager; {eager} filters, scaled)": (solution_grid(eager), eager),
-        **{name: (fast_grid(name, warm), warm) for name in fast},
-    }
-    for name, (ascent, batch) in fast.items():  # trace and build the oneDNN primitives of the measured shapes
-        ascent.patterns(indices[:batch], starts[:batch], iterations=1, batch_size=batch)
-    per_filter = {name: [] for name in variants}
-    results = {}
-    for round_index in range(rounds):
-        for name, (func, n) in variants.items():
-            seconds, results[name] = time_call(func)
-            per_filter[name].append(seconds / n)
-            _progress(f"filters, warm round {round_index + 1}: {name}: {seconds:.1f} s for {n}")
-    crop = 25 if not quick else 8
-    deprocess = lambda image: solution.deprocess_image(image, crop=crop)  # noqa: E731
-    plain = results["fastpaths: traced once, 1 filter per batch (no other change)"]
-    reference = results[f"solution generate_filter_pattern (book-sized, eager; {eager} filters, scaled)"]
-    book_name = next(iter(variants))
-    book_warm = median(per_filter[book_name])
+    pair = [0, 1]
+    reference = np.stack([solution.generate_filter_pattern(extractor, i, iterations=steps, image=starts[i]) for i in pair])
+    patterns = {name: ascent.patterns(pair, starts[pair], iterations=steps, batch_size=batch) for name, (ascent, batch) in fast.items()}
+    patterns[DEFAULT] = grid[pair]
+    book_wall, book_cpu = median(wall[BOOK]), median(cpu[BOOK])
     rows = []
-    for name in variants:
-        warm_s = median(per_filter[name])
-        spread = f"{min(per_filter[name]):.3f}-{max(per_filter[name]):.3f}"
-        cold_cell = f"{cold[name]:.1f} s ({cold[book_name] / cold[name]:.2f}x)" if name in cold else ""
-        if name.startswith("book"):
-            diffs = "- (other noise)"
+    for name in step_functions:
+        seconds = median(wall[name])
+        cold_cell = ""
+        if name in cold:
+            cold_cell = f"{cold[name][0]:.1f} s ({cold[BOOK][0] / cold[name][0]:.2f}x; CPU {cold[BOOK][1] / cold[name][1]:.2f}x)"
+        if name in patterns:
+            diffs = [pixel_differences(patterns[name], reference, deprocess), pixel_differences(patterns[name], patterns[PLAIN], deprocess)]
         else:
-            diffs = f"{_deprocess_diff(results[name][:eager], reference, deprocess)} / {_deprocess_diff(results[name], plain, deprocess)}"
-        rows.append([name, cold_cell, fmt_s(warm_s), spread, f"{book_warm / warm_s:.2f}x", diffs])
+            diffs = ["0/0/0.0" if name == SOLUTION else "- (other noise)", ""]
+        rows.append([
+            name, cold_cell, f"{seconds * 1e3:.1f} ms", f"{min(wall[name]) * 1e3:.0f}-{max(wall[name]) * 1e3:.0f}",
+            f"{book_wall / seconds:.2f}x", f"{book_cpu / median(cpu[name]):.2f}x", fmt_s(seconds * steps), *diffs,
+        ])
     title = (
-        f"Filter patterns: {count} filters of {models.FILTER_LAYER}, {size[0]}x{size[1]}, {steps} steps. "
-        f"First grid: all {count}, tracing included. Warm: median of {rounds} interleaved rounds on {warm} filters. "
-        f"Pixel diff: largest |difference| after deprocess_image(crop={crop}) vs the solution (first {eager}) / "
-        "vs the traced float32 graph of the whole model (all warm filters)"
+        f"Filter patterns: {count} filters of {models.FILTER_LAYER}, {size[0]}x{size[1]}, {steps} steps, one process. "
+        f"First grid: all {count}, tracing included, book and fast path interleaved {CHUNK} filters at a time (wall; CPU "
+        f"time ratio beside it). Step: median (range) of {rounds} rounds, one step of each variant per round, per image. "
+        f"Pixel differences after deprocess_image(crop={crop}), max/p99/mean, over filters 0 and 1: vs the solution, and "
+        "vs the first fastpaths row (the whole model in float32, traced; its difference from the solution is float "
+        "rounding grown by the ascent)"
     )
-    header = ["variant", "first grid (vs book)", "per filter, warm", "range", "vs book", "max pixel diff"]
+    header = [
+        "variant", f"first grid of {count} (vs book)", "step / image", "range", "vs book", "vs book, CPU",
+        f"per filter ({steps} steps)", "pixels vs solution", "vs traced whole model",
+    ]
     return table(title, header, rows)
 
 
@@ -209,7 +245,7 @@ def roofline(quick):
         "matmul bfloat16": (_matmul(tf.bfloat16, n), 1, 2 * n**3),
         "book ascent step (traced, one filter)": (lambda: book.gradient_ascent_step(extractor, image, 0, 10.0).numpy(), 1, full_flops),
         "fastpaths step, 1 image": (step_of(default, 1), 1, one_channel_flops),
-        "fastpaths step, 8 images (default)": (step_of(default, 8), 8, one_channel_flops),
+        "fastpaths step, 4 images (default)": (step_of(default, 4), 4, one_channel_flops),
         "fastpaths step, bfloat16 compute, 1 image": (step_of(bf16, 1), 1, full_flops),
     }
     for func, _, _ in variants.values():
@@ -220,22 +256,41 @@ def roofline(quick):
     for name, (_, images, flops) in variants.items():
         seconds = median(times[name]) / images
         rate_g = flops / seconds / 1e9
-        rows.append([name, f"{flops / 1e9:.3f}", f"{seconds * 1e3:.1f} ms", f"{rate_g:.1f}", f"{rate_g / peak:.0%}", f"{full_flops / seconds / 1e9:.1f}" if "step" in name else ""])
+        whole_model = f"{full_flops / seconds / 1e9:.1f}" if "step" in name else ""
+        rows.append([name, f"{flops / 1e9:.3f}", f"{seconds * 1e3:.1f} ms", f"{rate_g:.1f}", f"{rate_g / peak:.0%}", whole_model])
     # bfloat16 vs float32 patterns after a whole ascent
     solution = load_lab("interpretation", "solutions")
+    growth = _divergence(solution, extractor, default, starts8[:1], steps)
     float32_patterns = default.patterns([0, 1], starts8[:2], iterations=steps)
     bf16_patterns = bf16.patterns([0, 1], starts8[:2], iterations=steps)
     crop = 25 if not quick else 8
-    diff = _deprocess_diff(bf16_patterns, float32_patterns, lambda image: solution.deprocess_image(image, crop=crop))
+    diff = pixel_differences(bf16_patterns, float32_patterns, lambda image: solution.deprocess_image(image, crop=crop))
     flags = _cpu_flags()
     title = (
         f"Arithmetic limit: one ascent step at {size[0]}x{size[1]} = {full_flops / 1e9:.3f} GFLOP for the whole truncated Xception "
         f"(forward + input gradients, {one_channel_flops / 1e9:.3f} with one channel of {models.FILTER_LAYER}); "
         f"{n}x{n} matmuls; median of {repeat}, interleaved. CPU flags: {flags}. bfloat16 vs float32 patterns after "
-        f"{steps} steps: largest pixel difference {diff} after deprocess_image"
+        f"{steps} steps: pixel differences {diff} (max/p99/mean) after deprocess_image. Largest |fastpaths - solution| "
+        f"(float32 pixels, filter 0) after steps {growth}: the ascent grows float rounding, so no two ways of summing agree "
+        "to the pixel after 30 steps"
     )
     header = ["work", "GFLOP / image", "time / image", "GFLOP/s", "of f32 matmul peak", "whole-model GFLOP/s"]
     return table(title, header, rows)
+
+
+def _divergence(solution, extractor, ascent, start, steps):
+    """"1: 6e-08, 5: ..." — largest |fast - reference| pixel value after some of ``steps`` steps from the (1, H, W, 3) start."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    reference, fast = tf.constant(start), tf.constant(start)
+    index, rate = tf.constant([0], dtype=tf.int32), tf.constant(10.0)
+    shown = []
+    for step in range(1, steps + 1):
+        reference = solution.gradient_ascent_step(extractor, reference, 0, 10.0)
+        fast = ascent.step(fast, index, rate)
+        if step in (1, 5, 10, 20, 30) or step == steps:
+            shown.append(f"{step}: {float(tf.reduce_max(tf.abs(reference - fast))):.1g}")
+    return ", ".join(shown)
 
 
 def _cpu_flags():

@@ -40,7 +40,7 @@ ITERATIONS_RANGE = (5, MAX_ITERATIONS)
 PER_ROW_RANGE = (4, 32)
 ALPHA_RANGE = (0.1, 1.0)
 #: Reference filters computed together (one batch of the traced ascent).
-REFERENCE_BATCH = 8
+REFERENCE_BATCH = 4
 
 
 # -- shared helpers ---------------------------------------------------------------

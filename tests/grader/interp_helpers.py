@@ -129,7 +129,8 @@ MUTATIONS = (
     ),
     Mutation(
         "pattern_ignores_iterations",
-        (("    for _ in range(iterations):\n        image = gradient_ascent_step(", "    for _ in range(30):\n        image = gradient_ascent_step("),),
+        (("    for _ in range(iterations):\n        image = gradient_ascent_step(",
+          "    for _ in range(30):\n        image = gradient_ascent_step("),),
         ("interpretation.generate_filter_pattern.pattern_from_image",),
         ("iterations",),
     ),
