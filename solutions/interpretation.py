@@ -13,9 +13,6 @@ Three ways to look inside a trained convnet:
    gradient of the class score) to see *where* in the image the evidence
    for that class is.
 
-Small helpers shared by several exercises (an image as a batch of one,
-layer lookup with a helpful error) are at the end of the file.
-
 Run ``python -m grader --lab interpretation`` to check your work.
 """
 
@@ -30,6 +27,46 @@ import tensorflow as tf
 ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
 #: Layer classes listed when a convolution layer name is unknown.
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+
+# -- small helpers shared by several exercises ----------------------------------------
+
+
+def _as_batch(image):
+    """float32 (1, H, W, C) from an (H, W, C) or (1, H, W, C) array or tensor."""
+    batch = np.asarray(image, dtype="float32")
+    if batch.ndim == 3:
+        batch = batch[np.newaxis]
+    if batch.ndim != 4 or batch.shape[0] != 1:
+        raise ValueError(f"expected one image of shape (H, W, C) or (1, H, W, C); got shape {batch.shape}.")
+    return batch
+
+
+def _model_inputs(model, batch):
+    """``model.inputs``; an unbuilt Sequential model is first built for the (1, H, W, C) ``batch``.
+
+    Keras 3 Sequential models have ``inputs``/``outputs`` only once they
+    know their input shape (an ``Input`` layer, a call, or ``build``).
+    """
+    if isinstance(model, keras.Sequential) and not model.built:
+        model.build((None, *batch.shape[1:]))
+    return model.inputs
+
+
+def _layer_names_of(model, class_names):
+    """Names of ``model``'s own layers whose class is one of ``class_names``, in model order."""
+    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
+
+
+def _get_layer(model, name, kind, class_names):
+    """``model.get_layer(name)``; ValueError listing the ``kind`` layers (``class_names``) if there is none."""
+    if name not in [layer.name for layer in model.layers]:
+        candidates = ", ".join(_layer_names_of(model, class_names)) or "(none)"
+        raise ValueError(f"no layer named {name!r}; {kind} layers are: {candidates}.")
+    return model.get_layer(name)
+
+
+# -- exercises ---------------------------------------------------------------------------
 
 
 def extract_activations(model, image, layer_names=None):
@@ -305,40 +342,3 @@ def overlay_heatmap(image, heatmap, alpha=0.4):
         superimposed = superimposed / peak * 255
     return superimposed.astype("uint8")
     ### END SOLUTION
-
-
-# -- helpers used by the answers ---------------------------------------------------
-
-
-def _as_batch(image):
-    """float32 (1, H, W, C) from an (H, W, C) or (1, H, W, C) array or tensor."""
-    batch = np.asarray(image, dtype="float32")
-    if batch.ndim == 3:
-        batch = batch[np.newaxis]
-    if batch.ndim != 4 or batch.shape[0] != 1:
-        raise ValueError(f"expected one image of shape (H, W, C) or (1, H, W, C); got shape {batch.shape}.")
-    return batch
-
-
-def _model_inputs(model, batch):
-    """``model.inputs``; an unbuilt Sequential model is first built for the (1, H, W, C) ``batch``.
-
-    Keras 3 Sequential models have ``inputs``/``outputs`` only once they
-    know their input shape (an ``Input`` layer, a call, or ``build``).
-    """
-    if isinstance(model, keras.Sequential) and not model.built:
-        model.build((None, *batch.shape[1:]))
-    return model.inputs
-
-
-def _layer_names_of(model, class_names):
-    """Names of ``model``'s own layers whose class is one of ``class_names``, in model order."""
-    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
-
-
-def _get_layer(model, name, kind, class_names):
-    """``model.get_layer(name)``; ValueError listing the ``kind`` layers (``class_names``) if there is none."""
-    if name not in [layer.name for layer in model.layers]:
-        candidates = ", ".join(_layer_names_of(model, class_names)) or "(none)"
-        raise ValueError(f"no layer named {name!r}; {kind} layers are: {candidates}.")
-    return model.get_layer(name)
