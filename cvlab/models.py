@@ -1,5 +1,6 @@
-"""Demo classification models (cat vs dog) trained on the synthetic pets, and
-the ImageNet Xception when its weights are already cached.
+"""Demo classification models (cat vs dog) trained on the synthetic pets (or on
+Oxford-IIIT Pets with ``--data oxford``); the ImageNet Xception is in
+:mod:`cvlab.imagenet`.
 
 Two small models are shipped in ``models/`` so the UI and Lab 3 (activations,
 filters, Grad-CAM) have a trained convnet without any download:
@@ -18,12 +19,12 @@ Command line::
     python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N]
     python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME]
     python -m cvlab.models info
+    python -m cvlab.models download imagenet [--mirror URL]   # Keras' ImageNet Xception (cvlab.imagenet)
 """
 
 import argparse
 import dataclasses
 import json
-import os
 import platform
 import sys
 import time
@@ -39,7 +40,6 @@ CLASSIFICATION_DATA_ROOT = DATA_DIR / "synthetic_pets_cls"
 HELD_OUT_DATA_ROOT = DATA_DIR / "synthetic_pets_heldout"
 #: data seed of the held-out set (the training set uses TrainConfig.data_seed)
 HELD_OUT_SEED = 2024
-IMAGENET_WEIGHTS_FILE = "xception_weights_tf_dim_ordering_tf_kernels.h5"
 PET_TRIMAP_VALUES = (1, 3)  # pet and its contour
 
 
@@ -459,46 +459,6 @@ def _is_random_layer(layer):
     return type(layer).__name__.startswith("Random")
 
 
-# -- ImageNet Xception (offline: only from the Keras cache) ------------------------
-
-
-def keras_cache_dir():
-    """Where Keras caches downloads: ``$KERAS_HOME`` or ``~/.keras`` (read at call time)."""
-    if os.environ.get("KERAS_HOME"):
-        return Path(os.environ["KERAS_HOME"]).expanduser()
-    return Path.home() / ".keras"
-
-
-def imagenet_weights_path():
-    """Expected path of the cached ImageNet Xception weights (``<cache>/models/<file>``)."""
-    return keras_cache_dir() / "models" / IMAGENET_WEIGHTS_FILE
-
-
-def load_imagenet_xception():
-    """``keras.applications.Xception`` with ImageNet weights, from the Keras cache only.
-
-    Never downloads: builds ``Xception(weights=None)`` and loads the cached
-    weights file, so a missing file is an error instead of a network access.
-
-    Raises:
-        FileNotFoundError: the weights are not cached (the message says where to put them).
-    """
-    path = imagenet_weights_path()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"ImageNet Xception weights are not cached at {path}; this lab runs offline — "
-            "use the demo models (cvlab.models.load_demo_model), or copy the file there."
-        )
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
-
-    import_tensorflow()
-    import keras  # noqa: PLC0415
-
-    model = keras.applications.Xception(weights=None)
-    model.load_weights(str(path))
-    return model
-
-
 # -- Grad-CAM pointing game ------------------------------------------------------
 
 
@@ -602,7 +562,15 @@ def main(argv=None):
     game.add_argument("--layer", default=None, help="layer for Grad-CAM (default: the metadata's)")
     game.add_argument("--save", action="store_true", help="record the result in the model's metadata")
     commands.add_parser("info", help="print the shipped models' metadata")
+    fetch = commands.add_parser("download", help="download the book's ImageNet Xception into Keras' cache")
+    fetch.add_argument("what", choices=("imagenet",))
+    fetch.add_argument("--mirror", default=None, help="fetch https://HOST/PATH from MIRROR/HOST/PATH (default $CVLAB_DOWNLOAD_MIRROR)")
+    fetch.add_argument("--timeout", type=float, default=None, help="seconds without data before giving up (default 30)")
     args = parser.parse_args(argv)
+    if args.command == "download":
+        from cvlab.imagenet import download_command  # noqa: PLC0415
+
+        return download_command(args.mirror, args.timeout)
     try:
         if args.command == "train":
             for name in _selected(args.model):

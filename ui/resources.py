@@ -7,12 +7,11 @@ caches the results for the UI and turns a missing resource into a
 """
 
 import functools
-import json
 import threading
 
 import gradio as gr
 
-from cvlab import models, train_segmentation
+from cvlab import imagenet, models, train_segmentation
 from cvlab.paths import EXAMPLES_DIR
 from ui.common import user_error
 
@@ -35,21 +34,17 @@ def model_choices():
 
 def imagenet_available():
     """True when the ImageNet Xception weights are in the Keras cache (checked without loading)."""
-    return models.imagenet_weights_path().is_file()
+    return imagenet.imagenet_cached()
 
 
 @functools.cache
 def _load_imagenet():
-    return models.load_imagenet_xception()
+    return imagenet.load_imagenet_xception()
 
 
 def imagenet_class_names():
     """The 1000 ImageNet class names from the Keras cache's imagenet_class_index.json, or None."""
-    path = models.keras_cache_dir() / "models" / "imagenet_class_index.json"
-    if not path.is_file():
-        return None
-    index = json.loads(path.read_text())
-    return [index[str(i)][1] for i in range(len(index))]
+    return imagenet.imagenet_class_names() if imagenet.is_cached(imagenet.CLASS_INDEX) else None
 
 
 @functools.cache

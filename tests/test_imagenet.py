@@ -1,0 +1,114 @@
+"""The book's ImageNet Xception: Keras' files, names, cache and hashes, fetched from a loopback server."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from cvlab import imagenet, models
+from cvlab.quiet import import_tensorflow
+from tests._http_server import LoopbackServer, refused_url
+from tests._imagenet_helpers import make_stand_ins, serve_stand_ins, use_stand_in_hashes
+
+
+@pytest.fixture(scope="module")
+def stand_ins(tmp_path_factory):
+    import_tensorflow()
+    return make_stand_ins(tmp_path_factory.mktemp("imagenet"))
+
+
+@pytest.fixture()
+def keras_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    return tmp_path / "keras"
+
+
+@pytest.fixture()
+def server(stand_ins, monkeypatch):
+    use_stand_in_hashes(monkeypatch, stand_ins)
+    with LoopbackServer() as running:
+        serve_stand_ins(running, stand_ins)
+        yield running
+
+
+def test_the_files_are_the_ones_keras_itself_downloads():
+    from keras.src.applications import imagenet_utils, xception  # noqa: PLC0415
+
+    assert imagenet.XCEPTION_WEIGHTS.url == xception.WEIGHTS_PATH
+    assert imagenet.CLASS_INDEX.url == imagenet_utils.CLASS_INDEX_PATH
+    weights_code = inspect.getsource(xception.Xception)
+    assert f'"{imagenet.XCEPTION_WEIGHTS.fname}"' in weights_code and f'"{imagenet.XCEPTION_WEIGHTS.md5}"' in weights_code
+    decode_code = inspect.getsource(imagenet_utils.decode_predictions)
+    assert f'"{imagenet.CLASS_INDEX.fname}"' in decode_code and f'"{imagenet.CLASS_INDEX.md5}"' in decode_code
+    assert imagenet.XCEPTION_WEIGHTS.cache_subdir == imagenet.CLASS_INDEX.cache_subdir == "models"
+
+
+def test_the_cache_is_keras_home_or_home_dot_keras(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    assert imagenet.cache_path(imagenet.XCEPTION_WEIGHTS) == tmp_path / "kh" / "models" / imagenet.XCEPTION_WEIGHTS.fname
+    monkeypatch.delenv("KERAS_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    assert imagenet.cache_path(imagenet.ELEPHANT) == tmp_path / "home" / ".keras" / "datasets" / "elephant.jpg"
+
+
+def test_not_cached_means_a_sentence_and_no_download(keras_home):
+    assert not imagenet.imagenet_cached()
+    with pytest.raises(imagenet.ImageNetError) as caught:
+        imagenet.load_imagenet_xception()
+    message = str(caught.value)
+    assert str(keras_home / "models" / imagenet.XCEPTION_WEIGHTS.fname) in message
+    assert "python -m cvlab.models download imagenet" in message and imagenet.XCEPTION_WEIGHTS.url in message
+
+
+def test_download_then_load_gives_the_served_weights_and_class_names(server, keras_home, stand_ins):
+    import keras  # noqa: PLC0415
+
+    paths = imagenet.download_imagenet(progress_factory=None, log=lambda line: None, mirror=server.url)
+    assert paths == [keras_home / "models" / f.fname for f in imagenet.IMAGENET_FILES]
+    assert imagenet.imagenet_cached()
+    model = imagenet.load_imagenet_xception()
+    assert model.get_layer(imagenet.LAST_CONV_LAYER) is not None
+    np.testing.assert_allclose(np.asarray(model(stand_ins.probe_input, training=False)), stand_ins.probe, rtol=1e-4, atol=1e-6)
+    top = imagenet.decode_predictions(np.eye(1000)[[386]], top=2)
+    assert top[0][0] == ("African_elephant", 1.0)
+    # Keras' own get_file finds the file where we put it and downloads nothing (Keras read
+    # $KERAS_HOME when it was imported, before this test set it, hence cache_dir)
+    found = keras.utils.get_file(imagenet.XCEPTION_WEIGHTS.fname, origin=refused_url() + "/x.h5",
+                                 cache_subdir="models", file_hash=imagenet.XCEPTION_WEIGHTS.md5,
+                                 cache_dir=str(keras_home))
+    assert found == str(paths[0])
+    requests = len(server.requests)
+    imagenet.download_imagenet(progress_factory=None, log=lambda line: None, mirror=server.url)
+    assert len(server.requests) == requests  # cached: nothing downloaded again
+
+
+def test_a_corrupt_download_is_refused_and_nothing_is_left_in_the_cache(server, keras_home, stand_ins):
+    server.add(imagenet.CLASS_INDEX.url, stand_ins.class_index.replace(b"class_1", b"class_X"))
+    with pytest.raises(imagenet.ImageNetError) as caught:
+        imagenet.fetch_keras_file(imagenet.CLASS_INDEX, mirror=server.url)
+    message = str(caught.value)
+    assert "corrupt (its md5 hash does not match)" in message
+    assert f"save it as {keras_home / 'models' / 'imagenet_class_index.json'}" in message
+    assert not (keras_home / "models").exists() or not any((keras_home / "models").iterdir())
+
+
+def test_a_refused_connection_is_one_sentence(keras_home):
+    with pytest.raises(imagenet.ImageNetError) as caught:
+        imagenet.fetch_keras_file(imagenet.XCEPTION_WEIGHTS, mirror=refused_url())
+    message = str(caught.value)
+    assert message.startswith("Could not connect to 127.0.0.1") and message.count(". ") == 0
+    assert imagenet.XCEPTION_WEIGHTS.url in message
+
+
+def test_the_command_line_fetches_the_model_and_the_elephant(server, keras_home, capsys):
+    assert models.main(["download", "imagenet", "--mirror", server.url]) == 0
+    assert "ImageNet Xception is ready" in capsys.readouterr().out
+    assert (keras_home / "datasets" / "elephant.jpg").is_file() and imagenet.imagenet_cached()
+
+
+def test_the_command_line_failure_is_one_line(keras_home, capsys):
+    assert models.main(["download", "imagenet", "--mirror", refused_url()]) == 1
+    assert capsys.readouterr().err.strip().startswith("error: Could not connect")
