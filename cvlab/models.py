@@ -33,9 +33,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cvlab.data import DatasetError
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
 DEMO_MODELS = ("mini_xception", "convnet")
+#: ``train --data oxford`` saves ``<model>_oxford.keras`` next to the shipped demo models.
+REAL_DATA_SUFFIX = "_oxford"
+#: Images a ``--data`` training uses by default (a seeded random choice; 0 = all).
+REAL_DATA_N_IMAGES = 3000
 CLASSIFICATION_DATA_ROOT = DATA_DIR / "synthetic_pets_cls"
 HELD_OUT_DATA_ROOT = DATA_DIR / "synthetic_pets_heldout"
 #: data seed of the held-out set (the training set uses TrainConfig.data_seed)
@@ -58,6 +63,9 @@ class TrainConfig:
         filters: block filters (mini_xception) or conv filters (convnet).
         augment: mini-Xception's RandomFlip/RandomRotation/RandomZoom.
         gradcam_layer: layer used for Grad-CAM (None: the model's default).
+        data: "" for the synthetic pets, else "oxford" or an Oxford-IIIT Pets
+            folder (then n_images is at most that many photos, a seeded random
+            choice, 0 = all; data_image_size is unused).
     """
 
     model: str
@@ -74,6 +82,12 @@ class TrainConfig:
     filters: tuple = ()
     augment: bool = False
     gradcam_layer: str = ""
+    data: str = ""
+
+
+def model_name(config):
+    """File name stem of the trained model: the architecture, plus REAL_DATA_SUFFIX when trained on photos."""
+    return config.model + (REAL_DATA_SUFFIX if config.data else "")
 
 
 DEFAULT_CONFIGS = {
@@ -177,14 +191,21 @@ def training_arrays(config, data_root=None):
         ``y_train``, ``y_val`` int32 (N,), ``class_names`` and ``root``.
     """
     from cvlab.data import ensure_synthetic_pets, load_classification_arrays, split_indices  # noqa: PLC0415
+    from cvlab.oxford import resolve_data_root  # noqa: PLC0415
 
-    root = ensure_synthetic_pets(
-        root=data_root or CLASSIFICATION_DATA_ROOT,
-        n_images=config.n_images,
-        image_size=tuple(config.data_image_size),
-        seed=config.data_seed,
-    )
-    images, labels, class_names = load_classification_arrays(root, img_size=tuple(config.input_size))
+    if config.data:
+        root = resolve_data_root(config.data)
+        images, labels, class_names = load_classification_arrays(
+            root, img_size=tuple(config.input_size), limit=config.n_images or None, seed=config.data_seed
+        )
+    else:
+        root = ensure_synthetic_pets(
+            root=data_root or CLASSIFICATION_DATA_ROOT,
+            n_images=config.n_images,
+            image_size=tuple(config.data_image_size),
+            seed=config.data_seed,
+        )
+        images, labels, class_names = load_classification_arrays(root, img_size=tuple(config.input_size))
     train_idx, val_idx = split_indices(len(images), config.val_fraction, seed=config.split_seed)
     return {
         "x_train": images[train_idx].astype("float32"),
@@ -220,9 +241,27 @@ def training_command(config):
     command = f"python -m cvlab.models train --model {config.model}"
     if default is not None and config.epochs != default.epochs:
         command += f" --epochs {config.epochs}"
-    if default is not None and config.n_images != default.n_images:
+    if config.data:
+        command += f" --data {config.data}"
+    if default is not None and config.n_images != (REAL_DATA_N_IMAGES if config.data else default.n_images):
         command += f" --n-images {config.n_images}"
     return command
+
+
+def _data_info(config, root, n_images):
+    """The ``data`` entry of the metadata."""
+    split = {"val_fraction": config.val_fraction, "split_seed": config.split_seed}
+    if config.data:
+        return {"dataset": "Oxford-IIIT Pets", "root": str(root), "n_images": n_images, "seed": config.data_seed, **split}
+    return {"generator": "cvlab.data.ensure_synthetic_pets", "n_images": config.n_images,
+            "image_size": list(config.data_image_size), "seed": config.data_seed, **split}
+
+
+def trained_on(config, n_train):
+    """What the model was trained on, in words (the UI shows it)."""
+    if config.data:
+        return f"Oxford-IIIT Pets photos ({n_train} training images)"
+    return f"synthetic cartoon pets (cvlab.data, {n_train} training images)"
 
 
 def _uncompiled_copy(model):
@@ -271,11 +310,13 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
     seconds = time.perf_counter() - start
     val_accuracy = accuracy(model, data["x_val"], data["y_val"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / f"{config.model}.keras"
+    model_path = out_dir / f"{model_name(config)}.keras"
     _uncompiled_copy(model).save(model_path)
     info = {
-        "name": config.model,
+        "name": model_name(config),
+        "architecture": config.model,
         "file": model_path.name,
+        "trained_on": trained_on(config, len(data["y_train"])),
         "input_size": list(config.input_size),
         "input_shape": list(config.input_size) + [3],
         "input_range": "float32 RGB pixels in 0..255 (the model rescales)",
@@ -290,14 +331,7 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
         "n_val": len(data["y_val"]),
         "training_command": training_command(config),
         "seed": config.seed,
-        "data": {
-            "generator": "cvlab.data.ensure_synthetic_pets",
-            "n_images": config.n_images,
-            "image_size": list(config.data_image_size),
-            "seed": config.data_seed,
-            "val_fraction": config.val_fraction,
-            "split_seed": config.split_seed,
-        },
+        "data": _data_info(config, data["root"], len(data["y_train"]) + len(data["y_val"])),
         "config": _jsonable(dataclasses.asdict(config)),
         "train_seconds": round(seconds, 1),
         "keras_version": keras.__version__,
@@ -371,8 +405,16 @@ def accuracy(model, images, labels, batch_size=64):
 
 
 def _check_name(name):
-    if name not in DEMO_MODELS:
+    if name not in DEMO_MODELS and name.removesuffix(REAL_DATA_SUFFIX) not in DEMO_MODELS:
         raise ValueError(f"unknown demo model {name!r}; choose one of {', '.join(DEMO_MODELS)}.")
+
+
+def available_models(models_dir=None):
+    """Names of the classifiers in ``models_dir``: those trained on photos (``--data``) first, then the demo models."""
+    folder = Path(models_dir or MODELS_DIR)
+    trained = [m + REAL_DATA_SUFFIX for m in DEMO_MODELS
+               if (folder / f"{m}{REAL_DATA_SUFFIX}.keras").is_file() and (folder / f"{m}{REAL_DATA_SUFFIX}.json").is_file()]
+    return trained + list(DEMO_MODELS)
 
 
 def _missing(path, name):
@@ -546,6 +588,25 @@ def _selected(model_arg):
     return DEMO_MODELS if model_arg == "all" else (model_arg,)
 
 
+def config_from_args(name, args):
+    """The TrainConfig of ``name`` with the command line's --epochs, --n-images and --data."""
+    overrides = {"data": args.data or ""}
+    if args.data:
+        overrides["n_images"] = REAL_DATA_N_IMAGES
+    overrides.update({k: v for k, v in (("epochs", args.epochs), ("n_images", args.n_images)) if v is not None})
+    return dataclasses.replace(DEFAULT_CONFIGS[name], **overrides)
+
+
+def _check_real_data(data):
+    """FileNotFoundError saying to download first when ``--data oxford`` is not installed."""
+    from cvlab.oxford import DATA_KEYWORD, is_installed, resolve_data_root  # noqa: PLC0415
+
+    if data == DATA_KEYWORD and not is_installed(resolve_data_root(data)):
+        raise FileNotFoundError(
+            f"Oxford-IIIT Pets is not in {resolve_data_root(data)}: run `python -m cvlab.data download` first (about 810 MB)."
+        )
+
+
 def main(argv=None):
     """Command line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m cvlab.models", description="cvlab demo models")
@@ -555,7 +616,9 @@ def main(argv=None):
     train.add_argument("--epochs", type=int, default=None, help="override the default number of epochs")
     train.add_argument("--n-images", type=int, default=None, help="override the training set size")
     train.add_argument("--out", type=Path, default=MODELS_DIR)
-    train.add_argument("--data-root", type=Path, default=None, help="training data folder (default data/synthetic_pets_cls)")
+    train.add_argument("--data-root", type=Path, default=None, help="synthetic training data folder (default data/synthetic_pets_cls)")
+    train.add_argument("--data", default="", help="'oxford' (after `python -m cvlab.data download`) or an Oxford-IIIT Pets "
+                       f"folder: train on the photos, saved as <model>{REAL_DATA_SUFFIX}.keras")
     game = commands.add_parser("pointing-game", help="Grad-CAM pointing game on held-out synthetic images")
     game.add_argument("--model", choices=DEMO_MODELS + ("all",), default="all")
     game.add_argument("--n-images", type=int, default=60)
@@ -573,11 +636,11 @@ def main(argv=None):
         return download_command(args.mirror, args.timeout)
     try:
         if args.command == "train":
+            _check_real_data(args.data)
             for name in _selected(args.model):
-                overrides = {k: v for k, v in (("epochs", args.epochs), ("n_images", args.n_images)) if v is not None}
-                config = dataclasses.replace(DEFAULT_CONFIGS[name], **overrides)
+                config = config_from_args(name, args)
                 info = train_demo_model(config, out_dir=args.out, data_root=args.data_root)
-                print(f"{name}: val_accuracy {info['val_accuracy']:.3f} ({info['n_val']} images), "
+                print(f"{info['name']}: val_accuracy {info['val_accuracy']:.3f} ({info['n_val']} images), "
                       f"{info['params']:,} parameters, {info['train_seconds']:.0f} s -> {args.out / info['file']}")
         elif args.command == "pointing-game":
             for name in _selected(args.model):
@@ -591,7 +654,7 @@ def main(argv=None):
         else:
             for name in DEMO_MODELS:
                 print(json.dumps(demo_model_info(name), indent=2))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
