@@ -346,15 +346,6 @@ def test_browser_test_skips_only_outside_ci():
     assert action == "skip" and "/usr/bin/chromium is missing" in reason
 
 
-def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
-    from ui import resources
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert not resources.imagenet_available()
-    assert resources.IMAGENET_XCEPTION not in resources.model_choices()
-    assert {MODEL, XCEPTION} <= set(resources.model_choices())
-
-
 def test_demo_models_are_deterministic_without_training_flag():
     from cvlab.models import load_demo_model
     from ui.resources import load_model
