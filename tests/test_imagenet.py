@@ -112,3 +112,31 @@ def test_the_command_line_fetches_the_model_and_the_elephant(server, keras_home,
 def test_the_command_line_failure_is_one_line(keras_home, capsys):
     assert models.main(["download", "imagenet", "--mirror", refused_url()]) == 1
     assert capsys.readouterr().err.strip().startswith("error: Could not connect")
+
+
+def test_the_figures_command_draws_gradcam_and_filters_with_the_lab_code(server, keras_home, tmp_path, capsys):
+    from cvlab import figures  # noqa: PLC0415
+
+    assert figures.main(["gradcam", "--labs", "solutions", "--out", str(tmp_path)]) == 2  # not downloaded yet
+    assert "python -m cvlab.models download imagenet" in capsys.readouterr().err
+    assert models.main(["download", "imagenet", "--mirror", server.url]) == 0
+    assert figures.main(["gradcam", "--labs", "solutions", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "top classes: " in out and (tmp_path / "gradcam_overlay.png").is_file()
+    assert figures.main(["filters", "--labs", "solutions", "--n", "2", "--layer", "block2_sepconv1", "--out", str(tmp_path)]) == 0
+    from PIL import Image  # noqa: PLC0415
+
+    with Image.open(tmp_path / "filters_block2_sepconv1.png") as grid:
+        assert grid.size == (8 * 155 - 5, 150)  # 200x200 patterns cropped by 25 px, 8 per row, 5 px margins
+
+
+def test_the_segmentation_figure_uses_the_model_in_use(tmp_path, capsys):
+    from cvlab import figures  # noqa: PLC0415
+    from cvlab.paths import EXAMPLES_DIR  # noqa: PLC0415
+
+    image = EXAMPLES_DIR / "pet_cat_bengal.jpg"
+    assert figures.main(["segmentation", "--labs", "solutions", "--image", str(image), "--out", str(tmp_path)]) == 0
+    from PIL import Image  # noqa: PLC0415
+
+    with Image.open(tmp_path / "segmentation_mask.png") as mask:
+        assert set(np.unique(np.asarray(mask)).tolist()) <= {0, 127, 254}
