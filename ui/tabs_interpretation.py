@@ -1,4 +1,4 @@
-"""Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier.
+"""Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier or the ImageNet Xception.
 
 Each event runs the student's current ``interpretation.py`` (loaded afresh)
 and the reference side by side on the same cached model and image.
@@ -426,7 +426,7 @@ def build_gradcam_tab(labs_dir, examples):
     names, default, choices, problem = _initial_choices()
     gr.Markdown(
         "Where in the image is the evidence for a class? Your `grad_cam()` and `overlay_heatmap()` "
-        "from `interpretation.py` beside the reference, on a demo classifier."
+        "from `interpretation.py` beside the reference, on the model you pick below."
     )
     if problem:
         gr.Markdown(problem)
