@@ -10,9 +10,12 @@ real hash check runs on them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -29,7 +32,14 @@ class StandIns:
     probe_input: np.ndarray
 
 
-def make_stand_ins(workdir) -> StandIns:
+@functools.cache
+def make_stand_ins() -> StandIns:
+    """The stand-ins, built once per test process (building Xception takes seconds)."""
+    with tempfile.TemporaryDirectory() as workdir:
+        return _build_stand_ins(Path(workdir))
+
+
+def _build_stand_ins(workdir: Path) -> StandIns:
     import h5py  # noqa: PLC0415
     import keras  # noqa: PLC0415
     from keras.src.legacy.saving import legacy_h5_format  # noqa: PLC0415

@@ -1,7 +1,9 @@
 """Tiny archives in the exact layout of the real Oxford-IIIT Pets ones.
 
 ``images.tar.gz``: ``images/<Breed>_<n>.jpg`` plus the three ``.mat`` files the
-real archive has. ``annotations.tar.gz``: ``annotations/trimaps/<stem>.png``
+real archive has; like the real one, a few ".jpg" files are really a GIF, a
+PNG with an alpha channel and a CMYK JPEG (TFDS lists Abyssinian_34, the
+Egyptian_Mau ones and others). ``annotations.tar.gz``: ``annotations/trimaps/<stem>.png``
 with their macOS ``._<stem>.png`` companions, ``annotations/xmls/``,
 ``annotations/list.txt``, ``trainval.txt``, ``test.txt`` and ``README``.
 The pictures are synthetic pets (cvlab.data).
@@ -13,7 +15,23 @@ import io
 import tarfile
 from pathlib import Path
 
+from PIL import Image
+
 from cvlab.data import generate_synthetic_pets
+
+#: Pillow format and mode for the odd ".jpg" files (by position in the sorted image list).
+ODD_FILES = {1: ("GIF", "P"), 2: ("PNG", "RGBA"), 3: ("JPEG", "CMYK")}
+
+
+def _image_bytes(path: Path, index: int) -> bytes:
+    """The JPEG as written, or re-encoded the odd way ODD_FILES gives for this index."""
+    if index not in ODD_FILES:
+        return path.read_bytes()
+    fmt, mode = ODD_FILES[index]
+    buffer = io.BytesIO()
+    with Image.open(path) as picture:
+        picture.convert(mode).save(buffer, fmt)
+    return buffer.getvalue()
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
@@ -47,8 +65,8 @@ def make_oxford_archives(workdir: Path, n_images: int = 12, size=(48, 48), seed:
 
     def build_images(tar):
         _add_dir(tar, "images")
-        for path in images:
-            _add_bytes(tar, f"images/{path.name}", path.read_bytes())
+        for index, path in enumerate(images):
+            _add_bytes(tar, f"images/{path.name}", _image_bytes(path, index))
         for name in ("Abyssinian_100.mat", "Abyssinian_101.mat", "Abyssinian_102.mat"):
             _add_bytes(tar, f"images/{name}", b"MATLAB 5.0 MAT-file")
 

@@ -14,9 +14,9 @@ from tests._imagenet_helpers import make_stand_ins, serve_stand_ins, use_stand_i
 
 
 @pytest.fixture(scope="module")
-def stand_ins(tmp_path_factory):
+def stand_ins():
     import_tensorflow()
-    return make_stand_ins(tmp_path_factory.mktemp("imagenet"))
+    return make_stand_ins()
 
 
 @pytest.fixture()

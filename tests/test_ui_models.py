@@ -27,8 +27,8 @@ IMAGENET = resources.IMAGENET_XCEPTION
 
 
 @pytest.fixture(scope="module")
-def stand_ins(tmp_path_factory):
-    return make_stand_ins(tmp_path_factory.mktemp("imagenet-ui"))
+def stand_ins():
+    return make_stand_ins()
 
 
 @pytest.fixture()
