@@ -25,7 +25,7 @@ from ui.common import (
 )
 from ui.fields import one_of, whole_number
 from ui.images import load_input_image, model_input, nearest_resize
-from ui.resources import segmentation_config, segmentation_model
+from ui.resources import segmentation_config, segmentation_model, segmentation_note
 
 LAB = "segmentation"
 #: Class index -> label shown on the mask (background is left unpainted).
@@ -241,6 +241,7 @@ def build_tab(labs_dir, examples):
         "Your `build_segmentation_model()` is built with the demo configuration and loaded with the demo "
         "weights, then predicts a mask (pet, contour) for the image. The demo model's mask is on the right."
     )
+    gr.Markdown(segmentation_note(), elem_id="segmentation-model-note")
     with gr.Row():
         with gr.Column(scale=1):
             image = inputs.ImageFile(label="Image", height=280, elem_id="segmentation-image")

@@ -8,10 +8,13 @@ Layout (the real dataset and the synthetic one share it)::
 
 Modules: :mod:`~cvlab.data.pets` (the loader), :mod:`~cvlab.data.synthetic`
 (the cartoon-pet renderer), :mod:`~cvlab.data.install` (writing a set to disk,
-safely under concurrency); ``python -m cvlab.data`` is the command line::
+safely under concurrency), :mod:`~cvlab.data.oxford` (downloading and
+installing the real Oxford-IIIT Pets); ``python -m cvlab.data`` is the
+command line::
 
     python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
-    python -m cvlab.data check [--root DIR]
+    python -m cvlab.data check [--root DIR|oxford]
+    python -m cvlab.data download [--root DIR] [--mirror URL] [--keep-archives]
 """
 
 from cvlab.data.install import (
