@@ -76,7 +76,7 @@ def read_info(name, models_dir=None):
 def write_info(info, out_dir=None):
     """Write the metadata dict ``info`` to ``<out_dir>/<info["name"]>.json``; return the path."""
     path = Path(out_dir or MODELS_DIR) / f"{info['name']}.json"
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return path
 
 
