@@ -24,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 from cvlab import models
-from cvlab.data import DatasetError, find_samples, load_image, split_indices
-from cvlab.data.oxford import DEFAULT_ROOT as OXFORD_ROOT
+from cvlab.data import DatasetError, find_samples, load_image, select_samples, split_indices
+from cvlab.data.oxford import DATA_KEYWORD, resolve_data_root
 from cvlab.impl import load_lab
 from cvlab.models import imagenet
 
@@ -103,6 +103,18 @@ def filters_figure(labs="labs", layer="block3_sepconv1", n=64, out=DEFAULT_OUT, 
     return [_save(grid, Path(out) / f"filters_{layer}.png")]
 
 
+def validation_photo(meta):
+    """A photo of the validation split of the run that trained the segmentation model ``meta`` describes:
+    the same seeded choice of photos and split (Oxford-IIIT Pets' whole set for a model trained on synthetic pets)."""
+    config = meta.get("config", {})
+    data = config.get("data") or ""
+    samples = find_samples(resolve_data_root(data or DATA_KEYWORD))
+    if data:
+        samples = select_samples(samples, config.get("n_images") or None, config.get("data_seed", 0))
+    _, val_idx = split_indices(len(samples), config.get("val_fraction", 0.2), seed=config.get("split_seed", 1337))
+    return samples[int(val_idx[min(4, len(val_idx) - 1)]) if len(val_idx) else 0].image_path
+
+
 def segmentation_figure(labs="labs", image=None, out=DEFAULT_OUT):
     """Figure 9.6: a validation photo and the mask predicted by the segmentation model in use
     (``models/segmentation_oxford.keras`` once trained), loaded into your build_segmentation_model."""
@@ -111,11 +123,7 @@ def segmentation_figure(labs="labs", image=None, out=DEFAULT_OUT):
     lab = load_lab("segmentation", labs)
     model = lab.build_segmentation_model(img_size=size, num_classes=3, filters=tuple(meta["filters"]))
     model.set_weights(trained.get_weights())
-    if image is None:
-        samples = find_samples(OXFORD_ROOT)  # the validation split of the training run
-        _, val_idx = split_indices(len(samples), 0.2, seed=1337)
-        image = samples[int(val_idx[4])].image_path
-    photo = load_image(image, size)
+    photo = load_image(image or validation_photo(meta), size)
     mask = np.asarray(model(photo[np.newaxis].astype("float32"), training=False))[0].argmax(-1)
     return [_save(photo, Path(out) / "segmentation_input.png"),
             _save(np.uint8(mask * 127), Path(out) / "segmentation_mask.png")]  # the book's mask * 127

@@ -36,6 +36,7 @@ from cvlab.data.pets import (
     load_image,
     load_segmentation_arrays,
     load_trimap,
+    select_samples,
     split_indices,
 )
 from cvlab.data.synthetic import BREEDS, render_pet_image, trimap_from_mask
@@ -59,6 +60,7 @@ __all__ = [
     "load_segmentation_arrays",
     "load_trimap",
     "render_pet_image",
+    "select_samples",
     "split_indices",
     "trimap_from_mask",
 ]

@@ -312,7 +312,7 @@ def load_trimap(path, size=None) -> np.ndarray:
     return values if size is None else resize_image(values, size, "nearest")
 
 
-def _select(samples: list[PetSample], limit, seed=None) -> list[PetSample]:
+def select_samples(samples: list[PetSample], limit, seed=None) -> list[PetSample]:
     """``limit`` samples (all when limit is None): the first ones, or with ``seed`` a seeded
     random choice kept in name order (a real data set sorted by name starts with all its cats)."""
     if limit is None or int(limit) >= len(samples):
@@ -347,7 +347,7 @@ def load_segmentation_arrays(root, img_size=(200, 200), limit=None, seed=None):
         (images, trimaps): uint8 (N, H, W, 3) and uint8 (N, H, W) with the raw values
         1, 2, 3 (mapping them to classes is a lab exercise).
     """
-    samples = _select(find_samples(root), limit, seed)
+    samples = select_samples(find_samples(root), limit, seed)
     height, width = img_size
     trimaps = np.empty((len(samples), height, width), dtype=np.uint8)
     for index, sample in enumerate(samples):
@@ -367,7 +367,7 @@ def load_classification_arrays(root, img_size=(180, 180), limit=None, seed=None)
         (images, labels, class_names): uint8 (N, H, W, 3), int32 (N,) indices into
         class_names, and class_names == SPECIES_NAMES.
     """
-    samples = _select(find_samples(root), limit, seed)
+    samples = select_samples(find_samples(root), limit, seed)
     labels = np.array([sample.label for sample in samples], dtype=np.int32)
     return _load_images(samples, img_size), labels, SPECIES_NAMES
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from cvlab import models
+from cvlab import figures, models
 from cvlab import train_segmentation as ts
-from cvlab.data import load_classification_arrays, oxford
+from cvlab.data import find_samples, load_classification_arrays, oxford, select_samples, split_indices
 from cvlab.models.__main__ import main as models_main
 from cvlab.models.store import metadata_path
 from cvlab.quiet import import_tensorflow
@@ -70,6 +70,15 @@ def test_a_random_subset_of_the_photos_has_both_species(default_root):
     assert set(species.tolist()) == {0, 1}  # the first 6 by name would all be cats
     _, first, _ = load_classification_arrays(default_root, (16, 16), limit=6)
     assert set(first.tolist()) == {0}
+
+
+def test_the_segmentation_figure_shows_a_photo_the_model_was_not_trained_on(default_root):
+    config = ts.SegmentationConfig(data="oxford", n_images=10, data_seed=3)
+    photo = figures.validation_photo({"config": config.as_json()})
+    chosen = select_samples(find_samples(default_root), 10, seed=3)  # the run's photos, as load_dataset picks them
+    train_idx, val_idx = split_indices(len(chosen), config.val_fraction, seed=config.split_seed)
+    assert photo in {chosen[i].image_path for i in val_idx}
+    assert photo not in {chosen[i].image_path for i in train_idx}
 
 
 def test_data_oxford_before_the_download_says_what_to_run(tmp_path, monkeypatch, capsys):
