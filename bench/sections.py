@@ -170,7 +170,7 @@ def _descendants(root_pid):
 
 def grader(quick):
     """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree)."""
-    from grader.isolation import resident_bytes  # noqa: PLC0415
+    from grader.remote import resident_bytes  # noqa: PLC0415
 
     command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
     if quick:

@@ -1,8 +1,12 @@
 """Run grader checks from a notebook (the nbgrader test cells call this).
 
-The notebook's own functions are graded: pass ``globals()`` and the check
+The notebook's own functions are checked: pass ``globals()`` and the check
 finds ``trimap_to_classes`` & co. by name, exactly as ``python -m grader``
-finds them in ``labs/<lab>.py``. The same registered checks run.
+finds them in ``labs/<lab>.py``. The same registered checks run, in the
+notebook's kernel, against the recorded expectations (the student's copy
+has no solutions/). This is feedback for the student: the score that counts
+is computed by the instructor's judge from the notebook's answer cells
+(``python -m course grade``), never from what runs in the kernel.
 
 nbgrader gives 0 points to a graded cell that wrote anything to stderr, and
 TensorFlow logs there. So the check runs inside
@@ -15,8 +19,16 @@ Example (a test cell)::
     check("segmentation.trimap_to_classes.mapping", globals())
 """
 
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, namespace_from, run_check
+import os
+import sys
+import sysconfig
+
+from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
+from grader.expect import Expected, RecordedReference
+from grader.harness.local import LocalImplementation
 from grader.report import fmt_points, status_word
+
+NOTEBOOK_FILE = "this notebook"
 
 
 class CheckFailed(AssertionError):
@@ -54,9 +66,30 @@ def run(check_id, namespace):
             "Ask for the current version of the notebook (instructors: `python -m course release`)."
         ) from None
     import_tensorflow()
-    student = namespace_from({str(k): v for k, v in dict(namespace).items()})
+    student = notebook_implementation(namespace)
     with stderr_silenced():
-        return run_check(chk, student)
+        return run_check(chk, student, Expected(RecordedReference(), chk.lab))
+
+
+def _installed_roots():
+    roots = {sys.prefix, sys.base_prefix, *(p for p in sysconfig.get_paths().values() if p)}
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return tuple(os.path.realpath(r) for r in roots | {project})
+
+
+def is_cell_file(filename):
+    """True for a traceback frame in a notebook cell (not in Python, its packages or the project)."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    real = os.path.realpath(filename)
+    return not any(real == root or real.startswith(root + os.sep) for root in _installed_roots())
+
+
+def notebook_implementation(namespace):
+    """The notebook's functions (``globals()``) behind the checks' Implementation interface."""
+    return LocalImplementation(
+        {str(k): v for k, v in dict(namespace).items()}, display_file=NOTEBOOK_FILE, is_student_file=is_cell_file,
+    )
 
 
 def report_line(result, message):
