@@ -176,6 +176,7 @@ class _LabGrader:
         self.extra_deny = extra_deny
         self.sandbox = None
         self.spare = None
+        self.notes = []
 
     def start(self):
         if self.code.problem() is None and self.sandbox is None:
@@ -202,6 +203,7 @@ class _LabGrader:
                 return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
             return ERROR, f"The grading process ended while importing {name}{exc.detail}; keep module-level code to imports and definitions."
         problem = info["problem"]
+        self.notes = info["cell_errors"]
         return None if problem is None else (ERROR if problem.get("status") != TIMEOUT else TIMEOUT, problem["message"])
 
     def _sandbox_for_next(self):
@@ -258,6 +260,10 @@ class _LabGrader:
             return failed_result(chk, *self._failure_message(chk, exc, timeout_s), time.perf_counter() - start), False
         finally:
             self.sandbox.deadline = None
+        if not result.passed and self.notes:
+            result.message = f"{result.message} (While loading your code: {self.notes[0]}; the rest was loaded.)"
+        if student.refused:
+            result.message = f"{result.message} (The grader refused {student.refused[0]}.)".strip()
         return result, not self.sandbox.dirty
 
     def _failure_message(self, chk, exc, timeout_s):

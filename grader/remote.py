@@ -18,6 +18,7 @@ sandbox for the next one.
 import builtins
 import os
 import queue
+import secrets
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from grader.harness.local import Implementation, ModelHandle, function_source_in, spec_of
 from grader.harness.summary import ModelSummary
-from grader.harness.wire import MAX_MESSAGE_BYTES, ModelRef, Tensor, WireError, decode_body, encode
+from grader.harness.wire import MAX_MESSAGE_BYTES, ModelRef, Tensor, WireError, decode_body, encode, find_signed_frame
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 HARNESS_PACKAGE = "cvlab_harness"
@@ -135,6 +136,7 @@ class Sandbox:
         self.deadline = None
         self.process = None
         self._buffer = b""
+        self._key = secrets.token_bytes(32)
         self.ready_info = None
         self.dirty = False
         submission = self.scratch / "submission"
@@ -157,6 +159,7 @@ class Sandbox:
             deny_roots=[*project_roots(), *map(str, extra_deny)],
             write_roots=[],
             debug=bool(os.environ.get("CVLAB_SANDBOX_DEBUG")),
+            key=self._key.hex(),
         )
         self._start(message)
 
@@ -225,8 +228,9 @@ class Sandbox:
         if not done[0]:
             raise SandboxFailure("ended", _exit_description(self._wait_exit(5)))
 
-    def _read_exactly(self, n, deadline, watch_memory):
-        while len(self._buffer) < n:
+    def _read_more(self, deadline, watch_memory):
+        """Append the next chunk from the sandbox to the buffer (watching the deadline and memory)."""
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SandboxFailure("timeout")
@@ -241,16 +245,19 @@ class Sandbox:
             if chunk is None:
                 self._chunks.put(None)
                 raise SandboxFailure("ended", _exit_description(self._wait_exit(5)))
+            if len(self._buffer) > 2 * MAX_MESSAGE_BYTES:
+                raise SandboxFailure("protocol", "too much data without a valid reply")
             self._buffer += chunk
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
+            return
 
     def _receive(self, deadline, watch_memory=True):
-        header = self._read_exactly(8, deadline, watch_memory)
-        length = int.from_bytes(header, "little")
-        if length > MAX_MESSAGE_BYTES:
-            raise SandboxFailure("protocol", f"a reply of {length:,} bytes is larger than allowed")
-        body = self._read_exactly(length, deadline, watch_memory)
+        """The next authentic frame's value (junk and unsigned frames in between are dropped)."""
+        while True:
+            body, consumed = find_signed_frame(self._buffer, self._key)
+            self._buffer = self._buffer[consumed:]
+            if body is not None:
+                break
+            self._read_more(deadline, watch_memory)
         try:
             value = decode_body(body)
         except WireError as exc:
@@ -299,9 +306,12 @@ class Sandbox:
         self.next_id += 1
         request_id = self.next_id
         self._send({"op": op, "id": request_id, **fields})
-        reply = self._receive(self.deadline or time.monotonic() + STARTUP_LIMIT_S)
-        if reply.get("id") != request_id:
-            raise SandboxFailure("protocol", "a reply to another request")
+        deadline = self.deadline or time.monotonic() + STARTUP_LIMIT_S
+        reply = self._receive(deadline)
+        while reply.get("id") != request_id:  # a stale reply (after a forged one was taken): skip it
+            if not isinstance(reply.get("id"), int) or reply["id"] > request_id:
+                raise SandboxFailure("protocol", "a reply to another request")
+            reply = self._receive(deadline)
         if ("value" in reply) == ("error" in reply):
             raise SandboxFailure("protocol", "a reply must hold a value or an error")
         return reply
@@ -456,6 +466,8 @@ class RemoteImplementation(Implementation):
         self.display_file = display_file
         self.sources = list(sources)
         self.variant = variant
+        #: What the sandbox refused while this implementation was used (for the report; no score change).
+        self.refused = []
         self._has = {}
         self._specs = {}
 
@@ -496,9 +508,7 @@ class RemoteImplementation(Implementation):
         reply = self.sandbox.request(op, args=self._encode_arg(list(args)),
                                      kwargs=self._encode_arg(dict(kwargs or {})), **fields)
         replay_warnings(reply.get("warnings"))
-        violations = [v for v in reply.get("violations") or [] if isinstance(v, str)]
-        if violations:
-            raise SandboxViolationError(f"the grader does not allow {violations[0]}")
+        self.refused.extend(v[:300] for v in (reply.get("violations") or [])[:5] if isinstance(v, str))
         if reply.get("threads"):
             self.sandbox.dirty = True
         if "error" in reply:
