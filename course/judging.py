@@ -135,6 +135,8 @@ def cell_outcomes(lab, document):
     """``{test cell grade_id: (passed, text)}`` for a verdict: what each test cell shows in feedback."""
     from cvlab.notebooks import check_cell_ids  # noqa: PLC0415
 
+    from grader.nb import notebook_message  # noqa: PLC0415
+
     checks = all_checks(lab=lab)
     by_check = {r["id"]: r for r in document["results"]}
     outcomes = {}
@@ -145,5 +147,6 @@ def cell_outcomes(lab, document):
         elif result["status"] == "passed":
             outcomes[grade_id] = (True, f"PASS  {result['score']:g}/{result['max_score']:g}  {result['title']}")
         else:
-            outcomes[grade_id] = (False, f"[{result['status']}] {result['message']}")
+            message = notebook_message(CheckResult(**result))
+            outcomes[grade_id] = (False, f"[{result['status']}] {message}")
     return outcomes

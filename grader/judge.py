@@ -29,6 +29,8 @@ from grader.remote import RemoteImplementation, Sandbox, SandboxFailure
 TIMEOUT_ENV = "CVLAB_GRADER_TIMEOUT"
 MEMORY_ENV = "CVLAB_GRADER_MEMORY_GB"
 DEFAULT_MEMORY_GB = 3.0
+#: Most hanging statements or cells skipped while loading one submission.
+MAX_SKIPPED = 3
 
 
 class GraderError(RuntimeError):
@@ -177,6 +179,8 @@ class _LabGrader:
         self.sandbox = None
         self.spare = None
         self.notes = []
+        self.skip = set()
+        self.skipped_notes = []
 
     def start(self):
         if self.code.problem() is None and self.sandbox is None:
@@ -184,7 +188,7 @@ class _LabGrader:
 
     def _new_sandbox(self):
         return Sandbox(self.code.lab, self.code.sandbox_files(), self.code.sandbox_init(),
-                       self.limits.memory_gb, self.extra_deny)
+                       self.limits.memory_gb, self.extra_deny, skip=self.skip)
 
     def _ready(self, sandbox):
         """None when checks can run in ``sandbox``, else ``(status, message)`` for every remaining check."""
@@ -194,6 +198,12 @@ class _LabGrader:
             info = sandbox.wait_ready(load_timeout)
         except SandboxFailure as exc:
             sandbox.kill()
+            if exc.kind == "timeout" and exc.loading is not None and len(self.skip) < MAX_SKIPPED:
+                # like a notebook cell that is interrupted: skip what hung, load the rest
+                self.skip.add(exc.loading[0])
+                self.skipped_notes.append(f"{exc.loading[1]} did not finish in {load_timeout:g} s and was skipped")
+                self.sandbox = self._new_sandbox()
+                return self._ready(self.sandbox)
             if exc.kind == "startup":
                 raise GraderError(f"The grading sandbox for {self.code.lab} could not start ({exc.detail}); "
                                   "set CVLAB_SANDBOX_DEBUG=1 to see its output.") from None
@@ -203,7 +213,7 @@ class _LabGrader:
                 return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
             return ERROR, f"The grading process ended while importing {name}{exc.detail}; keep module-level code to imports and definitions."
         problem = info["problem"]
-        self.notes = info["cell_errors"]
+        self.notes = self.skipped_notes + info["cell_errors"]
         return None if problem is None else (ERROR if problem.get("status") != TIMEOUT else TIMEOUT, problem["message"])
 
     def _sandbox_for_next(self):
@@ -228,9 +238,9 @@ class _LabGrader:
                     results.append(failed_result(chk, *problem))
                     continue
                 if self.sandbox is None:
-                    problem_now = self._sandbox_for_next()
-                    if problem_now is not None:
-                        results.append(failed_result(chk, *problem_now))
+                    problem = self._sandbox_for_next()
+                    if problem is not None:
+                        results.append(failed_result(chk, *problem))
                         continue
                 result, healthy = self._run_one(chk)
                 results.append(result)

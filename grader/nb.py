@@ -4,7 +4,8 @@ The notebook's own functions are checked: pass ``globals()`` and the check
 finds ``trimap_to_classes`` & co. by name, exactly as ``python -m grader``
 finds them in ``labs/<lab>.py``. The same registered checks run, in the
 notebook's kernel, against the recorded expectations (the student's copy
-has no solutions/). This is feedback for the student: the score that counts
+has no solutions/; where solutions/ exists, the instructor's, they are
+computed from it). This is feedback for the student: the score that counts
 is computed by the instructor's judge from the notebook's answer cells
 (``python -m course grade``), never from what runs in the kernel.
 
@@ -19,12 +20,13 @@ Example (a test cell)::
     check("segmentation.trimap_to_classes.mapping", globals())
 """
 
+import functools
 import os
 import sys
 import sysconfig
 
 from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
-from grader.expect import Expected, RecordedReference
+from grader.expect import Expected
 from grader.harness.local import LocalImplementation
 from grader.report import fmt_points, status_word
 
@@ -35,7 +37,7 @@ class CheckFailed(AssertionError):
     """A check did not pass; the message says what to change."""
 
 
-def _notebook_message(result):
+def notebook_message(result):
     """The result's hint, with "not implemented" phrased for a notebook."""
     if result.status == NOT_IMPLEMENTED:
         return (
@@ -68,7 +70,14 @@ def run(check_id, namespace):
     import_tensorflow()
     student = notebook_implementation(namespace)
     with stderr_silenced():
-        return run_check(chk, student, Expected(RecordedReference(), chk.lab))
+        return run_check(chk, student, Expected(_provider(), chk.lab))
+
+
+@functools.cache
+def _provider():
+    from grader.judge import reference_provider  # noqa: PLC0415
+
+    return reference_provider("auto")
 
 
 def _installed_roots():
@@ -106,7 +115,7 @@ def check(check_id, namespace):
     """
     __tracebackhide__ = True  # IPython and pytest hide this frame
     result = run(check_id, namespace)
-    message = _notebook_message(result)
+    message = notebook_message(result)
     print(report_line(result, message))
     if result.status != PASSED:
         raise CheckFailed(f"[{result.status}] {message}") from None
@@ -119,7 +128,7 @@ def check_exercise(lab, exercise, namespace):
     for chk in all_checks(lab=lab, exercise=exercise, include_hidden=False):
         result = run(chk.id, namespace)
         results.append(result)
-        print(report_line(result, _notebook_message(result)))
+        print(report_line(result, notebook_message(result)))
     failed = [r for r in results if r.status != PASSED]
     if not results:
         raise CheckFailed(f"No checks exist for {lab}.{exercise}; check the names.")

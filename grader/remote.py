@@ -42,6 +42,8 @@ STARTUP_LIMIT_S = 300.0
 POLL_S = 0.05
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "tensorflow",
              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": ""}
+#: Names the user the sandbox runs as when the judge runs as root (Gradescope).
+SANDBOX_USER_ENV = "CVLAB_SANDBOX_USER"
 #: Environment variables passed through to the sandbox (nothing else of the judge's environment is).
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
               "TF_NUM_INTRAOP_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -59,6 +61,8 @@ class SandboxFailure(Exception):
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
+        #: while loading: ``(index, description)`` of the statement or cell that was running, or None.
+        self.loading = None
 
 
 class StudentException(Exception):
@@ -126,9 +130,10 @@ class Sandbox:
             or ``{"kind": "cells", "cells": [{"name", "source"}...]}``.
         memory_gb: the memory limit.
         extra_deny: more folders the sandbox may not read (other submissions, the course).
+        skip: indices of top-level statements (or cells) not to run: they hung before.
     """
 
-    def __init__(self, lab, files, init, memory_gb, extra_deny=()):
+    def __init__(self, lab, files, init, memory_gb, extra_deny=(), skip=()):
         self.lab = lab
         self.memory_bytes = int(memory_gb * 1024**3)
         self.scratch = Path(tempfile.mkdtemp(prefix="cvlab-sandbox-"))
@@ -160,6 +165,7 @@ class Sandbox:
             write_roots=[],
             debug=bool(os.environ.get("CVLAB_SANDBOX_DEBUG")),
             key=self._key.hex(),
+            skip=sorted(skip),
         )
         self._start(message)
 
@@ -175,6 +181,7 @@ class Sandbox:
         # its own process group (POSIX) or console group (Windows): the student's killpg(0) reaches only the sandbox
         group = {"start_new_session": True} if os.name == "posix" else {
             "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+        group.update(self._unprivileged_user())
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", code], cwd=str(self.scratch), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None if debug else subprocess.DEVNULL,
@@ -185,6 +192,26 @@ class Sandbox:
         threading.Thread(target=self._read_loop, args=(self.process.stdout, self._chunks), daemon=True).start()
         threading.Thread(target=self._write_loop, args=(self.process.stdin, self._outbox), daemon=True).start()
         self._send(message, deadline=time.monotonic() + STARTUP_LIMIT_S)
+
+    def _unprivileged_user(self):
+        """Popen arguments that run the sandbox as ``$CVLAB_SANDBOX_USER`` when the judge is root.
+
+        Gradescope runs its autograder as root: there the sandbox drops to
+        an unprivileged user that cannot read the answer key at all (its
+        files are root-only), whatever the code tries.
+        """
+        name = os.environ.get(SANDBOX_USER_ENV)
+        if not name or os.name != "posix" or os.geteuid() != 0:
+            return {}
+        import pwd  # noqa: PLC0415 - POSIX only
+
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            raise SandboxFailure("startup", f"{SANDBOX_USER_ENV}={name} names no user on this machine") from None
+        for path in [self.scratch, *self.scratch.rglob("*")]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     # -- frames ------------------------------------------------------------------------
     # Reads and writes run in threads so that a deadline holds even when the sandbox
@@ -286,7 +313,17 @@ class Sandbox:
         if started.get("started") is not True:
             self.kill()
             raise SandboxFailure("startup", "unexpected first message")
-        reply = self._receive(time.monotonic() + load_timeout_s)
+        loading = None
+        while True:
+            try:
+                reply = self._receive(time.monotonic() + load_timeout_s)
+            except SandboxFailure as exc:
+                exc.loading = loading  # which statement or cell was running
+                raise
+            if "loading" not in reply:
+                break
+            index, name = reply.get("loading"), reply.get("name")
+            loading = (index, str(name)[:200]) if isinstance(index, int) else None
         if reply.get("ready") is not True:
             raise SandboxFailure("protocol", "unexpected ready message")
         problem = reply.get("problem")

@@ -76,8 +76,10 @@ class Channel:
 class Submission:
     """The student's code loaded into one namespace, from a module file or notebook cells."""
 
-    def __init__(self, init):
+    def __init__(self, init, progress=lambda index, name: None):
         self.lab = init["lab"]
+        self.skip = set(init.get("skip") or ())
+        self.progress = progress
         self.files = set()
         self.cell_errors = []
         self.namespace = None
@@ -113,7 +115,10 @@ class Submission:
             return {"status": "error", "message": f"{name} has a syntax error on line {exc.lineno}: {exc.msg}. Fix it and run again."}
         linecache.cache[path] = (len(source), None, source.splitlines(True), path)
         flags = _future_flags(tree)
-        for statement in tree.body:
+        for index, statement in enumerate(tree.body):
+            if index in self.skip:
+                continue
+            self.progress(index, f"{name}, line {statement.lineno}")
             try:
                 code = compile(ast.Module([statement], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True)
                 exec(code, self.namespace)  # noqa: S102 - the sandbox runs student code
@@ -137,6 +142,9 @@ class Submission:
         """Run notebook cells one by one in one namespace; a failing cell does not stop the others."""
         self.namespace = {"__name__": self.lab}
         for number, cell in enumerate(cells, 1):
+            if number - 1 in self.skip:
+                continue
+            self.progress(number - 1, f"cell {cell.get('name') or number}")
             filename = f"<cell {cell.get('name') or number}>"
             source = cell["source"]
             self.files.add(filename)
@@ -328,7 +336,8 @@ def main():
         guard.silence_output()
     _import_tensorflow()
     channel.send({"started": True})
-    submission = Submission(init)
+    # before each statement or cell: the judge restarts without the one that hangs
+    submission = Submission(init, progress=lambda index, name: channel.send({"loading": index, "name": name}))
     server = Server(channel, submission)
     policy = guard.PathPolicy(init["read_roots"], init.get("deny_roots", ()), init.get("write_roots", ()))
     memory_cap = guard.limit_memory(float(init["memory_gb"]))
