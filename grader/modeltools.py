@@ -88,17 +88,17 @@ def copy_weights_by_layer(source_layers, target, hint):
     candidates = [(name, list(weights)) for name, weights in source_layers]
     assignments = {}
     for layer in (layer for layer in summary_of(target).layers if layer.has_weights):
-        match = next(
-            (cand for cand in candidates
-             if cand[0] == layer.class_name and [tuple(np.shape(w)) for w in cand[1]] == layer.weight_shapes),
+        position = next(
+            (i for i, (name, weights) in enumerate(candidates)
+             if name == layer.class_name and [tuple(np.shape(w)) for w in weights] == layer.weight_shapes),
             None,
         )
-        if match is None:
+        if position is None:
             raise AssertionError(
                 f"{hint} (your {layer.class_name} with weight shapes {_short(layer.weight_shapes)} has no counterpart)"
             )
-        assignments[layer.index] = match[1]
-        candidates.remove(match)
+        # by position: list.remove would compare the arrays of same-class candidates with ==
+        assignments[layer.index] = candidates.pop(position)[1]
     if candidates:
         missing = ", ".join(f"{name} {_short([tuple(np.shape(w)) for w in weights], 2)}" for name, weights in candidates)
         raise AssertionError(f"{hint} (missing: {missing})")

@@ -57,14 +57,23 @@ def local(module, lab):
 def check_results(lab, student, exercise=None, reference=RECORDED, include_hidden=True):
     """``{"<exercise>.<name>": CheckResult}`` for the lab's checks (of one exercise), run in this process.
 
-    ``student`` is a loaded module; ``reference`` a provider (recorded by default, as in the kit).
+    ``student`` is a loaded module; ``reference`` a provider (recorded by default, as in the kit) for the
+    visible checks; hidden checks read the live one (see :func:`expected_for`).
     """
     impl = local(student, lab)
-    expected = Expected(reference, lab)
     return {
-        c.id.split(".", 1)[1]: run_check(c, impl, expected)
+        c.id.split(".", 1)[1]: run_check(c, impl, expected_for(c, reference))
         for c in all_checks(lab=lab, exercise=exercise, include_hidden=include_hidden)
     }
+
+
+def expected_for(chk, reference):
+    """The expectations ``chk`` reads: ``reference``'s, or the live ones for a hidden check.
+
+    Hidden checks run only on the instructor's side, where the reference is live; their expectations
+    (``@expectation(..., hidden=True)``) are never recorded.
+    """
+    return Expected(LIVE if chk.hidden else reference, chk.lab)
 
 
 def failures(results):
@@ -89,11 +98,12 @@ def skeleton_results(lab, tmp_path):
     return results
 
 
-def remote_results(lab, variants, reference=RECORDED, include_hidden=True, timeout_s=120.0):
+def remote_results(lab, variants, reference=RECORDED, include_hidden=True, timeout_s=120.0, exercises=None):
     """Grade several variants of ``lab`` through one real sandbox.
 
     Args:
         variants: ``{alias: module text}``.
+        exercises: ``{alias: exercise}`` to run only that exercise's checks on a variant (all by default).
 
     Returns:
         ``{alias: {"<exercise>.<name>": CheckResult}}``.
@@ -109,11 +119,11 @@ def remote_results(lab, variants, reference=RECORDED, include_hidden=True, timeo
         out = {}
         for alias in variants:
             impl = RemoteImplementation(sandbox, f"labs/{lab}.py", [variants[alias]], variant=alias)
-            expected = Expected(reference, lab)
             out[alias] = {}
-            for chk in all_checks(lab=lab, include_hidden=include_hidden):
+            exercise = (exercises or {}).get(alias)
+            for chk in all_checks(lab=lab, exercise=exercise, include_hidden=include_hidden):
                 sandbox.deadline = time.monotonic() + timeout_s
-                out[alias][chk.id.split(".", 1)[1]] = run_check(chk, impl, expected)
+                out[alias][chk.id.split(".", 1)[1]] = run_check(chk, impl, expected_for(chk, reference))
         return out
     finally:
         sandbox.stop()
