@@ -107,11 +107,11 @@ def solution_bodies(solutions_dir=SOLUTIONS_DIR):
         for node in ast.parse(source).body:
             if not isinstance(node, ast.FunctionDef):
                 continue
-            block = lines[node.lineno - 1 : node.end_lineno]
-            inside = [i for i, line in enumerate(block) if line.strip() in (BEGIN_MARKER, END_MARKER)]
-            if len(inside) >= 2:
-                body = "\n".join(block[inside[0] + 1 : inside[1]])
-                bodies[f"{path.stem}.{node.name}"] = _normalized(body)
+            # the END marker is a comment after the function's last statement: look past end_lineno
+            begin = next((i for i in range(node.lineno - 1, node.end_lineno) if lines[i].strip() == BEGIN_MARKER), None)
+            end = next((i for i in range(begin + 1, len(lines)) if lines[i].strip() == END_MARKER), None) if begin is not None else None
+            if begin is not None and end is not None:
+                bodies[f"{path.stem}.{node.name}"] = _normalized("\n".join(lines[begin + 1 : end]))
     return bodies
 
 
