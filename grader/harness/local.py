@@ -185,8 +185,30 @@ def build_model_from_spec(spec):
     """A Keras model from a :class:`ModelSpec` (config + weights), as the judge built it."""
     import keras  # noqa: PLC0415
 
-    model = keras.saving.deserialize_keras_object(spec.config, safe_mode=True)
+    if spec.config.get("class_name") == "Sequential" and spec.config.get("module") == "keras":
+        model = _sequential_from_config(spec.config["config"])
+    else:
+        model = keras.saving.deserialize_keras_object(spec.config, safe_mode=True)
     model.set_weights(spec.weights)
+    return model
+
+
+def _sequential_from_config(config):
+    """A Sequential model built from its config the way its constructor builds it: one graph.
+
+    ``Sequential.from_config`` adds the layers one by one and rebuilds the
+    graph after each (Keras 3.15): every layer then has several inbound
+    nodes, ``layer.output`` belongs to the first, dead graph, and a model
+    ``keras.Model(model.inputs, [layer.output, model.outputs[0]])`` (Grad-CAM)
+    gets no gradient between its two outputs.
+    """
+    import keras  # noqa: PLC0415
+
+    layers = [keras.saving.deserialize_keras_object(c, safe_mode=True) for c in config["layers"]]
+    model = keras.Sequential(layers, name=config.get("name"), trainable=config.get("trainable", True))
+    shape = config.get("build_input_shape")
+    if not model.built and isinstance(shape, (list, tuple)) and shape:
+        model.build(tuple(shape))
     return model
 
 

@@ -273,6 +273,7 @@ class Server:
         threads_before = set(threading.enumerate())
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            _ignore_library_warnings()  # Keras' own (e.g. input structure) would be re-issued as noise in the judge
             try:
                 reply["value"] = self.handle(request)
             except BaseException as exc:  # student code may raise anything, SystemExit included
@@ -308,6 +309,11 @@ def _import_tensorflow():
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    _ignore_library_warnings()
+
+
+def _ignore_library_warnings():
+    """Ignore the warnings Keras raises about its own use (not student code's numerics)."""
     warnings.filterwarnings("ignore", module="keras")
 
 
