@@ -14,7 +14,7 @@ unless noted):
          (fails the hidden check only);
 - mallory: the untouched release plus cells a cheater adds (replace the
          in-notebook check helper, write into the gradebook, forge a test
-         cell's output) -> 0;
+         cell's output, copy another student's answers) -> 0;
 - oscar: one exercise right plus the same cheats -> exactly that exercise;
 - zoe:   a file that is not a notebook -> reported, the batch goes on.
 """
@@ -57,7 +57,7 @@ def _points(lab, exercises=None, hidden=None):
     )
 
 
-def _lab1_submissions(release_nb, solution):
+def _lab1_submissions(release_nb, solution, course_root):
     """{student: notebook} for the lab 1 cases."""
     stub = {gid: cells_by_id(release_nb)[gid].source for gid in solution}
     carol = dict(stub)
@@ -84,8 +84,9 @@ def _lab1_submissions(release_nb, solution):
             cell.metadata["nbgrader"]["points"] = 50.0
         if gid == "check_strided_downsampling_encoder_structure":
             dave_nb.cells.remove(cell)
-    mallory = _with_cheats(release_nb)
-    oscar = _with_cheats(submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]}))
+    mallory = _with_cheats(release_nb, course_root)
+    oscar = _with_cheats(submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]}),
+                         course_root)
     return {
         "mallory": mallory,
         "oscar": oscar,
@@ -104,12 +105,31 @@ CHEAT_CELLS = (
 )
 
 
-def _with_cheats(notebook):
-    """``notebook`` with the cheater's cells added after the setup cell and forged test-cell outputs."""
+COPY_ANSWERS = """\
+import json
+for path in {paths!r}:
+    try:
+        for cell in json.load(open(path))["cells"]:
+            if cell["cell_type"] == "code" and "def " in "".join(cell["source"]):
+                exec("".join(cell["source"]))
+    except Exception as exc:
+        print(exc)
+"""
+
+
+def _with_cheats(notebook, course_root=None):
+    """``notebook`` with the cheater's cells added after the setup cell and forged test-cell outputs.
+
+    With ``course_root``, one more cell copies the answers of alice's submission (another student's).
+    """
     import nbformat  # noqa: PLC0415
 
     cheated = nbformat.from_dict(notebook)
-    for offset, source in enumerate(CHEAT_CELLS):
+    cells = list(CHEAT_CELLS)
+    if course_root is not None:
+        alice = str(course_root / "submitted" / "alice" / LAB / f"{LAB}.ipynb")
+        cells.append(COPY_ANSWERS.format(paths=[alice, "../../alice/segmentation/segmentation.ipynb"]))
+    for offset, source in enumerate(cells):
         cheated.cells.insert(2 + offset, nbformat.v4.new_code_cell(source))
     for cell in cheated.cells:
         if (grade_id(cell) or "").startswith("check_"):
@@ -128,7 +148,7 @@ def course(tmp_path_factory):
         release_nb = read_notebook(root / "release" / lab / f"{lab}.ipynb")
         solution = answers(read_notebook(root / "source" / lab / f"{lab}.ipynb"))
         if lab == LAB:
-            for student, notebook in _lab1_submissions(release_nb, solution).items():
+            for student, notebook in _lab1_submissions(release_nb, solution, root).items():
                 write_submission(root, student, lab, notebook)
         else:
             write_submission(root, "alice", lab, submission(release_nb, solution))
