@@ -26,7 +26,9 @@ def build_parser():
 
 
 def _machine():
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    from cvlab.processes import load_average  # noqa: PLC0415
+
+    load = load_average()
     return f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at start, Python {platform.python_version()}"
 
 

@@ -8,8 +8,8 @@ times from Python per filter, with Python ``int``/``float`` arguments (so
 every filter index traces the step again), one filter at a time.
 """
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 

@@ -1,7 +1,7 @@
 """Benchmark variants: Grad-CAM and filter-pattern implementations beside the book's."""
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 XCEPTION_LAST_CONV = "block14_sepconv2_act"

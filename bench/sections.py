@@ -1,7 +1,6 @@
 """The four benchmark sections; each returns the text of its table."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -129,7 +128,7 @@ def filters(quick, count=None):
     reference = results["solution generate_filter_pattern (as shipped)"]
     book_cold, book_steady = rows[0][1], rows[0][3]
     table_rows = []
-    for name, cold_total, cold_per, steady_per in rows:
+    for name, cold_total, _cold_per, steady_per in rows:
         result = results[name]
         diff = "-" if name.startswith("book") else f"{float(np.max(np.abs(result - reference[: len(result)]))):.1e}"
         table_rows.append([
@@ -148,29 +147,9 @@ def filters(quick, count=None):
 # -- grader ---------------------------------------------------------------------------------
 
 
-def _descendants(root_pid):
-    """Pids of ``root_pid`` and every process below it (from /proc)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                parents[int(entry)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue  # the process ended while we looked
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        tree.update(children)
-        frontier.extend(children)
-    return tree
-
-
 def grader(quick):
     """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree)."""
-    from grader.remote import resident_bytes  # noqa: PLC0415
+    from cvlab.processes import tree_memory  # noqa: PLC0415
 
     command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
     if quick:
@@ -179,8 +158,8 @@ def grader(quick):
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = peak_single = 0
     while process.poll() is None:
-        sizes = [resident_bytes(pid) or 0 for pid in _descendants(process.pid)]
-        peak_tree, peak_single = max(peak_tree, sum(sizes)), max(peak_single, max(sizes, default=0))
+        total, largest = tree_memory(process.pid)
+        peak_tree, peak_single = max(peak_tree, total), max(peak_single, largest)
         time.sleep(0.1)
     wall = time.perf_counter() - start
     stdout, stderr = process.communicate()
@@ -216,7 +195,7 @@ def _endpoint(api, words):
 
 
 def _example_image():
-    from cvlab.paths import EXAMPLES_DIR  # noqa: PLC0415
+    from ui.config import EXAMPLES_DIR  # noqa: PLC0415
 
     images = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if images:
@@ -254,7 +233,7 @@ def ui(quick):
     """Launch ``python -m ui``; time to first answer, then Grad-CAM and activations latency via gradio_client."""
     from gradio_client import Client  # noqa: PLC0415
 
-    from ui.process import UIStartError, running_ui  # noqa: PLC0415
+    from tools.serving import UIStartError, running_ui  # noqa: PLC0415
 
     try:
         with running_ui(UI_READY_LIMIT_S) as (url, ready_s):
@@ -275,7 +254,7 @@ def _ui_latencies(client, ready_s, quick):
             continue
         args = _arguments(api["named_endpoints"][name], image)
         try:
-            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]
+            times = [time_call(lambda: client.predict(*args, api_name=name))[0] for _ in range(2 if quick else 5)]  # noqa: B023 - called at once
         except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
             rows.append([label, "failed", name, f"{type(exc).__name__}: {str(exc)[:80]}"])
             continue

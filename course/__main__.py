@@ -43,7 +43,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "notebooks":
-        from cvlab.notebooks import main as notebooks_main  # noqa: PLC0415
+        from course.notebooks import main as notebooks_main  # noqa: PLC0415
 
         return notebooks_main(["--check"] if args.check else [])
     if args.command == "kit":

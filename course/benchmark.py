@@ -14,7 +14,6 @@ touched.
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -23,21 +22,9 @@ from pathlib import Path
 
 import nbformat
 
+from course.notebooks import answer_sources, grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
-
-
-def grade_id(cell):
-    """The nbgrader ``grade_id`` of a notebook cell, or None."""
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def answer_sources(source_notebook):
-    """{grade_id: source} of the answer (solution) cells of a source notebook."""
-    return {
-        grade_id(c): c.source
-        for c in source_notebook.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
+from cvlab.processes import load_average
 
 
 def solution_submission(course_dir, lab):
@@ -52,14 +39,18 @@ def solution_submission(course_dir, lab):
 
 
 def _children_cpu_s():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of the finished child processes (POSIX; Windows does not count them: None)."""
+    if os.name == "nt":
+        return None
+    times = os.times()
+    return times.children_user + times.children_system
 
 
-def _line(label, count, seconds, cpu_s):
-    load = os.getloadavg()[0]
+def _line(label, count, seconds, cpu_before):
+    cpu_after = _children_cpu_s()
+    cpu = "CPU s not measured on Windows" if cpu_before is None else f"{(cpu_after - cpu_before) / count:.1f} CPU s per submission"
     return (f"{label}: {count} submissions in {seconds:.1f} s = {60 * count / seconds:.2f} per minute; "
-            f"{cpu_s / count:.1f} CPU s per submission; load average {load:.1f} on {os.cpu_count()} CPUs")
+            f"{cpu}; load average {load_average():.1f} on {os.cpu_count()} CPUs")
 
 
 def prepare(root, lab, students):
@@ -89,13 +80,13 @@ def main(argv=None):
             cpu = _children_cpu_s()
             run = autograde(course, [args.lab], workers=workers, log=lambda _: None)
             label = f"{workers} worker(s)" + (f" ({len(run.failed)} failed)" if run.failed else "")
-            print(_line(label, run.count, run.seconds, _children_cpu_s() - cpu), flush=True)
+            print(_line(label, run.count, run.seconds, cpu), flush=True)
         if not args.no_serial:
             course = shutil.copytree(base, Path(tmp) / "serial")
             cpu, start = _children_cpu_s(), time.perf_counter()
             run_nbgrader(course, "autograde", args.lab)
             seconds = time.perf_counter() - start
-            print(_line("plain serial nbgrader autograde", args.students, seconds, _children_cpu_s() - cpu))
+            print(_line("plain serial nbgrader autograde", args.students, seconds, cpu))
     return 0
 
 

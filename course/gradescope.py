@@ -122,7 +122,7 @@ def results_document(submission_dir):
     for lab, path in found.items():
         try:
             codes[lab] = lab_code(lab, path)
-        except Exception as exc:  # a broken notebook file: graded as missing, with the reason
+        except Exception as exc:  # noqa: BLE001 - a broken notebook file: graded as missing, with the reason
             unreadable.append(f"{path.name} could not be read ({type(exc).__name__}); resubmit it.")
     results = []
     for lab in found:
@@ -141,7 +141,7 @@ def run(submission_dir, results_path):
     """Grade the submission and write ``results.json`` (atomically, after grading)."""
     try:
         document = results_document(submission_dir)
-    except Exception as exc:  # the grader itself failed: say so in the results, score 0
+    except Exception as exc:  # noqa: BLE001 - the grader itself failed: say so in the results, score 0
         document = {"score": 0, "tests": [],
                     "output": f"The autograder could not run ({type(exc).__name__}: {exc}). Tell your instructor."}
     results_path = Path(results_path)

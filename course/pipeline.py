@@ -26,7 +26,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,11 +34,11 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from cvlab.notebooks import ROOT_ENV, notebook_labs, write_notebooks
+from course.notebooks import COURSE_DIR, ROOT_ENV, notebook_labs, write_notebooks
 from cvlab.paths import REPO_ROOT
+from cvlab.processes import kill_tree, start_group
 from cvlab.quiet import QUIET_ENV
 
-COURSE_DIR = Path(__file__).resolve().parent
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_CHECK_TIMEOUT_S = 120.0
 
@@ -108,21 +107,11 @@ def nbgrader_env():
     return env
 
 
-def _kill_tree(process):
-    """Kill ``process`` and what it started (its process group on POSIX)."""
-    if os.name == "posix":
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-            return
-        except OSError:
-            pass  # already gone: fall back to the process itself
-    process.kill()
-
-
 def run_nbgrader(course_dir, *args, timeout_s=None):
     """Run ``nbgrader <args>`` in ``course_dir`` (which holds nbgrader_config.py).
 
-    The process gets its own process group; on timeout the whole group is killed.
+    The process gets its own process group; on timeout it is killed with
+    everything it started, on POSIX and Windows alike.
 
     Returns:
         str: the combined output.
@@ -132,14 +121,14 @@ def run_nbgrader(course_dir, *args, timeout_s=None):
     """
     course_dir = Path(course_dir).resolve()
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_dir}"]
-    process = subprocess.Popen(
+    process = start_group(
         command, cwd=course_dir, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=os.name == "posix",
+        text=True, encoding="utf-8", errors="replace",
     )
     try:
         output, _ = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        _kill_tree(process)
+        kill_tree(process)
         process.communicate()
         raise CourseError(f"`nbgrader {' '.join(args)}` did not finish within {timeout_s:.0f} s and was stopped.") from None
     if process.returncode != 0:
@@ -210,7 +199,7 @@ def judge_submission(task):
     source = course_dir / "source" / task.lab / f"{task.lab}.ipynb"
     try:
         code = notebook_code(submitted, source, task.lab)
-    except Exception as exc:  # nbformat raises many kinds for a file that is not a notebook
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a file that is not a notebook
         return task, f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})"
     results = grade_code(
         {task.lab: code}, lab=task.lab, reference="live", include_hidden=True,
@@ -231,7 +220,7 @@ def is_up_to_date(course_dir, lab, student):
     try:
         code = notebook_code(course_dir / "submitted" / student / lab / f"{lab}.ipynb",
                              course_dir / "source" / lab / f"{lab}.ipynb", lab)
-    except Exception:  # unreadable now: judge again (and report it)
+    except Exception:  # noqa: BLE001 - unreadable now: judge again (and report it)
         return False
     return document.get("code_hash") == code_hash(code) and document.get("grader") == grader_fingerprint(lab)
 

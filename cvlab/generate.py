@@ -81,12 +81,19 @@ def strip_solutions(source, lab, filename="<solution>"):
     return "".join(out)
 
 
+def skeleton_text(source, name, filename=None):
+    """Full skeleton text (banner + stripped source) for the solution file ``name`` (e.g. "segmentation.py").
+
+    ``filename`` (default ``name``) is only used in error messages.
+    """
+    lab = Path(name).stem
+    return BANNER.format(name=name, lab=lab) + strip_solutions(source, lab, filename=filename or name)
+
+
 def skeleton_for(solution_path):
     """Full skeleton text (banner + stripped source) for one solution file."""
     path = Path(solution_path)
-    lab = path.stem
-    banner = BANNER.format(name=path.name, lab=lab)
-    return banner + strip_solutions(path.read_text(), lab, filename=str(path))
+    return skeleton_text(path.read_text(encoding="utf-8"), path.name, filename=str(path))
 
 
 def solution_files(solutions_dir=SOLUTIONS_DIR):
@@ -99,7 +106,7 @@ def drifted_files(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     drifted = []
     for path in solution_files(solutions_dir):
         target = Path(labs_dir) / path.name
-        if not target.exists() or target.read_text() != skeleton_for(path):
+        if not target.exists() or target.read_text(encoding="utf-8") != skeleton_for(path):
             drifted.append(path.name)
     return drifted
 
@@ -112,14 +119,14 @@ def generate_labs(solutions_dir=SOLUTIONS_DIR, labs_dir=LABS_DIR):
     for path in solution_files(solutions_dir):
         target = labs_dir / path.name
         text = skeleton_for(path)
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
             written.append(path.name)
     return written
 
 
 def drift_cli(argv, prog, description, drifted, write, up_to_date, out_of_date):
-    """The ``[--check]`` command line shared by ``cvlab.generate`` and ``cvlab.notebooks``.
+    """The ``[--check]`` command line shared by ``cvlab.generate`` and ``course.notebooks``.
 
     Args:
         argv: arguments (None: ``sys.argv[1:]``).

@@ -18,7 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cvlab.image_formats import SNIFF_BYTES, readable_formats_text, sniff_format
 
 __all__ = [
     "MAX_PIXELS",
@@ -32,7 +34,10 @@ __all__ = [
 ]
 
 #: Largest image (height * width) accepted anywhere; bigger images are refused
-#: with a message asking the user to downscale them first.
+#: with a message asking the user to downscale them first. Files are checked from
+#: their header, before decoding, so a decompression bomb costs no memory. Below
+#: Pillow's own limit (``Image.MAX_IMAGE_PIXELS``, about 89 megapixels), which
+#: still refuses anything above twice its value at ``Image.open``.
 MAX_PIXELS = 50_000_000
 
 #: Interpolation names accepted by :func:`resize_image` (mapped to Pillow filters).
@@ -59,14 +64,14 @@ class ImageError(ValueError):
     """A user-fixable problem with an image; the message says what to do."""
 
 
-def _check_pixel_count(height: int, width: int) -> None:
-    """Raise ImageError when ``height * width`` exceeds :data:`MAX_PIXELS`."""
+def _check_pixel_count(height: int, width: int, subject: str = "The image") -> None:
+    """Raise ImageError when ``height * width`` exceeds :data:`MAX_PIXELS`; ``subject`` starts the sentence."""
     pixels = int(height) * int(width)
     if pixels > MAX_PIXELS:
         raise ImageError(
-            f"The image is {width}x{height} pixels ({pixels / 1e6:.1f} megapixels), "
-            f"more than the {MAX_PIXELS / 1e6:.0f} megapixels this lab accepts. "
-            "Downscale it (for example to 2000 pixels on the long side) and try again."
+            f"{subject} is {width}x{height} pixels ({pixels / 1e6:.1f} megapixels), "
+            f"more than the {MAX_PIXELS / 1e6:.0f} megapixels this lab accepts; "
+            "downscale it (for example to 2000 pixels on the long side) and try again."
         )
 
 
@@ -123,12 +128,12 @@ def _pil_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _check_pil_size(image: Image.Image) -> None:
-    """Raise ImageError for an empty or oversized PIL image."""
+def _check_pil_size(image: Image.Image, subject: str = "The image") -> None:
+    """Raise ImageError for an empty or oversized PIL image; ``subject`` starts the sentence."""
     width, height = image.size
     if width == 0 or height == 0:
-        raise ImageError("The image is empty (0 pixels): upload a real picture.")
-    _check_pixel_count(height, width)
+        raise ImageError(f"{subject} is empty (0 pixels): upload a real picture.")
+    _check_pixel_count(height, width, subject)
 
 
 # ------------------------------------------------------------------------- array input
@@ -275,61 +280,136 @@ def _display_name(path: Path) -> str:
     return "/".join(path.parts[-2:]) if len(path.parts) >= 2 else str(path)
 
 
-def open_image(path) -> Image.Image:
+def _what_works() -> str:
+    """The end of a sentence naming the formats that work, e.g. "a JPEG, PNG, ... or TIFF file"."""
+    return f"a {readable_formats_text()} file"
+
+
+def _unidentified_message(path: Path, name: str) -> str:
+    """The sentence for a file Pillow does not recognise: what it is, if known, and what works."""
+    with open(path, "rb") as file:
+        known = sniff_format(file.read(SNIFF_BYTES))
+    if known is not None:
+        return (
+            f"{name} is in the {known} format, which this lab cannot decode; "
+            f"convert it to {_what_works()} first."
+        )
+    return f"{name} is not a picture this lab can read; use {_what_works()} instead."
+
+
+def _damaged_message(name: str, file_format: str | None = None) -> str:
+    """The sentence for a file that is cut off or damaged (in its header, or in its picture data)."""
+    what = f"starts like a {file_format} file but its picture data is" if file_format else "is"
+    return f"{name} {what} damaged or cut off; download or export it again and use the complete file."
+
+
+def _unreadable_message(name: str, exc: OSError) -> str:
+    """The sentence for a file the operating system refuses to read (permission denied, I/O error)."""
+    return f"{name} cannot be read ({exc.strerror or exc}); make sure the file is readable and try again."
+
+
+def _file_size(path: Path, name: str) -> int:
+    """Size in bytes of the file ``path``; ImageError when it is missing, not a file or not readable."""
+    try:
+        if not path.is_file():
+            raise ImageError(f"{name} does not exist or is not a file; check the path.")
+        return path.stat().st_size
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise ImageError(_unreadable_message(name, exc)) from exc
+
+
+def open_image(path, name=None) -> Image.Image:
     """Open an image file with Pillow (lazily, headers only) and check its size.
+
+    Nothing is decoded yet, so a file whose header claims more than
+    MAX_PIXELS pixels (a decompression bomb) is refused before any memory
+    is allocated for its pixels.
 
     Args:
         path: str or Path of an image file.
+        name: how messages call the file (default: its last two path components).
 
     Returns:
         An unloaded ``PIL.Image.Image`` (first frame for GIF/TIFF/WebP animations).
 
     Raises:
-        ImageError: the file is missing, is not an image Pillow can read, or is larger
-            than MAX_PIXELS.
+        ImageError: a sentence naming the file when it is missing, empty, not
+            readable, not an image Pillow can open (naming HEIC, SVG or PDF when
+            it is one of those) or larger than MAX_PIXELS.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path} does not exist or is not a file; check the path.")
+    name = name or _display_name(path)
+    if _file_size(path, name) == 0:
+        raise ImageError(
+            f"{name} is empty (0 bytes), so there is no picture in it; save or upload it again, or use another picture."
+        )
     try:
         image = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageError(
-            f"{_display_name(path)} is not an image Pillow can read ({exc}). "
-            "Upload a JPEG or PNG."
+            f"{name} has more pixels than the {MAX_PIXELS / 1e6:.0f} megapixels this lab accepts, so it was not "
+            "decoded; downscale it (for example to 2000 pixels on the long side) and try again."
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(_unidentified_message(path, name)) from exc
+    except OSError as exc:
+        if exc.errno is None:  # raised by a Pillow plugin: the header is cut off or damaged
+            raise ImageError(_damaged_message(name)) from exc
+        raise ImageError(_unreadable_message(name, exc)) from exc
+    except MemoryError:
+        raise
+    # e.g. ValueError for a PNG text or colour-profile chunk that inflates past Pillow's limit
+    except Exception as exc:
+        raise ImageError(
+            f"{name} could not be opened: its header is damaged or holds more metadata than this lab reads; "
+            "save it again as a plain JPEG or PNG."
         ) from exc
     try:
-        _check_pil_size(image)
-    except ImageError as exc:
+        _check_pil_size(image, name)
+    except ImageError:
         image.close()
-        raise ImageError(f"{_display_name(path)}: {exc}") from exc
+        raise
     return image
 
 
-def read_image(path) -> np.ndarray:
-    """Read an image file (JPEG, PNG, BMP, GIF first frame, WebP, TIFF, ...).
+def _decode_rgb(image: Image.Image, name: str, upright: bool) -> np.ndarray:
+    """Decode an opened image (its first frame) to uint8 (H, W, 3), turned upright by its EXIF orientation if ``upright``."""
+    try:
+        image.load()
+        if upright:
+            ImageOps.exif_transpose(image, in_place=True)
+        return np.array(_pil_to_rgb(image), dtype=np.uint8)
+    except MemoryError:
+        raise
+    # Pillow's decoders report damaged or cut-off data as OSError, SyntaxError, EOFError,
+    # struct.error, ValueError, ... depending on the format: each means the same to the user.
+    except Exception as exc:
+        raise ImageError(_damaged_message(name, image.format)) from exc
+
+
+def read_image(path, *, upright=False, name=None) -> np.ndarray:
+    """Read an image file (JPEG, PNG, WebP, GIF first frame, BMP, TIFF, ...).
 
     Args:
         path: str or Path.
+        upright: turn the picture as its EXIF orientation tag says (phone photos are
+            often stored sideways with such a tag), as a browser shows it. Off by
+            default: the data loader gives the pixels ``keras.utils.load_img`` gives.
+        name: how messages call the file (default: its last two path components). The
+            UI passes the upload's own file name, so no temporary folder is shown.
 
     Returns:
-        np.ndarray (H, W, 3) uint8, C-contiguous; transparency composited over white.
-        EXIF orientation is not applied (the same pixels ``keras.utils.load_img`` gives).
+        np.ndarray (H, W, 3) uint8, C-contiguous; transparency composited over white;
+        16-bit images scaled to 8 bits; CMYK and palette images converted to RGB.
 
     Raises:
-        ImageError: naming the file when it is missing, unreadable, truncated or too big.
+        ImageError: one sentence naming the file when it is missing, empty, not an
+            image (naming HEIC, SVG or PDF), too big, damaged or cut off.
     """
     path = Path(path)
-    with open_image(path) as image:
-        try:
-            image.load()
-            rgb = _pil_to_rgb(image)
-            return np.array(rgb, dtype=np.uint8)
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise ImageError(
-                f"{_display_name(path)} is not an image Pillow can read ({exc}). "
-                "Upload a JPEG or PNG."
-            ) from exc
+    name = name or _display_name(path)
+    with open_image(path, name) as image:
+        return _decode_rgb(image, name, upright)
 
 
 def _resize_pil(image: Image.Image, size: tuple[int, int], method: str) -> Image.Image:

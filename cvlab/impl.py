@@ -3,20 +3,29 @@
 
 Every call executes the file afresh, so an edited ``labs/*.py`` is picked
 up without restarting the UI or the grader.
+
+The messages about a student's implementation that the grader, the
+notebooks and the UI all show are written here once: where a file is
+(:func:`display_path`), which line of it raised (:func:`student_location`),
+an exercise not written yet (:func:`not_implemented_message`) and a
+function that is missing (:func:`student_function`).
 """
 
 import functools
 import importlib.util
 import itertools
+import os
 import re
 import sys
 import traceback
 from pathlib import Path
 
-from cvlab.paths import LABS_DIR, SOLUTIONS_DIR
+from cvlab.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
 
 LAB_NAMES = ("segmentation", "architecture", "interpretation")
-_NAMED_SOURCES = {"labs": LABS_DIR, "solutions": SOLUTIONS_DIR}
+_NAMED_DIRS = {"labs": LABS_DIR, "solutions": SOLUTIONS_DIR}
+#: The sources with a name: the student's skeletons and the reference.
+SOURCE_NAMES = tuple(_NAMED_DIRS)
 _counter = itertools.count()
 
 
@@ -24,16 +33,61 @@ class ImplementationError(Exception):
     """The implementation file is missing or cannot be imported."""
 
 
+def named_source(source):
+    """``source`` when it is one of :data:`SOURCE_NAMES` (``"labs"``, ``"solutions"``), else None."""
+    return source if isinstance(source, str) and source in SOURCE_NAMES else None
+
+
 def resolve_source(source="labs"):
     """Directory for ``source``: ``"labs"``, ``"solutions"`` or a path."""
-    if isinstance(source, str) and source in _NAMED_SOURCES:
-        return _NAMED_SOURCES[source]
-    return Path(source).expanduser().resolve()
+    name = named_source(source)
+    return _NAMED_DIRS[name] if name else Path(source).expanduser().resolve()
 
 
 def lab_path(lab, source="labs"):
     """Path of ``<lab>.py`` inside ``source`` (it may not exist)."""
     return resolve_source(source) / f"{lab}.py"
+
+
+def lab_files_text():
+    """``"segmentation.py, architecture.py and interpretation.py"``: the modules a labs folder holds."""
+    files = [f"{lab}.py" for lab in LAB_NAMES]
+    return f"{', '.join(files[:-1])} and {files[-1]}"
+
+
+def source_problem(path, shown_as=None, what="folder"):
+    """Why the folder ``path`` cannot be a source of lab modules, as a sentence; None when it can.
+
+    Args:
+        path: the folder (Path or str).
+        shown_as: how the sentence quotes it (default: ``str(path)``).
+        what: how the sentence calls it, e.g. ``"labs directory"``.
+
+    Returns:
+        None, or a sentence: it does not exist, is a file, cannot be read
+        (permission denied for this process, as ``os.access`` says), or holds
+        none of the lab modules.
+    """
+    path = Path(path)
+    subject = f"The {what} {shown_as or str(path)!r}"
+    unreadable = f"{subject} cannot be read (permission denied): make it readable (chmod u+rx) or use another folder."
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except PermissionError:  # a folder on the way may not be entered
+        return unreadable
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        return f"{subject} is not a folder path."
+    if not exists:
+        return f"{subject} does not exist."
+    if not is_dir:
+        if path.name in {f"{lab}.py" for lab in LAB_NAMES}:
+            return f"{subject} is a file, not a folder: use the folder that holds it, {str(path.parent)!r}."
+        return f"{subject} is a file, not a folder."
+    if not os.access(path, os.R_OK | os.X_OK):
+        return unreadable
+    if not any((path / f"{lab}.py").is_file() for lab in LAB_NAMES):
+        return f"{subject} holds none of the lab modules ({lab_files_text()})."
+    return None
 
 
 def load_lab(lab, source="labs"):
@@ -50,6 +104,8 @@ def load_lab(lab, source="labs"):
             f"{path} does not exist. Expected one module per lab ({', '.join(LAB_NAMES)}); "
             "copy the skeleton from labs/ if you deleted it."
         )
+    if not os.access(path, os.R_OK):
+        raise ImplementationError(f"{path} cannot be read (permission denied): make it readable (chmod u+r) and run again.")
     name = f"_cvlab_impl_{lab}_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -81,6 +137,12 @@ def reference_lab(lab):
     return load_lab(lab, "solutions")
 
 
+def display_path(path):
+    """``path`` as messages show it: relative to the repository (``labs/x.py``) inside it, else absolute."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def deepest_frame_in(exc, path):
     """The deepest traceback frame of ``exc`` inside the file ``path``, or None.
 
@@ -95,6 +157,19 @@ def deepest_frame_in(exc, path):
     return None
 
 
+def student_location(exc, path, markdown=False):
+    """``" (file.py, line N: code)"`` for the deepest frame of ``exc`` in ``path``; "" when there is none.
+
+    Args:
+        markdown: quote the code as Markdown (for the UI's status lines).
+    """
+    frame = deepest_frame_in(exc, path)
+    if frame is None:
+        return ""
+    code = f"`{frame.line}`" if markdown else frame.line
+    return f" ({Path(frame.filename).name}, line {frame.lineno}: {code})"
+
+
 _TARGET_RE = re.compile(r"(\w+)\.(\w+)")
 
 
@@ -102,3 +177,31 @@ def not_implemented_target(exc):
     """``(lab, function)`` from the skeletons' ``NotImplementedError("<lab>.<function>")``, else None."""
     match = _TARGET_RE.fullmatch(str(exc).strip())
     return match.groups() if match else None
+
+
+def not_implemented_message(function, where, then=""):
+    """``"Not implemented yet: write f() in <where>."`` followed by ``then`` (what to do next), if any."""
+    return f"Not implemented yet: write {function}() in {where}." + (f" {then}" if then else "")
+
+
+class MissingFunction(AssertionError):
+    """The implementation has no function of that name (an AssertionError, so a check fails with it)."""
+
+
+def module_display(module):
+    """Where ``module`` came from, for messages: its file (see :func:`display_path`) or "your implementation"."""
+    where = getattr(module, "__file__", None)
+    return display_path(where) if where else "your implementation"
+
+
+def student_function(module, name):
+    """``getattr(module, name)`` when it is callable.
+
+    Raises:
+        MissingFunction: there is no such function; the message names the
+            file and says to keep the skeleton's name.
+    """
+    func = getattr(module, name, None)
+    if func is None or not callable(func):
+        raise MissingFunction(f"{module_display(module)} has no function named {name}(); keep the name from the skeleton.")
+    return func

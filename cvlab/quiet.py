@@ -25,7 +25,7 @@ def stderr_silenced():
     saved_stream = sys.stderr
     try:
         os.dup2(devnull, 2)
-        sys.stderr = open(os.devnull, "w")
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed in the finally block
         yield
     finally:
         sys.stderr.close()
@@ -49,8 +49,8 @@ def import_tensorflow():
     """
     set_quiet_environment()
     with stderr_silenced():
-        import tensorflow as tf  # noqa: PLC0415 - deliberate lazy import
         import keras  # noqa: F401, PLC0415
+        import tensorflow as tf  # noqa: PLC0415 - deliberate lazy import
 
         tf.get_logger().setLevel(logging.ERROR)
         logging.getLogger("absl").setLevel(logging.ERROR)

@@ -14,7 +14,7 @@ The demo configuration is small (64x64 images, filters 16/32/64) because a
 
 import argparse
 import dataclasses
-import json
+import platform
 import sys
 import time
 from pathlib import Path
@@ -23,17 +23,34 @@ import numpy as np
 
 from cvlab.data import DatasetError, ensure_synthetic_pets, load_segmentation_arrays, split_indices
 from cvlab.impl import load_lab, reference_lab
-from cvlab.paths import DATA_DIR, MODELS_DIR
+from cvlab.models.config import TrainingConfig
+from cvlab.models.store import SEGMENTATION_DEMO, demo_model_path, write_info
+from cvlab.paths import DATA_DIR
 
-DEMO_MODEL_PATH = MODELS_DIR / "segmentation_demo.keras"
+DEMO_MODEL_PATH = demo_model_path(SEGMENTATION_DEMO)
 NUM_CLASSES = 3
+CLASS_NAMES = ("pet", "background", "contour")
 #: Synthetic set used for training (separate from the default set so sizes never clash).
 TRAIN_DATA_ROOT = DATA_DIR / "synthetic_pets_segmentation"
 
 
-@dataclasses.dataclass(frozen=True)
-class SegmentationConfig:
-    """Hyper-parameters of a training run (the defaults make the shipped demo model)."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegmentationConfig(TrainingConfig):
+    """A segmentation training run (see :class:`TrainingConfig`); the defaults make the shipped demo model.
+
+    Attributes:
+        filters: the encoder's stage filters (the decoder mirrors them).
+    """
+
+    OPTIONS = (
+        ("img_size", "--img-size"),
+        ("filters", "--filters"),
+        ("epochs", "--epochs"),
+        ("batch_size", "--batch-size"),
+        ("n_images", "--n-images"),
+        ("data_seed", "--data-seed"),
+        ("seed", "--seed"),
+    )
 
     img_size: tuple = (64, 64)
     filters: tuple = (16, 32, 64)
@@ -41,13 +58,9 @@ class SegmentationConfig:
     batch_size: int = 16
     learning_rate: float = 2e-3
     n_images: int = 800
-    val_fraction: float = 0.2
-    seed: int = 0
 
-
-def metadata_path(model_path):
-    """The JSON file written beside a model: ``x.keras`` -> ``x.json``."""
-    return Path(model_path).with_suffix(".json")
+    def program(self):
+        return "python -m cvlab.train_segmentation"
 
 
 def load_dataset(config, data_root=None, limit=None):
@@ -57,7 +70,7 @@ def load_dataset(config, data_root=None, limit=None):
         (images float32 (N,H,W,3) in 0..255, labels uint8 (N,H,W) in {0,1,2}).
     """
     root = data_root or ensure_synthetic_pets(
-        TRAIN_DATA_ROOT, n_images=config.n_images, image_size=(128, 128), seed=config.seed
+        TRAIN_DATA_ROOT, n_images=config.n_images, image_size=tuple(config.data_image_size), seed=config.data_seed
     )
     images, trimaps = load_segmentation_arrays(root, img_size=tuple(config.img_size), limit=limit)
     reference = reference_lab("segmentation")
@@ -85,7 +98,7 @@ def evaluate_mean_iou(model, images, labels, batch_size=32):
 
 
 def train(config=None, source="solutions", data_root=None, output=DEMO_MODEL_PATH, callbacks=None, verbose=1):
-    """Train, report validation mean IoU, save the model and its metadata.
+    """Train, measure validation mean IoU, save the model and its metadata.
 
     Args:
         config: SegmentationConfig (defaults: the demo model).
@@ -96,15 +109,17 @@ def train(config=None, source="solutions", data_root=None, output=DEMO_MODEL_PAT
         verbose: keras fit verbosity (1 = progress bar).
 
     Returns:
-        dict with ``val_mean_iou``, ``baseline_mean_iou`` (always predicting
-        background), ``train_images``, ``val_images``, ``seconds``, ``history``.
+        (model, summary): the trained keras.Model and a dict with
+        ``val_mean_iou``, ``baseline_mean_iou`` (always predicting
+        background), ``train_images``, ``val_images``, ``seconds`` and
+        ``history``.
     """
     import keras  # noqa: PLC0415
 
     config = config or SegmentationConfig()
     keras.utils.set_random_seed(config.seed)
     images, labels = load_dataset(config, data_root)
-    train_idx, val_idx = split_indices(len(images), config.val_fraction, seed=1337)
+    train_idx, val_idx = split_indices(len(images), config.val_fraction, seed=config.split_seed)
     model = build_model(config, source)
     start = time.perf_counter()
     history = model.fit(
@@ -129,58 +144,29 @@ def train(config=None, source="solutions", data_root=None, output=DEMO_MODEL_PAT
 
 
 def save(model, config, summary, output, data_root=None):
-    """Write ``output`` (.keras) and its JSON metadata."""
+    """Write ``output`` (.keras) and its JSON metadata (``output`` with ``.json``)."""
+    import keras  # noqa: PLC0415
+
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output)
     meta = {
+        "name": output.stem,
+        "file": output.name,
         "img_size": list(config.img_size),
         "filters": list(config.filters),
         "num_classes": NUM_CLASSES,
-        "class_names": ["pet", "background", "contour"],
-        "config": dataclasses.asdict(config),
+        "class_names": list(CLASS_NAMES),
+        "config": config.as_json(),
         "data": str(data_root) if data_root else "synthetic pets (cvlab.data.ensure_synthetic_pets)",
         "val_mean_iou": round(summary["val_mean_iou"], 4),
         "baseline_mean_iou": round(summary["baseline_mean_iou"], 4),
         "train_seconds": summary["seconds"],
-        "command": "python -m cvlab.train_segmentation",
+        "training_command": config.command(SegmentationConfig()),
+        "keras_version": keras.__version__,
+        "python": platform.python_version(),
     }
-    metadata_path(output).write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def _demo_missing(path):
-    return FileNotFoundError(
-        f"{path} is missing. Train the demo model with `python -m cvlab.train_segmentation` (a few minutes on a CPU)."
-    )
-
-
-def demo_segmentation_info():
-    """Metadata of the shipped demo model (``models/segmentation_demo.json``) as a dict.
-
-    Keys include ``img_size`` [h, w], ``filters``, ``num_classes``, ``class_names``,
-    ``config`` and ``val_mean_iou``. FileNotFoundError says how to train it.
-    """
-    path = metadata_path(DEMO_MODEL_PATH)
-    if not path.is_file():
-        raise _demo_missing(path)
-    return json.loads(path.read_text())
-
-
-def load_demo_segmentation():
-    """(uncompiled keras.Model, metadata dict) of the shipped demo model; FileNotFoundError says how to train it.
-
-    The model maps float32 (batch, h, w, 3) pixels in 0..255 to (batch, h, w, 3)
-    softmax probabilities over pet, background, contour.
-    """
-    meta = demo_segmentation_info()
-    if not DEMO_MODEL_PATH.is_file():
-        raise _demo_missing(DEMO_MODEL_PATH)
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
-
-    import_tensorflow()
-    import keras  # noqa: PLC0415
-
-    return keras.models.load_model(DEMO_MODEL_PATH, compile=False), meta
+    write_info(meta, output.parent)
 
 
 def build_parser():
@@ -193,8 +179,11 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--n-images", type=int, default=defaults.n_images, help="synthetic images to generate")
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--output", type=Path, default=None, help=f"where to save (default: {DEMO_MODEL_PATH} for the reference, none otherwise)")
+    p.add_argument("--data-seed", type=int, default=defaults.data_seed, help="seed of the synthetic images")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights and the shuffling")
+    p.add_argument(
+        "--output", type=Path, default=None, help=f"where to save (default: {DEMO_MODEL_PATH} for the reference, none otherwise)"
+    )
     return p
 
 
@@ -210,7 +199,7 @@ def main(argv=None):
     import_tensorflow()
     config = SegmentationConfig(
         img_size=size, filters=tuple(args.filters), epochs=args.epochs,
-        batch_size=args.batch_size, n_images=args.n_images, seed=args.seed,
+        batch_size=args.batch_size, n_images=args.n_images, data_seed=args.data_seed, seed=args.seed,
     )
     output = args.output or (DEMO_MODEL_PATH if args.labs == "solutions" and args.data is None else None)
     try:

@@ -16,7 +16,7 @@ import dataclasses
 import importlib
 import time
 
-from cvlab.impl import LAB_NAMES, not_implemented_target
+from cvlab.impl import LAB_NAMES, not_implemented_message, not_implemented_target
 from grader.harness.local import MissingFunction
 
 PASSED = "passed"
@@ -154,10 +154,10 @@ def has_hidden_checks():
 # -- messages -------------------------------------------------------------------------
 
 
-def not_implemented_message(exc, chk, display_file):
+def not_implemented(exc, chk, display_file):
     """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
     _, function = not_implemented_target(exc) or (chk.lab, chk.exercise)
-    return f"Not implemented yet: write {function}() in {display_file}."
+    return not_implemented_message(function, display_file)
 
 
 def memory_message(limit_gb=None):
@@ -190,9 +190,10 @@ def classify_exception(exc, chk, student, memory_limit_gb=None):
         code = exc.code if isinstance(exc, SystemExit) else str(exc)
         return ERROR, f"Your code called exit() (SystemExit: {code}) while running {chk.exercise}(); return a value instead."
     if isinstance(exc, SandboxViolationError):
-        return ERROR, f"Your code tried something the grader does not allow while {chk.exercise}() was checked ({exc}); that check scores 0."
+        return ERROR, (f"Your code tried something the grader does not allow while {chk.exercise}() was checked ({exc}); "
+                       "that check scores 0.")
     if isinstance(exc, NotImplementedError):
-        return NOT_IMPLEMENTED, not_implemented_message(exc, chk, display_file)
+        return NOT_IMPLEMENTED, not_implemented(exc, chk, display_file)
     if isinstance(exc, MissingFunction):
         return FAILED, str(exc)
     if isinstance(exc, AssertionError):
@@ -207,7 +208,7 @@ def _safe_classification(exc, chk, student, memory_limit_gb):
     """:func:`classify_exception`, surviving exceptions whose ``str()`` itself fails; message truncated."""
     try:
         status, message = classify_exception(exc, chk, student, memory_limit_gb)
-    except Exception:  # a hostile __str__ must not crash grading
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not crash grading
         status, message = ERROR, f"Your code raised {type(exc).__name__} (its message could not be shown)."
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + " [...]"
@@ -226,7 +227,7 @@ def run_check(chk, student, expected, memory_limit_gb=None, passthrough=()):
         chk.func(student, expected)
     except passthrough:
         raise
-    except (Exception, SystemExit) as exc:  # every failure becomes a graded result, none escapes
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a graded result, none escapes
         status, message = _safe_classification(exc, chk, student, memory_limit_gb)
     else:
         status, message = PASSED, ""

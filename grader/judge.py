@@ -20,8 +20,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from cvlab.impl import LAB_NAMES, lab_path, resolve_source
-from cvlab.paths import REPO_ROOT
+from cvlab.impl import LAB_NAMES, display_path, lab_path, resolve_source
 from grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from grader.expect import Expected, LiveReference, RecordedReference, RecordingError
 from grader.remote import RemoteImplementation, Sandbox, SandboxFailure
@@ -130,12 +129,6 @@ class LabCode:
         return {"kind": "cells", "cells": [dict(c) for c in self.cells]}
 
 
-def display_path(path):
-    """``labs/x.py`` inside the repository, else the absolute path."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
 def read_lab(lab, source="labs"):
     """The :class:`LabCode` of ``<source>/<lab>.py`` (text None when the file is missing or unreadable)."""
     path = lab_path(lab, source)
@@ -211,7 +204,8 @@ class _LabGrader:
                 return TIMEOUT, f"Importing {name} did not finish in {load_timeout:g} s; keep module-level code to imports and definitions."
             if exc.kind == "memory":
                 return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
-            return ERROR, f"The grading process ended while importing {name}{exc.detail}; keep module-level code to imports and definitions."
+            return ERROR, (f"The grading process ended while importing {name}{exc.detail}; "
+                           "keep module-level code to imports and definitions.")
         problem = info["problem"]
         self.notes = self.skipped_notes + info["cell_errors"]
         return None if problem is None else (ERROR if problem.get("status") != TIMEOUT else TIMEOUT, problem["message"])

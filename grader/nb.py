@@ -25,12 +25,18 @@ import os
 import sys
 import sysconfig
 
+from cvlab.impl import not_implemented_message
 from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
 from grader.expect import Expected
 from grader.harness.local import LocalImplementation
 from grader.report import fmt_points, status_word
 
 NOTEBOOK_FILE = "this notebook"
+#: What a notebook user does about an exercise that is not written yet.
+NOT_IMPLEMENTED_NEXT = (
+    "It (or a function it calls) still raises NotImplementedError: replace that line with your code, "
+    "run the cell, then run this check again."
+)
 
 
 class CheckFailed(AssertionError):
@@ -40,11 +46,7 @@ class CheckFailed(AssertionError):
 def notebook_message(result):
     """The result's hint, with "not implemented" phrased for a notebook."""
     if result.status == NOT_IMPLEMENTED:
-        return (
-            f"Not implemented yet: {result.exercise}() (or a function it calls) still raises "
-            "NotImplementedError. Replace that line in its answer cell with your code, run the "
-            "cell, then run this check again."
-        )
+        return not_implemented_message(result.exercise, "its answer cell", NOT_IMPLEMENTED_NEXT)
     return result.message
 
 

@@ -16,11 +16,11 @@ sandbox for the next one.
 """
 
 import builtins
+import contextlib
 import os
 import queue
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
+from cvlab.processes import kill_tree, start_group, tree_memory
 from grader.harness.local import Implementation, ModelHandle, function_source_in, spec_of
 from grader.harness.summary import ModelSummary
 from grader.harness.wire import MAX_MESSAGE_BYTES, ModelRef, Tensor, WireError, decode_body, encode, find_signed_frame
@@ -77,23 +78,6 @@ class SandboxViolationError(Exception):
     """Student code tried something the sandbox refuses (reading the answer key, signals...)."""
 
 
-def resident_bytes(pid):
-    """Resident memory of process ``pid`` in bytes, or None where it cannot be read."""
-    try:
-        import psutil  # noqa: PLC0415 - optional: where it is missing, /proc, else no watch
-
-        return psutil.Process(pid).memory_info().rss
-    except ImportError:
-        pass
-    except Exception:  # the process has ended, or access is denied
-        return None
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
 def python_roots():
     """Folders of this Python installation the sandbox may read (stdlib, site-packages, prefixes)."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
@@ -105,13 +89,17 @@ def python_roots():
 
 
 def project_roots():
-    """The project's own folders: never readable from the sandbox (answer key, checks, recordings)."""
-    from cvlab.paths import REPO_ROOT  # noqa: PLC0415
+    """The project's own folders: never readable from the sandbox (answer key, checks, recordings).
 
-    roots = [REPO_ROOT]
-    for name in ("solutions", "labs", "grader", "cvlab", "ui", "course", "bench", "tools", "models"):
-        roots.append(REPO_ROOT / name)
-    return [str(r) for r in roots]
+    In a checkout that is the whole repository; in an installed copy (the
+    packages sit in site-packages beside numpy and TensorFlow) only the
+    project's own package folders.
+    """
+    from cvlab.paths import REPO_ROOT  # noqa: PLC0415 - a light module, imported when a sandbox starts
+
+    packages = [REPO_ROOT / name for name in ("solutions", "labs", "grader", "cvlab", "ui", "course", "bench", "tools", "models")]
+    installed = any(REPO_ROOT.resolve() == Path(root).resolve() for root in python_roots())
+    return [str(r) for r in ([] if installed else [REPO_ROOT]) + packages]
 
 
 def _exit_description(code):
@@ -179,13 +167,10 @@ class Sandbox:
         env.update(QUIET_ENV, HOME=str(self.scratch), KERAS_HOME=str(self.scratch / "keras"))
         debug = bool(os.environ.get("CVLAB_SANDBOX_DEBUG"))
         # its own process group (POSIX) or console group (Windows): the student's killpg(0) reaches only the sandbox
-        group = {"start_new_session": True} if os.name == "posix" else {
-            "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
-        group.update(self._unprivileged_user())
-        self.process = subprocess.Popen(
+        self.process = start_group(
             [sys.executable, "-I", "-B", "-c", code], cwd=str(self.scratch), env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None if debug else subprocess.DEVNULL,
-            bufsize=0, **group,
+            bufsize=0, **self._unprivileged_user(),
         )
         self._chunks = queue.Queue()
         self._outbox = queue.Queue()
@@ -264,10 +249,8 @@ class Sandbox:
             try:
                 chunk = self._chunks.get(timeout=min(remaining, POLL_S))
             except queue.Empty:
-                if watch_memory:
-                    rss = resident_bytes(self.process.pid)
-                    if rss is not None and rss > self.memory_bytes:
-                        raise SandboxFailure("memory") from None
+                if watch_memory and tree_memory(self.process.pid)[0] > self.memory_bytes:
+                    raise SandboxFailure("memory") from None
                 continue
             if chunk is None:
                 self._chunks.put(None)
@@ -366,31 +349,20 @@ class Sandbox:
     def stop(self):
         """Ask the sandbox to finish, then make sure it has and remove its scratch folder."""
         if self.alive:
-            try:
+            with contextlib.suppress(SandboxFailure):  # already gone: kill() below cleans up
                 self._send({"op": "stop"}, deadline=time.monotonic() + 5)
-            except SandboxFailure:
-                pass  # already gone; kill() below cleans up
             self._wait_exit(5)
         self.kill()
 
     def kill(self):
-        """End the sandbox (its whole process group on POSIX) and remove the scratch folder."""
+        """End the sandbox with everything it started, and remove the scratch folder."""
         if self.process is not None and self.process.poll() is None:
-            try:
-                if os.name == "posix":
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                else:
-                    self.process.kill()
-            except OSError:
-                self.process.kill()
-            self._wait_exit(10)
+            kill_tree(self.process)
         if self.process is not None:
             self._outbox.put((None, []))
             for stream in (self.process.stdin, self.process.stdout):
-                try:
+                with contextlib.suppress(OSError):  # already closed by the other side
                     stream.close()
-                except OSError:
-                    pass  # already closed by the other side
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -446,7 +418,7 @@ def rebuild_exception(info):
 def _construct(cls, message, tf_error=False):
     try:
         return cls(None, None, message) if tf_error else cls(message)
-    except Exception:  # classes with other constructors (UnicodeDecodeError...)
+    except Exception:  # noqa: BLE001 - classes with other constructors (UnicodeDecodeError...)
         return None
 
 

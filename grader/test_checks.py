@@ -8,11 +8,10 @@ import functools
 
 import pytest
 
-from cvlab.impl import load_lab
+from cvlab.impl import display_path, load_lab
 from grader.core import PASSED, all_checks, run_check
 from grader.expect import Expected, RecordedReference
 from grader.harness.local import LocalImplementation
-from grader.judge import display_path
 
 
 @functools.cache
@@ -34,7 +33,7 @@ def pytest_generate_tests(metafunc):
 def test_check(chk, impl_source):
     try:
         student = _student(chk.lab, impl_source)
-    except Exception as exc:  # the student's module cannot load: report it as the check's failure
+    except Exception as exc:  # noqa: BLE001 - the student's module cannot load: report it as the check's failure
         pytest.fail(f"[error] {chk.title}: {exc}", pytrace=False)
     result = run_check(chk, student, Expected(RecordedReference(), chk.lab))
     if result.status != PASSED:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install Debian's chromium for the UI's browser test (tests/test_ui_browser.py)
-# and the README screenshots (python -m ui.screenshots). Playwright drives
+# Install Debian's chromium for the UI's browser test (tests/ui/test_browser.py)
+# and the README screenshots (python -m tools.screenshots). Playwright drives
 # /usr/bin/chromium directly: never run `playwright install`.
 # Idempotent: does nothing when /usr/bin/chromium is already there.
 # Needs root (or sudo) and access to the Debian package mirrors.

@@ -5,13 +5,14 @@ Gradio analytics off, TensorFlow quiet; then imports Gradio and TensorFlow.
 """
 
 import argparse
-import os
 import sys
+
+from ui.config import DEFAULT_PORT, HOST, set_offline_environment
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ui", description="Launch the cvlab lab UI on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=7860, help="port on 127.0.0.1 (default 7860)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
     parser.add_argument(
         "--share", choices=["never"], default="never",
         help="public share links are never created: the lab runs offline",
@@ -21,14 +22,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    set_offline_environment()
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
 
     import_tensorflow()
     from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
 
-    print(f"cvlab UI: http://127.0.0.1:{args.port} (Ctrl+C to stop)", flush=True)
+    print(f"cvlab UI: http://{HOST}:{args.port} (Ctrl+C to stop)", flush=True)
     launch(build_app(), port=args.port, block=True)
     return 0
 

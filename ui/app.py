@@ -8,14 +8,12 @@ without restarting.
 
 import gradio as gr
 
-from cvlab.paths import EXAMPLES_DIR
 from ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
 from ui.common import DEFAULT_LABS_DIR
-from ui.process import HOST, free_port
+from ui.config import DEFAULT_PORT, EXAMPLES_DIR, HOST
 from ui.resources import example_images
 
 TITLE = "cvlab — Chapter 9 lab"
-DEFAULT_PORT = 7860
 
 
 def offline_theme():
@@ -91,14 +89,3 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False):
         allowed_paths=[str(EXAMPLES_DIR)],
     )
 
-
-def serve_in_background(port=None):
-    """Build and launch the app without blocking (for tests and screenshots).
-
-    Returns:
-        (app, url): call ``app.close()`` to stop the server.
-    """
-    app = build_app()
-    port = port or free_port()
-    launch(app, port=port, block=False, quiet=True)
-    return app, f"http://{HOST}:{port}/"

@@ -15,7 +15,20 @@ from pathlib import Path
 
 import gradio as gr
 
-from cvlab.impl import ImplementationError, deepest_frame_in, load_lab, not_implemented_target, resolve_source
+from cvlab.impl import (
+    ImplementationError,
+    MissingFunction,
+    display_path,
+    lab_files_text,
+    load_lab,
+    named_source,
+    not_implemented_message,
+    not_implemented_target,
+    resolve_source,
+    source_problem,
+    student_function,
+    student_location,
+)
 from cvlab.paths import REPO_ROOT
 
 DEFAULT_LABS_DIR = "labs"
@@ -38,32 +51,31 @@ def resolve_labs_dir(text):
         str | Path: ``"labs"``, ``"solutions"`` or an existing directory.
 
     Raises:
-        gr.Error: the directory does not exist.
+        gr.Error: the folder does not exist, is a file, cannot be read or
+            holds none of the lab modules (see :func:`cvlab.impl.source_problem`).
     """
-    text = (text or "").strip() or DEFAULT_LABS_DIR
-    stripped = text.rstrip("/\\")
-    if stripped in ("labs", "solutions"):
-        return stripped
-    path = Path(text).expanduser()
+    text = ("" if text is None else str(text)).strip() or DEFAULT_LABS_DIR
+    name = named_source(text.rstrip("/\\"))
+    if name:
+        return name
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nosuchuser"
+        path = Path(text)
     if not path.is_absolute():
         path = REPO_ROOT / path
-    if not path.is_dir():
+    problem = source_problem(path, text if len(text) <= 80 else text[:79] + "…", what="labs directory")
+    if problem:
+        modules = "them" if lab_files_text() in problem else lab_files_text()
         raise user_error(
-            f"The labs directory {text!r} does not exist. Type labs (your code), "
-            "solutions (the reference) or the path of a folder holding segmentation.py, "
-            "architecture.py and interpretation.py."
+            f"{problem.rstrip('.')}; type labs (your code), solutions (the reference) or the path of a folder holding {modules}."
         )
     return path
 
 
 def describe_source(source):
-    """Short human name of a source, e.g. ``labs/`` or ``/tmp/x/``."""
-    if isinstance(source, str):
-        return f"{source}/"
-    try:
-        return f"{Path(source).relative_to(REPO_ROOT)}/"
-    except ValueError:
-        return f"{source}/"
+    """Short human name of a source folder, e.g. ``labs/`` or ``/tmp/x/`` (see :func:`cvlab.impl.display_path`)."""
+    return f"{display_path(resolve_source(source))}/"
 
 
 @contextlib.contextmanager
@@ -103,20 +115,8 @@ class Outcome:
         return f"{icon} {self.message}"
 
 
-def _student_location(exc, lab_file):
-    """``" (file.py, line N: code)"`` for the deepest frame in the student's file."""
-    frame = deepest_frame_in(exc, lab_file)
-    return f" ({Path(frame.filename).name}, line {frame.lineno}: `{frame.line}`)" if frame else ""
-
-
-def not_implemented_message(exc, lab, function, source):
-    """The message for a NotImplementedError raised by the student's code."""
-    # the skeleton raises NotImplementedError("<lab>.<function>")
-    lab, function = not_implemented_target(exc) or (lab, function)
-    return (
-        f"{lab}.{function} is not implemented yet — write it in {describe_source(source)}{lab}.py; "
-        "the reference result is shown on the right."
-    )
+#: What a UI user does about an exercise that is not written yet.
+NOT_IMPLEMENTED_NEXT = "The reference result is shown on the right."
 
 
 def outcome_from_exception(exc, lab, function, source):
@@ -124,7 +124,12 @@ def outcome_from_exception(exc, lab, function, source):
     if isinstance(exc, ImplementationError):
         return Outcome(message=str(exc), kind="import error")
     if isinstance(exc, NotImplementedError):
-        return Outcome(message=not_implemented_message(exc, lab, function, source), kind="not implemented")
+        # the skeleton raises NotImplementedError("<lab>.<function>")
+        lab, function = not_implemented_target(exc) or (lab, function)
+        where = f"{describe_source(source)}{lab}.py"
+        return Outcome(message=not_implemented_message(function, where, NOT_IMPLEMENTED_NEXT), kind="not implemented")
+    if isinstance(exc, MissingFunction):
+        return Outcome(message=str(exc), kind="missing")
     if isinstance(exc, StudentResultError):
         return Outcome(message=str(exc), kind="error")
     lab_file = resolve_source(source) / f"{lab}.py"
@@ -132,19 +137,18 @@ def outcome_from_exception(exc, lab, function, source):
     return Outcome(
         message=f"Your {function}() raised {type(exc).__name__}"
         + (f": {detail}" if detail else "")
-        + _student_location(exc, lab_file),
+        + student_location(exc, lab_file, markdown=True),
         kind="error",
     )
 
 
 def missing_function(module, function, lab, source):
     """An Outcome when ``module`` has no callable ``function``, else None."""
-    if callable(getattr(module, function, None)):
-        return None
-    return Outcome(
-        message=f"{describe_source(source)}{lab}.py has no function {function}(); keep the name from the skeleton.",
-        kind="missing",
-    )
+    try:
+        student_function(module, function)
+    except MissingFunction as exc:
+        return outcome_from_exception(exc, lab, function, source)
+    return None
 
 
 def run_student(lab, source, function, call):
@@ -167,7 +171,7 @@ def run_student(lab, source, function, call):
             return Outcome(value=call(module))
     except gr.Error:
         raise
-    except Exception as exc:  # student code may raise anything: show it, keep serving
+    except Exception as exc:  # noqa: BLE001 - student code may raise anything: show it, keep serving
         return outcome_from_exception(exc, lab, function, source)
 
 
@@ -208,7 +212,7 @@ class student_module:  # noqa: N801 - used like a function in `with`
         try:
             self._context = fresh_lab(self.lab, self.source)
             module = self._context.__enter__()
-        except Exception as exc:  # import problems become a message
+        except Exception as exc:  # noqa: BLE001 - import problems become a message
             self._context = None
             return None, outcome_from_exception(exc, self.lab, self.functions[0], self.source)
         for function in self.functions:

@@ -1,9 +1,10 @@
 """Turning whatever the user gave us into a uint8 RGB picture, or a clear message.
 
-Gradio's ``gr.Image(type="numpy")`` already gives uint8 RGB; direct calls and
-the API may also pass grayscale, RGBA, float arrays, PIL images or file
-paths. :func:`load_input_image` accepts all of them through
-:mod:`cvlab.imaging` and rejects what cannot work with a ``gr.Error``.
+The UI's image boxes (:class:`ui.inputs.ImageFile`) hand over the uploaded
+file's path undecoded; direct calls and the API may also pass numpy arrays
+(grayscale, RGBA, float), PIL images or file paths. :func:`load_input_image`
+reads all of them through :mod:`cvlab.imaging` and answers anything that
+cannot work with a one-sentence ``gr.Error``.
 """
 
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cvlab import imaging
+from cvlab.image_formats import readable_formats
 from ui.common import user_error
 
 #: Smallest side accepted: smaller images carry no information to look at.
@@ -18,7 +20,21 @@ MIN_SIDE = 8
 #: Larger images are downscaled (keeping the aspect ratio) so overlays stay fast.
 MAX_SIDE = 1024
 
-NO_IMAGE = "No image yet: upload a picture (JPEG, PNG, WebP, BMP, …) or click one of the examples below the image."
+
+def no_image_message():
+    """The sentence for a click without an image."""
+    return (
+        f"No image yet: upload a picture ({', '.join(readable_formats())}) "
+        "or click one of the examples below the image."
+    )
+
+
+def _decode(value):
+    """uint8 (H, W, 3) from a file path (turned upright by its EXIF orientation) or an array/PIL image."""
+    if isinstance(value, (str, Path)):
+        # the upload's own name: the folder is Gradio's temporary one
+        return imaging.read_image(value, upright=True, name=Path(value).name)
+    return imaging.to_rgb_uint8(value)
 
 
 def load_input_image(value, max_side=MAX_SIDE):
@@ -26,7 +42,9 @@ def load_input_image(value, max_side=MAX_SIDE):
 
     Args:
         value: None, a numpy array (gray (H, W), (H, W, 1), RGB, RGBA;
-            uint8 or float), a PIL image, or the path of an image file.
+            uint8 or float), a PIL image, or the path of an image file
+            (EXIF orientation applied: the picture is upright as a browser
+            shows it, and the model sees it so).
         max_side: the longest side after downscaling.
 
     Returns:
@@ -34,21 +52,17 @@ def load_input_image(value, max_side=MAX_SIDE):
         sentence saying the image was downscaled.
 
     Raises:
-        gr.Error: no image, unreadable file, too small, or more pixels than
-            ``cvlab.imaging.MAX_PIXELS``.
+        gr.Error: one sentence naming the file and what to do: no image, a
+            missing, empty, damaged or cut-off file, a format that cannot be
+            decoded (HEIC, SVG, ...), too small, or more pixels than
+            ``cvlab.imaging.MAX_PIXELS`` (checked before decoding).
     """
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise user_error(NO_IMAGE)
+        raise user_error(no_image_message())
     try:
-        if isinstance(value, (str, Path)):
-            image = imaging.read_image(value)
-        else:
-            image = imaging.to_rgb_uint8(value)
-    except (imaging.ImageError, ValueError, TypeError, OSError) as exc:
-        name = Path(value).name if isinstance(value, (str, Path)) else "the input"
-        raise user_error(
-            f"Could not use {name} as an image ({exc}). Upload a photo in a common format such as JPEG or PNG."
-        ) from exc
+        image = _decode(value)
+    except imaging.ImageError as exc:
+        raise user_error(str(exc)) from exc
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise user_error(

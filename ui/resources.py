@@ -1,7 +1,7 @@
 """Demo models the UI needs, loaded once per process.
 
 Loading is :mod:`cvlab`'s job (:func:`cvlab.models.load_demo_model`,
-:func:`cvlab.train_segmentation.load_demo_segmentation`); this module
+:func:`cvlab.models.load_demo_segmentation`); this module
 caches the results for the UI and turns a missing resource into a
 ``gr.Error`` that says what to do.
 """
@@ -12,15 +12,16 @@ import threading
 
 import gradio as gr
 
-from cvlab import models, train_segmentation
-from cvlab.paths import EXAMPLES_DIR
+from cvlab import models
+from cvlab.layers import last_conv_layer
 from ui.common import user_error
+from ui.config import EXAMPLES_DIR
+from ui.fields import one_of
 
 #: Name of the ImageNet Xception entry in the model dropdowns.
 IMAGENET_XCEPTION = "xception (ImageNet)"
-#: Layer classes offered for activations and filter patterns.
+#: Layer classes offered for activations.
 ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
-CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
 _load_lock = threading.Lock()
 
@@ -48,14 +49,12 @@ def imagenet_class_names():
     path = models.keras_cache_dir() / "models" / "imagenet_class_index.json"
     if not path.is_file():
         return None
-    index = json.loads(path.read_text())
+    index = json.loads(path.read_text(encoding="utf-8"))
     return [index[str(i)][1] for i in range(len(index))]
 
 
 @functools.cache
 def _load_demo(name):
-    if name not in models.DEMO_MODELS:
-        raise user_error(f"Unknown model {name!r}; choose one of: {', '.join(models.DEMO_MODELS)}.")
     return models.load_demo_model(name)
 
 
@@ -65,8 +64,7 @@ def load_model(name):
     Raises:
         gr.Error: unknown name, or the model files are missing.
     """
-    if not name:
-        raise user_error("Choose a model first.")
+    name = one_of(name, "model", model_choices())
     with _load_lock:
         try:
             if name == IMAGENET_XCEPTION:
@@ -85,31 +83,21 @@ def model_info(name):
     """Metadata of model ``name``: dict with ``input_size`` (h, w), ``class_names``,
     ``last_conv_layer`` and ``preprocess`` ("0..255" or "xception")."""
     if name == IMAGENET_XCEPTION:
-        # the chapter's Grad-CAM layer; class names only when Keras cached them
-        raw = {"last_conv_layer": "block14_sepconv2_act", "class_names": imagenet_class_names()}
+        # class names only when Keras cached them; the Grad-CAM layer is found below
+        # (block14_sepconv2_act, the chapter's choice)
+        raw = {"class_names": imagenet_class_names()}
     else:
         raw = dict(models.demo_model_info(name))
     model = load_model(name)
-    input_size = raw.get("input_size") or raw.get("input_shape") or tuple(model.inputs[0].shape[1:3])
+    input_size = raw.get("img_size") or tuple(model.inputs[0].shape[1:3])
     class_names = raw.get("class_names") or [f"class {i}" for i in range(model.outputs[0].shape[-1])]
-    last_conv = raw.get("last_conv_layer") or raw.get("last_conv_layer_name") or last_conv_layer(model)
+    last_conv = raw.get("last_conv_layer_name") or last_conv_layer(model)
     return {
         "input_size": tuple(int(s) for s in input_size[:2]),
         "class_names": list(class_names),
         "last_conv_layer": last_conv,
         "preprocess": raw.get("preprocess", "xception" if name == IMAGENET_XCEPTION else "0..255"),
     }
-
-
-def layer_names(model, class_names):
-    """Names of ``model``'s own layers whose class is in ``class_names``, in model order."""
-    return [layer.name for layer in model.layers if type(layer).__name__ in class_names]
-
-
-def last_conv_layer(model):
-    """Name of the last convolution layer of ``model``, or None."""
-    names = layer_names(model, CONV_LAYER_TYPES)
-    return names[-1] if names else None
 
 
 # -- segmentation demo ---------------------------------------------------------
@@ -123,7 +111,7 @@ def _segmentation_unavailable(exc):
 def segmentation_config():
     """The demo model's configuration: dict with img_size (h, w), filters, num_classes."""
     try:
-        raw = train_segmentation.demo_segmentation_info()
+        raw = models.demo_segmentation_info()
     except FileNotFoundError as exc:
         raise _segmentation_unavailable(exc) from exc
     return {
@@ -138,7 +126,7 @@ def segmentation_model():
     """The trained segmentation demo model (a keras.Model), loaded once."""
     with _load_lock:
         try:
-            model, _ = train_segmentation.load_demo_segmentation()
+            model, _ = models.load_demo_segmentation()
         except FileNotFoundError as exc:
             raise _segmentation_unavailable(exc) from exc
     return model

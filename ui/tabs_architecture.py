@@ -10,7 +10,9 @@ import collections
 import gradio as gr
 
 from cvlab.impl import reference_lab
+from ui import inputs
 from ui.common import describe_source, resolve_labs_dir, run_student, user_error
+from ui.fields import one_of, whole_number
 
 LAB = "architecture"
 RESIDUAL = "Residual network (residual_block)"
@@ -30,6 +32,7 @@ TABLE_HEADERS = [
     "reference layer", "reference output shape", "reference params",
 ]
 MIN_SIZE, MAX_SIZE = 16, 299
+MAX_CLASSES = 1000
 
 
 def parse_filters(text):
@@ -195,17 +198,9 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
         reference layer, reference output shape, reference params]``.
     """
     source = resolve_labs_dir(labs_dir)
-    if choice not in MODEL_CHOICES:
-        raise user_error(f"Unknown model {choice!r}; choose one of: {', '.join(MODEL_CHOICES)}.")
-    try:
-        input_size = int(input_size)
-        num_classes = int(num_classes)
-    except (TypeError, ValueError) as exc:
-        raise user_error("Input size and number of classes must be whole numbers.") from exc
-    if not MIN_SIZE <= input_size <= MAX_SIZE:
-        raise user_error(f"Input size must be between {MIN_SIZE} and {MAX_SIZE} pixels; got {input_size}.")
-    if not 1 <= num_classes <= 1000:
-        raise user_error(f"Number of classes must be between 1 and 1000; got {num_classes}.")
+    choice = one_of(choice, "model", MODEL_CHOICES)
+    input_size = whole_number(input_size, "Input size (pixels)", MIN_SIZE, MAX_SIZE)
+    num_classes = whole_number(num_classes, "Classes", 1, MAX_CLASSES)
     filters = parse_filters(block_filters)
     args = (choice, input_size, filters, num_classes, bool(augment))
     reference_model = build_model(reference_lab(LAB), *args)
@@ -250,10 +245,10 @@ def build_tab(labs_dir):
         "with the reference: parameter counts, output shapes, and where they differ."
     )
     with gr.Row():
-        choice = gr.Dropdown(list(MODEL_CHOICES), value=MINI_XCEPTION, label="Model")
-        input_size = gr.Slider(MIN_SIZE, MAX_SIZE, value=180, step=1, label="Input size (pixels)")
+        choice = inputs.Dropdown(list(MODEL_CHOICES), value=MINI_XCEPTION, label="Model")
+        input_size = inputs.Slider(MIN_SIZE, MAX_SIZE, value=180, step=1, label="Input size (pixels)")
         block_filters = gr.Textbox("32, 64, 128, 256, 512", label="Block filters")
-        num_classes = gr.Number(1, precision=0, label="Classes (1 = sigmoid)")
+        num_classes = inputs.Number(1, precision=0, minimum=1, maximum=MAX_CLASSES, label="Classes (1 = sigmoid)")
         augment = gr.Checkbox(True, label="Data augmentation layers")
     button = gr.Button("Compare with the reference", variant="primary", elem_id="architecture-run")
     status = gr.Markdown()

@@ -4,7 +4,9 @@ import gradio as gr
 
 from grader.core import NOT_IMPLEMENTED, PASSED, labs_with_checks
 from grader.report import totals
-from ui.common import describe_source, resolve_labs_dir, user_error
+from ui import inputs
+from ui.common import describe_source, resolve_labs_dir
+from ui.fields import one_of
 
 ALL_LABS = "all labs"
 TABLE_HEADERS = ["status", "check", "points", "what it checks", "hint"]
@@ -66,8 +68,7 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
 
     source = resolve_labs_dir(labs_dir)
     choices = lab_choices()
-    if lab not in choices:
-        raise user_error(f"Unknown lab {lab!r}; choose one of: {', '.join(choices)}.")
+    lab = one_of(lab, "lab", choices)
     labs = choices[1:] if lab == ALL_LABS else [lab]
     results = []
     for i, name in enumerate(labs):
@@ -83,7 +84,7 @@ def build_tab(labs_dir):
         "sandbox process with time limits. Every failed check comes with a hint."
     )
     with gr.Row():
-        lab = gr.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")
+        lab = inputs.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")
         button = gr.Button("Grade", variant="primary", elem_id="grade-run")
         stop = gr.Button("Stop", variant="stop")
     summary = gr.Markdown(elem_id="grade-summary", min_height=60)

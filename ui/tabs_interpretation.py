@@ -6,10 +6,12 @@ and the reference side by side on the same cached model and image.
 
 import functools
 
-import numpy as np
 import gradio as gr
+import numpy as np
 
 from cvlab.impl import reference_lab
+from cvlab.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
+from ui import inputs
 from ui.common import (
     StudentResultError,
     expect_array,
@@ -19,15 +21,9 @@ from ui.common import (
     student_module,
     user_error,
 )
+from ui.fields import listing, name_list, number_between, whole_number
 from ui.images import jet_image, load_input_image, model_input, upscale_gray
-from ui.resources import (
-    ACTIVATION_LAYER_TYPES,
-    CONV_LAYER_TYPES,
-    layer_names,
-    load_model,
-    model_choices,
-    model_info,
-)
+from ui.resources import ACTIVATION_LAYER_TYPES, load_model, model_choices, model_info
 
 LAB = "interpretation"
 TOP_CLASS = "top predicted class"
@@ -35,6 +31,11 @@ TOP_CLASS = "top predicted class"
 MAX_FILTERS = 16
 MAX_ITERATIONS = 60
 MIN_ASCENT_SIDE = 5
+#: (low, high) of the numeric fields, shared by the sliders and the checks in the events.
+FILTERS_RANGE = (1, MAX_FILTERS)
+ITERATIONS_RANGE = (5, MAX_ITERATIONS)
+PER_ROW_RANGE = (4, 32)
+ALPHA_RANGE = (0.1, 1.0)
 
 
 # -- shared helpers ---------------------------------------------------------------
@@ -49,18 +50,6 @@ def model_batch(name, image):
         # keras.applications.xception.preprocess_input: 0..255 -> -1..1
         batch = batch / 127.5 - 1.0
     return model, info, batch
-
-
-def four_d_layers(model):
-    """Names of ``model``'s own layers whose output is 4-D (batch, h, w, c)."""
-    names = []
-    for layer in model.layers:
-        try:
-            if len(layer.output.shape) == 4 and type(layer).__name__ != "InputLayer":
-                names.append(layer.name)
-        except (AttributeError, ValueError):
-            continue
-    return names
 
 
 def top_classes(model, info, batch, k=3):
@@ -83,7 +72,8 @@ def class_index_for(choice, info, model):
         return None
     names = info["class_names"]
     if choice not in names:
-        raise user_error(f"Unknown class {choice!r}; choose one of: {', '.join(names)} or {TOP_CLASS}.")
+        # e.g. a class of the model used before a model switch
+        raise user_error(f"Unknown class {choice!r} for this model; choose one of: {listing(names)} or {TOP_CLASS}.")
     index = names.index(choice)
     outputs = model.outputs[0].shape[-1]
     if outputs == 1:
@@ -134,13 +124,13 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
     source = resolve_labs_dir(labs_dir)
     picture, note = load_input_image(image, max_side=512)
     model, info, batch = model_batch(model_name, picture)
-    layer = (layer_name or "").strip() or info["last_conv_layer"]
+    layer = (layer_name if isinstance(layer_name, str) else "").strip() or info["last_conv_layer"]
     valid = four_d_layers(model)
     if layer not in valid:
         convs = layer_names(model, CONV_LAYER_TYPES)
-        raise user_error(f"The model has no layer named {layer!r} with a 4-D output. Try one of: {', '.join(convs)}.")
+        raise user_error(f"The model has no layer named {layer!r} with a 4-D output; try one of: {listing(convs)}.")
     class_index = class_index_for(class_choice, info, model)
-    alpha = float(alpha)
+    alpha = number_between(alpha, "Heatmap weight (alpha)", *ALPHA_RANGE)
     size = picture.shape[:2]
     reference = reference_lab(LAB)
     ref_heatmap = reference.grad_cam(model, batch, layer, class_index)
@@ -215,11 +205,12 @@ def run_activations(labs_dir, model_name, image, selected_layers, images_per_row
     picture, note = load_input_image(image, max_side=512)
     model, _info, batch = model_batch(model_name, picture)
     valid = layer_names(model, ACTIVATION_LAYER_TYPES)
-    names = [n for n in (selected_layers or []) if n]
+    names = name_list(selected_layers)
     unknown = [n for n in names if n not in valid]
     if unknown:
-        raise user_error(f"The model has no convolution or pooling layer named {unknown[0]!r}. Choose from: {', '.join(valid)}.")
-    images_per_row = int(np.clip(int(images_per_row or 16), 1, 64))
+        # e.g. layers of the model used before a model switch
+        raise user_error(f"The model has no convolution or pooling layer named {unknown[0]!r}; choose from: {listing(valid)}.")
+    images_per_row = whole_number(images_per_row, "Channels per row", *PER_ROW_RANGE)
     reference = reference_lab(LAB)
     ref_activations = reference.extract_activations(model, batch, names or None)
     ref_items = _grid_items(reference, ref_activations, images_per_row)
@@ -270,15 +261,17 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
     info = model_info(model_name)
     valid = layer_names(model, CONV_LAYER_TYPES)
     if layer_name not in valid:
-        raise user_error(f"The model has no convolution layer named {layer_name!r}. Choose one of: {', '.join(valid)}.")
+        # e.g. a layer of the model used before a model switch
+        raise user_error(f"The model has no convolution layer named {layer_name!r}; choose one of: {listing(valid)}.")
     shape = model.get_layer(layer_name).output.shape
     if min(shape[1], shape[2]) < MIN_ASCENT_SIDE:
         raise user_error(
             f"Layer {layer_name!r} outputs only {shape[1]}x{shape[2]} pixels and filter_loss ignores a 2-pixel border; "
             "choose an earlier layer."
         )
-    n_filters = int(np.clip(int(n_filters), 1, min(MAX_FILTERS, shape[-1])))
-    iterations = int(np.clip(int(iterations), 1, MAX_ITERATIONS))
+    # a layer with fewer channels than asked for shows them all
+    n_filters = min(whole_number(n_filters, "Filters", *FILTERS_RANGE), shape[-1])
+    iterations = whole_number(iterations, "Gradient ascent steps", *ITERATIONS_RANGE)
     size = info["input_size"]
     crop = min(25, min(size) // 8)
     extractor = feature_extractor(model_name, layer_name)
@@ -293,7 +286,7 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
             if failure is None:
                 try:
                     student_items.append((_pattern_picture(module, extractor, i, iterations, size, crop), f"filter {i}"))
-                except Exception as exc:  # shown in the status, the reference goes on
+                except Exception as exc:  # noqa: BLE001 - shown in the status, the reference goes on
                     failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source)
                     status = failure.markdown()
             if compare_reference:
@@ -382,18 +375,18 @@ def build_gradcam_tab(labs_dir, examples):
         gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2):
-            image = gr.Image(type="numpy", label="Image", height=260, elem_id="gradcam-image")
+            image = inputs.ImageFile(label="Image", height=260, elem_id="gradcam-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="gradcam-examples")
         with gr.Column(scale=1):
-            model = gr.Dropdown(names, value=default, label="Model")
-            layer = gr.Dropdown(
+            model = inputs.Dropdown(names, value=default, label="Model")
+            layer = inputs.Dropdown(
                 choices.get("gradcam_layers", []), value=choices.get("last_conv_layer"),
                 label="Layer (last convolution)", allow_custom_value=True,
             )
-            class_choice = gr.Dropdown(
+            class_choice = inputs.Dropdown(
                 choices.get("classes", [TOP_CLASS]), value=TOP_CLASS, label="Class to explain"
             )
-            alpha = gr.Slider(0.1, 1.0, value=0.4, step=0.05, label="Heatmap weight (alpha)")
+            alpha = inputs.Slider(*ALPHA_RANGE, value=0.4, step=0.05, label="Heatmap weight (alpha)")
             button = gr.Button("Run Grad-CAM", variant="primary", elem_id="gradcam-run")
             predictions = gr.Label(num_top_classes=3, label="Top predicted classes")
             note = gr.Markdown()
@@ -434,15 +427,15 @@ def build_activations_tab(labs_dir, examples):
         gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2):
-            image = gr.Image(type="numpy", label="Image", height=240)
+            image = inputs.ImageFile(label="Image", height=240, elem_id="activations-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="activations-examples")
         with gr.Column(scale=1):
-            model = gr.Dropdown(names, value=default, label="Model")
-            layers = gr.Dropdown(
+            model = inputs.Dropdown(names, value=default, label="Model")
+            layers = inputs.Dropdown(
                 choices.get("activation_layers", []), value=[], multiselect=True,
                 label="Layers (empty = every Conv2D, SeparableConv2D and MaxPooling2D)",
             )
-            per_row = gr.Slider(4, 32, value=8, step=1, label="Channels per row")
+            per_row = inputs.Slider(*PER_ROW_RANGE, value=8, step=1, label="Channels per row")
             button = gr.Button("Show activations", variant="primary", elem_id="activations-run")
             note = gr.Markdown()
     student, status, reference = _side_by_side(
@@ -469,12 +462,12 @@ def build_filters_tab(labs_dir):
     if problem:
         gr.Markdown(problem)
     with gr.Row():
-        model = gr.Dropdown(names, value=default, label="Model")
-        layer = gr.Dropdown(
+        model = inputs.Dropdown(names, value=default, label="Model")
+        layer = inputs.Dropdown(
             choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer"
         )
-        n_filters = gr.Slider(1, MAX_FILTERS, value=8, step=1, label="Filters")
-        iterations = gr.Slider(5, MAX_ITERATIONS, value=30, step=5, label="Gradient ascent steps")
+        n_filters = inputs.Slider(*FILTERS_RANGE, value=8, step=1, label="Filters")
+        iterations = inputs.Slider(*ITERATIONS_RANGE, value=30, step=5, label="Gradient ascent steps")
         compare = gr.Checkbox(True, label="Also run the reference")
     with gr.Row():
         button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run")

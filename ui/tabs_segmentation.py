@@ -7,11 +7,12 @@ mask beside the demo model's. :func:`train_segmentation` trains or
 fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 """
 
-import numpy as np
 import gradio as gr
+import numpy as np
 
 from cvlab import data
 from cvlab.impl import reference_lab
+from ui import inputs
 from ui.common import (
     StudentResultError,
     describe_source,
@@ -22,6 +23,7 @@ from ui.common import (
     student_module,
     user_error,
 )
+from ui.fields import one_of, whole_number
 from ui.images import load_input_image, model_input, nearest_resize
 from ui.resources import segmentation_config, segmentation_model
 
@@ -34,6 +36,9 @@ TRAIN_MODES = (SCRATCH, FINE_TUNE)
 SCRATCH_CONFIG = {"img_size": (64, 64), "filters": (16, 32, 64), "num_classes": 3}
 MAX_EPOCHS = 10
 MAX_TRAIN_IMAGES = 64
+#: (low, high) of the numeric fields, shared by the sliders and the checks in train_segmentation.
+EPOCHS_RANGE = (1, MAX_EPOCHS)
+TRAIN_IMAGES_RANGE = (4, MAX_TRAIN_IMAGES)
 VALIDATION_IMAGES = 8
 #: Where the synthetic pets live; None = cvlab.data's default (data/synthetic_pets). Tests point it at a tmp dir.
 DATA_ROOT = None
@@ -172,10 +177,9 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
     import keras  # noqa: PLC0415
 
     source = resolve_labs_dir(labs_dir)
-    if mode not in TRAIN_MODES:
-        raise user_error(f"Unknown training mode {mode!r}; choose one of: {', '.join(TRAIN_MODES)}.")
-    epochs = int(np.clip(int(epochs), 1, MAX_EPOCHS))
-    n_train = int(np.clip(int(n_train), 2, MAX_TRAIN_IMAGES))
+    mode = one_of(mode, "training mode", TRAIN_MODES)
+    epochs = whole_number(epochs, "Epochs", *EPOCHS_RANGE)
+    n_train = whole_number(n_train, "Training images", *TRAIN_IMAGES_RANGE)
     picture = load_input_image(image, max_side=512)[0] if image is not None else None
     progress(0, desc="Preparing the synthetic pets…")
     log = [
@@ -194,7 +198,7 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
             model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
         except gr.Error:
             raise
-        except Exception as exc:  # the student's code: show it
+        except Exception as exc:  # noqa: BLE001 - the student's code: show it
             yield None, outcome_from_exception(exc, LAB, "build_segmentation_model", source).markdown()
             return
         iou_function, iou_note = _mean_iou_function(module)
@@ -212,7 +216,7 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
                 val_pred = np.asarray(model(x_val, training=False))
                 iou = float(iou_function(y_val, val_pred, config["num_classes"]))
                 labels = predicted_labels(model, shown_batch)
-            except Exception as exc:  # a broken model fails in fit: show why
+            except Exception as exc:  # noqa: BLE001 - a broken model fails in fit: show why
                 yield None, outcome_from_exception(exc, LAB, "build_segmentation_model", source).markdown()
                 return
             log.append(f"- epoch {epoch + 1}: loss {history.history['loss'][-1]:.3f}, validation mean IoU {iou:.3f}")
@@ -226,7 +230,7 @@ def _mean_iou_function(module):
         module.mean_iou(probe_true, probe_true, 3)
     except NotImplementedError:
         return reference_lab(LAB).mean_iou, "(mean_iou is not implemented yet — using the reference to score.)"
-    except Exception as exc:  # a crashing mean_iou: score with the reference, say so
+    except Exception as exc:  # noqa: BLE001 - a crashing mean_iou: score with the reference, say so
         return reference_lab(LAB).mean_iou, f"(your mean_iou raised {type(exc).__name__}: {exc} — using the reference.)"
     return module.mean_iou, ""
 
@@ -239,7 +243,7 @@ def build_tab(labs_dir, examples):
     )
     with gr.Row():
         with gr.Column(scale=1):
-            image = gr.Image(type="numpy", label="Image", height=280)
+            image = inputs.ImageFile(label="Image", height=280, elem_id="segmentation-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="segmentation-examples")
             button = gr.Button("Segment", variant="primary", elem_id="segmentation-run")
             note = gr.Markdown()
@@ -249,13 +253,13 @@ def build_tab(labs_dir, examples):
             student_mask = gr.AnnotatedImage(label="Your prediction", height=320, elem_id="segmentation-student")
         with gr.Column(scale=1):
             gr.Markdown("### Reference (demo model)")
-            reference_mask = gr.AnnotatedImage(label="Demo model prediction", height=320)
+            reference_mask = gr.AnnotatedImage(label="Demo model prediction", height=320, elem_id="segmentation-reference")
     button.click(run_segmentation, inputs=[labs_dir, image], outputs=[student_mask, status, reference_mask, note], api_name="segment")
     with gr.Accordion("Train a small model on synthetic pets", open=False):
         with gr.Row():
-            mode = gr.Radio(list(TRAIN_MODES), value=SCRATCH, label="Start")
-            epochs = gr.Slider(1, MAX_EPOCHS, value=3, step=1, label="Epochs")
-            n_train = gr.Slider(4, MAX_TRAIN_IMAGES, value=24, step=4, label="Training images")
+            mode = inputs.Radio(list(TRAIN_MODES), value=SCRATCH, label="Start")
+            epochs = inputs.Slider(*EPOCHS_RANGE, value=3, step=1, label="Epochs")
+            n_train = inputs.Slider(*TRAIN_IMAGES_RANGE, value=24, step=4, label="Training images")
         with gr.Row():
             train = gr.Button("Train", variant="primary")
             stop = gr.Button("Stop", variant="stop")

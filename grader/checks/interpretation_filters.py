@@ -23,7 +23,6 @@ from grader.expect import expectation
 from grader.harness.wire import Tensor
 from grader.modeltools import assert_close
 
-
 # -- filter_loss ---------------------------------------------------------------
 
 FILTER_IMAGE_SHAPE = (1, 12, 14, 3)

@@ -30,7 +30,6 @@ from grader.checks.interpretation_models import (
 from grader.core import check
 from grader.expect import expectation
 
-
 # -- grad_cam --------------------------------------------------------------------
 
 GRAD_CAM_ATOL = 2e-3

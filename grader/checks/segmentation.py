@@ -234,7 +234,8 @@ def check_model_outputs(student, expected):
         )
     if not layers_of(model, "Rescaling"):
         raise AssertionError("add Rescaling(1.0 / 255) right after the Input: the model receives pixels in 0..255.")
-    copy_weights(ref["weights"], model, "the model's layers differ from the chapter's (see strided_downsampling and conv_transpose_decoder)")
+    copy_weights(ref["weights"], model,
+                 "the model's layers differ from the chapter's (see strided_downsampling and conv_transpose_decoder)")
     assert_close(model.predict(model_batch()), ref["output"], "model output", atol=1e-5)
 
 

@@ -105,25 +105,39 @@ def limit_memory(limit_gb):
     return cap
 
 
+#: macOS and Windows file systems ignore case (and realpath does not fix it): compare folded paths.
+_FOLD_CASE = sys.platform in ("darwin", "win32")
+
+
 def _real(path):
     try:
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        return os.path.realpath(os.path.join(os.getcwd(), os.fspath(path)))
+        real = os.path.normcase(os.path.realpath(os.path.join(os.getcwd(), os.fspath(path))))
     except (TypeError, ValueError, OSError):
         return None
+    return real.casefold() if _FOLD_CASE else real
 
 
 def _inside(path, roots):
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
+def _deepest(path, roots):
+    """Length of the longest root that holds ``path`` (-1 when none does)."""
+    return max((len(root) for root in roots if _inside(path, [root])), default=-1)
+
+
 class PathPolicy:
     """Which paths the sandbox may read and write.
 
+    The most specific folder decides: the project inside site-packages is
+    denied although site-packages is readable, and a virtual environment
+    inside the (denied) repository stays readable.
+
     Args:
         read_roots: folders whose files may be read (the Python installation, the scratch folder).
-        deny_roots: folders never readable, even inside a read root (the project's packages).
+        deny_roots: folders never readable unless a deeper read root holds the path (the project).
         write_roots: folders where files may be created (none by default).
     """
 
@@ -136,9 +150,10 @@ class PathPolicy:
         real = _real(path)
         if real is None:
             return False
-        if real in _READABLE_DEVICES:
+        if real in _READABLE_DEVICES or real == os.devnull:
             return True
-        return _inside(real, self.read_roots) and not _inside(real, self.deny_roots)
+        allowed = _deepest(real, self.read_roots)
+        return allowed >= 0 and allowed > _deepest(real, self.deny_roots)
 
     def writable(self, path):
         real = _real(path)
@@ -146,7 +161,8 @@ class PathPolicy:
             return False
         if real == os.devnull:
             return True
-        return _inside(real, self.write_roots) and not _inside(real, self.deny_roots)
+        allowed = _deepest(real, self.write_roots)
+        return allowed >= 0 and allowed > _deepest(real, self.deny_roots)
 
 
 def _open_is_write(mode, flags):

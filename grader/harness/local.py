@@ -64,7 +64,7 @@ def to_data(value, wrap_model, depth=0, budget=None):
     if _is_tensor_like(value):
         try:
             array = np.asarray(value.numpy())
-        except Exception as exc:  # e.g. a symbolic tensor without values
+        except Exception as exc:  # noqa: BLE001 - e.g. a symbolic tensor without values
             return Opaque(type(value).__name__, f"{type(exc).__name__}: {exc}"[:200])
         return to_data(array, wrap_model, depth + 1, budget)
     if isinstance(value, (list, tuple)):
@@ -83,7 +83,7 @@ def to_data(value, wrap_model, depth=0, budget=None):
 def _short_repr(value):
     try:
         return repr(value)[:200]
-    except Exception:  # a hostile __repr__ must not break the conversion
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the conversion
         return ""
 
 

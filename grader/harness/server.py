@@ -16,6 +16,7 @@ Self-contained: standard library, numpy, TensorFlow/Keras, this package.
 """
 
 import __future__
+
 import ast
 import linecache
 import os
@@ -37,7 +38,7 @@ PROJECT_PACKAGES = ("solutions", "labs", "grader", "cvlab", "ui", "course", "ben
 def _safe_text(value, limit=MAX_MESSAGE_CHARS):
     try:
         text = str(value)
-    except Exception:  # a hostile __str__ must not stop the reply
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not stop the reply
         text = ""
     return text if len(text) <= limit else text[:limit] + " [...]"
 
@@ -124,7 +125,7 @@ class Submission:
                 exec(code, self.namespace)  # noqa: S102 - the sandbox runs student code
             except SystemExit:
                 self.cell_errors.append(f"{name}, line {statement.lineno}: calls exit() while being imported")
-            except BaseException as exc:  # the other statements still load
+            except BaseException as exc:  # noqa: BLE001 - the other statements still load
                 self.cell_errors.append(f"{name}, line {statement.lineno} raised {type(exc).__name__}: {_safe_text(exc, 300)}")
         return None
 
@@ -153,7 +154,7 @@ class Submission:
                 exec(compile(source, filename, "exec"), self.namespace)  # noqa: S102 - the sandbox runs student code
             except SyntaxError as exc:
                 self.cell_errors.append(f"cell {cell.get('name') or number} has a syntax error on line {exc.lineno}: {exc.msg}")
-            except BaseException as exc:  # a notebook goes on after a failing cell
+            except BaseException as exc:  # noqa: BLE001 - a notebook goes on after a failing cell
                 self.cell_errors.append(f"cell {cell.get('name') or number} raised {type(exc).__name__}: {_safe_text(exc, 300)}")
         return None
 
@@ -169,6 +170,11 @@ def _future_flags(tree):
     return flags
 
 
+def _shown_file(filename):
+    """A traceback file name as messages show it: the base name of a file, ``<cell x>`` as it is."""
+    return filename if filename.startswith("<") else os.path.basename(filename)
+
+
 def describe_exception(exc, submission):
     """Plain-data description of an exception raised by student code."""
     where = frame_in(exc, submission.is_student_file)
@@ -177,7 +183,7 @@ def describe_exception(exc, submission):
         "module": type(exc).__module__,
         "mro": [cls.__name__ for cls in type(exc).__mro__],
         "message": _safe_text(exc),
-        "location": None if where is None else [os.path.basename(where[0]) if not where[0].startswith("<") else where[0], where[1], where[2]],
+        "location": None if where is None else [_shown_file(where[0]), where[1], where[2]],
     }
     if isinstance(exc, SystemExit):
         info["message"] = _safe_text(exc.code)
@@ -276,7 +282,7 @@ class Server:
             _ignore_library_warnings()  # Keras' own (e.g. input structure) would be re-issued as noise in the judge
             try:
                 reply["value"] = self.handle(request)
-            except BaseException as exc:  # student code may raise anything, SystemExit included
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
                 reply["error"] = describe_exception(exc, self.submission)
         reply["warnings"] = [[w.category.__name__, _safe_text(w.message, 500)] for w in caught[:MAX_WARNINGS]]
         reply["violations"] = self.violations[:5]
@@ -302,10 +308,10 @@ class Server:
 
 
 def _import_tensorflow():
-    import tensorflow as tf  # noqa: PLC0415
-    import keras  # noqa: F401, PLC0415
-
     import logging  # noqa: PLC0415
+
+    import keras  # noqa: F401, PLC0415
+    import tensorflow as tf  # noqa: PLC0415
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)

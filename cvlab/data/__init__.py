@@ -1,0 +1,61 @@
+"""Pets data: the loader for the Oxford-IIIT Pets layout, and a synthetic set in that layout.
+
+Layout (the real dataset and the synthetic one share it)::
+
+    ROOT/images/<Breed>_<n>.jpg            cat breeds Capitalized, dog breeds lowercase
+    ROOT/annotations/trimaps/<stem>.png    uint8 1 = pet, 2 = background, 3 = border
+    ROOT/annotations/list.txt              optional: "Image CLASS-ID SPECIES BREED-ID"
+
+Modules: :mod:`~cvlab.data.pets` (the loader), :mod:`~cvlab.data.synthetic`
+(the cartoon-pet renderer), :mod:`~cvlab.data.install` (writing a set to disk,
+safely under concurrency); ``python -m cvlab.data`` is the command line::
+
+    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
+    python -m cvlab.data check [--root DIR]
+"""
+
+from cvlab.data.install import (
+    DEFAULT_SYNTHETIC_ROOT,
+    STAMP_NAME,
+    ensure_synthetic_pets,
+    generate_synthetic_pets,
+    is_up_to_date,
+)
+from cvlab.data.pets import (
+    SPECIES_NAMES,
+    TRIMAP_BACKGROUND,
+    TRIMAP_BORDER,
+    TRIMAP_PET,
+    DatasetError,
+    PetSample,
+    find_samples,
+    load_classification_arrays,
+    load_image,
+    load_segmentation_arrays,
+    load_trimap,
+    split_indices,
+)
+from cvlab.data.synthetic import BREEDS, render_pet_image, trimap_from_mask
+
+__all__ = [
+    "BREEDS",
+    "DEFAULT_SYNTHETIC_ROOT",
+    "SPECIES_NAMES",
+    "STAMP_NAME",
+    "TRIMAP_BACKGROUND",
+    "TRIMAP_BORDER",
+    "TRIMAP_PET",
+    "DatasetError",
+    "PetSample",
+    "ensure_synthetic_pets",
+    "find_samples",
+    "generate_synthetic_pets",
+    "is_up_to_date",
+    "load_classification_arrays",
+    "load_image",
+    "load_segmentation_arrays",
+    "load_trimap",
+    "render_pet_image",
+    "split_indices",
+    "trimap_from_mask",
+]

@@ -1,0 +1,32 @@
+"""`python -m bench --quick` runs end to end and prints its tables (no timing is asserted)."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from cvlab.paths import REPO_ROOT
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_every_table():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    for title in ("Grad-CAM, Xception(weights=None)", "Filter patterns:", "Grader on the reference solutions"):
+        assert title in out, out
+    assert "solution grad_cam (one model, tf.function)" in out
+    assert "traced loop, 4 filter(s) per call" in out
+    assert re.search(r" (\d+)/\1 ", out), out  # the quick grader run gives Lab 1's reference full marks
+    assert "Traceback" not in out
+
+
+def test_unknown_section_is_a_usage_error():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--sections", "nope"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert "unknown section(s) nope" in done.stderr

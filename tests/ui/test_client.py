@@ -1,0 +1,71 @@
+"""The launched app (``python -m ui`` in a subprocess) driven through gradio_client."""
+
+import os
+import time
+
+import gradio_client
+import pytest
+
+from tests.ui.helpers import PHOTO
+from tools.serving import UIStartError, running_ui
+
+pytestmark = pytest.mark.slow
+READY_TIMEOUT_S = 150
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``python -m ui --port N --share never`` running on 127.0.0.1; yields its URL."""
+    try:
+        with running_ui(READY_TIMEOUT_S) as (url, seconds):
+            print(f"launch-to-ready: {seconds:.1f} s")
+            yield url
+    except UIStartError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return gradio_client.Client(server, verbose=False)
+
+
+def test_endpoints_are_named(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/segment", "/train", "/architecture", "/activations", "/filters", "/grad_cam", "/grade"} <= set(endpoints)
+
+
+def test_grad_cam_endpoint(client):
+    start = time.perf_counter()
+    heat, overlay, status, ref_heat, ref_overlay, predictions, note = client.predict(
+        "solutions", "mini_xception", gradio_client.handle_file(str(PHOTO)), "", "top predicted class", 0.4,
+        api_name="/grad_cam",
+    )
+    print(f"grad_cam via API: {time.perf_counter() - start:.2f} s")
+    for path in (heat, overlay, ref_heat, ref_overlay):
+        assert os.path.getsize(path) > 1000
+    assert "max difference from the reference: 0" in status
+    # the mini-Xception demo model has two classes: both are listed
+    assert {c["label"] for c in predictions["confidences"]} == {"cat", "dog"}
+
+
+def test_architecture_endpoint_with_unfinished_labs(client, skeletons):
+    summary, status, table = client.predict(
+        str(skeletons), "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture"
+    )
+    assert "Reference: **992** parameters" in summary
+    assert "Not implemented yet: write conv_bn_relu()" in status
+    assert len(table["data"]) == 4
+    assert table["data"][1][5].startswith("Conv2D (") and table["data"][1][1] == ""
+
+
+def test_bad_input_is_a_message_not_a_crash(client):
+    with pytest.raises(gradio_client.exceptions.AppError, match="No image yet"):
+        client.predict("solutions", "convnet", None, "", "top predicted class", 0.4, api_name="/grad_cam")
+    with pytest.raises(gradio_client.exceptions.AppError, match="does not exist"):
+        client.predict("/no/such/dir", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture")
+    # the server is still serving: the reference architecture is summarized as before
+    summary, status, table = client.predict(
+        "solutions", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture"
+    )
+    assert "yours: **992**, reference: **992** (same)" in summary and "Built with solutions/architecture.py" in status
+    assert len(table["data"]) == 4

@@ -1,0 +1,140 @@
+"""Take the README screenshots: ``python -m tools.screenshots [--out docs/screenshots]``.
+
+Launches the app in this process, drives Debian's chromium with Playwright
+through every tab (with ``solutions`` as the labs directory, so both sides
+show results, except the Grade tab, which grades the fresh ``labs/``
+skeletons to show the hints) and writes one PNG per tab.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from cvlab.paths import REPO_ROOT
+from ui.config import EXAMPLES_DIR, set_offline_environment
+
+VIEWPORT = {"width": 1280, "height": 900}
+PET = EXAMPLES_DIR / "pet_dog_beagle.jpg"
+#: Screenshots above this size are re-saved with a 256-colour palette.
+MAX_BYTES = 300_000
+#: Seconds allowed for one click's result to appear.
+RESULT_TIMEOUT_MS = 120_000
+
+
+def set_labs_dir(page, text):
+    """Type ``text`` into the "labs directory" textbox."""
+    box = page.locator("#labs-dir textarea, #labs-dir input").first
+    box.fill(text)
+    box.blur()
+
+
+def open_tab(page, name):
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def upload(page, elem_id, path):
+    """Upload ``path`` into the gr.Image with ``elem_id``; wait for the preview."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
+    page.locator(f"#{elem_id} img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+
+
+def click_and_wait(page, button_id, result_selector):
+    """Click ``#button_id``; wait until ``result_selector`` is visible."""
+    page.locator(f"#{button_id}").click()
+    page.locator(result_selector).first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+
+
+def shoot(page, out, name, clip_to=None):
+    """Screenshot the whole page (or one element) to ``out/name.png``; return the path."""
+    path = Path(out) / f"{name}.png"
+    if clip_to:
+        page.locator(clip_to).first.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
+    shrink(path)
+    return path
+
+
+def shrink(path, max_bytes=MAX_BYTES):
+    """Re-save a PNG over ``max_bytes`` with a 256-colour palette (UI screenshots survive it)."""
+    from PIL import Image  # noqa: PLC0415
+
+    if path.stat().st_size <= max_bytes:
+        return
+    with Image.open(path) as image:
+        palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette.save(path, optimize=True)
+
+
+def take_screenshots(url, out):
+    """Drive the app at ``url`` through every tab; write PNGs into ``out``; return their paths."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    from tools.browser import launch_chromium  # noqa: PLC0415
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    paths = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+            page.goto(url)
+            set_labs_dir(page, "solutions")
+
+            open_tab(page, "Grad-CAM")
+            upload(page, "gradcam-image", PET)
+            click_and_wait(page, "gradcam-run", "#gradcam-student-overlay img")
+            paths.append(shoot(page, out, "gradcam", "#tab-grad-cam"))
+
+            open_tab(page, "Segmentation")
+            page.locator("#segmentation-examples button, #segmentation-examples img").first.click()
+            click_and_wait(page, "segmentation-run", "#segmentation-student img")
+            paths.append(shoot(page, out, "segmentation", "#tab-segmentation"))
+
+            open_tab(page, "Activations")
+            page.locator("#activations-examples button, #activations-examples img").first.click()
+            click_and_wait(page, "activations-run", "#activations-student img")
+            paths.append(shoot(page, out, "activations", "#tab-activations"))
+
+            open_tab(page, "Filters")
+            click_and_wait(page, "filters-run", "#filters-reference img")
+            page.locator("#filters-status").get_by_text("8 of 8 patterns").wait_for(timeout=RESULT_TIMEOUT_MS)
+            paths.append(shoot(page, out, "filters", "#tab-filters"))
+
+            open_tab(page, "Architecture")
+            click_and_wait(page, "architecture-run", "#architecture-summary p")
+            paths.append(shoot(page, out, "architecture", "#tab-architecture"))
+
+            set_labs_dir(page, "labs")
+            open_tab(page, "Grade")
+            click_and_wait(page, "grade-run", "#grade-summary h3")
+            # every lab graded (the summary lists each lab's subtotal)
+            page.locator("#grade-summary").get_by_text("interpretation:").wait_for(timeout=RESULT_TIMEOUT_MS)
+            paths.append(shoot(page, out, "grade", "#tab-grade"))
+        finally:
+            browser.close()
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "screenshots"))
+    args = parser.parse_args(argv)
+    set_offline_environment()
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()
+    from tools.serving import serve_in_background  # noqa: PLC0415
+
+    app, url = serve_in_background()
+    try:
+        for path in take_screenshots(url, args.out):
+            print(f"{path} ({path.stat().st_size // 1024} KB)")
+    finally:
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
