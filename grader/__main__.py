@@ -6,13 +6,12 @@ Student code never writes to stdout: the report is the only output there.
 """
 
 import argparse
-import contextlib
 import sys
 
 from cvlab.impl import LAB_NAMES, resolve_source
 from grader.core import labs_with_checks
+from grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
 from grader.report import FORMATS
-from grader.runner import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
 
 
 def build_parser():
@@ -21,14 +20,19 @@ def build_parser():
     parser.add_argument("--lab", choices=LAB_NAMES, help="grade only this lab")
     parser.add_argument("--format", choices=sorted(FORMATS), default="table")
     parser.add_argument(
+        "--reference", choices=("auto", "live", "recorded"), default="auto",
+        help="what results are compared with: solutions/ (live, the instructor's side), the recordings "
+        "(what the student kit has), or auto: live where solutions/ exists (default)",
+    )
+    parser.add_argument("--no-hidden", action="store_true", help="skip the hidden checks (as students see it)")
+    parser.add_argument(
         "--timeout", type=float, default=None, metavar="SECONDS",
         help=f"wall-clock limit for every check (default: ${TIMEOUT_ENV}, else each check's own, usually 120 s)",
     )
     parser.add_argument(
         "--memory-limit", type=float, default=None, metavar="GB",
-        help=f"memory a grading process may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
+        help=f"memory a grading sandbox may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
     )
-    parser.add_argument("--no-isolation", action="store_true", help="run checks in this process (no limits)")
     return parser
 
 
@@ -48,11 +52,10 @@ def main(argv=None):
         if value is not None and value <= 0:
             return _usage_error(f"{name} must be a positive number, not {value:g}.")
     try:
-        if args.no_isolation:
-            with contextlib.redirect_stdout(sys.stderr):  # student prints must not corrupt the report
-                results = grade(source=args.labs, lab=args.lab, isolate=False)
-        else:
-            results = grade(source=args.labs, lab=args.lab, timeout_s=args.timeout, memory_limit_gb=args.memory_limit)
+        results = grade(
+            source=args.labs, lab=args.lab, reference=args.reference, include_hidden=False if args.no_hidden else None,
+            timeout_s=args.timeout, memory_limit_gb=args.memory_limit,
+        )
     except GraderError as exc:
         print(f"python -m grader: {exc}", file=sys.stderr)
         return 1
