@@ -79,9 +79,9 @@ def verdict_path(course_dir, lab, student):
     return Path(course_dir) / "verdicts" / lab / f"{student}.json"
 
 
-def verdict_store(course_dir):
-    """The course's single writer of verdicts (``verdicts/<lab>/<student>.json``)."""
-    return VerdictStore(lambda lab, student: verdict_path(course_dir, lab, student))
+def verdict_store(course_dir, replace=False):
+    """The course's single writer of verdicts (``verdicts/<lab>/<student>.json``); see :class:`VerdictStore`."""
+    return VerdictStore(lambda lab, student: verdict_path(course_dir, lab, student), replace)
 
 
 def cell_outcomes(lab, document):

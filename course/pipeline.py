@@ -293,7 +293,7 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
     if skipped:
         log(f"{skipped} submission(s) unchanged since their verdict: not judged again")
     try:
-        batch = run_batch(tasks, verdict_store(course_dir).record, workers=workers, scheduler=scheduler, progress=progress)
+        batch = run_batch(tasks, verdict_store(course_dir, replace=force).record, workers=workers, scheduler=scheduler, progress=progress)
     except BatchError as exc:
         raise CourseError(str(exc)) from None
     for name, reason in batch.failed.items():

@@ -153,16 +153,26 @@ def read_lab(lab, source="labs"):
     return LabCode(lab, display_path(path), text)
 
 
-def grader_fingerprint(lab):
-    """Hash of what decides a grade of ``lab`` besides the code: its checks and its reference.
+#: The grading code every lab shares (with the lab's own checks and reference, it decides a grade).
+SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "modeltools.py", "harness/*.py")
 
-    The check modules are ``grader/checks/<lab>*.py`` (Lab 3 spreads over several) and
-    ``grader/hidden/<lab>.py``; the reference is ``solutions/<lab>.py``.
+
+def grader_fingerprint(lab):
+    """Hash of what decides a grade of ``lab`` besides the code: the checks, the reference and the judge.
+
+    The lab's check modules are ``grader/checks/<lab>*.py`` (Lab 3 spreads over several) and
+    ``grader/hidden/<lab>.py``; its reference is ``solutions/<lab>.py``; the judge, the sandbox and
+    the comparisons are :data:`SHARED_GRADING_CODE`. A change to any of them makes every verdict of
+    the lab out of date.
     """
+    grader_dir = REPO_ROOT / "grader"
+    paths = sorted(grader_dir.glob(f"*/{lab}*.py"))
+    paths += sorted(p for pattern in SHARED_GRADING_CODE for p in grader_dir.glob(pattern))
+    paths.append(REPO_ROOT / "solutions" / f"{lab}.py")
     digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "grader").glob(f"*/{lab}*.py")) + [REPO_ROOT / "solutions" / f"{lab}.py"]:
+    for path in paths:
         if path.is_file():
-            digest.update(path.read_bytes())
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -54,7 +54,7 @@ def main(argv=None):
     if not tasks and not problems:
         names = ", ".join(f"{lab}.py" for lab in LAB_NAMES)
         return _error(f"no lab files ({names}) found in the student folders of {submissions}.", 2)
-    out = OutputFolder(args.out, labs)
+    out = OutputFolder(args.out, labs, replace=args.force)
     pending = tasks if args.force else out.pending(tasks)
     skipped = len(tasks) - len(pending)
     if skipped:

@@ -107,27 +107,40 @@ def default_workers():
 
 
 @contextlib.contextmanager
+def _quiet_dask_logs():
+    """Dask's own log lines (a traceback when the scheduler goes away) stay off stderr; the run says it in a sentence."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
 def dask_client(workers=None, scheduler=None, connect_timeout_s=CONNECT_TIMEOUT_S):
     """A connected ``distributed.Client``: to ``scheduler``, else to a new in-process LocalCluster of ``workers``."""
     import dask  # noqa: PLC0415 - Dask's modules load only when a batch runs
     from distributed import Client, LocalCluster  # noqa: PLC0415
 
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=connect_timeout_s)
-        except (OSError, TimeoutError, ValueError):
-            raise BatchError(
-                f"No Dask scheduler answered at {scheduler} within {connect_timeout_s:g} s: start one there "
-                f"(`dask scheduler`, then `dask worker {scheduler}` on each grading machine), "
-                "or leave out --scheduler to grade on this machine."
-            ) from None
-        with client:
+        with _quiet_dask_logs():
             try:
-                client.wait_for_workers(1, timeout=connect_timeout_s)
-            except (OSError, TimeoutError):
-                raise BatchError(f"The Dask scheduler at {scheduler} has no workers: start `dask worker {scheduler}` "
-                                 "on each grading machine, in an environment with cvlab installed.") from None
-            yield client
+                client = Client(scheduler, timeout=connect_timeout_s)
+            except (OSError, TimeoutError, ValueError):
+                raise BatchError(
+                    f"No Dask scheduler answered at {scheduler} within {connect_timeout_s:g} s: start one there "
+                    f"(`dask scheduler`, then `dask worker {scheduler}` on each grading machine), "
+                    "or leave out --scheduler to grade on this machine."
+                ) from None
+            with client:
+                try:
+                    client.wait_for_workers(1, timeout=connect_timeout_s)
+                except (OSError, TimeoutError):
+                    raise BatchError(f"The Dask scheduler at {scheduler} has no workers: start `dask worker {scheduler}` "
+                                     "on each grading machine, in an environment with cvlab installed.") from None
+                yield client
         return
     # one task per worker at a time: a second one queued behind a long submission could wait while another worker idles
     config = {"distributed.scheduler.worker-saturation": 1.0}

@@ -23,7 +23,7 @@ from pathlib import Path
 from cvlab.impl import LAB_NAMES
 from grader.batch.tasks import GradeTask
 from grader.batch.verdicts import VerdictStore, verdict_results, write_json
-from grader.judge import LabCode, Limits
+from grader.judge import LabCode, Limits, grader_fingerprint
 
 
 def find_lab_files(folder, suffixes=(".ipynb", ".py")):
@@ -92,10 +92,10 @@ def collect(submissions_dir, labs=None, limits=None):
 class OutputFolder:
     """The batch's output folder, written only by the process that collects the results."""
 
-    def __init__(self, out_dir, labs):
+    def __init__(self, out_dir, labs, replace=False):
         self.root = Path(out_dir)
         self.labs = list(labs)
-        self.store = VerdictStore(lambda lab, student: self.root / student / f"{lab}.json")
+        self.store = VerdictStore(lambda lab, student: self.root / student / f"{lab}.json", replace)
 
     def record(self, outcome):
         """Record one outcome (idempotent); then rewrite that student's results.json."""
@@ -106,8 +106,6 @@ class OutputFolder:
 
     def pending(self, tasks):
         """The tasks whose verdict is not recorded yet with the same code and grader."""
-        from grader.judge import grader_fingerprint  # noqa: PLC0415
-
         fingerprints = {lab: grader_fingerprint(lab) for lab in {t.lab for t in tasks}}
         return [t for t in tasks if not self.store.is_current(t.lab, t.student, t.code_hash, fingerprints[t.lab])]
 

@@ -12,22 +12,28 @@ tests/course/test_pipeline.py). The class (lab 1):
 - mallory: the blank skeleton plus cheats: it reads alice's file, imports
   the answer key and kills the grading process (the Dask worker).
 
-Cost on 2 shared cores: about 3 minutes (the serial reference grades the
+A last test starts a real ``dask scheduler`` and ``dask worker`` (as the
+README does) and kills the scheduler mid-batch.
+
+Cost on 2 shared cores: about 4 minutes (the serial reference grades the
 class once in this process, the cluster grades it once, then small batches).
 """
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from cvlab.generate import skeleton_for
 from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab.processes import kill_tree, start_group
 from grader.batch.cli import main as batch_main
 from grader.batch.folders import OutputFolder, collect
 from grader.batch.tasks import grade_serially
@@ -203,3 +209,43 @@ def test_a_rerun_after_an_interruption_regrades_only_what_changed(serial, cluste
     want = {n: expected[n] for n in names} | {changed: expected["bob" if changed != "bob" else "alice"]}
     assert scores_of(out) == want
     assert OutputFolder(out, [LAB]).pending(collect(small, [LAB], LIMITS)[0]) == []
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_scheduler_that_goes_away_stops_the_run_with_a_sentence(serial, cluster, tmp_path, capsys):
+    """A real ``dask scheduler`` + ``dask worker`` (as the README starts them); the scheduler dies mid-batch."""
+    subs, expected = serial
+    texts = class_texts(subs)
+    small = write_class(tmp_path / "submissions", {f"sam{i}": texts["mallory"] for i in range(2)})
+    out, address = tmp_path / "out", f"tcp://127.0.0.1:{_free_port()}"
+    dask = str(Path(sys.executable).parent / "dask")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": tmp_path}
+    scheduler = start_group([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                             "--no-dashboard"], **quiet)
+    worker = start_group([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"], **quiet)
+    try:
+        def kill_scheduler_after_the_first_verdict():
+            deadline = time.monotonic() + 600
+            while not list(out.glob(f"*/{LAB}.json")) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            kill_tree(scheduler)
+
+        threading.Thread(target=kill_scheduler_after_the_first_verdict, daemon=True).start()
+        assert batch_main([str(small), "--out", str(out), "--scheduler", address, "--connect-timeout", "60",
+                           "--timeout", str(TIMEOUT_S)]) == 1
+    finally:
+        for process in (scheduler, worker):
+            kill_tree(process)
+    err = capsys.readouterr().err
+    assert "stopped early: the Dask scheduler went away" in err and "run the same command again" in err, err
+    assert "Traceback" not in err and "ERROR" not in err, err
+    assert len(list(out.glob(f"*/{LAB}.json"))) == 1
+    assert run_cli(small, out, cluster) == 0
+    assert "graded 1 of 1" in capsys.readouterr().out
+    assert scores_of(out) == {"sam0": expected["mallory"], "sam1": expected["mallory"]}

@@ -55,6 +55,14 @@ def test_the_writer_records_each_verdict_once_and_rewrites_changed_code(tmp_path
     assert (document["code_hash"], document["score"]) == ("changed", 0)
     assert out.totals_csv().splitlines() == [f"student,{LAB},total,max_total", f"ann,0,0,{document['max_score']:g}"]
     assert list((tmp_path / "out" / "ann").iterdir()) and not list((tmp_path / "out").rglob("*.part"))
+    assert OutputFolder(tmp_path / "out", [LAB], replace=True).record(outcome("ann", code_hash="changed")) is True, "--force"
+
+
+def test_the_grader_fingerprint_covers_the_checks_the_reference_and_the_judge():
+    from grader.judge import SHARED_GRADING_CODE  # noqa: PLC0415
+
+    assert "harness/*.py" in SHARED_GRADING_CODE and "judge.py" in SHARED_GRADING_CODE
+    assert len({grader_fingerprint(lab) for lab in ("segmentation", "architecture", "interpretation")}) == 3
 
 
 def test_collect_finds_nested_files_grades_missing_labs_and_explains_notebooks(tmp_path):
