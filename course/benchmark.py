@@ -1,6 +1,6 @@
 """Measure grading throughput on a throw-away course, and size a cluster from it.
 
-    python -m course.benchmark [--lab segmentation] [--students 8] [--workers 1 2] [--no-baseline]
+    python -m course.benchmark [--lab segmentation] [--students 8] [--workers 1 2] [--record 100] [--no-baseline]
 
 Releases ``--lab`` into a temporary course and submits ``--students``
 notebooks (three in four the solution, one in four with ``mean_iou`` left
@@ -11,7 +11,10 @@ as released). Then, in one run:
 2. ``python -m course grade``'s pipeline (:func:`course.pipeline.autograde`:
    judging on a Dask LocalCluster, then nbgrader's record phase) on a fresh
    copy of the course for each ``--workers`` value;
-3. *baseline*: plain ``nbgrader autograde``, which executes each notebook in a
+3. *record*: nbgrader's record phase alone (one writer into the sqlite
+   gradebook) for ``--record`` copies of a judged submission: its records per
+   second, the limit of one gradebook;
+4. *baseline*: plain ``nbgrader autograde``, which executes each notebook in a
    Jupyter kernel (how the course graded before the judge).
 
 For each it prints submissions per minute and CPU seconds per submission
@@ -96,6 +99,24 @@ def verdict_grades(course_dir, lab):
     return found
 
 
+def measure_record(judged_course, tmp, lab, copies):
+    """``(records, seconds)`` of one record phase for ``copies`` students (copies of a judged submission)."""
+    from course.judging import verdict_path  # noqa: PLC0415
+    from course.pipeline import record_lab, submissions  # noqa: PLC0415
+
+    course = shutil.copytree(judged_course, Path(tmp) / "record", ignore=shutil.ignore_patterns("autograded", "feedback"))
+    first = submissions(course, lab)[0]
+    students = [f"copy{i:05d}" for i in range(copies)]
+    for student in students:
+        shutil.copytree(course / "submitted" / first / lab, course / "submitted" / student / lab)
+        verdict = verdict_path(course, lab, student)
+        verdict.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(verdict_path(course, lab, first), verdict)
+    start = time.perf_counter()
+    failed = record_lab(course, lab, students, log=lambda _: None)
+    return copies - len(failed), time.perf_counter() - start
+
+
 def workers_needed(notebooks, per_worker_per_minute, hours=1.0):
     return math.ceil(notebooks / (per_worker_per_minute * 60 * hours))
 
@@ -122,6 +143,7 @@ def main(argv=None):
     parser.add_argument("--lab", default="segmentation")
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--record", type=int, default=100, help="students in the record-phase measurement (0: skip)")
     parser.add_argument("--no-baseline", action="store_true", help="skip plain `nbgrader autograde` (kernels)")
     args = parser.parse_args(argv)
     n = args.students
@@ -132,9 +154,10 @@ def main(argv=None):
         expected, seconds, cpu = serial_grades(base, args.lab)
         print(f"serial judge, this process, no Dask: {60 * n / seconds:.2f} per minute; {cpu / n:.1f} CPU s per submission",
               flush=True)
-        rates = {}
+        rates, judged_course = {}, None
         for workers in args.workers:
             run, wall, cpu, grades = measure_pipeline(base, tmp, args.lab, workers)
+            judged_course = Path(tmp) / f"workers{workers}"
             batch = run.batch
             rates[workers] = batch.per_minute
             same = "grades identical to serial" if grades == expected else f"GRADES DIFFER from serial: {grades}"
@@ -148,6 +171,10 @@ def main(argv=None):
             )
         if 1 in rates and 2 in rates and rates[1] > 0:
             print(f"2 workers / 1 worker throughput: {rates[2] / rates[1]:.2f}x", flush=True)
+        if args.record and judged_course is not None:
+            records, seconds = measure_record(judged_course, tmp, args.lab, args.record)
+            print(f"record phase alone (nbgrader autograde without execution, one sqlite writer): {records} records in "
+                  f"{seconds:.1f} s = {records / seconds:.1f} records/s", flush=True)
         if not args.no_baseline:
             course = shutil.copytree(base, Path(tmp) / "baseline")
             cpu, start = cpu_s(), time.perf_counter()

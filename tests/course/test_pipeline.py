@@ -207,7 +207,7 @@ def test_untouched_release_scores_zero_with_not_implemented_feedback(course):
     assert sum(cell_scores(course.root, LAB, "bob").values()) == 0
     feedback = _feedback(course, "bob")
     for exercise in {c.exercise for c in all_checks(lab=LAB)}:
-        assert f"Not implemented yet: {exercise}()" in feedback
+        assert f"Not implemented yet: write {exercise}() in its answer cell" in feedback
 
 
 def test_partial_notebook_gets_exactly_its_correct_exercises(course):
