@@ -307,32 +307,11 @@ class Server:
             self.answer(request)
 
 
-#: An optional package Keras imports eagerly when it is installed (``try: import pandas``):
-#: about 1.2 CPU s of every sandbox's start. It stays out while TensorFlow loads; the
-#: submission's own ``import pandas`` still works. (Not matplotlib: it must find its
-#: cache folder before the audit hook refuses writes, as ``matplotlib.colormaps`` users need.)
-DEFERRED_IMPORTS = ("pandas",)
-
-
-class _Deferred:
-    """A meta path finder that makes the :data:`DEFERRED_IMPORTS` unavailable while it is installed."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in DEFERRED_IMPORTS:
-            raise ModuleNotFoundError(f"{name} is not loaded while TensorFlow starts", name=name)
-        return None
-
-
 def _import_tensorflow():
     import logging  # noqa: PLC0415
 
-    deferred = _Deferred()
-    sys.meta_path.insert(0, deferred)
-    try:
-        import keras  # noqa: F401, PLC0415
-        import tensorflow as tf  # noqa: PLC0415
-    finally:
-        sys.meta_path.remove(deferred)
+    import keras  # noqa: F401, PLC0415
+    import tensorflow as tf  # noqa: PLC0415
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
