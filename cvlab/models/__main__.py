@@ -2,6 +2,7 @@
 
     python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N] [--data oxford]
     python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME] [--save]
+    python -m cvlab.models real-photos [--save]    # the real photos installed packages ship (cvlab.models.real_photos)
     python -m cvlab.models info
     python -m cvlab.models download imagenet [--mirror URL]   # Keras' ImageNet Xception (cvlab.models.imagenet)
 """
@@ -17,7 +18,8 @@ from cvlab.data.oxford import DATA_KEYWORD, is_installed, resolve_data_root
 from cvlab.download import DEFAULT_TIMEOUT, MIRROR_ENV
 from cvlab.models.imagenet import download_command
 from cvlab.models.pointing_game import evaluate_pointing_game
-from cvlab.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, demo_model_info, write_info
+from cvlab.models.real_photos import evaluate_real_photos, format_table
+from cvlab.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, demo_model_info, read_info, write_info
 from cvlab.models.training import default_config, train_demo_model
 from cvlab.paths import MODELS_DIR
 
@@ -42,6 +44,8 @@ def build_parser():
     game.add_argument("--n-images", type=int, default=60)
     game.add_argument("--layer", default=None, help="layer for Grad-CAM (default: the metadata's)")
     game.add_argument("--save", action="store_true", help="record the result in the model's metadata")
+    photos = commands.add_parser("real-photos", help="the demo models on the real feline photos installed packages ship")
+    photos.add_argument("--save", action="store_true", help="record the scores in the models' metadata")
     commands.add_parser("info", help="print the shipped models' metadata")
     fetch = commands.add_parser("download", help="download the book's ImageNet Xception into Keras' cache")
     fetch.add_argument("what", choices=("imagenet",))
@@ -84,6 +88,20 @@ def _pointing_game(args):
             write_info(info)
 
 
+def _real_photos(args):
+    result = evaluate_real_photos()
+    if not result["photos"]:
+        raise FileNotFoundError("None of the real photos is installed here: `pip install scikit-image` brings Chelsea the cat "
+                                "(Gradio, which the UI needs, brings the others).")
+    print(format_table(result))
+    if args.save:
+        for name in [n for n in result if n not in ("photos", "missing")]:
+            info = read_info(name)
+            info["real_photos"] = {"scores": result[name], "photos": result["photos"],
+                                   "command": "python -m cvlab.models real-photos --save"}
+            write_info(info)
+
+
 def main(argv=None):
     """Command line entry point (see the module docstring)."""
     args = build_parser().parse_args(argv)
@@ -94,6 +112,8 @@ def main(argv=None):
             _train(args)
         elif args.command == "pointing-game":
             _pointing_game(args)
+        elif args.command == "real-photos":
+            _real_photos(args)
         else:
             for name in DEMO_MODELS:
                 print(json.dumps(demo_model_info(name), indent=2))

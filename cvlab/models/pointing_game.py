@@ -32,8 +32,8 @@ def held_out_arrays(img_size, n_images=60, root=None, seed=HELD_OUT_SEED):
     return images.astype("float32"), labels, trimaps, tuple(class_names)
 
 
-def _upsample(heatmap, size):
-    """Bilinear resize of a float (h, w) map to (H, W) = size."""
+def upsample_heatmap(heatmap, size):
+    """Bilinear resize of a float (h, w) heatmap to (H, W) = size (float32)."""
     image = Image.fromarray(np.asarray(heatmap, dtype="float32"), mode="F")
     return np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR))
 
@@ -71,7 +71,7 @@ def pointing_game(model, images, masks, last_conv_layer_name, grad_cam=None):
     hits = 0
     for image, mask in zip(images, inside, strict=True):
         heatmap = grad_cam(model, image[np.newaxis], last_conv_layer_name)
-        full = _upsample(heatmap, mask.shape)
+        full = upsample_heatmap(heatmap, mask.shape)
         y, x = np.unravel_index(int(np.argmax(full)), full.shape)
         hits += bool(mask[y, x])
     return hits / max(len(images), 1)
