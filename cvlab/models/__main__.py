@@ -1,7 +1,7 @@
 """``python -m cvlab.models train|pointing-game|info|download``: the demo classifiers' command line.
 
     python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N] [--data oxford]
-    python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME] [--save]
+    python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME] [--style photo|cartoon] [--save]
     python -m cvlab.models real-photos [--save]    # the real photos installed packages ship (cvlab.models.real_photos)
     python -m cvlab.models info
     python -m cvlab.models download imagenet [--mirror URL]   # Keras' ImageNet Xception (cvlab.models.imagenet)
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cvlab.data import DatasetError
 from cvlab.data.oxford import DATA_KEYWORD, is_installed, resolve_data_root
+from cvlab.data.synthetic import STYLES
 from cvlab.download import DEFAULT_TIMEOUT, MIRROR_ENV
 from cvlab.models.imagenet import download_command
 from cvlab.models.pointing_game import evaluate_pointing_game
@@ -43,6 +44,8 @@ def build_parser():
     game.add_argument("--model", choices=DEMO_MODELS + ("all",), default="all")
     game.add_argument("--n-images", type=int, default=60)
     game.add_argument("--layer", default=None, help="layer for Grad-CAM (default: the metadata's)")
+    game.add_argument("--style", choices=STYLES, default=None,
+                      help="the held-out pets' drawing style (default: the one the model was trained on)")
     game.add_argument("--save", action="store_true", help="record the result in the model's metadata")
     photos = commands.add_parser("real-photos", help="the demo models on the real feline photos installed packages ship")
     photos.add_argument("--save", action="store_true", help="record the scores in the models' metadata")
@@ -79,8 +82,8 @@ def _train(args):
 
 def _pointing_game(args):
     for name in _selected(args.model):
-        result = evaluate_pointing_game(name, args.n_images, args.layer)
-        print(f"{name}: Grad-CAM max on the pet in {result['rate']:.1%} of {result['n_images']} held-out images "
+        result = evaluate_pointing_game(name, args.n_images, args.layer, style=args.style)
+        print(f"{name}: Grad-CAM max on the pet in {result['rate']:.1%} of {result['n_images']} held-out {result['style']} images "
               f"(layer {result['layer']}; chance {result['chance']:.1%}; accuracy {result['accuracy']:.1%})")
         if args.save:
             info = demo_model_info(name)
