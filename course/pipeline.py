@@ -1,58 +1,58 @@
-"""Release and grade the course with the real nbgrader, in parallel.
+"""Release and grade the course with the real nbgrader; the judge decides every score.
 
-nbgrader keeps its gradebook in sqlite, which does not take concurrent
-writers. Grading is therefore split in two phases:
+Grading has two phases:
 
-1. *Execute, in parallel.* The submissions are split into batches (at
-   most ``workers`` per lab, at most ``MAX_BATCH`` students each); each
-   batch is autograded by one ``nbgrader autograde`` in a private scratch
-   copy of the course (config, a copy of the gradebook, the batch's
-   submissions). Up to ``workers`` such processes run at once; one nbgrader
-   start-up (about 2.5 CPU s) serves a whole batch. A batch process that
-   outruns ``student_timeout_s`` per student is killed with its whole
-   process group (kernel included); nbgrader's own per-cell timeout
-   normally stops endless loops long before that.
-2. *Record, serially.* One more ``nbgrader autograde`` in the real course
-   reads the executed notebooks, with execution and output clearing
-   switched off: nbgrader's own preprocessors restore locked cells, score
-   every cell and write the gradebook, one writer at a time.
+1. *Judge.* Every submitted notebook is taken apart into the code the
+   student wrote (:mod:`course.judging`: answer cells and added cells, the
+   read-only cells as the source has them) and graded by the judge
+   (:mod:`grader.judge`): the code runs in a sandbox process, the checks
+   and the reference (``solutions/``, hidden checks included) stay in the
+   judge. Each submission is one task of :mod:`grader.batch.engine` on
+   Dask (a LocalCluster of ``workers`` processes, or ``scheduler``'s
+   cluster); this process is the one writer of the verdicts,
+   ``verdicts/<lab>/<student>.json`` with the code's hash and the grader's
+   fingerprint. A re-run skips submissions whose code (and the grader) did
+   not change. Nothing of the student's runs in nbgrader's process or a
+   Jupyter kernel.
+2. *Record, one writer.* One ``nbgrader autograde`` per lab reads the
+   submitted notebooks whose verdict is newer than their last record,
+   without executing them: nbgrader's own preprocessors restore locked and
+   deleted cells, :class:`JudgeOutputs` writes each test cell's output from
+   the verdict, and SaveAutoGrades scores the cells into the sqlite gradebook.
 
 Then ``generate_feedback`` and ``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
-gradebook with :func:`grader.report.to_gradescope`.
+verdicts with :func:`grader.report.to_gradescope`.
 """
 
 import dataclasses
 import json
-import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course.notebooks import COURSE_DIR, ROOT_ENV, check_cell_ids, notebook_labs, write_notebooks
+from course.notebooks import COURSE_DIR, ROOT_ENV, notebook_labs, write_notebooks
 from cvlab.paths import REPO_ROOT
 from cvlab.processes import kill_tree, start_group
 from cvlab.quiet import QUIET_ENV
 
 CONFIG_NAME = "nbgrader_config.py"
-DEFAULT_STUDENT_TIMEOUT_S = 1800.0
-#: Most students autograded by one nbgrader process in phase 1.
-MAX_BATCH = 8
+DEFAULT_CHECK_TIMEOUT_S = 120.0
 
-#: Autograde preprocessors of the record phase: nbgrader's defaults minus Execute.
+#: Autograde preprocessors of the record phase: nbgrader's defaults without Execute, plus the judge's outputs.
 RECORD_SANITIZE = [
+    "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 RECORD_AUTOGRADE = [
-    "nbgrader.preprocessors.IgnorePattern",
+    "course.preprocessors.JudgeOutputs",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
@@ -71,16 +71,26 @@ class GradingRun:
 
     Attributes:
         submissions: {lab: [student, ...]} found in ``submitted/``.
-        failed: {"<student>/<lab>": reason} for submissions whose autograde
-            failed or timed out; they get no grade.
+        failed: {"<student>/<lab>": reason} for submissions that could not
+            be graded (not a notebook, nbgrader could not record them).
+        judged: how many submissions were tried in this run (judged, or found unreadable).
+        skipped: how many were unchanged since their verdict and not judged again.
         seconds: wall time of both phases.
-        workers: worker processes used.
+        workers: Dask worker processes that judged.
+        recorded: submissions recorded into the gradebook in this run.
+        record_seconds: wall time of the record phase.
+        batch: the :class:`grader.batch.engine.BatchRun` of the judge phase.
     """
 
     submissions: dict
     failed: dict
+    judged: int
+    skipped: int
     seconds: float
     workers: int
+    recorded: int = 0
+    record_seconds: float = 0.0
+    batch: object = None
 
     @property
     def count(self):
@@ -88,12 +98,17 @@ class GradingRun:
 
     @property
     def per_minute(self):
-        """Submissions (one student's notebook for one lab) graded per minute."""
-        return 60.0 * (self.count - len(self.failed)) / self.seconds if self.seconds > 0 else 0.0
+        """Submissions (one student's notebook for one lab) judged and recorded per minute in this run."""
+        return 60.0 * self.judged / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def records_per_second(self):
+        """Submissions the record phase (nbgrader, one writer into the gradebook) recorded per second."""
+        return self.recorded / self.record_seconds if self.record_seconds > 0 else 0.0
 
 
 def nbgrader_env():
-    """Environment for nbgrader and its kernels: repo importable, TensorFlow quiet, venv scripts on PATH."""
+    """Environment for nbgrader: repo importable, TensorFlow quiet, venv scripts on PATH."""
     env = dict(os.environ)
     env[ROOT_ENV] = str(REPO_ROOT)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
@@ -101,7 +116,6 @@ def nbgrader_env():
     env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p)
     for key, value in QUIET_ENV.items():
         env.setdefault(key, value)
-    env.setdefault("PYTHONIOENCODING", "utf-8")  # run_nbgrader decodes UTF-8, also on Windows
     return env
 
 
@@ -109,7 +123,7 @@ def run_nbgrader(course_dir, *args, timeout_s=None):
     """Run ``nbgrader <args>`` in ``course_dir`` (which holds nbgrader_config.py).
 
     The process gets its own process group; on timeout it is killed with
-    everything it started (its kernel), on POSIX and Windows alike.
+    everything it started, on POSIX and Windows alike.
 
     Returns:
         str: the combined output.
@@ -169,168 +183,158 @@ def submissions(course_dir, lab):
     return sorted(d.parent.name for d in submitted.glob(f"*/{lab}") if d.is_dir()) if submitted.is_dir() else []
 
 
-def _scratch_course(course_dir, lab, students, scratch):
-    """A private course copy in ``scratch``: config, gradebook copy, the students' submissions."""
-    scratch.mkdir(parents=True)
-    shutil.copy2(course_dir / CONFIG_NAME, scratch / CONFIG_NAME)
-    shutil.copy2(course_dir / "gradebook.db", scratch / "gradebook.db")
-    shutil.copytree(course_dir / "source" / lab, scratch / "source" / lab)
-    for student in students:
-        shutil.copytree(course_dir / "submitted" / student / lab, scratch / "submitted" / student / lab)
+# -- phase 1: the judge ------------------------------------------------------------
 
 
-def batches(found, workers, max_batch=MAX_BATCH):
-    """Split {lab: [students]} into [(lab, [students])], at most ``workers`` batches per lab."""
-    out = []
-    for lab, students in found.items():
-        size = max(1, min(max_batch, math.ceil(len(students) / max(1, workers))))
-        out.extend((lab, students[i : i + size]) for i in range(0, len(students), size))
-    return out
-
-
-def execute_batch(course_dir, lab, students, scratch, timeout_s=DEFAULT_STUDENT_TIMEOUT_S):
-    """Phase 1 for one batch: autograde in a private course copy.
+def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False):
+    """The submissions of ``found`` ({lab: [student]}) to judge, read here as code.
 
     Returns:
-        ({student: executed folder}, {student: reason}) -- a student whose
-        notebook nbgrader could not autograde is in the second dict, the
-        rest of the batch is still graded.
+        ``(tasks, unreadable, skipped)``: a :class:`grader.batch.tasks.GradeTask`
+        per submission whose verdict is missing or was made from other code
+        or by another grader (every one with ``force``), ``{"<student>/<lab>":
+        reason}`` for files that are not notebooks, and how many were up to date.
     """
-    _scratch_course(Path(course_dir), lab, students, scratch)
-    reason = "nbgrader wrote no autograded notebook"
-    try:
-        run_nbgrader(scratch, "autograde", lab, "--force", timeout_s=timeout_s * len(students))
-    except CourseError as exc:
-        reason = str(exc)
-    executed, failed = {}, {}
-    for student in students:
-        folder = scratch / "autograded" / student / lab
-        if (folder / f"{lab}.ipynb").is_file():
-            executed[student] = folder
-        else:
-            failed[student] = reason
-    return executed, failed
+    from course.judging import notebook_code, verdict_store  # noqa: PLC0415
+    from grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from grader.judge import Limits, grader_fingerprint  # noqa: PLC0415
+
+    store = verdict_store(course_dir)
+    limits = Limits(timeout_s=check_timeout_s)
+    tasks, unreadable, skipped = [], {}, 0
+    for lab, students in found.items():
+        fingerprint = grader_fingerprint(lab)
+        source = course_dir / "source" / lab / f"{lab}.ipynb"
+        for student in students:
+            submitted = course_dir / "submitted" / student / lab / f"{lab}.ipynb"
+            try:
+                code = notebook_code(submitted, source, lab)
+            except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a file that is not a notebook
+                unreadable[f"{student}/{lab}"] = (
+                    f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})")
+                continue
+            digest = code.content_hash()
+            if not force and store.is_current(lab, student, digest, fingerprint):
+                skipped += 1
+                continue
+            tasks.append(GradeTask(student, lab, code, digest, limits, (str(course_dir),)))
+    return tasks, unreadable, skipped
 
 
-def record_submissions(course_dir, lab, executed_root):
-    """Phase 2: score the executed notebooks under ``executed_root/<student>/<lab>`` into the gradebook."""
-    args = ["autograde", lab, "--force", f"--CourseDirectory.submitted_directory={executed_root}"]
-    args += [f"--Autograde.sanitize_preprocessors={name}" for name in RECORD_SANITIZE]
-    args += [f"--Autograde.autograde_preprocessors={name}" for name in RECORD_AUTOGRADE]
-    run_nbgrader(course_dir, *args)
+def needs_record(course_dir, lab, student):
+    """True when the student's verdict is newer than what the gradebook got (its autograded notebook)."""
+    from course.judging import verdict_path  # noqa: PLC0415
+
+    verdict = verdict_path(course_dir, lab, student)
+    autograded = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
+    return verdict.is_file() and (not autograded.is_file() or autograded.stat().st_mtime < verdict.stat().st_mtime)
 
 
-def _record_lab(course_dir, lab, executed_root, log):
-    """Record one lab; return {"<student>/<lab>": reason} for submissions nbgrader could not record."""
-    start = time.time()
-    try:
-        record_submissions(course_dir, lab, executed_root)
-    except CourseError as exc:
-        log(f"recording {lab} failed for some submissions: {exc}")
-        failed = {}
-        for student in sorted(d.name for d in executed_root.iterdir()):
-            notebook = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
-            if not notebook.is_file() or notebook.stat().st_mtime < start:
-                failed[f"{student}/{lab}"] = str(exc)
-        return failed
+# -- phase 2: record -----------------------------------------------------------------
+
+
+def record_lab(course_dir, lab, students, log=print):
+    """Record the verdicts of ``students`` for ``lab`` in the gradebook (nbgrader autograde, no execution).
+
+    Returns:
+        {"<student>/<lab>": reason} for submissions nbgrader could not record.
+    """
+    with tempfile.TemporaryDirectory(prefix="cvlab-record-") as tmp:
+        root = Path(tmp) / "submitted"
+        for student in students:
+            shutil.copytree(course_dir / "submitted" / student / lab, root / student / lab)
+        args = ["autograde", lab, "--force", f"--CourseDirectory.submitted_directory={root}",
+                f"--JudgeOutputs.verdicts_dir={course_dir / 'verdicts'}"]
+        args += [f"--Autograde.sanitize_preprocessors={name}" for name in RECORD_SANITIZE]
+        args += [f"--Autograde.autograde_preprocessors={name}" for name in RECORD_AUTOGRADE]
+        start = time.time()
+        try:
+            run_nbgrader(course_dir, *args)
+        except CourseError as exc:
+            log(f"recording {lab} failed for some submissions: {exc}")
+            failed = {}
+            for student in students:
+                notebook = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
+                if not notebook.is_file() or notebook.stat().st_mtime < start:
+                    failed[f"{student}/{lab}"] = str(exc)
+            return failed
     return {}
 
 
-def autograde(course_dir, labs=None, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
-    """Autograde every submission of ``labs`` with ``workers`` parallel processes.
+def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
+              scheduler=None, progress=None):
+    """Judge every changed submission of ``labs`` on Dask, then record the new verdicts.
 
-    All batches of all labs share one pool of ``workers`` processes.
+    Args:
+        workers: LocalCluster worker processes (default: one per core); ignored with ``scheduler``.
+        scheduler: ``tcp://HOST:PORT`` of an existing Dask cluster, or None.
+        progress: a :class:`grader.batch.progress.Progress` (default: a bar on stderr).
 
     Returns:
-        GradingRun. Failed submissions are listed with the reason and get
-        no grade; the others are in the gradebook and ``autograded/``.
+        GradingRun. Submissions that cannot be graded are listed with the
+        reason and get no grade; the others are in the gradebook, in
+        ``autograded/`` and in ``verdicts/``.
+
+    Raises:
+        CourseError: no scheduler answered, or the run was interrupted (the
+            verdicts judged so far are kept; a re-run records them).
     """
+    from course.judging import verdict_store  # noqa: PLC0415
+    from grader.batch.engine import BatchError, run_batch  # noqa: PLC0415
+
     course_dir = Path(course_dir).resolve()
     found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
     found = {lab: students for lab, students in found.items() if students}
-    work = batches(found, workers)
     start = time.perf_counter()
-    failed = {}
-    with tempfile.TemporaryDirectory(prefix="cvlab-autograde-") as tmp:
-        tmp = Path(tmp)
-
-        def one(index):
-            lab, students = work[index]
-            try:
-                return execute_batch(course_dir, lab, students, tmp / "scratch" / str(index), student_timeout_s)
-            except OSError as exc:  # copying the submissions failed: the batch is reported, others go on
-                return {}, dict.fromkeys(students, f"could not copy the submission: {exc}")
-
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for (lab, _), (executed, batch_failed) in zip(work, pool.map(one, range(len(work)))):
-                for student, reason in batch_failed.items():
-                    failed[f"{student}/{lab}"] = reason
-                    log(f"could not autograde {student}/{lab}: {reason}")
-                for student, folder in executed.items():
-                    shutil.copytree(folder, tmp / "executed" / lab / student / lab)
-        for lab in found:
-            if (tmp / "executed" / lab).is_dir():
-                failed.update(_record_lab(course_dir, lab, tmp / "executed" / lab, log))
-    run = GradingRun(found, failed, time.perf_counter() - start, workers)
+    tasks, failed, skipped = judge_tasks(course_dir, found, check_timeout_s, force)
+    tried = len(tasks) + len(failed)  # an unreadable file counts as tried: it is tried again next time
+    for name, reason in failed.items():
+        log(f"could not grade {name}: {reason}")
+    if skipped:
+        log(f"{skipped} submission(s) unchanged since their verdict: not judged again")
+    try:
+        batch = run_batch(tasks, verdict_store(course_dir, replace=force).record, workers=workers, scheduler=scheduler, progress=progress)
+    except BatchError as exc:
+        raise CourseError(str(exc)) from None
+    for name, reason in batch.failed.items():
+        log(f"could not grade {name}: {reason}")
+    failed.update(batch.failed)
+    if batch.interrupted:
+        raise CourseError(f"judging stopped early: {batch.interrupted}. The {batch.graded} verdict(s) judged are kept: "
+                          "run `python -m course grade` again to judge the rest and record them.")
+    record_start, recorded = time.perf_counter(), 0
+    for lab, students in found.items():
+        recordable = [s for s in students if f"{s}/{lab}" not in failed and (force or needs_record(course_dir, lab, s))]
+        if recordable:
+            not_recorded = record_lab(course_dir, lab, recordable, log)
+            failed.update(not_recorded)
+            recorded += len(recordable) - len(not_recorded)
+    run = GradingRun(found, failed, tried, skipped, time.perf_counter() - start, batch.workers, recorded,
+                     time.perf_counter() - record_start, batch)
     log(
-        f"autograded {run.count - len(failed)}/{run.count} submissions ({', '.join(found) or 'none'}) "
-        f"in {run.seconds:.1f} s with {workers} worker(s): {run.per_minute:.1f} per minute"
+        f"judged {run.judged} and recorded {recorded} of {run.count} submissions ({', '.join(found) or 'none'}) "
+        f"in {run.seconds:.1f} s with {batch.workers} worker(s): {batch.per_minute:.1f} judged per minute, "
+        f"{batch.cpu_per_submission:.1f} CPU s each; recording {run.record_seconds:.1f} s"
     )
     return run
 
 
-def _check_status(grade, outputs):
-    """(status, message) of a test cell from its score and outputs."""
-    if grade.score is not None and grade.score >= grade.max_score:
-        return "passed", ""
-    errors = [o for o in outputs if o.get("output_type") == "error"]
-    if not errors:
-        return "failed", "no points (the cell wrote to stderr or was not run)"
-    error = errors[-1]
-    if error.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
-        return "timeout", "Stopped: the cell did not finish in time. Look for a loop that never ends."
-    text = error.get("evalue", "") or error.get("ename", "error")
-    if text.startswith("[") and "] " in text:
-        status, _, message = text[1:].partition("] ")
-        return status, message
-    return "error", f"{error.get('ename')}: {text}"
-
-
 def gradescope_results(course_dir, lab, student):
-    """The Gradescope ``results.json`` document (a dict) of one graded submission.
+    """The Gradescope ``results.json`` document (a dict) of one judged submission.
 
-    Scores come from the gradebook, hints from the autograded notebook's
-    outputs. Hidden checks are marked ``"visibility": "hidden"``.
+    Scores and hints come from the judge's verdict (the same numbers the
+    gradebook holds). Hidden checks are marked ``"visibility": "hidden"``.
     """
-    import nbformat  # noqa: PLC0415
-    from nbgrader.api import Gradebook  # noqa: PLC0415
-
-    from grader.core import CheckResult, all_checks  # noqa: PLC0415
+    from course.judging import verdict_path  # noqa: PLC0415
+    from grader.batch.verdicts import read_verdict, verdict_results  # noqa: PLC0415
+    from grader.core import all_checks  # noqa: PLC0415
     from grader.report import to_gradescope  # noqa: PLC0415
 
-    course_dir = Path(course_dir).resolve()
-    checks = all_checks(lab=lab)
-    by_cell = dict(zip(check_cell_ids(checks), checks))
-    notebook = nbformat.read(course_dir / "autograded" / student / lab / f"{lab}.ipynb", as_version=4)
-    outputs = {c.metadata.get("nbgrader", {}).get("grade_id"): c.get("outputs", []) for c in notebook.cells}
-    results, hidden = [], set()
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        grades = gb.find_submission_notebook(lab, lab, student).grades
-        for grade in sorted(grades, key=lambda g: list(outputs).index(g.name) if g.name in outputs else 0):
-            chk = by_cell.get(grade.name)
-            status, message = _check_status(grade, outputs.get(grade.name, []))
-            check_id = chk.id if chk else f"{lab}.{grade.name}"
-            if chk is not None and chk.hidden:
-                hidden.add(f"{check_id}: {chk.title}")
-            results.append(CheckResult(
-                check_id, lab, chk.exercise if chk else "", chk.title if chk else grade.name,
-                status, float(grade.score or 0.0), float(grade.max_score), message,
-            ))
-    document = json.loads(to_gradescope(results))
-    for test in document["tests"]:
-        if test["name"] in hidden:
-            test["visibility"] = "hidden"
-    return document
+    document = read_verdict(verdict_path(course_dir, lab, student))
+    if document is None:
+        raise CourseError(f"no verdict for {student}/{lab}: run `python -m course grade` first.")
+    hidden = {c.id for c in all_checks(lab=lab) if c.hidden}
+    return json.loads(to_gradescope(verdict_results(document), hidden=hidden))
 
 
 def export(course_dir=COURSE_DIR, labs=None, log=print):
@@ -346,14 +350,15 @@ def export(course_dir=COURSE_DIR, labs=None, log=print):
                 continue
             target = exports / "gradescope" / lab / f"{student}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(gradescope_results(course_dir, lab, student), indent=2) + "\n", encoding="utf-8")
+            target.write_text(json.dumps(gradescope_results(course_dir, lab, student), indent=2) + "\n")
             written.append(target)
     log(f"exported {exports / 'grades.csv'} and {len(written) - 1} Gradescope results.json file(s)")
     return written
 
 
-def grade(course_dir=COURSE_DIR, labs=None, workers=1, student_timeout_s=DEFAULT_STUDENT_TIMEOUT_S, log=print):
-    """Autograde every submission, generate feedback, export grades.
+def grade(course_dir=COURSE_DIR, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
+          scheduler=None):
+    """Judge and record every submission, generate feedback, export grades.
 
     Returns:
         GradingRun of the autograde step.
@@ -361,7 +366,7 @@ def grade(course_dir=COURSE_DIR, labs=None, workers=1, student_timeout_s=DEFAULT
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "gradebook.db").is_file():
         raise CourseError(f"{course_dir} has no gradebook yet: run `python -m course release` first.")
-    run = autograde(course_dir, labs, workers, student_timeout_s, log)
+    run = autograde(course_dir, labs, workers, check_timeout_s, force, log, scheduler=scheduler)
     for lab in run.submissions:
         run_nbgrader(course_dir, "generate_feedback", lab, "--force")
         log(f"{lab}: feedback in {course_dir / 'feedback'}")

@@ -1,7 +1,8 @@
-"""nbgrader preprocessors used by the course (see ``nbgrader_config.py``)."""
+"""nbgrader preprocessors used by the course (see ``nbgrader_config.py`` and ``course.pipeline``)."""
 
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Unicode
 
 HIDDEN_NOTE = "Hidden check: its code and output are not shown.\n"
 
@@ -21,4 +22,40 @@ class HideHiddenTests(ClearHiddenTests):
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if had_hidden and cell.cell_type == "code":
             cell.outputs = [new_output("stream", name="stdout", text=HIDDEN_NOTE)]
+        return cell, resources
+
+
+class JudgeOutputs(NbGraderPreprocessor):
+    """Autograde preprocessor: each test cell's output is the judge's verdict on that check.
+
+    The submitted notebook is not executed. For every test cell, this writes
+    what the judge found (``course.judging``): a "PASS" line, or an error
+    output whose message is the check's hint. nbgrader's SaveAutoGrades then
+    scores the cell from that output (full points, or 0 for an error), so the
+    gradebook holds the judge's scores and the feedback shows its hints.
+    """
+
+    verdicts_dir = Unicode("", help="folder with the judge's <lab>/<student>.json verdicts").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from pathlib import Path  # noqa: PLC0415
+
+        from course.judging import cell_outcomes  # noqa: PLC0415
+        from grader.batch.verdicts import read_verdict  # noqa: PLC0415
+
+        lab, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
+        document = read_verdict(Path(self.verdicts_dir) / lab / f"{student}.json")
+        if document is None:
+            raise ValueError(f"the judge has no verdict for {student}/{lab}; run `python -m course grade` again")
+        self._outcomes = cell_outcomes(lab, document)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in self._outcomes:
+            passed, text = self._outcomes[grade_id]
+            if passed:
+                cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
+            else:
+                cell.outputs = [new_output("error", ename="CheckFailed", evalue=text, traceback=[f"CheckFailed: {text}"])]
         return cell, resources

@@ -1,12 +1,16 @@
-"""The lab's grader: one set of checks for pytest, the CLI, nbgrader and the UI.
+"""The lab's grader: one set of checks for the judge, pytest, nbgrader and the UI.
 
-A *check* is a function that takes the student's implementation (a module,
-or any object with the exercise functions as attributes) and raises
-``AssertionError`` with a hint when something is wrong. Checks are
-registered with :func:`grader.core.check` in ``grader/checks/<lab>.py``.
+A *check* is ``func(student, expected)``: it runs the student's functions
+through an :class:`~grader.harness.local.Implementation`, compares the plain
+results with the expected values of :mod:`grader.expect`, and raises
+``AssertionError`` with a hint when something is wrong. Visible checks are
+registered with :func:`grader.core.check` in ``grader/checks/<lab>.py``,
+hidden ones in ``grader/hidden/<lab>.py``.
 
 Entry points:
-- ``python -m grader --labs DIR [--lab NAME] [--format table|json|gradescope]``
-- ``pytest grader --impl labs|solutions|DIR``
-- :func:`grader.core.run_check` / :func:`grader.runner.grade` from code.
+- ``python -m grader --labs DIR [--lab NAME] [--format table|json|gradescope]``: the judge
+  (:func:`grader.judge.grade`); student code runs in a sandbox process.
+- ``pytest grader --impl labs|solutions|DIR``: the visible checks in this process.
+- ``grader.nb.check(check_id, globals())``: a notebook's test cells.
+- ``python -m grader.record [--check]``: the recorded expectations.
 """

@@ -1,18 +1,20 @@
 """``python -m grader``: grade a labs directory and print a report.
 
+``python -m grader batch SUBMISSIONS_DIR --out DIR`` grades a whole class
+(:mod:`grader.batch.cli`; instructor tooling, not in the student kit).
+
 Exit code 0 even when checks fail; 2 for bad arguments (e.g. a ``--labs``
 directory that does not exist), 1 when the grader itself cannot run.
 Student code never writes to stdout: the report is the only output there.
 """
 
 import argparse
-import contextlib
 import sys
 
 from cvlab.impl import LAB_NAMES, resolve_source
 from grader.core import labs_with_checks
+from grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
 from grader.report import FORMATS
-from grader.runner import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
 
 
 def build_parser():
@@ -21,14 +23,19 @@ def build_parser():
     parser.add_argument("--lab", choices=LAB_NAMES, help="grade only this lab")
     parser.add_argument("--format", choices=sorted(FORMATS), default="table")
     parser.add_argument(
+        "--reference", choices=("auto", "live", "recorded"), default="auto",
+        help="what results are compared with: solutions/ (live, the instructor's side), the recordings "
+        "(what the student kit has), or auto: live where solutions/ exists (default)",
+    )
+    parser.add_argument("--no-hidden", action="store_true", help="skip the hidden checks (as students see it)")
+    parser.add_argument(
         "--timeout", type=float, default=None, metavar="SECONDS",
         help=f"wall-clock limit for every check (default: ${TIMEOUT_ENV}, else each check's own, usually 120 s)",
     )
     parser.add_argument(
         "--memory-limit", type=float, default=None, metavar="GB",
-        help=f"memory a grading process may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
+        help=f"memory a grading sandbox may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
     )
-    parser.add_argument("--no-isolation", action="store_true", help="run checks in this process (no limits)")
     return parser
 
 
@@ -37,7 +44,22 @@ def _usage_error(message):
     return 2
 
 
+def batch_main(argv):
+    """``python -m grader batch ...``, where the instructor's batch engine is installed."""
+    try:
+        from grader.batch.cli import main as batch  # noqa: PLC0415 - Dask loads only for a batch
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("grader.batch", "grader.batch.cli"):
+            raise
+        return _usage_error("batch grading is for instructors and is not part of the student kit; "
+                            "grade your own labs with `python -m grader --labs labs`.")
+    return batch(argv)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.lab is not None and args.lab not in labs_with_checks():
         return _usage_error(f"no checks exist yet for lab {args.lab!r}.")
@@ -48,11 +70,10 @@ def main(argv=None):
         if value is not None and value <= 0:
             return _usage_error(f"{name} must be a positive number, not {value:g}.")
     try:
-        if args.no_isolation:
-            with contextlib.redirect_stdout(sys.stderr):  # student prints must not corrupt the report
-                results = grade(source=args.labs, lab=args.lab, isolate=False)
-        else:
-            results = grade(source=args.labs, lab=args.lab, timeout_s=args.timeout, memory_limit_gb=args.memory_limit)
+        results = grade(
+            source=args.labs, lab=args.lab, reference=args.reference, include_hidden=False if args.no_hidden else None,
+            timeout_s=args.timeout, memory_limit_gb=args.memory_limit,
+        )
     except GraderError as exc:
         print(f"python -m grader: {exc}", file=sys.stderr)
         return 1

@@ -1,18 +1,23 @@
-"""Check registry, results, and running one check in this process."""
+"""Check registry, results, and running one check against an implementation.
+
+A check is ``func(student, expected)``: ``student`` is an
+:class:`~grader.harness.local.Implementation` (the submission, in the
+sandbox or in this process) and ``expected`` the lab's
+:class:`~grader.expect.Expected` values (recorded from ``solutions/``, or
+computed from it on the instructor's side). It raises AssertionError with a
+hint when the student's results differ.
+
+Visible checks live in ``grader/checks/<lab>.py``; hidden checks (graded,
+never shown before the deadline, absent from the student kit) in
+``grader/hidden/<lab>.py``.
+"""
 
 import dataclasses
 import importlib
-from types import SimpleNamespace
+import time
 
-from cvlab.impl import (
-    LAB_NAMES,
-    ImplementationError,
-    display_path,
-    not_implemented_message,
-    not_implemented_target,
-    student_function,  # noqa: F401 - the checks find the student's functions with it
-    student_location,
-)
+from cvlab.impl import LAB_NAMES, not_implemented_message, not_implemented_target
+from grader.harness.local import MissingFunction
 
 PASSED = "passed"
 FAILED = "failed"
@@ -21,6 +26,8 @@ ERROR = "error"
 TIMEOUT = "timeout"
 
 DEFAULT_TIMEOUT_S = 120.0
+#: Longest message kept from a failing check (student exceptions can be huge).
+MAX_MESSAGE_CHARS = 2000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +40,9 @@ class Check:
         exercise: the function under test, e.g. ``"trimap_to_classes"``.
         title: one line shown in reports.
         points: points awarded when the check passes.
-        func: ``func(student)``; raises AssertionError with a hint.
-        timeout_s: wall-clock limit when run isolated.
-        hidden: not shown to students before the deadline (nbgrader).
+        func: ``func(student, expected)``; raises AssertionError with a hint.
+        timeout_s: wall-clock limit in the sandbox.
+        hidden: graded but not shown to students before the deadline.
     """
 
     id: str
@@ -71,7 +78,7 @@ _REGISTRY = {}
 
 
 def check(lab, exercise, points, name=None, title=None, timeout_s=DEFAULT_TIMEOUT_S, hidden=False):
-    """Decorator registering ``func(student)`` as a graded check."""
+    """Decorator registering ``func(student, expected)`` as a graded check."""
 
     def register(func):
         check_name = name or func.__name__.removeprefix("check_")
@@ -79,33 +86,49 @@ def check(lab, exercise, points, name=None, title=None, timeout_s=DEFAULT_TIMEOU
         if check_id in _REGISTRY:
             raise ValueError(f"duplicate check id {check_id}")
         doc_title = (func.__doc__ or check_name).strip().splitlines()[0]
-        _REGISTRY[check_id] = Check(
-            check_id, lab, exercise, title or doc_title, float(points), func, timeout_s, hidden
-        )
+        _REGISTRY[check_id] = Check(check_id, lab, exercise, title or doc_title, float(points), func, timeout_s, hidden)
         return func
 
     return register
 
 
+def _import_optional(module_name):
+    try:
+        importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module_name, module_name.rsplit(".", 1)[0]):
+            raise
+
+
 def _load_check_modules():
     for lab in LAB_NAMES:
-        try:
-            importlib.import_module(f"grader.checks.{lab}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"grader.checks.{lab}":
-                raise
+        _import_optional(f"grader.checks.{lab}")
+        _import_optional(f"grader.hidden.{lab}")  # absent from the student kit
+
+
+def _ordered(checks):
+    """Lab order, then exercise order (of first registration), visible before hidden."""
+    registered = list(_REGISTRY)
+    first = {}
+    for index, check_id in enumerate(registered):
+        chk = _REGISTRY[check_id]
+        first.setdefault((chk.lab, chk.exercise), index)
+    return sorted(
+        checks,
+        key=lambda c: (LAB_NAMES.index(c.lab) if c.lab in LAB_NAMES else 99, first[(c.lab, c.exercise)],
+                       c.hidden, registered.index(c.id)),
+    )
 
 
 def all_checks(lab=None, exercise=None, include_hidden=True):
-    """Registered checks in registration order, optionally filtered."""
+    """Registered checks in lab and exercise order, optionally filtered."""
     _load_check_modules()
-    return [
-        c
-        for c in _REGISTRY.values()
+    return _ordered(
+        c for c in _REGISTRY.values()
         if (lab is None or c.lab == lab)
         and (exercise is None or c.exercise == exercise)
         and (include_hidden or not c.hidden)
-    ]
+    )
 
 
 def get_check(check_id):
@@ -123,21 +146,18 @@ def labs_with_checks():
     return [lab for lab in LAB_NAMES if lab in present]
 
 
-def _not_implemented(exc, chk, student):
+def has_hidden_checks():
+    """True where the hidden checks are installed (the instructor's side, not the student kit)."""
+    return any(c.hidden for c in all_checks())
+
+
+# -- messages -------------------------------------------------------------------------
+
+
+def not_implemented(exc, chk, display_file):
     """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
-    lab, function = not_implemented_target(exc) or (chk.lab, chk.exercise)
-    where = getattr(student, "__file__", None)
-    return not_implemented_message(function, display_path(where) if where else f"labs/{lab}.py")
-
-
-#: Memory limit (GB) the isolated runner enforces in this process, for messages; None in-process.
-_memory_limit_gb = None
-
-
-def set_memory_limit_note(limit_gb):
-    """Make out-of-memory messages name ``limit_gb`` (called by the grading worker)."""
-    global _memory_limit_gb
-    _memory_limit_gb = limit_gb
+    _, function = not_implemented_target(exc) or (chk.lab, chk.exercise)
+    return not_implemented_message(function, display_file)
 
 
 def memory_message(limit_gb=None):
@@ -148,32 +168,46 @@ def memory_message(limit_gb=None):
 
 def is_memory_error(exc):
     """True for MemoryError and TensorFlow's out-of-memory ResourceExhaustedError."""
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError" or getattr(
+        exc, "remote_type", None) == "ResourceExhaustedError"
 
 
-def classify_exception(exc, chk, student):
-    """Map an exception raised by a check to ``(status, message)``."""
-    if isinstance(exc, SystemExit):
-        return ERROR, f"Your code called exit() (SystemExit: {exc.code}) while running {chk.exercise}(); return a value instead."
+def location_text(exc, student):
+    """' (file.py, line N: code)' of the line of student code that raised ``exc``, or ''."""
+    where = student.locate(exc) if student is not None else None
+    if not where:
+        return ""
+    filename, lineno, line = where
+    return f" ({filename}, line {lineno}: {line.strip()})"
+
+
+def classify_exception(exc, chk, student, memory_limit_gb=None):
+    """Map an exception raised while a check ran to ``(status, message)``."""
+    from grader.remote import SandboxViolationError, StudentExit  # noqa: PLC0415
+
+    display_file = getattr(student, "display_file", f"labs/{chk.lab}.py")
+    if isinstance(exc, (SystemExit, StudentExit)):
+        code = exc.code if isinstance(exc, SystemExit) else str(exc)
+        return ERROR, f"Your code called exit() (SystemExit: {code}) while running {chk.exercise}(); return a value instead."
+    if isinstance(exc, SandboxViolationError):
+        return ERROR, (f"Your code tried something the grader does not allow while {chk.exercise}() was checked ({exc}); "
+                       "that check scores 0.")
     if isinstance(exc, NotImplementedError):
-        return NOT_IMPLEMENTED, _not_implemented(exc, chk, student)
+        return NOT_IMPLEMENTED, not_implemented(exc, chk, display_file)
+    if isinstance(exc, MissingFunction):
+        return FAILED, str(exc)
     if isinstance(exc, AssertionError):
         return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
-    if isinstance(exc, ImplementationError):
-        return ERROR, str(exc)
     if is_memory_error(exc):
-        return ERROR, memory_message(_memory_limit_gb)
-    return ERROR, f"Your code raised {type(exc).__name__}: {exc}{student_location(exc, getattr(student, '__file__', None))}"
+        return ERROR, memory_message(memory_limit_gb)
+    name = getattr(exc, "remote_type", None) or type(exc).__name__
+    return ERROR, f"Your code raised {name}: {exc}{location_text(exc, student)}"
 
 
-#: Longest message kept from a failing check (student exceptions can be huge).
-MAX_MESSAGE_CHARS = 2000
-
-
-def _safe_classification(exc, chk, student):
+def _safe_classification(exc, chk, student, memory_limit_gb):
     """:func:`classify_exception`, surviving exceptions whose ``str()`` itself fails; message truncated."""
     try:
-        status, message = classify_exception(exc, chk, student)
+        status, message = classify_exception(exc, chk, student, memory_limit_gb)
     except Exception:  # noqa: BLE001 - a hostile __str__ must not crash grading
         status, message = ERROR, f"Your code raised {type(exc).__name__} (its message could not be shown)."
     if len(message) > MAX_MESSAGE_CHARS:
@@ -181,47 +215,28 @@ def _safe_classification(exc, chk, student):
     return status, message
 
 
-def run_check(chk, student):
-    """Run ``chk`` against ``student`` in this process; return a CheckResult."""
-    return run_check_detailed(chk, student)[0]
+def run_check(chk, student, expected, memory_limit_gb=None, passthrough=()):
+    """Run ``chk`` against ``student``; return a CheckResult.
 
-
-def run_check_detailed(chk, student):
-    """Like :func:`run_check`; returns ``(CheckResult, exception or None)``.
-
-    Every ``Exception`` and ``SystemExit`` becomes a graded result;
-    KeyboardInterrupt still stops the caller.
+    Every ``Exception`` and ``SystemExit`` becomes a graded result, except
+    the classes in ``passthrough`` (the judge lets sandbox failures through
+    to restart the sandbox); KeyboardInterrupt still stops the caller.
     """
-    import time  # noqa: PLC0415 - keep module import light
-
     start = time.perf_counter()
-    error = None
     try:
-        chk.func(student)
+        chk.func(student, expected)
+    except passthrough:
+        raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a graded result, none escapes
-        error = exc
-        status, message = _safe_classification(exc, chk, student)
+        status, message = _safe_classification(exc, chk, student, memory_limit_gb)
     else:
         status, message = PASSED, ""
-    result = CheckResult(
-        chk.id,
-        chk.lab,
-        chk.exercise,
-        chk.title,
-        status,
-        chk.points if status == PASSED else 0.0,
-        chk.points,
-        message,
-        time.perf_counter() - start,
+    return CheckResult(
+        chk.id, chk.lab, chk.exercise, chk.title, status, chk.points if status == PASSED else 0.0, chk.points,
+        message, time.perf_counter() - start,
     )
-    return result, error
 
 
 def failed_result(chk, status, message, seconds=0.0):
     """A zero-score CheckResult for ``chk``."""
     return CheckResult(chk.id, chk.lab, chk.exercise, chk.title, status, 0.0, chk.points, message, seconds)
-
-
-def namespace_from(mapping):
-    """An implementation object from a dict of functions (e.g. notebook globals)."""
-    return SimpleNamespace(**mapping)

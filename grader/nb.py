@@ -1,8 +1,13 @@
 """Run grader checks from a notebook (the nbgrader test cells call this).
 
-The notebook's own functions are graded: pass ``globals()`` and the check
+The notebook's own functions are checked: pass ``globals()`` and the check
 finds ``trimap_to_classes`` & co. by name, exactly as ``python -m grader``
-finds them in ``labs/<lab>.py``. The same registered checks run.
+finds them in ``labs/<lab>.py``. The same registered checks run, in the
+notebook's kernel, against the recorded expectations (the student's copy
+has no solutions/; where solutions/ exists, the instructor's, they are
+computed from it). This is feedback for the student: the score that counts
+is computed by the instructor's judge from the notebook's answer cells
+(``python -m course grade``), never from what runs in the kernel.
 
 nbgrader gives 0 points to a graded cell that wrote anything to stderr, and
 TensorFlow logs there. So the check runs inside
@@ -15,10 +20,18 @@ Example (a test cell)::
     check("segmentation.trimap_to_classes.mapping", globals())
 """
 
+import functools
+import os
+import sys
+import sysconfig
+
 from cvlab.impl import not_implemented_message
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, namespace_from, run_check
+from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
+from grader.expect import Expected
+from grader.harness.local import LocalImplementation
 from grader.report import fmt_points, status_word
 
+NOTEBOOK_FILE = "this notebook"
 #: What a notebook user does about an exercise that is not written yet.
 NOT_IMPLEMENTED_NEXT = (
     "It (or a function it calls) still raises NotImplementedError: replace that line with your code, "
@@ -30,7 +43,7 @@ class CheckFailed(AssertionError):
     """A check did not pass; the message says what to change."""
 
 
-def _notebook_message(result):
+def notebook_message(result):
     """The result's hint, with "not implemented" phrased for a notebook."""
     if result.status == NOT_IMPLEMENTED:
         return not_implemented_message(result.exercise, "its answer cell", NOT_IMPLEMENTED_NEXT)
@@ -57,9 +70,37 @@ def run(check_id, namespace):
             "Ask for the current version of the notebook (instructors: `python -m course release`)."
         ) from None
     import_tensorflow()
-    student = namespace_from({str(k): v for k, v in dict(namespace).items()})
+    student = notebook_implementation(namespace)
     with stderr_silenced():
-        return run_check(chk, student)
+        return run_check(chk, student, Expected(_provider(), chk.lab))
+
+
+@functools.cache
+def _provider():
+    from grader.judge import reference_provider  # noqa: PLC0415
+
+    return reference_provider("auto")
+
+
+def _installed_roots():
+    roots = {sys.prefix, sys.base_prefix, *(p for p in sysconfig.get_paths().values() if p)}
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return tuple(os.path.realpath(r) for r in roots | {project})
+
+
+def is_cell_file(filename):
+    """True for a traceback frame in a notebook cell (not in Python, its packages or the project)."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    real = os.path.realpath(filename)
+    return not any(real == root or real.startswith(root + os.sep) for root in _installed_roots())
+
+
+def notebook_implementation(namespace):
+    """The notebook's functions (``globals()``) behind the checks' Implementation interface."""
+    return LocalImplementation(
+        {str(k): v for k, v in dict(namespace).items()}, display_file=NOTEBOOK_FILE, is_student_file=is_cell_file,
+    )
 
 
 def report_line(result, message):
@@ -76,7 +117,7 @@ def check(check_id, namespace):
     """
     __tracebackhide__ = True  # IPython and pytest hide this frame
     result = run(check_id, namespace)
-    message = _notebook_message(result)
+    message = notebook_message(result)
     print(report_line(result, message))
     if result.status != PASSED:
         raise CheckFailed(f"[{result.status}] {message}") from None
@@ -89,7 +130,7 @@ def check_exercise(lab, exercise, namespace):
     for chk in all_checks(lab=lab, exercise=exercise, include_hidden=False):
         result = run(chk.id, namespace)
         results.append(result)
-        print(report_line(result, _notebook_message(result)))
+        print(report_line(result, notebook_message(result)))
     failed = [r for r in results if r.status != PASSED]
     if not results:
         raise CheckFailed(f"No checks exist for {lab}.{exercise}; check the names.")

@@ -44,19 +44,27 @@ def to_json(results):
     )
 
 
-def to_gradescope(results):
-    """A Gradescope autograder ``results.json`` document."""
+def to_gradescope(results, hidden=(), hidden_visibility="hidden"):
+    """A Gradescope autograder ``results.json`` document.
+
+    Args:
+        results: CheckResults.
+        hidden: ids of hidden checks; their tests get ``"visibility": hidden_visibility``
+            (Gradescope's "after_published" shows them once grades are published).
+    """
     score, _ = totals(results)
-    tests = [
-        {
+    tests = []
+    for r in results:
+        test = {
             "name": f"{r.id}: {r.title}",
             "score": r.score,
             "max_score": r.max_score,
             "status": "passed" if r.status == PASSED else "failed",
             "output": r.message,
         }
-        for r in results
-    ]
+        if r.id in hidden:
+            test["visibility"] = hidden_visibility
+        tests.append(test)
     return json.dumps({"score": score, "tests": tests}, indent=2)
 
 

@@ -1,30 +1,40 @@
-"""Every grader check as a pytest test: ``pytest grader --impl labs``."""
+"""Every visible grader check as a pytest test: ``pytest grader --impl labs``.
+
+The checks run in this process on the recorded expectations, exactly as a
+student's kit has them (no solutions/ needed).
+"""
 
 import functools
 
 import pytest
 
-from cvlab.impl import load_lab
+from cvlab.impl import display_path, load_lab
 from grader.core import PASSED, all_checks, run_check
+from grader.expect import Expected, RecordedReference
+from grader.harness.local import LocalImplementation
 
 
 @functools.cache
 def _student(lab, source):
+    from cvlab.impl import lab_path  # noqa: PLC0415
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    return load_lab(lab, source)
+    return LocalImplementation(load_lab(lab, source), display_file=display_path(lab_path(lab, source)))
 
 
 def pytest_generate_tests(metafunc):
     if "chk" in metafunc.fixturenames:
         lab = metafunc.config.getoption("--lab")
-        checks = all_checks(lab=lab)
+        checks = all_checks(lab=lab, include_hidden=False)
         metafunc.parametrize("chk", checks, ids=[c.id for c in checks])
 
 
 def test_check(chk, impl_source):
-    student = _student(chk.lab, impl_source)
-    result = run_check(chk, student)
+    try:
+        student = _student(chk.lab, impl_source)
+    except Exception as exc:  # noqa: BLE001 - the student's module cannot load: report it as the check's failure
+        pytest.fail(f"[error] {chk.title}: {exc}", pytrace=False)
+    result = run_check(chk, student, Expected(RecordedReference(), chk.lab))
     if result.status != PASSED:
         pytest.fail(f"[{result.status}] {result.title}: {result.message}", pytrace=False)

@@ -70,3 +70,23 @@ def test_the_checker_finds_imports_inside_functions_and_relative_ones(tmp_path):
         "cvlab/a.py:6 imports grader",
         "cvlab/b.py:2 imports ui",
     ]
+
+
+def harness_imports(root):
+    """``["file:line imports x"]`` for imports in ``grader/harness`` that leave it (project packages, ``..``)."""
+    problems = []
+    for path in sorted((Path(root) / "grader" / "harness").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [".." * 1] if node.level > 1 else ([] if node.level else [(node.module or "").split(".")[0]])
+            problems.extend(f"{path.relative_to(root)}:{node.lineno} imports {n}" for n in names if n in PROJECT | {".."})
+    return problems
+
+
+def test_the_sandbox_harness_imports_nothing_of_the_project():
+    """The sandbox runs a private copy of grader/harness without the project on its path."""
+    assert harness_imports(REPO_ROOT) == []

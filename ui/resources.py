@@ -1,25 +1,36 @@
-"""Demo models the UI needs, loaded once per process.
+"""Models the UI needs, loaded once per process, and what to say about them.
 
 Loading is :mod:`cvlab`'s job (:func:`cvlab.models.load_demo_model`,
-:func:`cvlab.models.load_demo_segmentation`); this module
-caches the results for the UI and turns a missing resource into a
-``gr.Error`` that says what to do.
+:func:`cvlab.models.load_demo_segmentation`,
+:func:`cvlab.models.load_imagenet_xception`); this module caches the
+results for the UI, downloads the ImageNet Xception on request, says which
+model is in use and what it was trained on, and turns a missing resource
+into a ``gr.Error`` that says what to do.
 """
 
 import functools
-import json
 import threading
 
 import gradio as gr
 
 from cvlab import models
+from cvlab.download import human_bytes
 from cvlab.layers import last_conv_layer
+from cvlab.models import imagenet
 from ui.common import user_error
 from ui.config import EXAMPLES_DIR
 from ui.fields import one_of
 
 #: Name of the ImageNet Xception entry in the model dropdowns.
-IMAGENET_XCEPTION = "xception (ImageNet)"
+IMAGENET_XCEPTION = "ImageNet Xception (the book's model)"
+#: What to expect from models trained on the synthetic pets, and where to go for real photos.
+SYNTHETIC_WARNING = (
+    "It has only seen synthetic pets drawn by `cvlab.data` (cartoon pets, on photo backgrounds for the shipped "
+    "classifiers): on real photos expect wrong classes (the shipped ones say \"cat\" for many photos without any animal) "
+    "and heatmaps that may miss the animal. For real photos choose **ImageNet Xception (the book's model)**, "
+    "or download Oxford-IIIT Pets (`python -m cvlab.data download`) and train on it "
+    "(`python -m cvlab.models train --data oxford`, `python -m cvlab.train_segmentation --data oxford`)."
+)
 #: Layer classes offered for activations.
 ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
 
@@ -27,30 +38,77 @@ _load_lock = threading.Lock()
 
 
 def model_choices():
-    """Names for the model dropdowns: the demo models, plus ImageNet Xception if cached."""
-    names = list(models.DEMO_MODELS)
-    if imagenet_available():
-        names.append(IMAGENET_XCEPTION)
-    return names
+    """Names for the model dropdowns: models trained on Oxford-IIIT Pets (if any), the demo
+    models, and the ImageNet Xception (downloaded on request when not cached)."""
+    return [*models.available_models(), IMAGENET_XCEPTION]
+
+
+def needs_download(name):
+    """True for the ImageNet Xception while its files are not in Keras' cache."""
+    return name == IMAGENET_XCEPTION and not imagenet_available()
+
+
+def _trained_on(info):
+    """What a model's metadata says it was trained on (the shipped files predate the field)."""
+    return info.get("trained_on") or f"synthetic cartoon pets (cvlab.data, {info.get('n_train', '?')} training images)"
+
+
+def model_note(name):
+    """Markdown: which model is in use, what it was trained on and what to expect on real photos."""
+    if name == IMAGENET_XCEPTION:
+        if needs_download(name):
+            return (
+                f"**{IMAGENET_XCEPTION}** is not downloaded yet: click **Download** to fetch it "
+                f"({imagenet.XCEPTION_WEIGHTS.size} into Keras' cache, {imagenet.cache_path(imagenet.XCEPTION_WEIGHTS).parent}), "
+                "or run `python -m cvlab.models download imagenet`. Until then, use a demo model."
+            )
+        return (f"**{IMAGENET_XCEPTION}**: Keras' Xception trained on ImageNet (1,000 classes, 299×299 input), "
+                "from Keras' cache. It is the model of the chapter's Grad-CAM and filter figures.")
+    try:
+        info = models.demo_model_info(name)
+    except (ValueError, FileNotFoundError) as exc:
+        return f"⚠ {exc}"
+    trained_on = _trained_on(info)
+    note = f"**{name}** ({info.get('architecture', name)}, cat vs dog) — trained on {trained_on}."
+    return note if info.get("data", {}).get("dataset") else f"{note} {SYNTHETIC_WARNING}"
+
+
+def download_imagenet(progress=None):
+    """Fetch the ImageNet Xception files into Keras' cache (no-op when cached).
+
+    Args:
+        progress: a ``gr.Progress`` (or ``callable(fraction, desc=...)``), or None.
+
+    Raises:
+        gr.Error: the download failed; the sentence says how to download by hand.
+    """
+    def bar(label):
+        def report(done, total):
+            if progress is not None:
+                fraction = done / total if total else None
+                progress(fraction, desc=f"Downloading {label}: {human_bytes(done)}" + (f" of {human_bytes(total)}" if total else ""))
+        return report
+
+    try:
+        imagenet.download_imagenet(progress_factory=bar, log=lambda line: None)
+    except imagenet.ImageNetError as exc:
+        raise user_error(f"{exc} The UI stays on the demo models.") from exc
+    model_info.cache_clear()
 
 
 def imagenet_available():
     """True when the ImageNet Xception weights are in the Keras cache (checked without loading)."""
-    return models.imagenet_weights_path().is_file()
+    return imagenet.imagenet_cached()
 
 
 @functools.cache
 def _load_imagenet():
-    return models.load_imagenet_xception()
+    return imagenet.load_imagenet_xception()
 
 
 def imagenet_class_names():
     """The 1000 ImageNet class names from the Keras cache's imagenet_class_index.json, or None."""
-    path = models.keras_cache_dir() / "models" / "imagenet_class_index.json"
-    if not path.is_file():
-        return None
-    index = json.loads(path.read_text(encoding="utf-8"))
-    return [index[str(i)][1] for i in range(len(index))]
+    return imagenet.imagenet_class_names() if imagenet.is_cached(imagenet.CLASS_INDEX) else None
 
 
 @functools.cache
@@ -65,6 +123,8 @@ def load_model(name):
         gr.Error: unknown name, or the model files are missing.
     """
     name = one_of(name, "model", model_choices())
+    if needs_download(name):
+        raise user_error(f"{IMAGENET_XCEPTION} is not downloaded yet: click Download next to the model (or choose a demo model).")
     with _load_lock:
         try:
             if name == IMAGENET_XCEPTION:
@@ -109,9 +169,10 @@ def _segmentation_unavailable(exc):
 
 @functools.cache
 def segmentation_config():
-    """The demo model's configuration: dict with img_size (h, w), filters, num_classes."""
+    """The configuration of the segmentation model in use (the demo, or the one trained with
+    ``--data oxford``): dict with img_size (h, w), filters, num_classes."""
     try:
-        raw = models.demo_segmentation_info()
+        raw = models.demo_segmentation_info(name=models.segmentation_model_in_use())
     except FileNotFoundError as exc:
         raise _segmentation_unavailable(exc) from exc
     return {
@@ -123,13 +184,29 @@ def segmentation_config():
 
 @functools.cache
 def segmentation_model():
-    """The trained segmentation demo model (a keras.Model), loaded once."""
+    """The segmentation model in use (a keras.Model: the demo, or the one trained with ``--data oxford``), loaded once."""
     with _load_lock:
         try:
-            model, _ = models.load_demo_segmentation()
+            model, _ = models.load_demo_segmentation(name=models.segmentation_model_in_use())
         except FileNotFoundError as exc:
             raise _segmentation_unavailable(exc) from exc
     return model
+
+
+def segmentation_note():
+    """Markdown: which segmentation model is in use, what it was trained on, what to expect on real photos."""
+    name = models.segmentation_model_in_use()
+    try:
+        info = models.demo_segmentation_info(name=name)
+    except FileNotFoundError as exc:
+        return f"⚠ {exc}"
+    trained_on = info.get("trained_on") or "synthetic cartoon pets (cvlab.data)"
+    note = f"Model in use: **{models.demo_model_path(name).name}**, trained on {trained_on}."
+    if name == models.SEGMENTATION_OXFORD:
+        return note
+    return (f"{note} It has only seen cartoon pets: on real photos expect a patchy mask (an eye or the forehead "
+            "as pet, the rest as background). For real photos run `python -m cvlab.data download`, then "
+            "`python -m cvlab.train_segmentation --data oxford`; the UI uses that model once it exists.")
 
 
 # -- examples -------------------------------------------------------------------

@@ -50,11 +50,12 @@ def summary_markdown(results, source):
 
 
 def grade_labs(labs_dir, lab, progress=gr.Progress()):
-    """Event (generator): grade the student's labs in isolated worker processes.
+    """Event (generator): grade the student's labs with the judge (``grader.judge.grade``).
 
-    Each lab runs in a fresh worker process with per-check time limits
-    (``grader.runner.grade``). Yields after every lab, so the table fills
-    in lab by lab and the Stop button cancels between labs.
+    Each lab's code runs in a sandbox process with per-check time limits and
+    is compared with the recorded expectations (what a student's kit has),
+    visible checks only. Yields after every lab, so the table fills in lab by
+    lab and the Stop button cancels between labs.
 
     Args:
         labs_dir: the "labs directory" textbox.
@@ -63,7 +64,7 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
     Yields:
         (summary markdown, rows ``[status word, check id, "score/max", title, hint]``).
     """
-    from grader.runner import grade  # noqa: PLC0415 - imports the checks
+    from grader.judge import grade  # noqa: PLC0415 - imports the checks
 
     source = resolve_labs_dir(labs_dir)
     choices = lab_choices()
@@ -71,16 +72,16 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
     labs = choices[1:] if lab == ALL_LABS else [lab]
     results = []
     for i, name in enumerate(labs):
-        progress(i / len(labs), desc=f"Grading {name} (a fresh worker process per lab)…")
-        results.extend(grade(str(source), lab=name, isolate=True))
+        progress(i / len(labs), desc=f"Grading {name} (your code runs in a sandbox process)…")
+        results.extend(grade(str(source), lab=name, reference="recorded", include_hidden=False))
         yield summary_markdown(results, source), result_rows(results)
 
 
 def build_tab(labs_dir):
     """Create the Grade tab's components inside the current ``gr.Tab``."""
     gr.Markdown(
-        "Runs the same checks as `python -m grader` on the labs directory above, each lab in its own "
-        "process with time limits. Every failed check comes with a hint."
+        "Runs the visible checks of `python -m grader` on the labs directory above, each lab in its own "
+        "sandbox process with time limits. Every failed check comes with a hint."
     )
     with gr.Row():
         lab = inputs.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")

@@ -1,4 +1,4 @@
-"""Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier.
+"""Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier or the ImageNet Xception.
 
 Each event runs the student's current ``interpretation.py`` (loaded afresh)
 and the reference side by side on the same cached model and image. The
@@ -26,7 +26,16 @@ from ui.common import (
 )
 from ui.fields import listing, name_list, number_between, whole_number
 from ui.images import jet_image, load_input_image, model_input, upscale_gray
-from ui.resources import ACTIVATION_LAYER_TYPES, load_model, model_choices, model_info
+from ui.resources import (
+    ACTIVATION_LAYER_TYPES,
+    IMAGENET_XCEPTION,
+    download_imagenet,
+    load_model,
+    model_choices,
+    model_info,
+    model_note,
+    needs_download,
+)
 
 LAB = "interpretation"
 TOP_CLASS = "top predicted class"
@@ -57,7 +66,7 @@ def model_batch(name, image):
     return model, info, batch
 
 
-def top_classes(model, info, batch, k=3):
+def top_classes(model, info, batch, k=5):
     """{class name: probability} of the ``k`` most likely classes (for gr.Label)."""
     probs = np.asarray(model(batch, training=False)).reshape(-1).astype("float64")
     names = info["class_names"]
@@ -345,8 +354,12 @@ def model_changed(model_name):
     """Event: refresh the layer and class choices for ``model_name``.
 
     Returns:
-        (activation layers, filter layer, Grad-CAM layer, class) as ``gr.update`` dicts.
+        (activation layers, filter layer, Grad-CAM layer, class) as ``gr.update`` dicts
+        (empty while the ImageNet Xception is not downloaded).
     """
+    if needs_download(model_name):
+        empty = gr.update(choices=[], value=None)
+        return gr.update(choices=[], value=[]), empty, empty, gr.update(choices=[TOP_CLASS], value=TOP_CLASS)
     c = layer_choices(model_name)
     return (
         gr.update(choices=c["activation_layers"], value=[]),
@@ -354,6 +367,24 @@ def model_changed(model_name):
         gr.update(choices=c["gradcam_layers"], value=c["last_conv_layer"]),
         gr.update(choices=c["classes"], value=TOP_CLASS),
     )
+
+
+def model_status(model_name):
+    """Event: (note on the model in use markdown, download button update) for ``model_name``."""
+    return model_note(model_name), gr.update(visible=needs_download(model_name))
+
+
+def download_model(model_name, progress=gr.Progress()):
+    """Event: download the ImageNet Xception into Keras' cache, with a progress bar.
+
+    Returns:
+        ``model_changed(model_name) + model_status(model_name)``.
+
+    Raises:
+        gr.Error: the download failed (the sentence says how to download by hand).
+    """
+    download_imagenet(progress)
+    return (*model_changed(model_name), *model_status(model_name))
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -366,6 +397,30 @@ def _initial_choices():
         return names, names[0], layer_choices(names[0]), ""
     except gr.Error as exc:
         return names, names[0], {}, f"⚠ {exc.message}"
+
+
+def _model_picker(names, default):
+    """The model dropdown, a note on the model in use and the (hidden) ImageNet download button."""
+    model = inputs.Dropdown(names, value=default, label="Model")
+    note = gr.Markdown(model_note(default))
+    download = gr.Button(f"Download {IMAGENET_XCEPTION}", visible=needs_download(default), variant="secondary")
+    return model, note, download
+
+
+def _wire_model_picker(model, note, download, outputs, pick):
+    """Refresh ``outputs`` (``pick`` selects them from model_changed's updates), the note and the
+    download button when the model changes or its download finishes."""
+
+    def changed(name):
+        return (*pick(model_changed(name)), *model_status(name))
+
+    def downloaded(name, progress=gr.Progress()):
+        updates = download_model(name, progress)
+        return (*pick(updates[:4]), *updates[4:])
+
+    targets = [*outputs, note, download]
+    model.change(changed, inputs=model, outputs=targets, api_visibility="private")
+    download.click(downloaded, inputs=model, outputs=targets, api_visibility="private", show_progress_on=note)
 
 
 def _side_by_side(student_component, reference_component, status_id=None):
@@ -386,7 +441,7 @@ def build_gradcam_tab(labs_dir, examples):
     names, default, choices, problem = _initial_choices()
     gr.Markdown(
         "Where in the image is the evidence for a class? Your `grad_cam()` and `overlay_heatmap()` "
-        "from `interpretation.py` beside the reference, on a demo classifier."
+        "from `interpretation.py` beside the reference, on the model you pick below."
     )
     if problem:
         gr.Markdown(problem)
@@ -395,7 +450,7 @@ def build_gradcam_tab(labs_dir, examples):
             image = inputs.ImageFile(label="Image", height=260, elem_id="gradcam-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="gradcam-examples")
         with gr.Column(scale=1):
-            model = inputs.Dropdown(names, value=default, label="Model")
+            model, model_info_note, download = _model_picker(names, default)
             layer = inputs.Dropdown(
                 choices.get("gradcam_layers", []), value=choices.get("last_conv_layer"),
                 label="Layer (last convolution)", allow_custom_value=True,
@@ -405,7 +460,7 @@ def build_gradcam_tab(labs_dir, examples):
             )
             alpha = inputs.Slider(*ALPHA_RANGE, value=0.4, step=0.05, label="Heatmap weight (alpha)")
             button = gr.Button("Run Grad-CAM", variant="primary", elem_id="gradcam-run")
-            predictions = gr.Label(num_top_classes=3, label="Top predicted classes")
+            predictions = gr.Label(num_top_classes=5, label="Top predicted classes")
             note = gr.Markdown()
     with gr.Row():
         with gr.Column():
@@ -420,11 +475,7 @@ def build_gradcam_tab(labs_dir, examples):
                 reference_heatmap = gr.Image(label="Reference heatmap", height=260, interactive=False)
                 reference_overlay = gr.Image(label="Reference overlay", height=260, interactive=False, elem_id="gradcam-reference-overlay")
 
-    def refresh(name):
-        _, _, layer_update, class_update = model_changed(name)
-        return layer_update, class_update
-
-    model.change(refresh, inputs=model, outputs=[layer, class_choice], api_visibility="private")
+    _wire_model_picker(model, model_info_note, download, [layer, class_choice], lambda updates: updates[2:4])
     button.click(
         run_grad_cam,
         inputs=[labs_dir, model, image, layer, class_choice, alpha],
@@ -447,7 +498,7 @@ def build_activations_tab(labs_dir, examples):
             image = inputs.ImageFile(label="Image", height=240, elem_id="activations-image")
             gr.Examples(examples, inputs=image, label="Examples", elem_id="activations-examples")
         with gr.Column(scale=1):
-            model = inputs.Dropdown(names, value=default, label="Model")
+            model, model_info_note, download = _model_picker(names, default)
             layers = inputs.Dropdown(
                 choices.get("activation_layers", []), value=[], multiselect=True,
                 label="Layers (empty = every Conv2D, SeparableConv2D and MaxPooling2D)",
@@ -459,7 +510,7 @@ def build_activations_tab(labs_dir, examples):
         lambda: gr.Gallery(label="Your activation grids", columns=1, height=560, object_fit="contain", elem_id="activations-student"),
         lambda: gr.Gallery(label="Reference activation grids", columns=1, height=560, object_fit="contain"),
     )
-    model.change(lambda name: model_changed(name)[0], inputs=model, outputs=layers, api_visibility="private")
+    _wire_model_picker(model, model_info_note, download, [layers], lambda updates: updates[:1])
     button.click(
         run_activations,
         inputs=[labs_dir, model, image, layers, per_row],
@@ -479,7 +530,8 @@ def build_filters_tab(labs_dir):
     if problem:
         gr.Markdown(problem)
     with gr.Row():
-        model = inputs.Dropdown(names, value=default, label="Model")
+        with gr.Column(scale=2):
+            model, model_info_note, download = _model_picker(names, default)
         layer = inputs.Dropdown(
             choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer"
         )
@@ -494,7 +546,7 @@ def build_filters_tab(labs_dir):
         lambda: gr.Gallery(label="Reference filter patterns", columns=4, height=420, object_fit="contain", elem_id="filters-reference"),
         status_id="filters-status",
     )
-    model.change(lambda name: model_changed(name)[1], inputs=model, outputs=layer, api_visibility="private")
+    _wire_model_picker(model, model_info_note, download, [layer], lambda updates: updates[1:2])
     running = button.click(
         run_filters,
         inputs=[labs_dir, model, layer, n_filters, iterations, compare],

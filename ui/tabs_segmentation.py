@@ -10,7 +10,7 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import gradio as gr
 import numpy as np
 
-from cvlab import data
+from cvlab import data, models
 from cvlab.impl import reference_lab
 from ui import inputs
 from ui.common import (
@@ -25,7 +25,7 @@ from ui.common import (
 )
 from ui.fields import one_of, whole_number
 from ui.images import load_input_image, model_input, nearest_resize
-from ui.resources import segmentation_config, segmentation_model
+from ui.resources import segmentation_config, segmentation_model, segmentation_note
 
 LAB = "segmentation"
 #: Class index -> label shown on the mask (background is left unpainted).
@@ -128,7 +128,10 @@ def run_segmentation(labs_dir, image):
 
 def training_data(img_size, n_train):
     """(x_train, x_val uint8 (N, h, w, 3), trimaps_train, trimaps_val uint8 (N, h, w) raw 1/2/3)."""
-    root = data.ensure_synthetic_pets(DATA_ROOT, n_images=DATA_IMAGES) if DATA_ROOT else data.ensure_synthetic_pets()
+    # the style the demo model was trained on, so fine-tuning continues on the same kind of pictures
+    style = models.demo_segmentation_info()["config"].get("data_style", "cartoon")
+    root = data.ensure_synthetic_pets(DATA_ROOT or data.DEFAULT_SYNTHETIC_ROOT.with_name(f"synthetic_pets_{style}"),
+                                      n_images=DATA_IMAGES, style=style)
     images, trimaps = data.load_segmentation_arrays(root, tuple(img_size), limit=n_train + VALIDATION_IMAGES)
     if len(images) < n_train + 1:
         raise user_error(f"Only {len(images)} synthetic images are available; lower the number of training images.")
@@ -241,6 +244,7 @@ def build_tab(labs_dir, examples):
         "Your `build_segmentation_model()` is built with the demo configuration and loaded with the demo "
         "weights, then predicts a mask (pet, contour) for the image. The demo model's mask is on the right."
     )
+    gr.Markdown(segmentation_note(), elem_id="segmentation-model-note")
     with gr.Row():
         with gr.Column(scale=1):
             image = inputs.ImageFile(label="Image", height=280, elem_id="segmentation-image")

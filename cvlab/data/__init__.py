@@ -7,11 +7,15 @@ Layout (the real dataset and the synthetic one share it)::
     ROOT/annotations/list.txt              optional: "Image CLASS-ID SPECIES BREED-ID"
 
 Modules: :mod:`~cvlab.data.pets` (the loader), :mod:`~cvlab.data.synthetic`
-(the cartoon-pet renderer), :mod:`~cvlab.data.install` (writing a set to disk,
-safely under concurrency); ``python -m cvlab.data`` is the command line::
+(the pet renderer, in a "photo" and a "cartoon" style; :mod:`~cvlab.data.realism`
+and :mod:`~cvlab.data.textures` serve the photo style), :mod:`~cvlab.data.trimaps`,
+:mod:`~cvlab.data.install` (writing a set to disk, safely under concurrency), :mod:`~cvlab.data.oxford` (downloading and
+installing the real Oxford-IIIT Pets); ``python -m cvlab.data`` is the
+command line::
 
-    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
-    python -m cvlab.data check [--root DIR]
+    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S] [--style photo|cartoon]
+    python -m cvlab.data check [--root DIR|oxford]
+    python -m cvlab.data download [--root DIR] [--mirror URL] [--keep-archives]
 """
 
 from cvlab.data.install import (
@@ -33,9 +37,11 @@ from cvlab.data.pets import (
     load_image,
     load_segmentation_arrays,
     load_trimap,
+    select_samples,
     split_indices,
 )
-from cvlab.data.synthetic import BREEDS, render_pet_image, trimap_from_mask
+from cvlab.data.synthetic import BREEDS, render_pet_image
+from cvlab.data.trimaps import trimap_from_mask
 
 __all__ = [
     "BREEDS",
@@ -56,6 +62,7 @@ __all__ = [
     "load_segmentation_arrays",
     "load_trimap",
     "render_pet_image",
+    "select_samples",
     "split_indices",
     "trimap_from_mask",
 ]

@@ -1,15 +1,19 @@
-"""``python -m cvlab.data generate|check``: create or validate a pets data set.
+"""``python -m cvlab.data generate|check|download``: create, validate or download a pets data set.
 
-    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
-    python -m cvlab.data check [--root DIR]
+    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S] [--style photo|cartoon]
+    python -m cvlab.data check [--root DIR|oxford]
+    python -m cvlab.data download [--root DIR] [--mirror URL] [--keep-archives]   # Oxford-IIIT Pets (cvlab.data.oxford)
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from cvlab.data.install import DEFAULT_SYNTHETIC_ROOT, ensure_synthetic_pets, is_up_to_date
+from cvlab import download
+from cvlab.data import oxford
+from cvlab.data.install import DEFAULT_STYLE, DEFAULT_SYNTHETIC_ROOT, ensure_synthetic_pets, is_up_to_date
 from cvlab.data.pets import SPECIES_NAMES, DatasetError, PetSample, find_samples
+from cvlab.data.synthetic import STYLES
 
 
 def _count_species(samples: list[PetSample]) -> str:
@@ -26,14 +30,21 @@ def main(argv=None) -> int:
     generate.add_argument("--n", type=int, default=240, help="number of images (default 240)")
     generate.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(128, 128))
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                          help="photo (default: photo backgrounds, close-ups) or cartoon (the flat pets of generator version 1)")
     check = commands.add_parser("check", help="validate a pets folder and print counts")
-    check.add_argument("--root", type=Path, default=DEFAULT_SYNTHETIC_ROOT)
+    check.add_argument("--root", default=DEFAULT_SYNTHETIC_ROOT, help="a folder, or 'oxford' for the downloaded set")
+    _add_download_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "download":
+        return oxford.install_command(args)
+    if args.command == "check":
+        args.root = oxford.resolve_data_root(args.root)
     action = "checked"
     try:
         if args.command == "generate":
-            up_to_date = is_up_to_date(args.root, args.n, args.size, args.seed)
-            ensure_synthetic_pets(args.root, args.n, args.size, args.seed)
+            up_to_date = is_up_to_date(args.root, args.n, args.size, args.seed, args.style)
+            ensure_synthetic_pets(args.root, args.n, args.size, args.seed, args.style)
             action = "already up to date" if up_to_date else "wrote"
         samples = find_samples(args.root)
     except DatasetError as exc:
@@ -43,6 +54,17 @@ def main(argv=None) -> int:
     print(f"{action} {args.root}: {len(samples)} images with trimaps "
           f"({_count_species(samples)}), {len(breeds)} breeds: {', '.join(breeds)}")
     return 0
+
+
+def _add_download_parser(commands) -> None:
+    """The ``download`` sub-command (Oxford-IIIT Pets from the book's URLs, see cvlab.data.oxford)."""
+    sub = commands.add_parser("download", help="download Oxford-IIIT Pets (about 810 MB) and install it for --data oxford")
+    sub.add_argument("--root", type=Path, default=oxford.DEFAULT_ROOT, help=f"where to install (default {oxford.DEFAULT_ROOT})")
+    sub.add_argument("--downloads", type=Path, default=oxford.DOWNLOADS_DIR, help="folder for the archives (default %(default)s)")
+    sub.add_argument("--mirror", default=None, help=f"fetch https://HOST/PATH from MIRROR/HOST/PATH (default ${download.MIRROR_ENV})")
+    sub.add_argument("--timeout", type=float, default=None,
+                     help=f"seconds without data before giving up (default {download.DEFAULT_TIMEOUT:g})")
+    sub.add_argument("--keep-archives", action="store_true", help="keep the .tar.gz files after installing")
 
 
 if __name__ == "__main__":

@@ -312,13 +312,17 @@ def load_trimap(path, size=None) -> np.ndarray:
     return values if size is None else resize_image(values, size, "nearest")
 
 
-def _select(samples: list[PetSample], limit) -> list[PetSample]:
-    """First ``limit`` samples (all when limit is None)."""
-    if limit is None:
+def select_samples(samples: list[PetSample], limit, seed=None) -> list[PetSample]:
+    """``limit`` samples (all when limit is None): the first ones, or with ``seed`` a seeded
+    random choice kept in name order (a real data set sorted by name starts with all its cats)."""
+    if limit is None or int(limit) >= len(samples):
         return samples
     if int(limit) < 0:
         raise DatasetError(f"limit must be None or >= 0, got {limit}.")
-    return samples[: int(limit)]
+    if seed is None:
+        return samples[: int(limit)]
+    chosen = sorted(random.Random(seed).sample(range(len(samples)), int(limit)))
+    return [samples[i] for i in chosen]
 
 
 def _load_images(samples: list[PetSample], img_size) -> np.ndarray:
@@ -330,19 +334,20 @@ def _load_images(samples: list[PetSample], img_size) -> np.ndarray:
     return images
 
 
-def load_segmentation_arrays(root, img_size=(200, 200), limit=None):
+def load_segmentation_arrays(root, img_size=(200, 200), limit=None, seed=None):
     """Load images and raw trimaps for segmentation.
 
     Args:
         root: pets folder (see find_samples).
         img_size: (height, width).
-        limit: load only the first ``limit`` samples (sorted by name).
+        limit: load only ``limit`` samples: the first ones sorted by name, or
+            with ``seed`` a seeded random choice (in name order).
 
     Returns:
         (images, trimaps): uint8 (N, H, W, 3) and uint8 (N, H, W) with the raw values
         1, 2, 3 (mapping them to classes is a lab exercise).
     """
-    samples = _select(find_samples(root), limit)
+    samples = select_samples(find_samples(root), limit, seed)
     height, width = img_size
     trimaps = np.empty((len(samples), height, width), dtype=np.uint8)
     for index, sample in enumerate(samples):
@@ -350,19 +355,19 @@ def load_segmentation_arrays(root, img_size=(200, 200), limit=None):
     return _load_images(samples, img_size), trimaps
 
 
-def load_classification_arrays(root, img_size=(180, 180), limit=None):
+def load_classification_arrays(root, img_size=(180, 180), limit=None, seed=None):
     """Load images and species labels (cat vs dog).
 
     Args:
         root: pets folder (see find_samples).
         img_size: (height, width).
-        limit: load only the first ``limit`` samples (sorted by name).
+        limit, seed: as in load_segmentation_arrays.
 
     Returns:
         (images, labels, class_names): uint8 (N, H, W, 3), int32 (N,) indices into
         class_names, and class_names == SPECIES_NAMES.
     """
-    samples = _select(find_samples(root), limit)
+    samples = select_samples(find_samples(root), limit, seed)
     labels = np.array([sample.label for sample in samples], dtype=np.int32)
     return _load_images(samples, img_size), labels, SPECIES_NAMES
 

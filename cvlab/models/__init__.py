@@ -1,4 +1,4 @@
-"""Demo models: the shipped classifiers and segmentation model, and ImageNet Xception when cached.
+"""Demo models: the shipped classifiers and segmentation model, those trained on Oxford-IIIT Pets, and the book's ImageNet Xception.
 
 Two small classifiers (cat vs dog) are shipped in ``models/`` so the UI and
 Lab 3 (activations, filters, Grad-CAM) have a trained convnet without any
@@ -12,6 +12,9 @@ download:
 Each ``models/<name>.keras`` has a ``models/<name>.json`` with the input size,
 class names, Grad-CAM layer, validation accuracy and the exact training
 command. Both models take float32 pixels in 0..255 (they rescale inside).
+``--data oxford`` trains the same architectures on the real photos and
+saves ``models/<name>_oxford.keras`` beside them. Keras' ImageNet Xception
+(the book's model) is read from Keras' cache and downloaded only on request.
 
 Modules: :mod:`~cvlab.models.store` (files, metadata, loading),
 :mod:`~cvlab.models.classifiers` (the architectures),
@@ -21,27 +24,41 @@ Modules: :mod:`~cvlab.models.store` (files, metadata, loading),
 
 Command line::
 
-    python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N]
+    python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N] [--data oxford]
     python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME]
     python -m cvlab.models info
+    python -m cvlab.models download imagenet [--mirror URL]
 """
 
-from cvlab.models.imagenet import IMAGENET_WEIGHTS_FILE, imagenet_weights_path, keras_cache_dir, load_imagenet_xception
+from cvlab.models.imagenet import (
+    ImageNetError,
+    decode_predictions,
+    download_imagenet,
+    imagenet_cached,
+    imagenet_class_names,
+    keras_cache_dir,
+    load_imagenet_xception,
+)
 from cvlab.models.pointing_game import evaluate_pointing_game, held_out_arrays, mask_area_fraction, pointing_game
 from cvlab.models.store import (
     DEMO_MODELS,
+    REAL_DATA_SUFFIX,
     SEGMENTATION_DEMO,
+    SEGMENTATION_OXFORD,
+    available_models,
     demo_model_info,
     demo_model_path,
     demo_segmentation_info,
     load_demo_model,
     load_demo_segmentation,
+    segmentation_model_in_use,
     without_augmentation,
 )
 from cvlab.models.training import (
     DEFAULT_CONFIGS,
     ClassifierConfig,
     accuracy,
+    default_config,
     recalibrate_batchnorm,
     train_demo_model,
     training_command,
@@ -50,16 +67,23 @@ from cvlab.models.training import (
 __all__ = [
     "DEFAULT_CONFIGS",
     "DEMO_MODELS",
-    "IMAGENET_WEIGHTS_FILE",
+    "REAL_DATA_SUFFIX",
     "SEGMENTATION_DEMO",
+    "SEGMENTATION_OXFORD",
     "ClassifierConfig",
+    "ImageNetError",
     "accuracy",
+    "available_models",
+    "decode_predictions",
+    "default_config",
     "demo_model_info",
     "demo_model_path",
     "demo_segmentation_info",
+    "download_imagenet",
     "evaluate_pointing_game",
     "held_out_arrays",
-    "imagenet_weights_path",
+    "imagenet_cached",
+    "imagenet_class_names",
     "keras_cache_dir",
     "load_demo_model",
     "load_demo_segmentation",
@@ -67,6 +91,7 @@ __all__ = [
     "mask_area_fraction",
     "pointing_game",
     "recalibrate_batchnorm",
+    "segmentation_model_in_use",
     "train_demo_model",
     "training_command",
     "without_augmentation",

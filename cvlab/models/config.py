@@ -7,9 +7,15 @@ train``) and ``SegmentationConfig`` (``python -m cvlab.train_segmentation``)
 add their own fields. A configuration is recorded in its model's metadata
 (:meth:`TrainingConfig.as_json`) with the command that reproduces it
 (:meth:`TrainingConfig.command`).
+
+Both commands train on the synthetic pets by default and on Oxford-IIIT
+Pets with ``--data oxford`` (``data``); each has its own defaults for
+each kind of data.
 """
 
 import dataclasses
+
+from cvlab.data.oxford import DATA_KEYWORD
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -21,9 +27,16 @@ class TrainingConfig:
         filters: filters per stage (what a stage is depends on the model).
         epochs, batch_size, learning_rate: the training schedule.
         n_images, data_image_size, data_seed: parameters of
-            ``cvlab.data.ensure_synthetic_pets`` for the training set.
+            ``cvlab.data.ensure_synthetic_pets`` for the training set; with
+            ``data``, at most ``n_images`` photos (0 = all), a random choice
+            seeded by ``data_seed`` (``data_image_size`` is unused).
         val_fraction, split_seed: ``cvlab.data.split_indices`` parameters.
         seed: ``keras.utils.set_random_seed`` seed (weights, shuffling, augmentation).
+        data: "" for the synthetic pets, else "oxford" (the set ``python -m
+            cvlab.data download`` installs) or an Oxford-IIIT Pets folder.
+        data_style: the synthetic pets' drawing style, "photo" (photo
+            backgrounds, close-ups, camera effects) or "cartoon" (flat
+            cartoon pets, generator version 1); unused with ``data``.
     """
 
     #: (field, command-line option) pairs the training command accepts.
@@ -40,6 +53,8 @@ class TrainingConfig:
     val_fraction: float = 0.2
     split_seed: int = 1337
     seed: int = 0
+    data: str = ""
+    data_style: str = "photo"
 
     def as_json(self):
         """The fields as a JSON-ready dict (tuples become lists)."""
@@ -52,15 +67,28 @@ class TrainingConfig:
     def command(self, default=None):
         """The shell command that reproduces this configuration, given the command's ``default`` one.
 
-        Only fields the command line can set (``OPTIONS``) are written, and
-        only where they differ from ``default`` (all of them without one).
+        ``--data`` comes first when set (it selects the command's defaults,
+        so ``default`` should be the one for the same data); then the fields
+        the command line can set (``OPTIONS``) where they differ from
+        ``default`` (all of them without one).
         """
         parts = [self.program()]
+        if self.data:
+            parts.append(f"--data {self.data}")
         for field, option in self.OPTIONS:
             value = getattr(self, field)
             if default is None or value != getattr(default, field):
                 parts.append(f"{option} {_argument(value)}")
         return " ".join(parts)
+
+    def trained_on(self, n_train):
+        """What a model trained with this configuration has seen, in words (the UI shows it)."""
+        if not self.data:
+            if self.data_style == "cartoon":
+                return f"synthetic cartoon pets (cvlab.data, {n_train} training images)"
+            return f"synthetic cartoon pets on photo backgrounds, many close-up (cvlab.data photo style, {n_train} training images)"
+        where = "" if self.data == DATA_KEYWORD else f" from {self.data}"
+        return f"Oxford-IIIT Pets photos ({n_train} training images{where})"
 
 
 def _argument(value):

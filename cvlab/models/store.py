@@ -5,6 +5,11 @@
 The classifiers (:data:`DEMO_MODELS`) take float32 RGB pixels in 0..255
 (they rescale inside); the segmentation demo (:data:`SEGMENTATION_DEMO`)
 is the Lab 1 model trained by ``python -m cvlab.train_segmentation``.
+
+Models the user trains on Oxford-IIIT Pets (``--data oxford``) are saved
+beside them as ``<name>_oxford.keras`` (:data:`REAL_DATA_SUFFIX`); they are
+listed first (:func:`available_models`) and the segmentation one replaces
+the demo (:func:`segmentation_model_in_use`).
 """
 
 import json
@@ -13,13 +18,24 @@ from pathlib import Path
 from cvlab.paths import MODELS_DIR
 
 DEMO_MODELS = ("mini_xception", "convnet")
+#: ``--data oxford`` saves ``<name>_oxford.keras`` next to the shipped demo models.
+REAL_DATA_SUFFIX = "_oxford"
 #: The segmentation demo model's name (``models/segmentation_demo.keras``).
 SEGMENTATION_DEMO = "segmentation_demo"
+#: The segmentation model ``python -m cvlab.train_segmentation --data oxford`` saves.
+SEGMENTATION_OXFORD = "segmentation" + REAL_DATA_SUFFIX
+SEGMENTATION_MODELS = (SEGMENTATION_DEMO, SEGMENTATION_OXFORD)
 
 
 def _check_name(name):
-    if name not in DEMO_MODELS:
+    """A demo classifier, or one trained on photos (``<demo>_oxford``)."""
+    if name not in DEMO_MODELS and not (name.endswith(REAL_DATA_SUFFIX) and name.removesuffix(REAL_DATA_SUFFIX) in DEMO_MODELS):
         raise ValueError(f"unknown demo model {name!r}; choose one of {', '.join(DEMO_MODELS)}.")
+
+
+def _check_segmentation_name(name):
+    if name not in SEGMENTATION_MODELS:
+        raise ValueError(f"unknown segmentation model {name!r}; choose one of {', '.join(SEGMENTATION_MODELS)}.")
 
 
 def _missing(path, command):
@@ -27,9 +43,10 @@ def _missing(path, command):
 
 
 def _train_command(name):
-    if name == SEGMENTATION_DEMO:
-        return "python -m cvlab.train_segmentation"
-    return f"python -m cvlab.models train --model {name}"
+    data = " --data oxford" if name.endswith(REAL_DATA_SUFFIX) else ""
+    if name in SEGMENTATION_MODELS:
+        return "python -m cvlab.train_segmentation" + data
+    return f"python -m cvlab.models train --model {name.removesuffix(REAL_DATA_SUFFIX)}{data}"
 
 
 def metadata_path(model_path):
@@ -38,8 +55,8 @@ def metadata_path(model_path):
 
 
 def demo_model_path(name, models_dir=None):
-    """Path of ``<models_dir>/<name>.keras`` (it may not exist); ``name`` is a demo classifier or the segmentation demo."""
-    if name != SEGMENTATION_DEMO:
+    """Path of ``<models_dir>/<name>.keras`` (it may not exist); ``name`` is a classifier or a segmentation model."""
+    if name not in SEGMENTATION_MODELS:
         _check_name(name)
     return Path(models_dir or MODELS_DIR) / f"{name}.keras"
 
@@ -59,7 +76,7 @@ def read_info(name, models_dir=None):
 def write_info(info, out_dir=None):
     """Write the metadata dict ``info`` to ``<out_dir>/<info["name"]>.json``; return the path."""
     path = Path(out_dir or MODELS_DIR) / f"{info['name']}.json"
-    path.write_text(json.dumps(info, indent=2) + "\n")
+    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -74,6 +91,23 @@ def _load_keras_file(name, models_dir):
     import keras  # noqa: PLC0415
 
     return keras.models.load_model(path, compile=False)
+
+
+def _is_trained(name, models_dir):
+    """True when ``<name>.keras`` and its metadata are both in ``models_dir``."""
+    path = demo_model_path(name, models_dir)
+    return path.is_file() and metadata_path(path).is_file()
+
+
+def available_models(models_dir=None):
+    """Names of the classifiers in ``models_dir``: those trained on photos (``--data``) first, then the demo models."""
+    trained = [name + REAL_DATA_SUFFIX for name in DEMO_MODELS if _is_trained(name + REAL_DATA_SUFFIX, models_dir)]
+    return trained + list(DEMO_MODELS)
+
+
+def segmentation_model_in_use(models_dir=None):
+    """The segmentation model the UI uses: SEGMENTATION_OXFORD once trained (with its metadata), else SEGMENTATION_DEMO."""
+    return SEGMENTATION_OXFORD if _is_trained(SEGMENTATION_OXFORD, models_dir) else SEGMENTATION_DEMO
 
 
 def demo_model_info(name, models_dir=None):
@@ -105,23 +139,28 @@ def load_demo_model(name, models_dir=None, augmentation=False):
     return model if augmentation else without_augmentation(model)
 
 
-def demo_segmentation_info(models_dir=None):
-    """Metadata of the segmentation demo model (``models/segmentation_demo.json``) as a dict.
+def demo_segmentation_info(models_dir=None, name=SEGMENTATION_DEMO):
+    """Metadata of a segmentation model (default the shipped demo, ``models/segmentation_demo.json``) as a dict.
 
     Keys include ``img_size`` [h, w], ``filters``, ``num_classes``, ``class_names``,
-    ``config`` and ``val_mean_iou``. FileNotFoundError says how to train it.
+    ``config``, ``val_mean_iou`` and (newer files) ``trained_on``.
+
+    Raises:
+        ValueError: ``name`` is not one of SEGMENTATION_MODELS. FileNotFoundError: not trained yet (says how).
     """
-    return read_info(SEGMENTATION_DEMO, models_dir)
+    _check_segmentation_name(name)
+    return read_info(name, models_dir)
 
 
-def load_demo_segmentation(models_dir=None):
-    """(uncompiled keras.Model, metadata dict) of the segmentation demo; FileNotFoundError says how to train it.
+def load_demo_segmentation(models_dir=None, name=SEGMENTATION_DEMO):
+    """(uncompiled keras.Model, metadata dict) of a segmentation model (default the shipped demo);
+    FileNotFoundError says how to train it.
 
     The model maps float32 (batch, h, w, 3) pixels in 0..255 to (batch, h, w, 3)
     softmax probabilities over pet, background, contour.
     """
-    info = demo_segmentation_info(models_dir)
-    return _load_keras_file(SEGMENTATION_DEMO, models_dir), info
+    info = demo_segmentation_info(models_dir, name)
+    return _load_keras_file(name, models_dir), info
 
 
 def _is_random_layer(layer):

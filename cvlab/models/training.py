@@ -1,6 +1,8 @@
 """Train the demo classifiers reproducibly: ``python -m cvlab.models train``.
 
-The training set is a seeded synthetic pets set; after the short run the
+The training set is a seeded synthetic pets set, or with ``--data oxford``
+a seeded random choice of Oxford-IIIT Pets photos (species from
+``annotations/list.txt``; saved as ``<model>_oxford.keras``); after the short run the
 BatchNormalization moving statistics are re-estimated
 (:func:`recalibrate_batchnorm`), the model is saved without optimizer
 state and its metadata records the configuration and the command that
@@ -15,13 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from cvlab.data import ensure_synthetic_pets, load_classification_arrays, split_indices
+from cvlab.data.oxford import resolve_data_root
 from cvlab.layers import flat_layers, last_conv_layer
 from cvlab.models.classifiers import build_classifier
 from cvlab.models.config import TrainingConfig
-from cvlab.models.store import write_info
+from cvlab.models.store import REAL_DATA_SUFFIX, write_info
 from cvlab.paths import DATA_DIR, MODELS_DIR
 
 CLASSIFICATION_DATA_ROOT = DATA_DIR / "synthetic_pets_cls"
+#: Photos a ``--data`` training uses by default (a seeded random choice; 0 = all).
+REAL_DATA_N_IMAGES = 3000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -51,33 +56,55 @@ class ClassifierConfig(TrainingConfig):
 
 DEFAULT_CONFIGS = {
     "mini_xception": ClassifierConfig(
-        model="mini_xception", img_size=(64, 64), epochs=15, filters=(32, 64, 128), augment=True
+        model="mini_xception", img_size=(64, 64), epochs=25, filters=(32, 64, 128), augment=True
     ),
     "convnet": ClassifierConfig(
-        model="convnet", img_size=(96, 96), epochs=20, filters=(16, 32, 64, 128, 128), augment=True
+        model="convnet", img_size=(96, 96), epochs=30, filters=(16, 32, 64, 128, 128), augment=True
     ),
 }
 
 
+def default_config(model, data=""):
+    """The configuration ``python -m cvlab.models train --model MODEL [--data DATA]`` starts from."""
+    config = DEFAULT_CONFIGS[model]
+    return dataclasses.replace(config, data=data, n_images=REAL_DATA_N_IMAGES) if data else config
+
+
 def training_command(config):
     """The shell command that reproduces ``config`` (as recorded in the metadata)."""
-    return config.command(DEFAULT_CONFIGS.get(config.model))
+    return config.command(default_config(config.model, config.data) if config.model in DEFAULT_CONFIGS else None)
+
+
+def model_name(config):
+    """File name stem of the trained model: the architecture, plus REAL_DATA_SUFFIX when trained on photos."""
+    return config.model + (REAL_DATA_SUFFIX if config.data else "")
 
 
 def training_arrays(config, data_root=None):
     """Train/validation arrays for ``config``.
 
+    Args:
+        data_root: the synthetic set's folder (default data/synthetic_pets_cls);
+            unused when ``config.data`` names real photos.
+
     Returns:
         dict with ``x_train``, ``x_val`` float32 (N, H, W, 3) in 0..255,
         ``y_train``, ``y_val`` int32 (N,), ``class_names`` and ``root``.
     """
-    root = ensure_synthetic_pets(
-        root=data_root or CLASSIFICATION_DATA_ROOT,
-        n_images=config.n_images,
-        image_size=tuple(config.data_image_size),
-        seed=config.data_seed,
-    )
-    images, labels, class_names = load_classification_arrays(root, img_size=tuple(config.img_size))
+    if config.data:
+        root = resolve_data_root(config.data)
+        images, labels, class_names = load_classification_arrays(
+            root, img_size=tuple(config.img_size), limit=config.n_images or None, seed=config.data_seed
+        )
+    else:
+        root = ensure_synthetic_pets(
+            root=data_root or CLASSIFICATION_DATA_ROOT,
+            n_images=config.n_images,
+            image_size=tuple(config.data_image_size),
+            seed=config.data_seed,
+            style=config.data_style,
+        )
+        images, labels, class_names = load_classification_arrays(root, img_size=tuple(config.img_size))
     train_idx, val_idx = split_indices(len(images), config.val_fraction, seed=config.split_seed)
     return {
         "x_train": images[train_idx].astype("float32"),
@@ -87,6 +114,15 @@ def training_arrays(config, data_root=None):
         "class_names": tuple(class_names),
         "root": root,
     }
+
+
+def _data_info(config, root, n_images):
+    """The ``data`` entry of the metadata."""
+    split = {"val_fraction": config.val_fraction, "split_seed": config.split_seed}
+    if config.data:
+        return {"dataset": "Oxford-IIIT Pets", "root": str(root), "n_images": n_images, "seed": config.data_seed, **split}
+    return {"generator": "cvlab.data.ensure_synthetic_pets", "style": config.data_style, "n_images": config.n_images,
+            "image_size": list(config.data_image_size), "seed": config.data_seed, **split}
 
 
 def _uncompiled_copy(model):
@@ -102,10 +138,13 @@ def _uncompiled_copy(model):
 def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
     """Train one demo model reproducibly and save ``<name>.keras`` + ``<name>.json``.
 
+    ``<name>`` is the architecture (``config.model``), plus ``_oxford`` when
+    ``config.data`` names real photos.
+
     Args:
-        config: a ClassifierConfig (see DEFAULT_CONFIGS).
+        config: a ClassifierConfig (see DEFAULT_CONFIGS and default_config).
         out_dir: where to save (default MODELS_DIR).
-        data_root: training data folder (default data/synthetic_pets_cls).
+        data_root: synthetic training data folder (default data/synthetic_pets_cls).
         verbose: Keras ``fit`` verbosity.
 
     Returns:
@@ -135,11 +174,13 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
     seconds = time.perf_counter() - start
     val_accuracy = accuracy(model, data["x_val"], data["y_val"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / f"{config.model}.keras"
+    model_path = out_dir / f"{model_name(config)}.keras"
     _uncompiled_copy(model).save(model_path)
     info = {
-        "name": config.model,
+        "name": model_name(config),
+        "architecture": config.model,
         "file": model_path.name,
+        "trained_on": config.trained_on(len(data["y_train"])),
         "img_size": list(config.img_size),
         "input_shape": list(config.img_size) + [3],
         "input_range": "float32 RGB pixels in 0..255 (the model rescales)",
@@ -154,14 +195,7 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
         "n_val": len(data["y_val"]),
         "training_command": training_command(config),
         "seed": config.seed,
-        "data": {
-            "generator": "cvlab.data.ensure_synthetic_pets",
-            "n_images": config.n_images,
-            "image_size": list(config.data_image_size),
-            "seed": config.data_seed,
-            "val_fraction": config.val_fraction,
-            "split_seed": config.split_seed,
-        },
+        "data": _data_info(config, data["root"], len(data["y_train"]) + len(data["y_val"])),
         "config": config.as_json(),
         "train_seconds": round(seconds, 1),
         "keras_version": keras.__version__,

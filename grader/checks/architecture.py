@@ -1,57 +1,45 @@
 """Checks for Lab 2 — architecture patterns (residual blocks, batch norm,
 depthwise separable convolutions, mini-Xception).
 
-Every model check builds the student's and the reference block on a tiny
-input, explains structural differences with a hint, then copies the
-reference weights into the student's block and compares outputs (in
-inference mode, and in training mode where BatchNormalization uses batch
-statistics). Correct code written differently passes: ``layers.Add()``
-or ``keras.ops.add``, separate ``Activation``/``ReLU`` layers, Sequential
-pieces, layers created in another order.
+Every model check builds the student's block on a tiny input, explains
+structural differences with a hint, then copies the reference weights
+(recorded layer by layer) into it and compares its outputs with the
+reference's (in inference mode, and in training mode where
+BatchNormalization uses batch statistics). Correct code written differently
+passes: ``layers.Add()`` or ``keras.ops.add``, separate ``Activation``/``ReLU``
+layers, Sequential pieces, layers created in another order.
+
+One module for the lab's five exercises, like the other labs' check modules
+(it is over 400 lines because each exercise's hints need their own helpers).
 """
 
-import ast
-import inspect
 import re
-import textwrap
 
 import numpy as np
 
-from cvlab.layers import flat_layers
-from grader.core import check, student_function
+from grader.core import check
+from grader.expect import expectation
 from grader.modeltools import (
-    activation_of,
     assert_close,
     copy_weights_by_layer,
     count_params_by_class,
     effective_final_activation,
+    flat_layers,
+    is_model,
     layers_of,
-    model_from_block,
-    predict,
+    layers_with_weights,
     randomize_batchnorm,
     seeded_inputs,
+    type_name,
 )
-from grader.reference import reference
 
 LAB = "architecture"
 RANDOM_AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom")
+#: Tolerance of the block comparisons (BatchNormalization in float32).
+BLOCK_TOL = {"atol": 1e-4, "rtol": 1e-4}
 
 
 # -- shared helpers ------------------------------------------------------------
-
-
-def _source(student, name):
-    """Code of the student's function without docstring and comments (used only to word hints), or ''."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(student, name))))
-    except (OSError, TypeError, AttributeError, SyntaxError):
-        return ""
-    func = tree.body[0]
-    body = func.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-        func.body = body[1:] or [ast.Pass()]
-    return ast.unparse(func)
-
 
 _SHAPES_RE = re.compile(r"\(([\d, None]+)\)")
 
@@ -66,31 +54,39 @@ def _add_shapes(message):
     return shapes[:2]
 
 
-def _build_block(student, name, input_shape, explain, **kwargs):
-    """``model_from_block`` for the student's function; a build-time shape error becomes ``explain(msg)``."""
-    func = student_function(student, name)
+def _build_block(impl, name, input_shape, explain, **kwargs):
+    """``impl.build_block(...)``; a build-time shape error (ValueError) becomes ``AssertionError(explain(msg, kwargs))``."""
     try:
-        return model_from_block(func, name, input_shape, **kwargs)
+        return impl.build_block(name, input_shape, **kwargs)
     except ValueError as exc:
         raise AssertionError(explain(str(exc), kwargs)) from None
 
 
-def _reference_block(name, input_shape, seed=0, **kwargs):
+def reference_block(ref, name, input_shape, x, seed=0, training_too=False, **kwargs):
+    """What a check needs of the reference's block: its weights per layer and its outputs on ``x``.
+
+    BatchNormalization layers get seeded non-trivial statistics first (see
+    :func:`randomize_batchnorm`). Returns ``{"layers": layers_with_weights,
+    "output": inference-mode output, "training_output": training-mode output
+    (only if ``training_too``)}``.
+    """
     import keras  # noqa: PLC0415
 
     keras.utils.set_random_seed(seed)
-    model = model_from_block(getattr(reference(LAB), name), name, input_shape, **kwargs)
+    model = ref.build_block(name, input_shape, **kwargs)
     randomize_batchnorm(model, seed)
-    return model
-
-
-def _compare_block(model, ref, what, x, training_too=False):
-    """Outputs equal the reference in inference mode (and training mode if asked)."""
-    assert_close(predict(model, x), predict(ref, x), f"{what} (inference mode)", atol=1e-4, rtol=1e-4)
+    out = {"layers": layers_with_weights(model), "output": model.predict(x)}
     if training_too:
-        got = np.asarray(model(x, training=True))
-        expected = np.asarray(ref(x, training=True))
-        assert_close(got, expected, f"{what} (training mode, batch statistics)", atol=1e-4, rtol=1e-4)
+        out["training_output"] = model.predict(x, training=True)
+    return out
+
+
+def _compare_block(model, ref, what, x):
+    """Outputs equal the recorded reference in inference mode (and training mode where recorded)."""
+    assert_close(model.predict(x), ref["output"], f"{what} (inference mode)", **BLOCK_TOL)
+    if "training_output" in ref:
+        got = model.predict(x, training=True)
+        assert_close(got, ref["training_output"], f"{what} (training mode, batch statistics)", **BLOCK_TOL)
 
 
 # -- residual_block ------------------------------------------------------------
@@ -101,6 +97,18 @@ RES_CASES = (
     {"filters": 6, "pooling": False},  # 1x1 projection
     {"filters": 6, "pooling": True},  # strided 1x1 projection
 )
+
+
+def residual_batch(seed):
+    return seeded_inputs((2,) + RES_INPUT, seed=seed, low=-1.0, high=1.0)
+
+
+@expectation(LAB, name="residual_blocks")
+def residual_blocks_expectation(ref):
+    return [
+        reference_block(ref, "residual_block", RES_INPUT, residual_batch(seed), seed=seed, **case)
+        for seed, case in enumerate(RES_CASES)
+    ]
 
 
 def _expected_residual_shape(filters, pooling):
@@ -131,51 +139,50 @@ def _explain_residual_error(message, kwargs, source=""):
 
 
 def _residual(student, **kwargs):
-    source = _source(student, "residual_block")
+    source = student.source("residual_block")
     return _build_block(
         student, "residual_block", RES_INPUT, lambda msg, kw: _explain_residual_error(msg, kw, source), **kwargs
     )
 
 
 @check(LAB, "residual_block", points=2)
-def check_residual_shapes(student):
+def check_residual_shapes(student, expected):
     """output shapes with an identity, a 1x1 and a strided 1x1 shortcut"""
     for case in RES_CASES:
         model = _residual(student, **case)
-        expected, got = _expected_residual_shape(**case), tuple(model.outputs[0].shape)
-        if got == expected:
+        want, got = _expected_residual_shape(**case), model.summary.output_shape
+        if got == want:
             continue
-        if case["pooling"] and got[1] == RES_INPUT[0]:
+        if case["pooling"] and got is not None and got[1] == RES_INPUT[0]:
             raise AssertionError(
                 "with pooling=True the output must be downsampled: end the main path with "
                 "MaxPooling2D(2, padding='same') and use Conv2D(filters, 1, strides=2) on the shortcut."
             )
-        raise AssertionError(f"residual_block(x, **{case}) with x of shape {(None,) + RES_INPUT} must return {expected}, got {got}.")
+        raise AssertionError(f"residual_block(x, **{case}) with x of shape {(None,) + RES_INPUT} must return {want}, got {got}.")
 
 
 @check(LAB, "residual_block", points=3)
-def check_residual_outputs(student):
+def check_residual_outputs(student, expected):
     """with the reference weights, outputs equal the chapter's residual block"""
     for seed, case in enumerate(RES_CASES):
         model = _residual(student, **case)
-        ref = _reference_block("residual_block", RES_INPUT, seed=seed, **case)
-        projections = [layer for layer in layers_of(model, "Conv2D") if tuple(layer.kernel_size) == (1, 1)]
+        ref = expected["residual_blocks"][seed]
+        projections = [layer for layer in layers_of(model, "Conv2D") if layer.kernel_size == (1, 1)]
         if case["filters"] == RES_INPUT[-1] and not case["pooling"] and projections:
             raise AssertionError(
                 "when the channels already match and pooling=False the shortcut is x itself: "
                 "no Conv2D(filters, 1) projection in that case."
             )
-        if case["pooling"] and projections and tuple(projections[0].strides) != (2, 2):
+        if case["pooling"] and projections and projections[0].strides != (2, 2):
             raise AssertionError("with pooling=True the shortcut projection is Conv2D(filters, 1, strides=2).")
         copy_weights_by_layer(
-            ref, model,
+            ref["layers"], model,
             f"for {case} the layers differ from the chapter's: two Conv2D(filters, 3, activation='relu', "
             "padding='same') and, when needed, a Conv2D(filters, 1) shortcut projection (with bias)",
         )
         _assert_residual_activations(model)
-        x = seeded_inputs((2,) + RES_INPUT, seed=seed, low=-1.0, high=1.0)
         try:
-            _compare_block(model, ref, f"residual_block output for {case}", x)
+            _compare_block(model, ref, f"residual_block output for {case}", residual_batch(seed))
         except AssertionError as exc:
             raise AssertionError(
                 f"{exc} Check that the block returns the sum of the main path and the shortcut "
@@ -184,10 +191,10 @@ def check_residual_outputs(student):
 
 
 def _assert_residual_activations(model):
-    convs = [layer for layer in layers_of(model, "Conv2D") if tuple(layer.kernel_size) == (3, 3)]
+    convs = [layer for layer in layers_of(model, "Conv2D") if layer.kernel_size == (3, 3)]
     if len(convs) != 2:
         raise AssertionError(f"the main path has two 3x3 Conv2D layers; found {len(convs)}.")
-    if any(activation_of(layer) not in ("relu", "linear") for layer in convs):
+    if any(layer.activation not in ("relu", "linear") for layer in convs):
         raise AssertionError("both 3x3 convolutions use activation='relu'.")
 
 
@@ -195,6 +202,7 @@ def _assert_residual_activations(model):
 
 CBR_INPUT = (6, 6, 3)
 CBR_FILTERS = 5
+CBR_KERNEL_SIZES = (3, 1)
 
 
 def _conv_bn_relu(impl, kernel_size=3):
@@ -205,20 +213,32 @@ def _conv_bn_relu(impl, kernel_size=3):
     )
 
 
+def conv_bn_relu_batch(seed):
+    return seeded_inputs((4,) + CBR_INPUT, seed=seed, low=-1.0, high=1.0)
+
+
+@expectation(LAB, name="conv_bn_relu_blocks")
+def conv_bn_relu_expectation(ref):
+    return [
+        reference_block(ref, "conv_bn_relu", CBR_INPUT, conv_bn_relu_batch(seed), seed=seed, training_too=True,
+                        filters=CBR_FILTERS, kernel_size=kernel_size)
+        for seed, kernel_size in enumerate(CBR_KERNEL_SIZES)
+    ]
+
+
 def _relu_position(layers):
-    """Index of the first layer that applies relu, or None."""
+    """Index of the first layer (LayerInfo) that applies relu, or None."""
     for index, layer in enumerate(layers):
-        name = type(layer).__name__
-        if name == "ReLU" or (name in ("Activation", "Conv2D") and activation_of(layer) == "relu"):
+        if layer.class_name == "ReLU" or (layer.class_name in ("Activation", "Conv2D") and layer.activation == "relu"):
             return index
     return None
 
 
 @check(LAB, "conv_bn_relu", points=2)
-def check_conv_bn_relu_order(student):
+def check_conv_bn_relu_order(student, expected):
     """Conv2D without bias, then BatchNormalization, then relu"""
     model = _conv_bn_relu(student)
-    layers = [layer for layer in flat_layers(model) if type(layer).__name__ != "InputLayer"]
+    layers = [layer for layer in flat_layers(model) if layer.class_name != "InputLayer"]
     convs, norms = layers_of(model, "Conv2D"), layers_of(model, "BatchNormalization")
     if len(convs) != 1 or not norms:
         raise AssertionError(
@@ -235,31 +255,37 @@ def check_conv_bn_relu_order(student):
             "BatchNormalization comes after the activation: the chapter normalizes the convolution's output "
             "first, then applies relu (Conv2D(..., use_bias=False) -> BatchNormalization() -> Activation('relu'))."
         )
-    if effective_final_activation(model) != "relu" and "relu" not in _source(student, "conv_bn_relu"):
+    if effective_final_activation(model) != "relu" and "relu" not in student.source("conv_bn_relu"):
         raise AssertionError("end with Activation('relu') after BatchNormalization.")
 
 
 @check(LAB, "conv_bn_relu", points=2)
-def check_conv_bn_relu_outputs(student):
+def check_conv_bn_relu_outputs(student, expected):
     """same outputs as the reference, in inference and training mode"""
-    for seed, kernel_size in enumerate((3, 1)):
+    for seed, kernel_size in enumerate(CBR_KERNEL_SIZES):
         model = _conv_bn_relu(student, kernel_size=kernel_size)
-        ref = _reference_block("conv_bn_relu", CBR_INPUT, seed=seed, filters=CBR_FILTERS, kernel_size=kernel_size)
+        ref = expected["conv_bn_relu_blocks"][seed]
         copy_weights_by_layer(
-            ref, model,
+            ref["layers"], model,
             f"with kernel_size={kernel_size} the layers differ from Conv2D(filters, kernel_size, padding='same', "
             "use_bias=False) -> BatchNormalization()",
         )
-        x = seeded_inputs((4,) + CBR_INPUT, seed=seed, low=-1.0, high=1.0)
-        _compare_block(model, ref, f"conv_bn_relu output (kernel_size={kernel_size})", x, training_too=True)
+        _compare_block(model, ref, f"conv_bn_relu output (kernel_size={kernel_size})", conv_bn_relu_batch(seed))
 
 
 # -- separable_conv_params -----------------------------------------------------
 
+SEPARABLE_CASES = ((64, 64, 3), (3, 16, 5), (128, 32, 3))
 
-def _params_hint(got, in_channels, out_channels, kernel_size):
-    k2 = kernel_size * kernel_size
-    regular, separable = k2 * in_channels * out_channels, k2 * in_channels + in_channels * out_channels
+
+@expectation(LAB)
+def separable_params(ref):
+    return [ref.call("separable_conv_params", *args) for args in SEPARABLE_CASES]
+
+
+def params_hint(got, expected, out_channels):
+    """Hint for ``got`` (two ints) where ``expected`` = (regular, separable) bias-free counts."""
+    regular, separable = expected
     if tuple(got) == (separable, regular):
         return "the two numbers are swapped: return (regular, separable)."
     if tuple(got) == (regular + out_channels, separable + out_channels):
@@ -272,47 +298,24 @@ def _params_hint(got, in_channels, out_channels, kernel_size):
     )
 
 
-def _params(student, *args):
+def student_params(student, *args):
     """The student's separable_conv_params(*args) as a tuple of two Python ints (hints for other types)."""
-    got = student_function(student, "separable_conv_params")(*args)
+    got = student.function("separable_conv_params")(*args)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise AssertionError(f"return a tuple (regular, separable) of two ints; got {got!r}.")
     if not all(isinstance(v, (int, np.integer)) for v in got):
-        raise AssertionError(f"return ints, not {[type(v).__name__ for v in got]}.")
+        raise AssertionError(f"return ints, not {[type_name(v) for v in got]}.")
     return tuple(int(v) for v in got)
 
 
 @check(LAB, "separable_conv_params", points=1)
-def check_separable_params(student):
+def check_separable_params(student, expected):
     """(64, 64, 3) -> (36864, 4672) and other sizes"""
-    for args in ((64, 64, 3), (3, 16, 5), (128, 32, 3)):
-        in_channels, out_channels, kernel_size = args
-        got = _params(student, *args)
-        expected = reference(LAB).separable_conv_params(*args)
-        if got != tuple(expected):
+    for args, want in zip(SEPARABLE_CASES, expected["separable_params"]):
+        got, want = student_params(student, *args), tuple(want)
+        if got != want:
             raise AssertionError(
-                f"separable_conv_params{args} returned {got}, expected {tuple(expected)}: "
-                + _params_hint(got, in_channels, out_channels, kernel_size)
-            )
-
-
-@check(LAB, "separable_conv_params", points=1, hidden=True)
-def check_separable_params_match_keras(student):
-    """agrees with Keras' own Conv2D / SeparableConv2D parameter counts"""
-    from keras import layers  # noqa: PLC0415
-
-    for in_channels, out_channels, kernel_size in ((5, 7, 3), (1, 4, 5), (16, 16, 1)):
-        x_shape = (None, 9, 9, in_channels)
-        regular_layer = layers.Conv2D(out_channels, kernel_size, use_bias=False)
-        separable_layer = layers.SeparableConv2D(out_channels, kernel_size, use_bias=False)
-        regular_layer.build(x_shape)
-        separable_layer.build(x_shape)
-        expected = (regular_layer.count_params(), separable_layer.count_params())
-        got = _params(student, in_channels, out_channels, kernel_size)
-        if got != expected:
-            raise AssertionError(
-                f"for in={in_channels}, out={out_channels}, kernel_size={kernel_size} Keras counts {expected}, "
-                f"you returned {got}: " + _params_hint(got, in_channels, out_channels, kernel_size)
+                f"separable_conv_params{args} returned {got}, expected {want}: " + params_hint(got, want, args[1])
             )
 
 
@@ -320,6 +323,7 @@ def check_separable_params_match_keras(student):
 
 XB_INPUT = (7, 7, 4)
 XB_FILTERS = 6
+XB_SEED = 3
 
 
 def _explain_xception_error(message, kwargs, source=""):
@@ -342,19 +346,29 @@ def _explain_xception_error(message, kwargs, source=""):
     return f"adding the main path and the shortcut failed ({message.splitlines()[0]}); both must have the same shape."
 
 
-def _xception(student):
-    source = _source(student, "xception_block")
+def _xception(impl):
+    source = impl.source("xception_block")
     return _build_block(
-        student, "xception_block", XB_INPUT, lambda msg, kw: _explain_xception_error(msg, kw, source), filters=XB_FILTERS
+        impl, "xception_block", XB_INPUT, lambda msg, kw: _explain_xception_error(msg, kw, source), filters=XB_FILTERS
     )
 
 
+def xception_batch():
+    return seeded_inputs((3,) + XB_INPUT, seed=XB_SEED, low=-1.0, high=1.0)
+
+
+@expectation(LAB, name="xception_block")
+def xception_block_expectation(ref):
+    return reference_block(ref, "xception_block", XB_INPUT, xception_batch(), seed=XB_SEED, training_too=True,
+                           filters=XB_FILTERS)
+
+
 @check(LAB, "xception_block", points=2)
-def check_xception_structure(student):
+def check_xception_structure(student, expected):
     """bias-free SeparableConv2D x2, strided pooling and a strided 1x1 shortcut"""
     model = _xception(student)
     separable = layers_of(model, "SeparableConv2D")
-    regular_3x3 = [layer for layer in layers_of(model, "Conv2D") if tuple(layer.kernel_size) != (1, 1)]
+    regular_3x3 = [layer for layer in layers_of(model, "Conv2D") if layer.kernel_size != (1, 1)]
     if regular_3x3 or len(separable) != 2:
         raise AssertionError(
             f"expected two SeparableConv2D(filters, 3, padding='same', use_bias=False), found {len(separable)} "
@@ -363,9 +377,9 @@ def check_xception_structure(student):
         )
     if any(layer.use_bias for layer in separable):
         raise AssertionError("the SeparableConv2D layers are followed by BatchNormalization: use use_bias=False.")
-    expected, got = (None, 4, 4, XB_FILTERS), tuple(model.outputs[0].shape)
-    if got != expected:
-        raise AssertionError(f"with x of shape {(None,) + XB_INPUT} the block must return {expected}, got {got}.")
+    want, got = (None, 4, 4, XB_FILTERS), model.summary.output_shape
+    if got != want:
+        raise AssertionError(f"with x of shape {(None,) + XB_INPUT} the block must return {want}, got {got}.")
     shortcut = layers_of(model, "Conv2D")
     if not shortcut:
         raise AssertionError(
@@ -374,36 +388,34 @@ def check_xception_structure(student):
         )
     if shortcut[0].use_bias:
         raise AssertionError("the shortcut Conv2D(filters, 1, strides=2, padding='same') has use_bias=False in the chapter.")
-    if tuple(shortcut[0].strides) != (2, 2):
+    if shortcut[0].strides != (2, 2):
         raise AssertionError("the shortcut projection must use strides=2.")
     pools = layers_of(model, "MaxPooling2D")
-    if not pools or tuple(pools[0].pool_size) != (3, 3) or tuple(pools[0].strides) != (2, 2):
+    if not pools or pools[0].pool_size != (3, 3) or pools[0].strides != (2, 2):
         raise AssertionError("the main path ends with MaxPooling2D(3, strides=2, padding='same').")
     if len(layers_of(model, "BatchNormalization")) != 2:
         raise AssertionError("each SeparableConv2D is preceded by BatchNormalization() and Activation('relu').")
 
 
 @check(LAB, "xception_block", points=3)
-def check_xception_outputs(student):
+def check_xception_outputs(student, expected):
     """with the reference weights, outputs equal the reference (inference and training mode)"""
     model = _xception(student)
-    ref = _reference_block("xception_block", XB_INPUT, seed=3, filters=XB_FILTERS)
-    x = seeded_inputs((3,) + XB_INPUT, seed=3, low=-1.0, high=1.0)
+    ref = expected["xception_block"]
     try:
         copy_weights_by_layer(
-            ref, model,
+            ref["layers"], model,
             "the layers differ from BN -> relu -> SeparableConv2D(filters, 3, padding='same', use_bias=False), twice, "
             "MaxPooling2D(3, strides=2, padding='same') and a Conv2D(filters, 1, strides=2, padding='same', "
             "use_bias=False) shortcut.",
         )
-        _compare_block(model, ref, "xception_block output", x, training_too=True)
+        _compare_block(model, ref, "xception_block output", xception_batch())
     except AssertionError as exc:
         raise AssertionError(f"{exc} {_xception_order_hint(model)}") from None
 
 
 def _xception_order_hint(model):
-    layers = [layer for layer in flat_layers(model) if type(layer).__name__ not in ("InputLayer", "Conv2D", "Add")]
-    names = [type(layer).__name__ for layer in layers]
+    names = [layer.class_name for layer in flat_layers(model) if layer.class_name not in ("InputLayer", "Conv2D", "Add")]
     first_bn = names.index("BatchNormalization") if "BatchNormalization" in names else None
     first_sep = names.index("SeparableConv2D") if "SeparableConv2D" in names else None
     if first_bn is not None and first_sep is not None and first_sep < first_bn:
@@ -418,6 +430,7 @@ def _xception_order_hint(model):
 
 DEFAULT_PARAMS = 721_857
 SMALL_XCEPTION = {"input_shape": (16, 16, 3), "block_filters": (4, 8)}
+SMALL_AUGMENT = (True, False)
 
 # typical mistakes and the parameter difference they cause with the defaults
 _KNOWN_DIFFERENCES = {
@@ -437,20 +450,25 @@ _CLASS_HINTS = {
 }
 
 
-def _build_xception(impl, **kwargs):
-    import keras  # noqa: PLC0415
-
-    model = student_function(impl, "build_mini_xception")(**kwargs)
-    if not isinstance(model, keras.Model):
-        raise AssertionError(f"build_mini_xception() must return a keras.Model, got {type(model).__name__}.")
+def build_xception(impl, **kwargs):
+    """The implementation's ``build_mini_xception(**kwargs)`` as a ModelHandle (AssertionError otherwise)."""
+    model = impl.function("build_mini_xception")(**kwargs)
+    if not is_model(model):
+        raise AssertionError(f"build_mini_xception() must return a keras.Model, got {type_name(model)}.")
     return model
 
 
-def _param_count_hint(model, ref):
-    diff = model.count_params() - ref.count_params()
+def param_counts(model):
+    """``{"params": total, "by_class": {class name: params}}`` of a ModelHandle (recorded for hints)."""
+    return {"params": model.summary.params, "by_class": count_params_by_class(model)}
+
+
+def param_count_hint(model, ref_counts):
+    """Why ``model``'s parameter count differs from the reference's ``ref_counts`` (see :func:`param_counts`)."""
+    diff = model.summary.params - ref_counts["params"]
     if diff in _KNOWN_DIFFERENCES:
         return _KNOWN_DIFFERENCES[diff]
-    mine, theirs = count_params_by_class(model), count_params_by_class(ref)
+    mine, theirs = count_params_by_class(model), ref_counts["by_class"]
     details = [
         f"{name}: {mine.get(name, 0):,} vs {theirs.get(name, 0):,} ({_CLASS_HINTS.get(name, 'not in the chapter model')})"
         for name in sorted(set(mine) | set(theirs))
@@ -459,16 +477,20 @@ def _param_count_hint(model, ref):
     return "Per layer type (yours vs the chapter's) — " + "; ".join(details) if details else ""
 
 
+@expectation(LAB, name="default_model")
+def default_model_expectation(ref):
+    return param_counts(build_xception(ref))
+
+
 @check(LAB, "build_mini_xception", points=2)
-def check_default_parameter_count(student):
+def check_default_parameter_count(student, expected):
     """the default model has the chapter's 721,857 parameters"""
-    model = _build_xception(student)
-    count = model.count_params()
+    model = build_xception(student)
+    count = model.summary.params
     if count != DEFAULT_PARAMS:
-        ref = _build_xception(reference(LAB))
         raise AssertionError(
             f"the default model has {count:,} parameters; the chapter's has {DEFAULT_PARAMS:,}. "
-            + _param_count_hint(model, ref)
+            + param_count_hint(model, expected["default_model"])
         )
 
 
@@ -478,10 +500,10 @@ def _factor_bound(factor):
 
 
 @check(LAB, "build_mini_xception", points=1)
-def check_augmentation(student):
+def check_augmentation(student, expected):
     """RandomFlip/RandomRotation/RandomZoom only when augment=True"""
-    with_aug = _build_xception(student, augment=True, **SMALL_XCEPTION)
-    names = [type(layer).__name__ for layer in layers_of(with_aug, *RANDOM_AUGMENTATION)]
+    with_aug = build_xception(student, augment=True, **SMALL_XCEPTION)
+    names = [layer.class_name for layer in layers_of(with_aug, *RANDOM_AUGMENTATION)]
     if names != list(RANDOM_AUGMENTATION):
         raise AssertionError(
             f"with augment=True the model starts with RandomFlip('horizontal'), RandomRotation(0.1), RandomZoom(0.2); "
@@ -492,8 +514,8 @@ def check_augmentation(student):
     zoom_factor = _factor_bound(zoom.get_config()["height_factor"])
     if flip.get_config()["mode"] != "horizontal" or not np.isclose(rotation_factor, 0.1) or not np.isclose(zoom_factor, 0.2):
         raise AssertionError("use RandomFlip('horizontal'), RandomRotation(0.1) and RandomZoom(0.2).")
-    without = _build_xception(student, augment=False, **SMALL_XCEPTION)
-    present = [type(layer).__name__ for layer in flat_layers(without) if type(layer).__name__.startswith("Random")]
+    without = build_xception(student, augment=False, **SMALL_XCEPTION)
+    present = [layer.class_name for layer in flat_layers(without) if layer.class_name.startswith("Random")]
     if present:
         raise AssertionError(f"with augment=False the model must not augment; found {', '.join(present)}.")
     if not layers_of(without, "Rescaling"):
@@ -501,68 +523,71 @@ def check_augmentation(student):
 
 
 @check(LAB, "build_mini_xception", points=1)
-def check_head(student):
+def check_head(student, expected):
     """GlobalAveragePooling2D, Dropout(0.5) and a sigmoid (1 class) / softmax (n classes) output"""
-    model = _build_xception(student, augment=False, **SMALL_XCEPTION)
+    model = build_xception(student, augment=False, **SMALL_XCEPTION)
     dropouts = layers_of(model, "Dropout")
     if len(dropouts) != 1 or not np.isclose(dropouts[0].rate, 0.5):
         rates = [d.rate for d in dropouts]
         raise AssertionError(f"the head has one Dropout(0.5) after GlobalAveragePooling2D; found rates {rates}.")
     if not layers_of(model, "GlobalAveragePooling2D"):
         raise AssertionError("pool the last block's features with GlobalAveragePooling2D() before Dropout.")
-    got = tuple(model.outputs[0].shape)
+    got = model.summary.output_shape
     final = effective_final_activation(model)
     if got != (None, 1) or final != "sigmoid":
         raise AssertionError(
             f"with num_classes=1 the output is Dense(1, activation='sigmoid') of shape (None, 1); got shape {got} "
             f"and final activation {final}."
         )
-    multi = _build_xception(student, augment=False, num_classes=3, **SMALL_XCEPTION)
-    got, final = tuple(multi.outputs[0].shape), effective_final_activation(multi)
+    multi = build_xception(student, augment=False, num_classes=3, **SMALL_XCEPTION)
+    got, final = multi.summary.output_shape, effective_final_activation(multi)
     if got != (None, 3) or final != "softmax":
         raise AssertionError(
             f"with num_classes=3 the output is Dense(3, activation='softmax'); got shape {got} and final activation {final}."
         )
 
 
-@check(LAB, "build_mini_xception", points=3)
-def check_model_outputs(student):
-    """with the reference weights, outputs equal the reference (augmentation is identity at inference)"""
+def reference_model(ref, x, seed, **kwargs):
+    """``{"layers", "output", "params", "by_class"}`` of the reference's ``build_mini_xception(**kwargs)``.
+
+    Built with Keras seeded by ``seed``; its BatchNormalization layers get
+    seeded statistics before the weights and the inference-mode output on
+    ``x`` are taken.
+    """
     import keras  # noqa: PLC0415
 
-    for seed, augment in enumerate((True, False)):
-        model = _build_xception(student, augment=augment, **SMALL_XCEPTION)
-        keras.utils.set_random_seed(seed)
-        ref = _build_xception(reference(LAB), augment=augment, **SMALL_XCEPTION)
-        randomize_batchnorm(ref, seed)
+    keras.utils.set_random_seed(seed)
+    model = build_xception(ref, **kwargs)
+    randomize_batchnorm(model, seed)
+    return {"layers": layers_with_weights(model), "output": model.predict(x), **param_counts(model)}
+
+
+def small_model_batch(seed):
+    return seeded_inputs((2,) + SMALL_XCEPTION["input_shape"], seed=seed)
+
+
+@expectation(LAB, name="small_models")
+def small_models_expectation(ref):
+    return [
+        reference_model(ref, small_model_batch(seed), seed, augment=augment, **SMALL_XCEPTION)
+        for seed, augment in enumerate(SMALL_AUGMENT)
+    ]
+
+
+@check(LAB, "build_mini_xception", points=3)
+def check_model_outputs(student, expected):
+    """with the reference weights, outputs equal the reference (augmentation is identity at inference)"""
+    for seed, augment in enumerate(SMALL_AUGMENT):
+        model = build_xception(student, augment=augment, **SMALL_XCEPTION)
+        ref = expected["small_models"][seed]
         copy_weights_by_layer(
-            ref, model,
+            ref["layers"], model,
             "the layers differ from the chapter's mini-Xception (Rescaling, Conv2D(32, 5, use_bias=False), "
             "one xception_block per entry of block_filters, GlobalAveragePooling2D, Dropout, Dense)",
         )
-        x = seeded_inputs((2,) + SMALL_XCEPTION["input_shape"], seed=seed)
         try:
-            assert_close(predict(model, x), predict(ref, x), f"model output (augment={augment})", atol=1e-5, rtol=1e-4)
+            assert_close(model.predict(small_model_batch(seed)), ref["output"], f"model output (augment={augment})",
+                         atol=1e-5, rtol=1e-4)
         except AssertionError as exc:
             hint = "" if layers_of(model, "Rescaling") else " Add Rescaling(1.0 / 255): inputs are pixels in 0..255."
             raise AssertionError(f"{exc}{hint}") from None
-
-
-@check(LAB, "build_mini_xception", points=1, hidden=True)
-def check_other_configurations(student):
-    """honours input_shape (non-square), num_classes and block_filters"""
-    import keras  # noqa: PLC0415
-
-    kwargs = {"input_shape": (20, 28, 3), "num_classes": 4, "block_filters": (4, 8, 8), "augment": False}
-    model = _build_xception(student, **kwargs)
-    keras.utils.set_random_seed(7)
-    ref = _build_xception(reference(LAB), **kwargs)
-    if model.count_params() != ref.count_params():
-        raise AssertionError(
-            f"with {kwargs} the model has {model.count_params():,} parameters, the chapter's {ref.count_params():,}. "
-            + _param_count_hint(model, ref)
-        )
-    randomize_batchnorm(ref, 7)
-    copy_weights_by_layer(ref, model, f"with {kwargs} the layers differ from the chapter's")
-    x = seeded_inputs((2, 20, 28, 3), seed=7)
-    assert_close(predict(model, x), predict(ref, x), f"model output for {kwargs}", atol=1e-5, rtol=1e-4)

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from course.judging import verdict_path
 from course.notebooks import (
     answer_sources,
     build_notebook,
@@ -19,9 +20,9 @@ from course.notebooks import (
     parse_narrative,
     split_module,
 )
-from course.pipeline import _check_status
-from course.preprocessors import HIDDEN_NOTE, HideHiddenTests
+from course.preprocessors import HIDDEN_NOTE, HideHiddenTests, JudgeOutputs
 from cvlab.paths import SOLUTIONS_DIR
+from grader.batch.verdicts import verdict_document, write_json
 from grader.core import all_checks
 
 pytestmark = pytest.mark.timeout(300)
@@ -142,17 +143,29 @@ def test_feedback_preprocessor_removes_hidden_code_and_outputs():
     assert nb.cells[1].outputs[0].text == "PASS\n" and "a.b.c" in nb.cells[1].source
 
 
-def test_gradescope_status_from_cell_outputs():
-    class Grade:
-        def __init__(self, score, max_score=2.0):
-            self.score, self.max_score = score, max_score
+def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
+    from grader.core import CheckResult  # noqa: PLC0415 - only this test builds results by hand
 
-    error = new_output("error", ename="CheckFailed", evalue="[not implemented] Not implemented yet: f()", traceback=[])
-    assert _check_status(Grade(2.0), []) == ("passed", "")
-    assert _check_status(Grade(0.0), [error]) == ("not implemented", "Not implemented yet: f()")
-    timeout = new_output("error", ename="KeyboardInterrupt", evalue="", traceback=[])
-    assert _check_status(Grade(0.0), [timeout])[0] == "timeout"
-    assert _check_status(Grade(0.0), [new_output("stream", name="stderr", text="x")])[0] == "failed"
+    checks = all_checks(lab="segmentation")
+    results = [
+        CheckResult(c.id, c.lab, c.exercise, c.title, "passed" if i == 0 else "not implemented",
+                    c.points if i == 0 else 0.0, c.points, "" if i == 0 else "Not implemented yet: write f() in x.")
+        for i, c in enumerate(checks)
+    ]
+    write_json(verdict_path(tmp_path, "segmentation", "ann"), verdict_document("segmentation", "ann", "hash", "grader", results))
+    ids = check_cell_ids(checks)
+    cells = [_feedback_cell(f"check({c.id!r}, globals())", [new_output("stream", name="stdout", text="forged PASS\n")])
+             for c in checks]
+    for cell, cell_id in zip(cells, ids):
+        cell.metadata["nbgrader"]["grade_id"] = cell_id
+    preprocessor = JudgeOutputs(verdicts_dir=str(tmp_path / "verdicts"))
+    nb, _ = preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "ann"}})
+    first, second = nb.cells[0].outputs, nb.cells[1].outputs
+    assert [o.output_type for o in first] == ["stream"] and first[0].text.startswith("PASS")
+    assert [o.output_type for o in second] == ["error"] and second[0].evalue.startswith("[not implemented] Not implemented yet")
+    assert "its answer cell" in second[0].evalue
+    with pytest.raises(ValueError, match="no verdict for bob/segmentation"):
+        preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "bob"}})
 
 
 # -- grader.nb, in this process ------------------------------------------------
@@ -215,15 +228,3 @@ def test_nb_check_not_implemented_message(segmentation_solution, capfd):
     out, err = capfd.readouterr()
     assert out.count("TODO") == 3 and "Not implemented yet: write mean_iou() in its answer cell" in out
     assert err == "", "the student's own stderr is silenced during checks too"
-
-
-def test_batches_split_each_lab_among_the_workers():
-    from course.pipeline import batches  # noqa: PLC0415
-
-    students = [f"s{i:02d}" for i in range(20)]
-    work = batches({"a": students, "b": ["x"]}, workers=2, max_batch=8)
-    assert [lab for lab, _ in work] == ["a", "a", "a", "b"]
-    assert [s for lab, batch in work if lab == "a" for s in batch] == students
-    assert max(len(batch) for _, batch in work) == 8
-    assert batches({"a": students[:5]}, workers=1) == [("a", students[:5])]
-    assert [len(b) for _, b in batches({"a": students[:5]}, workers=4)] == [2, 2, 1]

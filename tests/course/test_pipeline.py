@@ -1,15 +1,21 @@
 """The real nbgrader pipeline on a temporary course (no mocks).
 
-One module-scoped course is released once and graded once with 2 worker
-processes; a copy is autograded by plain serial ``nbgrader autograde`` as
-the reference. Students (lab 1 unless noted):
+One module-scoped course is released once and graded once with 2 judge
+processes; a copy is autograded by plain serial ``nbgrader autograde``
+(which executes the notebooks in a kernel) as the reference. Students (lab 1
+unless noted):
 
 - alice: the solution, for every lab with checks -> full marks, no stderr;
 - bob:   the untouched release -> 0, "not implemented" feedback;
 - carol: two exercises right, one wrong, the rest not implemented;
 - dave:  one exercise right, test cells edited/deleted and points raised;
-- erin:  an endless loop in one answer cell, and a model that only works
-         for square images (fails the hidden check only);
+- erin:  an endless loop in one answer cell (skipped after the check timeout,
+         the rest is graded), and a model that only works for square images
+         (fails the hidden check only);
+- mallory: the untouched release plus cells a cheater adds (replace the
+         in-notebook check helper, write into the gradebook, forge a test
+         cell's output, copy another student's answers) -> 0;
+- oscar: one exercise right plus the same cheats -> exactly that exercise;
 - zoe:   a file that is not a notebook -> reported, the batch goes on.
 """
 
@@ -21,7 +27,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from course.notebooks import answer_sources, check_cell_ids, notebook_labs
+from course.notebooks import answer_sources as answers
+from course.notebooks import check_cell_ids, notebook_labs
 from course.pipeline import grade, release, run_nbgrader, submissions
 from grader.core import all_checks
 from tests.course.helpers import (
@@ -36,10 +43,11 @@ from tests.course.helpers import (
     write_submission,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
+CHECK_TIMEOUT_S = 15
 
 LAB = "segmentation"
-STUDENTS = ("alice", "bob", "carol", "dave", "erin")
+STUDENTS = ("alice", "bob", "carol", "dave", "erin", "mallory", "oscar")
 
 
 def _points(lab, exercises=None, hidden=None):
@@ -49,7 +57,7 @@ def _points(lab, exercises=None, hidden=None):
     )
 
 
-def _lab1_submissions(release_nb, solution):
+def _lab1_submissions(release_nb, solution, course_root):
     """{student: notebook} for the lab 1 cases."""
     stub = {gid: cells_by_id(release_nb)[gid].source for gid in solution}
     carol = dict(stub)
@@ -76,13 +84,57 @@ def _lab1_submissions(release_nb, solution):
             cell.metadata["nbgrader"]["points"] = 50.0
         if gid == "check_strided_downsampling_encoder_structure":
             dave_nb.cells.remove(cell)
+    mallory = _with_cheats(release_nb, course_root)
+    oscar = _with_cheats(submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]}),
+                         course_root)
     return {
+        "mallory": mallory,
+        "oscar": oscar,
         "alice": submission(release_nb, solution),
         "bob": release_nb,
         "carol": submission(release_nb, carol),
         "dave": dave_nb,
         "erin": submission(release_nb, erin),
     }
+
+
+CHEAT_CELLS = (
+    "import grader.nb as g\ng.check = lambda *a, **k: None\n",
+    "import glob\nfor path in glob.glob('../../**/gradebook.db', recursive=True):\n    open(path, 'wb').write(b'')\n",
+    "import sys, json\nprint(json.dumps({'score': 22}))\nsys.modules['grader.core'] = None\n",
+)
+
+
+COPY_ANSWERS = """\
+import json
+for path in {paths!r}:
+    try:
+        for cell in json.load(open(path))["cells"]:
+            if cell["cell_type"] == "code" and "def " in "".join(cell["source"]):
+                exec("".join(cell["source"]))
+    except Exception as exc:
+        print(exc)
+"""
+
+
+def _with_cheats(notebook, course_root=None):
+    """``notebook`` with the cheater's cells added after the setup cell and forged test-cell outputs.
+
+    With ``course_root``, one more cell copies the answers of alice's submission (another student's).
+    """
+    import nbformat  # noqa: PLC0415
+
+    cheated = nbformat.from_dict(notebook)
+    cells = list(CHEAT_CELLS)
+    if course_root is not None:
+        alice = str(course_root / "submitted" / "alice" / LAB / f"{LAB}.ipynb")
+        cells.append(COPY_ANSWERS.format(paths=[alice, "../../alice/segmentation/segmentation.ipynb"]))
+    for offset, source in enumerate(cells):
+        cheated.cells.insert(2 + offset, nbformat.v4.new_code_cell(source))
+    for cell in cheated.cells:
+        if (grade_id(cell) or "").startswith("check_"):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS  2/2\n")]
+    return cheated
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +146,9 @@ def course(tmp_path_factory):
     labs = notebook_labs()
     for lab in labs:
         release_nb = read_notebook(root / "release" / lab / f"{lab}.ipynb")
-        solution = answer_sources(read_notebook(root / "source" / lab / f"{lab}.ipynb"))
+        solution = answers(read_notebook(root / "source" / lab / f"{lab}.ipynb"))
         if lab == LAB:
-            for student, notebook in _lab1_submissions(release_nb, solution).items():
+            for student, notebook in _lab1_submissions(release_nb, solution, root).items():
                 write_submission(root, student, lab, notebook)
         else:
             write_submission(root, "alice", lab, submission(release_nb, solution))
@@ -106,8 +158,10 @@ def course(tmp_path_factory):
     serial = copy_course(root, base / "serial")
     shutil.rmtree(serial / "submitted" / "erin")  # the endless loop is tested once, in the parallel run
     shutil.rmtree(serial / "submitted" / "zoe")  # plain nbgrader exits 1 on it
+    for cheater in ("mallory", "oscar"):  # their cells would break plain nbgrader's gradebook
+        shutil.rmtree(serial / "submitted" / cheater)
     start = time.perf_counter()
-    run = grade(root, workers=2, student_timeout_s=400, log=log.append)
+    run = grade(root, workers=2, check_timeout_s=CHECK_TIMEOUT_S, log=log.append)
     parallel_s = time.perf_counter() - start
     start = time.perf_counter()
     run_nbgrader(serial, "autograde", LAB, timeout_s=500)
@@ -130,10 +184,8 @@ def test_every_submission_was_graded(course):
     assert course.run.submissions == {lab: submissions(course.root, lab) for lab in course.labs}
     assert list(course.run.failed) == [f"zoe/{LAB}"], course.run.failed
     assert not (course.root / "autograded" / "zoe").exists()
-    graded = sorted(p.parent.parent.name + "/" + p.parent.name for p in (course.root / "autograded").glob("*/*/*.ipynb"))
-    assert len(graded) == course.run.count - len(course.run.failed), graded
-    assert course.run.seconds > 0
-    assert course.run.per_minute == pytest.approx(60 * len(graded) / course.run.seconds)
+    assert (course.run.judged, course.run.skipped) == (course.run.count, 0)
+    assert "not a readable notebook" in course.run.failed[f"zoe/{LAB}"]
 
 
 def test_solution_scores_full_marks_and_graded_cells_have_no_stderr(course):
@@ -182,8 +234,8 @@ def test_edited_locked_test_cells_and_points_gain_nothing(course):
 
 def test_endless_loop_times_out_and_the_rest_is_graded(course):
     cells = cells_by_id(_autograded(course, "erin"))
-    errors = [o for o in cells["answer_trimap_to_classes"].outputs if o.output_type == "error"]
-    assert errors and errors[-1].ename in ("KeyboardInterrupt", "CellTimeoutError"), cells["answer_trimap_to_classes"].outputs
+    errors = [o for o in cells["check_trimap_to_classes_mapping"].outputs if o.output_type == "error"]
+    assert errors and f"answer_trimap_to_classes did not finish in {CHECK_TIMEOUT_S:g} s and was skipped" in errors[-1].evalue
     scores = cell_scores(course.root, LAB, "erin")
     lost = _points(LAB, {"trimap_to_classes"}) + _points(LAB, {"build_segmentation_model"}, hidden=True)
     assert sum(scores.values()) == _points(LAB) - lost
@@ -225,3 +277,22 @@ def test_gradescope_export_matches_gradebook(course):
             assert test.get("visibility") == ("hidden" if chk.hidden else None)
     bob = json.loads((course.root / "exports" / "gradescope" / LAB / "bob.json").read_text())
     assert all("Not implemented yet" in t["output"] for t in bob["tests"])
+
+
+def test_cheating_cells_earn_nothing_and_the_gradebook_is_intact(course):
+    assert sum(cell_scores(course.root, LAB, "mallory").values()) == 0
+    assert sum(cell_scores(course.root, LAB, "oscar").values()) == _points(LAB, {"trimap_to_classes"})
+    assert sum(cell_scores(course.root, LAB, "alice").values()) == _points(LAB), "other grades untouched"
+
+
+def test_a_rerun_judges_only_what_changed(course):
+    before = {s: cell_scores(course.root, LAB, s) for s in STUDENTS}
+    again = grade(course.root, labs=[LAB], workers=1, check_timeout_s=CHECK_TIMEOUT_S, log=course.log.append)
+    assert again.judged == 1 and again.skipped == len(STUDENTS), "only the unreadable zoe is tried again"
+    assert {s: cell_scores(course.root, LAB, s) for s in STUDENTS} == before
+    release_nb = read_notebook(course.root / "release" / LAB / f"{LAB}.ipynb")
+    solution = answers(read_notebook(course.root / "source" / LAB / f"{LAB}.ipynb"))
+    write_submission(course.root, "bob", LAB, submission(release_nb, {"answer_mean_iou": solution["answer_mean_iou"]}))
+    changed = grade(course.root, labs=[LAB], workers=1, check_timeout_s=CHECK_TIMEOUT_S, log=course.log.append)
+    assert changed.judged == 2 and changed.skipped == len(STUDENTS) - 1
+    assert sum(cell_scores(course.root, LAB, "bob").values()) == _points(LAB, {"mean_iou"})

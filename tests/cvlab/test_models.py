@@ -1,6 +1,6 @@
 """Demo models: the shipped files load and classify held-out synthetic pets,
-the training command runs end to end, the ImageNet loader never downloads,
-and the Grad-CAM pointing game scores above chance."""
+the training command runs end to end, and the Grad-CAM pointing game scores
+above chance (the ImageNet Xception: test_imagenet.py)."""
 
 import io
 import json
@@ -129,45 +129,6 @@ def test_cli_trains_into_the_given_folder(tmp_path, capsys, monkeypatch):
     info = models.demo_model_info("convnet", models_dir=tmp_path)
     assert info["last_conv_layer_name"] == "conv2" and info["n_train"] + info["n_val"] == 18
     assert [layer.name for layer in model.layers if layer.name.startswith("conv")] == ["conv1", "conv2"]
-
-
-# -- ImageNet Xception: cache only, never a download ---------------------------------
-
-
-def test_imagenet_weights_path_respects_keras_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
-    assert models.imagenet_weights_path() == tmp_path / "kh" / "models" / models.IMAGENET_WEIGHTS_FILE
-    monkeypatch.delenv("KERAS_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert models.imagenet_weights_path() == tmp_path / "home" / ".keras" / "models" / models.IMAGENET_WEIGHTS_FILE
-
-
-def test_imagenet_missing_weights_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError) as info:
-        models.load_imagenet_xception()
-    message = str(info.value)
-    assert str(tmp_path / "models" / models.IMAGENET_WEIGHTS_FILE) in message
-    assert "offline" in message and "demo models" in message
-
-
-@pytest.mark.slow
-def test_imagenet_cached_weights_are_loaded(tmp_path, monkeypatch):
-    import h5py  # noqa: PLC0415
-    import keras  # noqa: PLC0415
-    from keras.src.legacy.saving import legacy_h5_format  # noqa: PLC0415
-
-    keras.utils.set_random_seed(0)
-    source = keras.applications.Xception(weights=None)
-    cache = tmp_path / "models"
-    cache.mkdir()
-    with h5py.File(cache / models.IMAGENET_WEIGHTS_FILE, "w") as file:  # the format Keras downloads
-        legacy_h5_format.save_weights_to_hdf5_group(file, source)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    model = models.load_imagenet_xception()
-    assert tuple(model.outputs[0].shape) == (None, 1000)
-    for name in ("block1_conv1", "block14_sepconv2", "predictions"):
-        np.testing.assert_array_equal(model.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0])
 
 
 # -- Grad-CAM pointing game ------------------------------------------------------------

@@ -11,11 +11,11 @@ two-output model written with ``keras.ops``: it must pass everything.
 
 ``MUTATIONS`` are deliberate mistakes: text replacements applied to
 ``solutions/interpretation.py``, each with the checks that must fail and
-words their hint must contain.
+words their hint must contain. Checks are named ``"<exercise>.<check>"``,
+as :func:`tests.grader.helpers.check_results` keys them.
 """
 
 import dataclasses
-from pathlib import Path
 
 from cvlab.paths import REPO_ROOT
 
@@ -47,7 +47,7 @@ class Mutation:
 
     name: str
     replacements: tuple  # ((old, new), ...); each old occurs exactly once
-    failing_checks: tuple  # check ids that must fail
+    failing_checks: tuple  # "<exercise>.<check>" names that must fail
     hint_words: tuple  # words (case-insensitive) the first failing check's message must contain
 
 
@@ -55,179 +55,179 @@ MUTATIONS = (
     Mutation(
         "activations_keep_batch_axis",
         (('np.asarray(activations[layer.name], dtype="float32")[0] for', 'np.asarray(activations[layer.name], dtype="float32") for'),),
-        ("interpretation.extract_activations.default_layers",),
+        ("extract_activations.default_layers",),
         ("batch axis",),
     ),
     Mutation(
         "activations_use_model_input",
         (("keras.Model(inputs=inputs, outputs={layer.name", "keras.Model(inputs=model.input, outputs={layer.name"),),
-        ("interpretation.extract_activations.sequential_and_names",),
+        ("extract_activations.sequential_and_names",),
         ("model.inputs",),
     ),
     Mutation(
         "activations_skip_separable",
         (('ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")',
           'ACTIVATION_LAYER_TYPES = ("Conv2D", "MaxPooling2D")'),),
-        ("interpretation.extract_activations.default_layers",),
+        ("extract_activations.default_layers",),
         ("missing", "SeparableConv2D"),
     ),
     Mutation(
         "activations_every_layer",
         (("        layer_names = _layer_names_of(model, ACTIVATION_LAYER_TYPES)\n",
           "        layer_names = [layer.name for layer in model.layers]\n"),),
-        ("interpretation.extract_activations.default_layers",),
+        ("extract_activations.default_layers",),
         ("also returned",),
     ),
     Mutation(
         "grid_floor_rows",
         (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),
          ("    for k in range(channels):\n", "    for k in range(rows * images_per_row):\n")),
-        ("interpretation.activation_grid.grid_shape", "interpretation.activation_grid.grid_few_channels"),
+        ("activation_grid.grid_shape", "activation_grid.grid_few_channels"),
         ("ceil",),
     ),
     Mutation(
         "grid_floor_rows_crashes",
         (("    rows = math.ceil(channels / images_per_row)\n", "    rows = channels // images_per_row\n"),),
-        ("interpretation.activation_grid.grid_shape",),
+        ("activation_grid.grid_shape",),
         ("ceil",),
     ),
     Mutation(
         "grid_divides_by_zero",
         (("        if std > 0:\n            # standardize", "        if True:\n            # standardize"),),
-        ("interpretation.activation_grid.grid_values",),
+        ("activation_grid.grid_values",),
         ("zero", "constant"),
     ),
     Mutation(
         "grid_constant_channel_128",
         (("            channel = np.zeros_like(channel)\n", "            channel = np.full_like(channel, 128)\n"),),
-        ("interpretation.activation_grid.grid_values",),
+        ("activation_grid.grid_values",),
         ("constant", "0"),
     ),
     Mutation(
         "filter_loss_no_crop",
         (("activation[:, 2:-2, 2:-2, filter_index]\n    return", "activation[:, :, :, filter_index]\n    return"),),
-        ("interpretation.filter_loss.filter_loss",),
+        ("filter_loss.filter_loss",),
         ("2-pixel border",),
     ),
     Mutation(
         "step_not_normalized",
         (("    grads = tf.math.l2_normalize(grads, axis=None)\n", ""),),
-        ("interpretation.gradient_ascent_step.gradient_step",),
+        ("gradient_ascent_step.gradient_step",),
         ("normalize",),
     ),
     Mutation(
         "step_per_pixel_normalized",
         (("tf.math.l2_normalize(grads, axis=None)\n    return", "tf.math.l2_normalize(grads, axis=-1)\n    return"),),
-        ("interpretation.gradient_ascent_step.gradient_step",),
+        ("gradient_ascent_step.gradient_step",),
         ("each pixel",),
     ),
     Mutation(
         "step_descends",
         (("    return image + learning_rate * grads\n", "    return image - learning_rate * grads\n"),),
-        ("interpretation.gradient_ascent_step.gradient_step",),
+        ("gradient_ascent_step.gradient_step",),
         ("ascent",),
     ),
     Mutation(
         "pattern_ignores_iterations",
         (("    for _ in range(iterations):\n        image = gradient_ascent_step(",
           "    for _ in range(30):\n        image = gradient_ascent_step("),),
-        ("interpretation.generate_filter_pattern.pattern_from_image",),
+        ("generate_filter_pattern.pattern_from_image",),
         ("iterations",),
     ),
     Mutation(
         "pattern_keeps_batch_axis",
         (('    return np.asarray(image, dtype="float32")[0]\n', '    return np.asarray(image, dtype="float32")\n'),),
-        ("interpretation.generate_filter_pattern.pattern_from_image",),
+        ("generate_filter_pattern.pattern_from_image",),
         ("batch axis",),
     ),
     Mutation(
         "pattern_ignores_seed",
         (("np.random.default_rng(seed).uniform(0.4, 0.6", "np.random.default_rng().uniform(0.4, 0.6"),),
-        ("interpretation.generate_filter_pattern.seeded_start",),
+        ("generate_filter_pattern.seeded_start",),
         ("same seed",),
     ),
     Mutation(
         "deprocess_no_crop",
         (("    return image[crop : height - crop, crop : width - crop]\n", "    return image\n"),),
-        ("interpretation.deprocess_image.deprocess",),
+        ("deprocess_image.deprocess",),
         ("crop",),
     ),
     Mutation(
         "deprocess_divides_by_zero_std",
         (("    if std > 0:\n        image = image / std\n", "    image = image / std\n"),),
-        ("interpretation.deprocess_image.deprocess_constant",),
+        ("deprocess_image.deprocess_constant",),
         ("128",),
     ),
     Mutation(
         "grad_cam_no_relu",
         (("    heatmap = np.maximum(heatmap.numpy(), 0)\n", "    heatmap = heatmap.numpy()\n"),),
-        ("interpretation.grad_cam.grad_cam_top_class",),
+        ("grad_cam.grad_cam_top_class",),
         ("relu",),
     ),
     Mutation(
         "grad_cam_wrong_axes",
         (("tf.reduce_mean(grads, axis=(0, 1, 2))", "tf.reduce_mean(grads, axis=(0, 1))"),),
-        ("interpretation.grad_cam.grad_cam_top_class",),
+        ("grad_cam.grad_cam_top_class",),
         ("axis=(0, 1, 2)", "wrong axes"),
     ),
     Mutation(
         "grad_cam_nan_when_max_is_zero",
         (("    peak = heatmap.max()\n    if peak > 0:\n        heatmap = heatmap / peak\n    return heatmap.astype",
           "    peak = heatmap.max()\n    heatmap = heatmap / peak\n    return heatmap.astype"),),
-        ("interpretation.grad_cam.grad_cam_all_negative",),
+        ("grad_cam.grad_cam_all_negative",),
         ("nan", "zeros"),
     ),
     Mutation(
         "grad_cam_ignores_class_index",
         (("        if class_index is None:\n            class_index = tf.argmax(preds[0])\n",
           "        class_index = tf.argmax(preds[0])\n"),),
-        ("interpretation.grad_cam.grad_cam_class_index",),
+        ("grad_cam.grad_cam_class_index",),
         ("class_index",),
     ),
     Mutation(
         "overlay_viridis",
         (('matplotlib.colormaps["jet"]', 'matplotlib.colormaps["viridis"]'),),
-        ("interpretation.overlay_heatmap.overlay",),
+        ("overlay_heatmap.overlay",),
         ("viridis", "jet"),
     ),
     Mutation(
         "overlay_colors_not_scaled",
         (("    jet_heatmap = jet_colors[heatmap] * 255  # (h, w, 3)\n", "    jet_heatmap = jet_colors[heatmap]  # (h, w, 3)\n"),),
-        ("interpretation.overlay_heatmap.overlay",),
+        ("overlay_heatmap.overlay",),
         ("255",),
     ),
     Mutation(
         "grad_cam_float64",
         (('        heatmap = heatmap / peak\n    return heatmap.astype("float32")\n',
           '        heatmap = heatmap / peak\n    return heatmap.astype("float64")\n'),),
-        ("interpretation.grad_cam.grad_cam_top_class",),
+        ("grad_cam.grad_cam_top_class",),
         ("float32",),
     ),
     Mutation(
         "activations_key_error",
         (('_get_layer(model, name, "convolution and pooling", ACTIVATION_LAYER_TYPES) for name',
           "{layer.name: layer for layer in model.layers}[name] for name"),),
-        ("interpretation.extract_activations.unknown_layer",),
+        ("extract_activations.unknown_layer",),
         ("KeyError", "ValueError"),
     ),
     Mutation(
         "overlay_swapped_size",
         (('tf.image.resize(jet_heatmap, image.shape[:2], method="bilinear")',
           'tf.image.resize(jet_heatmap, image.shape[1::-1], method="bilinear")'),),
-        ("interpretation.overlay_heatmap.overlay",),
+        ("overlay_heatmap.overlay",),
         ("(H, W)",),
     ),
     Mutation(
         "overlay_ignores_alpha",
         (("    superimposed = alpha * jet_heatmap + image\n", "    superimposed = 0.4 * jet_heatmap + image\n"),),
-        ("interpretation.overlay_heatmap.overlay_alpha_and_rescale",),
+        ("overlay_heatmap.overlay_alpha_and_rescale",),
         ("alpha",),
     ),
     Mutation(
         "overlay_no_rescale",
         (("    superimposed = superimposed - superimposed.min()\n", ""),
          ("        superimposed = superimposed / peak * 255\n", "        superimposed = np.clip(superimposed, 0, 255)\n")),
-        ("interpretation.overlay_heatmap.overlay_alpha_and_rescale",),
+        ("overlay_heatmap.overlay_alpha_and_rescale",),
         ("rescale",),
     ),
 )
@@ -250,26 +250,26 @@ EQUIVALENTS = (
           "        else:\n            channel = np.zeros_like(channel)\n",
           "        with np.errstate(all='ignore'):\n"
           "            channel = np.where(std > 0, np.clip((channel - channel.mean()) / std * 64 + 128, 0, 255), 0)\n"),),
-        ("interpretation.activation_grid.grid_shape", "interpretation.activation_grid.grid_values",
-         "interpretation.activation_grid.grid_few_channels"),
+        ("activation_grid.grid_shape", "activation_grid.grid_values",
+         "activation_grid.grid_few_channels"),
     ),
     Equivalent(
         "grad_cam_weights_keep_batch_axis",  # (1, c) weights broadcast like (c,)
         (("tf.reduce_mean(grads, axis=(0, 1, 2))", "tf.reduce_mean(grads, axis=(1, 2))"),),
-        ("interpretation.grad_cam.grad_cam_top_class", "interpretation.grad_cam.grad_cam_class_index",
-         "interpretation.grad_cam.grad_cam_branching_head"),
+        ("grad_cam.grad_cam_top_class", "grad_cam.grad_cam_class_index",
+         "grad_cam.grad_cam_branching_head"),
     ),
     Equivalent(
         "step_inlines_its_loss_while_filter_loss_is_wrong",
         (("activation[:, 2:-2, 2:-2, filter_index]\n    return", "activation[:, :, :, filter_index]\n    return"),
          ("        loss = filter_loss(feature_extractor, image, filter_index)\n",
           "        loss = tf.reduce_mean(feature_extractor(image)[:, 2:-2, 2:-2, filter_index])\n")),
-        ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
+        ("gradient_ascent_step.gradient_step", "generate_filter_pattern.pattern_from_image"),
     ),
     Equivalent(
         "step_divides_by_tf_norm",
         (("    grads = tf.math.l2_normalize(grads, axis=None)\n", "    grads = grads / tf.norm(grads)\n"),),
-        ("interpretation.gradient_ascent_step.gradient_step", "interpretation.generate_filter_pattern.pattern_from_image"),
+        ("gradient_ascent_step.gradient_step", "generate_filter_pattern.pattern_from_image"),
     ),
 )
 
@@ -289,11 +289,3 @@ def with_eager_grad_cam(solution_text):
     start = solution_text.index("def grad_cam(")
     end = solution_text.index("def overlay_heatmap(")
     return solution_text[:start] + EAGER_GRAD_CAM.lstrip() + solution_text[end:] + "\nfrom keras import ops  # noqa: E402\n"
-
-
-def write_module(directory, text):
-    """Write ``text`` as ``directory/interpretation.py``; return the directory."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "interpretation.py").write_text(text)
-    return directory

@@ -1,5 +1,7 @@
 """Lab 1 checks: the reference passes, the skeleton is 'not implemented',
-equivalent rewrites pass, and typical mistakes fail with a hint."""
+equivalent rewrites pass, and typical mistakes fail with a hint -- in this
+process with the recorded expectations (as in the student kit) and through a
+real sandbox with the live reference (as the instructor's judge grades)."""
 
 import json
 import subprocess
@@ -7,11 +9,21 @@ import sys
 
 import pytest
 
-from cvlab.impl import display_path, load_lab
-from cvlab.paths import REPO_ROOT
+from cvlab.generate import generate_labs
+from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 from cvlab.quiet import import_tensorflow
 from grader.core import PASSED, all_checks
-from tests.grader.helpers import assert_reference_passes, check_results, skeleton_results, solution_variant
+from tests.grader.helpers import (
+    LIVE,
+    assert_reference_passes,
+    check_results,
+    failures,
+    remote_results,
+    skeleton,
+    skeleton_results,
+    solution_text,
+    solution_variant,
+)
 
 LAB = "segmentation"
 
@@ -30,14 +42,14 @@ def _results(student, exercise=None):
     return check_results(LAB, student, exercise)
 
 
-def test_reference_passes_every_check():
-    assert_reference_passes(LAB)
+def test_reference_passes_every_check(tmp_path):
+    assert_reference_passes(LAB, tmp_path)
 
 
-def test_skeleton_is_not_implemented_with_zero_score(skeletons):
-    results = skeleton_results(LAB, skeletons)
+def test_skeleton_is_not_implemented_with_zero_score(tmp_path):
+    results = skeleton_results(LAB, tmp_path)
     trimap = results["trimap_to_classes.mapping"]
-    assert trimap.message == f"Not implemented yet: write trimap_to_classes() in {display_path(skeletons / 'segmentation.py')}."
+    assert trimap.message == "Not implemented yet: write trimap_to_classes() in labs/segmentation.py."
 
 
 EQUIVALENT = {
@@ -69,9 +81,7 @@ EQUIVALENT = {
 @pytest.mark.parametrize("name", sorted(EQUIVALENT))
 def test_equivalent_code_passes(tmp_path, name):
     old, new = EQUIVALENT[name]
-    results = _results(_variant(tmp_path, (old, new)))
-    failed = {k: r.message for k, r in results.items() if r.status != PASSED}
-    assert not failed
+    assert not failures(_results(_variant(tmp_path, (old, new))))
 
 
 BROKEN = {
@@ -156,7 +166,28 @@ def test_mistake_fails_with_hint(tmp_path, name):
 
 
 @pytest.mark.slow
-def test_cli_grades_solutions_in_isolated_workers():
+def test_the_judge_agrees_with_in_process_grading_on_every_variant():
+    """Every variant above, graded through one real sandbox against the live reference."""
+    variants = {f"equivalent_{i}": solution_text(LAB, EQUIVALENT[name]) for i, name in enumerate(sorted(EQUIVALENT))}
+    variants.update({f"broken_{i}": solution_text(LAB, BROKEN[name][:2]) for i, name in enumerate(sorted(BROKEN))})
+    remote = remote_results(LAB, variants, reference=LIVE)
+    for i, _ in enumerate(sorted(EQUIVALENT)):
+        assert not failures(remote[f"equivalent_{i}"])
+    for i, name in enumerate(sorted(BROKEN)):
+        _, _, check_id, hint_words = BROKEN[name]
+        result = remote[f"broken_{i}"][check_id]
+        assert result.status != PASSED and result.score == 0, name
+        for word in hint_words:
+            assert word in result.message, (name, result.message)
+
+
+def _skeleton_dir(tmp_path):
+    generate_labs(SOLUTIONS_DIR, tmp_path)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_cli_grades_solutions_through_the_judge():
     out = subprocess.run(
         [sys.executable, "-m", "grader", "--labs", "solutions", "--lab", LAB, "--format", "json"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
@@ -168,7 +199,7 @@ def test_cli_grades_solutions_in_isolated_workers():
 
 def _pytest_grader(impl):
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "grader", "--impl", impl, "--lab", LAB, "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "grader", "--impl", str(impl), "--lab", LAB, "-q", "-p", "no:cacheprovider"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
 
@@ -176,24 +207,25 @@ def _pytest_grader(impl):
 @pytest.mark.slow
 def test_pytest_wiring_passes_the_reference():
     out = _pytest_grader("solutions")
-    n_checks = len(all_checks(lab=LAB))
+    n_checks = len(all_checks(lab=LAB, include_hidden=False))
     assert out.returncode == 0, out.stdout[-2000:]
     assert f"{n_checks} passed" in out.stdout
 
 
 @pytest.mark.slow
-def test_pytest_wiring_reports_the_skeleton_without_tracebacks(skeletons):
-    out = _pytest_grader(str(skeletons))
+def test_pytest_wiring_reports_the_skeleton_without_tracebacks(tmp_path):
+    directory = _skeleton_dir(tmp_path)
+    out = _pytest_grader(directory)
     assert out.returncode == 1
-    where = display_path(skeletons / "segmentation.py")
-    assert "[not implemented]" in out.stdout and f"write trimap_to_classes() in {where}" in out.stdout
+    assert "[not implemented]" in out.stdout
+    assert f"write trimap_to_classes() in {directory.resolve() / 'segmentation.py'}" in out.stdout
     assert "Traceback" not in out.stdout and "raise NotImplementedError" not in out.stdout
 
 
 @pytest.mark.slow
-def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr(skeletons):
+def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "grader", "--labs", str(skeletons), "--lab", LAB],
+        [sys.executable, "-m", "grader", "--labs", str(_skeleton_dir(tmp_path)), "--lab", LAB],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0
@@ -202,6 +234,12 @@ def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr(skeletons):
     assert out.stdout.strip().endswith(f"Total: 0/{sum(c.points for c in all_checks(lab=LAB)):g}")
 
 
-def test_not_implemented_names_the_file_being_graded(skeletons):
-    result = check_results(LAB, load_lab(LAB, skeletons), exercise="mean_iou")["mean_iou.labels"]
-    assert result.message == f"Not implemented yet: write mean_iou() in {skeletons.resolve() / 'segmentation.py'}."
+def test_not_implemented_names_the_file_being_graded(tmp_path):
+    from grader.core import run_check  # noqa: PLC0415
+    from grader.expect import Expected, RecordedReference  # noqa: PLC0415
+    from grader.harness.local import LocalImplementation  # noqa: PLC0415
+
+    student = skeleton(LAB, tmp_path)
+    impl = LocalImplementation(student, display_file=str(tmp_path / "segmentation.py"))
+    result = run_check(all_checks(lab=LAB, exercise="mean_iou")[0], impl, Expected(RecordedReference(), LAB))
+    assert result.message == f"Not implemented yet: write mean_iou() in {tmp_path / 'segmentation.py'}."

@@ -344,13 +344,6 @@ def test_browser_test_skips_only_outside_ci_on_linux():
         assert action == "skip" and "Linux only" in reason
 
 
-def test_imagenet_xception_is_offered_only_when_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert not resources.imagenet_available()
-    assert resources.IMAGENET_XCEPTION not in resources.model_choices()
-    assert {MODEL, XCEPTION} <= set(resources.model_choices())
-
-
 def test_demo_models_are_deterministic_without_training_flag():
     for name in (MODEL, XCEPTION):
         model = resources.load_model(name)

@@ -1,0 +1,233 @@
+"""Lab 3 checks, part 1: intermediate activations (extract_activations, activation_grid).
+
+The student's functions run on the grader's test models
+(:mod:`grader.checks.interpretation_models`) and are compared with the
+reference's results on the same inputs (recorded, or computed from
+solutions/ on the instructor's side).
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from grader.checks.interpretation_models import (
+    CHAIN_INPUT,
+    LAB,
+    SEQUENTIAL_INPUT,
+    as_array,
+    as_float_array,
+    called_sequential,
+    chain_model,
+    image,
+    is_shape_error,
+    student_call,
+)
+from grader.core import check
+from grader.expect import expectation
+from grader.modeltools import assert_close, type_name
+
+DEFAULT_ACTIVATION_LAYERS = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
+
+
+def _expected_default_names(model):
+    return [layer.name for layer in model.layers if type(layer).__name__ in DEFAULT_ACTIVATION_LAYERS]
+
+
+@expectation(LAB)
+def activations_chain(ref):
+    return ref.call("extract_activations", chain_model(), image(CHAIN_INPUT, seed=1))
+
+
+@expectation(LAB)
+def activations_sequential(ref):
+    model, batch = called_sequential(), image(SEQUENTIAL_INPUT, seed=2)
+    return {
+        "default": ref.call("extract_activations", model, batch),
+        "named": ref.call("extract_activations", model, batch, layer_names=["seq_sepconv", "seq_conv1"]),
+    }
+
+
+def _check_activation_dict(got, ref, model):
+    """Compare a student's activation dict with the reference's, with hints."""
+    if not isinstance(got, dict):
+        raise AssertionError(f"return a dict {{layer name: activation}}; got {type_name(got)}.")
+    names, expected = list(got), list(ref)
+    if names != expected:
+        layer_types = {layer.name: type(layer).__name__ for layer in model.layers}
+        extra = [n for n in names if n not in expected]
+        missing = [n for n in expected if n not in names]
+        if extra:
+            kinds = ", ".join(f"{n} ({layer_types.get(n, '?')})" for n in extra)
+            raise AssertionError(
+                f"by default return only Conv2D, SeparableConv2D and MaxPooling2D layers; you also returned {kinds}."
+            )
+        if missing:
+            kinds = ", ".join(f"{n} ({layer_types.get(n, '?')})" for n in missing)
+            raise AssertionError(
+                f"missing layers: {kinds}. Select every layer whose class is Conv2D, SeparableConv2D or "
+                "MaxPooling2D (SeparableConv2D is not a subclass of Conv2D)."
+            )
+        raise AssertionError(f"keep the model's layer order: expected keys {expected}, got {names}.")
+    for name in expected:
+        value = as_float_array(got[name], f"the activation of {name}")
+        want = ref[name]
+        if value.shape == (1,) + want.shape:
+            raise AssertionError(
+                f"the activation of {name} has shape {value.shape}: drop the batch axis "
+                f"(return activation[0], shape {want.shape})."
+            )
+        assert_close(value, want, f"activation of layer {name}", atol=1e-4, rtol=1e-3)
+
+
+@check(LAB, "extract_activations", points=2)
+def check_default_layers(student, expected):
+    """returns every Conv2D, SeparableConv2D and MaxPooling2D output, (h, w, c), in model order"""
+    model = chain_model()
+    given = image(CHAIN_INPUT, seed=1)
+    ref = expected["activations_chain"]
+    _check_activation_dict(student_call(student, "extract_activations", model, given), ref, model)
+    batched = student_call(student, "extract_activations", model, given[np.newaxis])
+    if not isinstance(batched, dict) or list(batched) != list(ref):
+        raise AssertionError("accept an image with a batch axis too: (1, H, W, 3) must give the same result as (H, W, 3).")
+    _check_activation_dict(batched, ref, model)
+
+
+@check(LAB, "extract_activations", points=1)
+def check_sequential_and_names(student, expected):
+    """works on a Sequential model and honours layer_names (in the order given)"""
+    model = called_sequential()
+    given = image(SEQUENTIAL_INPUT, seed=2)
+    ref = expected["activations_sequential"]
+    _check_activation_dict(student_call(student, "extract_activations", model, given), ref["default"], model)
+    names = ["seq_sepconv", "seq_conv1"]
+    got = student_call(student, "extract_activations", model, given, layer_names=names)
+    if not isinstance(got, dict) or list(got) != names:
+        keys = list(got) if isinstance(got, dict) else type_name(got)
+        raise AssertionError(f"with layer_names={names} return exactly those layers, in that order; got {keys}.")
+    for name in names:
+        assert_close(as_float_array(got[name], name), ref["named"][name], f"activation of layer {name}", atol=1e-4, rtol=1e-3)
+
+
+@check(LAB, "extract_activations", points=1)
+def check_unknown_layer(student, expected):
+    """an unknown layer name raises ValueError listing the model's layers"""
+    model = chain_model()
+    func = student.function("extract_activations")
+    try:
+        func(model, image(CHAIN_INPUT), layer_names=["no_such_layer"])
+    except KeyError as exc:
+        raise AssertionError(
+            f"an unknown layer name raised KeyError({exc}); raise ValueError listing the available layers "
+            "(model.get_layer(name) does)."
+        ) from exc
+    except ValueError as exc:
+        if not any(name in str(exc) for name in _expected_default_names(model)):
+            raise AssertionError(
+                f"the ValueError must help: list the layer names one may use (e.g. conv1, sepconv); it said: {exc}"
+            ) from None
+        return
+    raise AssertionError(
+        "layer_names=['no_such_layer'] must raise ValueError listing the available layers "
+        "(model.get_layer(name) already does)."
+    )
+
+
+# -- activation_grid -----------------------------------------------------------
+
+
+def activation(shape=(5, 6, 20), seed=3, constant_channels=()):
+    """Seeded float32 (h, w, c) activation, N(1, 2); the ``constant_channels`` are all 3.0."""
+    values = np.random.default_rng(seed).normal(1.0, 2.0, size=shape).astype("float32")
+    for k in constant_channels:
+        values[:, :, k] = 3.0
+    return values
+
+
+def grid(student, values, **kwargs):
+    """The student's grid; AssertionError when a NaN from 0 / 0 reached the uint8 conversion.
+
+    Warnings raised in the sandbox are re-issued here, so ``catch_warnings`` sees them.
+    """
+    with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            result = student_call(student, "activation_grid", values, **kwargs)
+        except ValueError as exc:
+            if "negative dimensions" in str(exc):
+                raise AssertionError(
+                    f"activation_grid failed for {values.shape[-1]} channels ({exc}): with fewer channels "
+                    "than images_per_row, floor division gives 0 rows. rows = math.ceil(channels / images_per_row)."
+                ) from exc
+            if is_shape_error(exc):
+                raise AssertionError(
+                    f"activation_grid failed to place a channel in the canvas ({str(exc).splitlines()[0]}): the "
+                    "canvas is too small. rows = math.ceil(channels / images_per_row); channel k goes to row "
+                    "k // images_per_row at y = row * (h + 1), column k % images_per_row at x = col * (w + 1)."
+                ) from exc
+            raise
+    # np.where(std > 0, (x - m) / std, 0) warns "in divide" but discards the NaN: that is fine.
+    # A NaN cast to uint8 warns "in cast": the constant channel was divided by its zero std.
+    if any("cast" in str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
+        raise AssertionError(
+            "activation_grid divides by zero on a constant channel (0 / 0 = NaN, then cast to uint8): when a "
+            "channel's std is 0, draw it as 0 instead of standardizing it."
+        )
+    return as_array(result, "activation_grid")
+
+
+@expectation(LAB)
+def grid_values(ref):
+    return ref.call("activation_grid", activation(constant_channels=(5,)), images_per_row=8)
+
+
+@check(LAB, "activation_grid", points=2)
+def check_grid_shape(student, expected):
+    """rows = ceil(c / images_per_row), 1-pixel gutters, uint8 2-D canvas"""
+    values = activation()  # 20 channels, 8 per row -> 3 rows, the last one partly empty
+    h, w, c = values.shape
+    rows = math.ceil(c / 8)
+    want = ((h + 1) * rows - 1, (w + 1) * 8 - 1)
+    got = grid(student, values, images_per_row=8)
+    if got.shape != want:
+        if got.shape == ((h + 1) * (c // 8) - 1, want[1]):
+            raise AssertionError(
+                f"{c} channels at 8 per row need ceil({c} / 8) = {rows} rows; you used {c // 8} "
+                "(floor), which drops the last channels. Use math.ceil."
+            )
+        if got.shape == (h * rows, w * 8):
+            raise AssertionError(f"leave a 1-pixel zero gutter between channels: expected shape {want}, got {got.shape}.")
+        raise AssertionError(
+            f"for an activation of shape {values.shape} and images_per_row=8 the grid must have shape "
+            f"((h + 1) * rows - 1, (w + 1) * images_per_row - 1) = {want}; got {got.shape}."
+        )
+    if got.dtype != np.uint8:
+        raise AssertionError(f"return a uint8 image (`.astype('uint8')` after clipping to 0..255); got dtype {got.dtype}.")
+    if got[h, :].any() or got[:, w].any():
+        raise AssertionError("the 1-pixel gutters between channels must be 0.")
+
+
+@check(LAB, "activation_grid", points=2)
+def check_grid_values(student, expected):
+    """each channel standardized to (x - mean) / std * 64 + 128; a constant channel is drawn 0"""
+    values = activation(constant_channels=(5,))
+    got = grid(student, values, images_per_row=8)
+    want = expected["grid_values"]
+    if got.shape != want.shape:
+        raise AssertionError(f"grid shape {got.shape}, expected {want.shape} (see the shape check).")
+    h, w = values.shape[:2]
+    constant_tile = got[0:h, 5 * (w + 1) : 5 * (w + 1) + w]
+    if constant_tile.any():
+        raise AssertionError(
+            f"channel 5 is constant (std 0) and must be drawn 0; you drew values like {int(constant_tile.max())}. "
+            "Check `if std > 0` before standardizing."
+        )
+    diff = np.abs(got.astype(int) - want.astype(int))
+    if diff.max() > 1:
+        row, col = np.unravel_index(diff.argmax(), diff.shape)
+        channel = (row // (h + 1)) * 8 + col // (w + 1)
+        raise AssertionError(
+            f"channel {channel} is drawn differently from (x - mean) / std * 64 + 128 clipped to 0..255 "
+            f"(pixel ({row}, {col}): {got[row, col]} instead of {want[row, col]}). Channel k goes to "
+            "row k // images_per_row, column k % images_per_row."
+        )

@@ -1,0 +1,188 @@
+"""Expected values: what the reference gives on the checks' fixed inputs.
+
+Each lab's check module declares its expectations as functions of the
+reference implementation::
+
+    @expectation(LAB)
+    def encoder(ref):
+        model = ref.build_block("strided_downsampling", ENCODER_INPUT, filters=ENCODER_FILTERS)
+        return {"weights": model.get_weights(), "output": model.predict(encoder_input())}
+
+and a check reads them by name: ``expected["encoder"]["output"]``. Two
+providers give the same values:
+
+- :class:`RecordedReference` reads them from ``grader/recordings/<lab>.rec``,
+  written by ``python -m grader.record`` from ``solutions/``. This is what
+  students run (the kit has no ``solutions/``); a drift test fails when the
+  recordings no longer match what ``solutions/`` produces.
+- :class:`LiveReference` computes them from ``solutions/`` in this process;
+  the instructor's judge uses it, and hidden checks' expectations (never
+  recorded) exist only there.
+
+Recordings hold only plain data (arrays, numbers, texts, layer summaries) in
+the :mod:`grader.harness.wire` format: reference weights to copy in, outputs
+on seeded inputs, parameter counts, layer summaries for hints.
+"""
+
+import dataclasses
+from pathlib import Path
+
+from grader.harness.wire import WireError, decode_body, encode
+
+RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
+FORMAT = 1
+#: Seed set before each expectation is computed (test models and reference weights).
+SEED = 0
+
+
+class RecordingError(RuntimeError):
+    """The recordings are missing or out of date: the grader cannot compare (not the student's fault)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Expectation:
+    lab: str
+    name: str
+    func: object
+    hidden: bool = False
+
+
+_REGISTRY = {}
+
+
+def expectation(lab, hidden=False, name=None):
+    """Decorator registering ``func(ref) -> value`` as the expectation ``name`` of ``lab``."""
+
+    def register(func):
+        key = (lab, name or func.__name__)
+        if key in _REGISTRY:
+            raise ValueError(f"duplicate expectation {key}")
+        _REGISTRY[key] = Expectation(lab, key[1], func, hidden)
+        return func
+
+    return register
+
+
+def expectations_of(lab, include_hidden=False):
+    """Registered expectations of ``lab`` (checks are imported first), in registration order."""
+    from grader.core import all_checks  # noqa: PLC0415 - registers the check modules' expectations
+
+    all_checks(lab=lab)
+    return [e for (elab, _), e in _REGISTRY.items() if elab == lab and (include_hidden or not e.hidden)]
+
+
+def _get_expectation(lab, name):
+    from grader.core import all_checks  # noqa: PLC0415
+
+    all_checks(lab=lab)
+    try:
+        return _REGISTRY[(lab, name)]
+    except KeyError:
+        raise RecordingError(f"the grader has no expectation {lab}.{name}") from None
+
+
+def compute(expectation_, reference):
+    """The value of one expectation on ``reference`` (an Implementation), seeded."""
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(SEED)
+    return expectation_.func(reference)
+
+
+class LiveReference:
+    """Expectations computed from ``solutions/`` in this process (instructor's side only)."""
+
+    kind = "live"
+
+    def __init__(self, source="solutions"):
+        self.source = source
+        self._implementations = {}
+        self._values = {}
+
+    def implementation(self, lab):
+        if lab not in self._implementations:
+            from cvlab.impl import load_lab  # noqa: PLC0415
+            from grader.harness.local import LocalImplementation  # noqa: PLC0415
+
+            module = load_lab(lab, self.source)
+            self._implementations[lab] = LocalImplementation(module, display_file=f"solutions/{lab}.py")
+        return self._implementations[lab]
+
+    def get(self, lab, name):
+        key = (lab, name)
+        if key not in self._values:
+            self._values[key] = compute(_get_expectation(lab, name), self.implementation(lab))
+        return self._values[key]
+
+
+def recording_path(lab, directory=None):
+    return Path(directory or RECORDINGS_DIR) / f"{lab}.rec"
+
+
+def read_recording(lab, directory=None):
+    """``{name: value}`` recorded for ``lab``.
+
+    Raises:
+        RecordingError: the file is missing, unreadable or of another format.
+    """
+    path = recording_path(lab, directory)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(
+            f"The grader's recordings for {lab} ({path}) cannot be read ({exc.strerror or exc}); "
+            "reinstall the lab kit (instructors: python -m grader.record)."
+        ) from None
+    try:
+        document = decode_body(data[8:])
+    except WireError as exc:
+        raise RecordingError(f"{path} is damaged ({exc}); reinstall the lab kit (instructors: python -m grader.record).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("values"), dict):
+        raise RecordingError(f"{path} is of another grader version; run python -m grader.record (instructors).")
+    return document["values"]
+
+
+def write_recording(lab, values, directory=None):
+    """Write ``{name: value}`` for ``lab``; returns the path."""
+    path = recording_path(lab, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode({"format": FORMAT, "lab": lab, "values": values}))
+    return path
+
+
+class RecordedReference:
+    """Expectations read from the recordings (what students run)."""
+
+    kind = "recorded"
+
+    def __init__(self, directory=None):
+        self.directory = directory
+        self._labs = {}
+
+    def get(self, lab, name):
+        if lab not in self._labs:
+            self._labs[lab] = read_recording(lab, self.directory)
+        values = self._labs[lab]
+        if name not in values:
+            raise RecordingError(
+                f"The grader's recordings have no value {lab}.{name}: they are older than the checks. "
+                "Reinstall the lab kit (instructors: python -m grader.record)."
+            )
+        return values[name]
+
+
+class Expected:
+    """The expectations one check reads: ``expected["encoder"]``."""
+
+    def __init__(self, provider, lab):
+        self.provider = provider
+        self.lab = lab
+
+    def __getitem__(self, name):
+        return self.provider.get(self.lab, name)
+
+
+def record_values(lab, source="solutions"):
+    """``{name: value}`` of every visible expectation of ``lab``, computed from ``source``."""
+    live = LiveReference(source)
+    return {e.name: live.get(lab, e.name) for e in expectations_of(lab)}

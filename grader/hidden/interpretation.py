@@ -1,0 +1,63 @@
+"""Hidden checks for Lab 3 — interpretation (instructor's side only, live reference)."""
+
+import numpy as np
+
+from grader.checks.interpretation_activations import activation, grid
+from grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expectation, student_grad_cam
+from grader.checks.interpretation_models import CHAIN_INPUT, LAB, branching_model, image
+from grader.core import check
+from grader.expect import expectation
+from grader.remote import SandboxFailure, SandboxViolationError, StudentExit
+
+#: Failures that are not the student's grad_cam raising on the branching head: passed on unchanged.
+NOT_A_CRASH = (AssertionError, NotImplementedError, SandboxFailure, SandboxViolationError, StudentExit)
+
+
+def _few_channels():
+    return activation(shape=(4, 3, 3), seed=4)
+
+
+@expectation(LAB, hidden=True)
+def grid_few_channels(ref):
+    return ref.call("activation_grid", _few_channels())
+
+
+@check(LAB, "activation_grid", points=1, hidden=True)
+def check_grid_few_channels(student, expected):
+    """fewer channels than images_per_row still gives a full-width single row"""
+    got = grid(student, _few_channels())
+    want = expected["grid_few_channels"]
+    if got.shape != want.shape:
+        raise AssertionError(
+            f"3 channels with the default images_per_row=16 give one row of width (w + 1) * 16 - 1: "
+            f"expected shape {want.shape}, got {got.shape}."
+        )
+    if np.abs(got.astype(int) - want.astype(int)).max() > 1:
+        raise AssertionError("with 3 channels the grid's values differ from the reference.")
+
+
+def _branching_batch():
+    return image((1,) + CHAIN_INPUT, seed=12)
+
+
+@expectation(LAB, hidden=True)
+def grad_cam_branching(ref):
+    return grad_cam_expectation(ref, branching_model(), "last_conv", _branching_batch())
+
+
+@check(LAB, "grad_cam", points=1, hidden=True)
+def check_grad_cam_branching_head(student, expected):
+    """works when the layers after the conv layer branch (not a plain chain)"""
+    try:
+        got = student_grad_cam(student, branching_model(), _branching_batch(), "last_conv")
+    except NOT_A_CRASH:
+        raise
+    except Exception as exc:
+        name = getattr(exc, "remote_type", None) or type(exc).__name__
+        raise AssertionError(
+            f"grad_cam failed ({name}: {exc}) on a model whose head branches after the conv layer "
+            "(two Dense layers added together). Do not re-chain the layers after it: build one model "
+            "keras.Model(model.inputs, [conv_layer.output, model.outputs[0]]) that returns both."
+        ) from exc
+    ref = expected["grad_cam_branching"]
+    assert_heatmap(got, ref["top_map"], ref, ref["top"], "branching head")

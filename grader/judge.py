@@ -1,0 +1,377 @@
+"""The judge: grade a submission without ever importing it.
+
+For each lab, the submission's code runs in a :class:`~grader.remote.Sandbox`
+(a separate ``python -I`` process with no project on its path and an audit
+hook that refuses the answer key, the recordings, other submissions,
+processes, signals and the network). The checks run here, in the judge,
+against the sandbox's answers, which are only ever values: a submission
+cannot send a verdict, reach the checks or the reference, or change how they
+compare. The reference side comes from a provider of :mod:`grader.expect`:
+live from ``solutions/`` on the instructor's side, recorded in the kit.
+
+Limits per check: a wall-clock timeout (the check's own, or ``timeout_s``)
+and a memory limit; a check that outruns them, crashes the sandbox or
+answers with something unreadable scores 0 with a message, and a fresh
+sandbox grades the next check. The next lab's sandbox starts (imports
+TensorFlow) while the current lab is graded.
+"""
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+from cvlab.impl import LAB_NAMES, display_path, lab_path, resolve_source
+from cvlab.paths import REPO_ROOT
+from grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
+from grader.expect import Expected, LiveReference, RecordedReference, RecordingError
+from grader.remote import RemoteImplementation, Sandbox, SandboxFailure
+
+TIMEOUT_ENV = "CVLAB_GRADER_TIMEOUT"
+MEMORY_ENV = "CVLAB_GRADER_MEMORY_GB"
+DEFAULT_MEMORY_GB = 3.0
+#: Most hanging statements or cells skipped while loading one submission.
+MAX_SKIPPED = 3
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot run (not the student's fault)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Per-check limits.
+
+    Attributes:
+        timeout_s: wall-clock seconds for every check (and for loading the
+            submission); None: each check's own ``timeout_s``.
+        memory_gb: most resident memory a sandbox may use, in GB.
+    """
+
+    timeout_s: float | None = None
+    memory_gb: float = DEFAULT_MEMORY_GB
+
+    @classmethod
+    def resolve(cls, timeout_s=None, memory_gb=None):
+        """Limits from the arguments, else the environment, else the defaults."""
+        if timeout_s is None:
+            timeout_s = _env_float(TIMEOUT_ENV)
+        if memory_gb is None:
+            memory_gb = _env_float(MEMORY_ENV) or DEFAULT_MEMORY_GB
+        if timeout_s is not None and timeout_s <= 0:
+            raise GraderError(f"The timeout must be a positive number of seconds, not {timeout_s}.")
+        if memory_gb <= 0:
+            raise GraderError(f"The memory limit must be a positive number of GB, not {memory_gb}.")
+        return cls(timeout_s, float(memory_gb))
+
+    def timeout_for(self, chk):
+        return self.timeout_s if self.timeout_s is not None else chk.timeout_s
+
+
+def _env_float(name):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise GraderError(f"{name}={value!r} is not a number; set it to seconds (timeout) or GB (memory).") from None
+
+
+# -- what is graded ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LabCode:
+    """One lab of a submission, as text (never imported by the judge).
+
+    Attributes:
+        lab: the lab name.
+        display_file: where it came from, for messages (``labs/segmentation.py``).
+        text: the module's code (kind "module"), or None when the file is missing.
+        cells: ``[{"name", "source"}]`` for notebook code (kind "cells").
+    """
+
+    lab: str
+    display_file: str
+    text: str | None = None
+    cells: tuple = ()
+
+    @property
+    def kind(self):
+        return "cells" if self.cells else "module"
+
+    @property
+    def sources(self):
+        return [c["source"] for c in self.cells] if self.cells else [self.text or ""]
+
+    def problem(self):
+        """``(status, message)`` when the code cannot be loaded at all (missing, syntax error), else None."""
+        if self.kind == "cells":
+            return None
+        if self.text is None:
+            return ERROR, (
+                f"{self.display_file} does not exist. Expected one module per lab ({', '.join(LAB_NAMES)}); "
+                "copy the skeleton from labs/ if you deleted it."
+            )
+        try:
+            compile(self.text, self.display_file, "exec")
+        except SyntaxError as exc:
+            return ERROR, f"{Path(self.display_file).name} has a syntax error on line {exc.lineno}: {exc.msg}. Fix it and run again."
+        except ValueError as exc:  # null bytes
+            return ERROR, f"{Path(self.display_file).name} cannot be read as Python ({exc})."
+        return None
+
+    def sandbox_files(self):
+        return {f"{self.lab}.py": self.text} if self.kind == "module" else {}
+
+    def sandbox_init(self):
+        if self.kind == "module":
+            return {"kind": "module", "file": f"{self.lab}.py"}
+        return {"kind": "cells", "cells": [dict(c) for c in self.cells]}
+
+    def content_hash(self):
+        """sha256 (hex) of the code that is graded: a re-saved file or notebook with the same code hashes the same."""
+        digest = hashlib.sha256()
+        if self.kind == "cells":
+            for cell in self.cells:
+                digest.update(cell["name"].encode() + b"\0" + cell["source"].encode() + b"\0")
+        elif self.text is None:
+            digest.update(b"\0missing")
+        else:
+            digest.update(self.text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+
+def read_lab(lab, source="labs"):
+    """The :class:`LabCode` of ``<source>/<lab>.py`` (text None when the file is missing or unreadable)."""
+    path = lab_path(lab, source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    return LabCode(lab, display_path(path), text)
+
+
+#: The grading code every lab shares (with the lab's own checks and reference, it decides a grade).
+SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "modeltools.py", "harness/*.py")
+
+
+def grader_fingerprint(lab):
+    """Hash of what decides a grade of ``lab`` besides the code: the checks, the reference and the judge.
+
+    The lab's check modules are ``grader/checks/<lab>*.py`` (Lab 3 spreads over several) and
+    ``grader/hidden/<lab>.py``; its reference is ``solutions/<lab>.py``; the judge, the sandbox and
+    the comparisons are :data:`SHARED_GRADING_CODE`. A change to any of them makes every verdict of
+    the lab out of date.
+    """
+    grader_dir = REPO_ROOT / "grader"
+    paths = sorted(grader_dir.glob(f"*/{lab}*.py"))
+    paths += sorted(p for pattern in SHARED_GRADING_CODE for p in grader_dir.glob(pattern))
+    paths.append(REPO_ROOT / "solutions" / f"{lab}.py")
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file():
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# -- the reference side ------------------------------------------------------------------
+
+
+def solutions_available():
+    """True where ``solutions/`` (the answer key) is present: the instructor's side."""
+    return all(lab_path(lab, "solutions").is_file() for lab in LAB_NAMES)
+
+
+def reference_provider(kind="auto"):
+    """The provider of expected values: "live" (solutions/), "recorded", or "auto" (live where available)."""
+    if kind == "auto":
+        kind = "live" if solutions_available() else "recorded"
+    if kind == "live":
+        if not solutions_available():
+            raise GraderError("--reference live needs solutions/, which this copy of the lab does not have.")
+        return LiveReference()
+    if kind == "recorded":
+        return RecordedReference()
+    raise GraderError(f"unknown reference {kind!r}; use auto, live or recorded.")
+
+
+# -- grading ---------------------------------------------------------------------------------
+
+
+class _LabGrader:
+    """Grades the checks of one lab, with as many sandboxes as crashes require."""
+
+    def __init__(self, code, checks, provider, limits, extra_deny):
+        self.code, self.checks, self.provider, self.limits = code, checks, provider, limits
+        self.extra_deny = extra_deny
+        self.sandbox = None
+        self.spare = None
+        self.notes = []
+        self.skip = set()
+        self.skipped_notes = []
+
+    def start(self):
+        if self.code.problem() is None and self.sandbox is None:
+            self.sandbox = self._new_sandbox()
+
+    def _new_sandbox(self):
+        return Sandbox(self.code.lab, self.code.sandbox_files(), self.code.sandbox_init(),
+                       self.limits.memory_gb, self.extra_deny, skip=self.skip)
+
+    def _ready(self, sandbox):
+        """None when checks can run in ``sandbox``, else ``(status, message)`` for every remaining check."""
+        load_timeout = self.limits.timeout_s or DEFAULT_TIMEOUT_S
+        name = Path(self.code.display_file).name
+        try:
+            info = sandbox.wait_ready(load_timeout)
+        except SandboxFailure as exc:
+            sandbox.kill()
+            if exc.kind == "timeout" and exc.loading is not None and len(self.skip) < MAX_SKIPPED:
+                # like a notebook cell that is interrupted: skip what hung, load the rest
+                self.skip.add(exc.loading[0])
+                self.skipped_notes.append(f"{exc.loading[1]} did not finish in {load_timeout:g} s and was skipped")
+                self.sandbox = self._new_sandbox()
+                return self._ready(self.sandbox)
+            if exc.kind == "startup":
+                raise GraderError(f"The grading sandbox for {self.code.lab} could not start ({exc.detail}); "
+                                  "set CVLAB_SANDBOX_DEBUG=1 to see its output.") from None
+            if exc.kind == "timeout":
+                return TIMEOUT, f"Importing {name} did not finish in {load_timeout:g} s; keep module-level code to imports and definitions."
+            if exc.kind == "memory":
+                return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
+            return ERROR, (f"The grading process ended while importing {name}{exc.detail}; "
+                           "keep module-level code to imports and definitions.")
+        problem = info["problem"]
+        self.notes = self.skipped_notes + info["cell_errors"]
+        return None if problem is None else (ERROR if problem.get("status") != TIMEOUT else TIMEOUT, problem["message"])
+
+    def _sandbox_for_next(self):
+        """A ready sandbox, or ``(None, problem)``."""
+        if self.sandbox is None:
+            self.sandbox, self.spare = self.spare or self._new_sandbox(), None
+        problem = self._ready(self.sandbox) if self.sandbox.ready_info is None else None
+        if problem is not None:
+            self.sandbox = None
+        return problem
+
+    def run(self, on_ready=lambda: None):
+        problem = self.code.problem()
+        results = []
+        try:
+            if problem is None:
+                self.start()
+                problem = self._sandbox_for_next()
+            on_ready()
+            for index, chk in enumerate(self.checks):
+                if problem is not None:
+                    results.append(failed_result(chk, *problem))
+                    continue
+                if self.sandbox is None:
+                    problem = self._sandbox_for_next()
+                    if problem is not None:
+                        results.append(failed_result(chk, *problem))
+                        continue
+                result, healthy = self._run_one(chk)
+                results.append(result)
+                if not healthy:
+                    self.sandbox.kill()
+                    self.sandbox = None
+                    if self.spare is None and index + 1 < len(self.checks):
+                        self.spare = self._new_sandbox()  # a crashing lab tends to crash again: keep one warm
+        finally:
+            for sandbox in (self.sandbox, self.spare):
+                if sandbox is not None:
+                    sandbox.stop()
+        return results
+
+    def _run_one(self, chk):
+        """``(CheckResult, whether the sandbox can grade another check)``."""
+        import time  # noqa: PLC0415
+
+        timeout_s = self.limits.timeout_for(chk)
+        start = time.perf_counter()
+        self.sandbox.deadline = time.monotonic() + timeout_s
+        student = RemoteImplementation(self.sandbox, self.code.display_file, self.code.sources)
+        expected = Expected(self.provider, chk.lab)
+        try:
+            result = run_check(chk, student, expected, self.limits.memory_gb, passthrough=(SandboxFailure, RecordingError))
+        except SandboxFailure as exc:
+            return failed_result(chk, *self._failure_message(chk, exc, timeout_s), time.perf_counter() - start), False
+        finally:
+            self.sandbox.deadline = None
+        if not result.passed and self.notes:
+            result.message = f"{result.message} (While loading your code: {self.notes[0]}; the rest was loaded.)"
+        if student.refused:
+            result.message = f"{result.message} (The grader refused {student.refused[0]}.)".strip()
+        return result, not self.sandbox.dirty
+
+    def _failure_message(self, chk, exc, timeout_s):
+        if exc.kind == "timeout":
+            return TIMEOUT, f"Stopped after {timeout_s:g} s: {chk.exercise}() did not finish. Look for a loop that never ends."
+        if exc.kind == "memory":
+            return ERROR, memory_message(self.limits.memory_gb) + f" (while checking {chk.exercise}())"
+        if exc.kind == "ended":
+            return ERROR, (f"The grading process ended while running {chk.exercise}(){exc.detail}: "
+                           "did your code call os._exit() or crash the interpreter?")
+        return ERROR, (f"The grader could not read what your code returned for {chk.exercise}() ({exc.detail}); "
+                       "return plain values (arrays, numbers, models).")
+
+
+def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=None, extra_deny=()):
+    """Grade submitted code, one sandbox per lab (more after crashes).
+
+    Args:
+        codes: ``{lab: LabCode}``; a lab missing from it is graded as a missing file.
+        lab: one lab name, or None for every lab with checks.
+        reference: "auto", "live", "recorded", or a provider object.
+        include_hidden: also run hidden checks (default: where they are installed and the reference is live).
+        limits: :class:`Limits` (default: from the environment).
+        extra_deny: folders the sandbox may not read (other submissions, the course folder).
+
+    Returns:
+        list[CheckResult] in check order.
+
+    Raises:
+        GraderError: the grader itself cannot run.
+    """
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()
+    provider = reference_provider(reference) if isinstance(reference, str) else reference
+    if include_hidden is None:
+        include_hidden = provider.kind == "live"
+    limits = limits or Limits.resolve()
+    by_lab = {}
+    for chk in all_checks(lab=lab, include_hidden=include_hidden):
+        by_lab.setdefault(chk.lab, []).append(chk)
+    graders = [
+        _LabGrader(codes.get(name) or LabCode(name, f"{name}.py"), checks, provider, limits, extra_deny)
+        for name, checks in by_lab.items()
+    ]
+    results = []
+    try:
+        for index, grader in enumerate(graders):
+            following = graders[index + 1] if index + 1 < len(graders) else None
+            results.extend(grader.run(on_ready=following.start if following else lambda: None))
+    except RecordingError as exc:
+        raise GraderError(str(exc)) from None
+    finally:
+        for grader in graders:
+            for sandbox in (grader.sandbox, grader.spare):
+                if sandbox is not None:
+                    sandbox.kill()
+    return results
+
+
+def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None):
+    """Grade the lab modules in ``source`` (``"labs"``, ``"solutions"`` or a directory).
+
+    See :func:`grade_code`; the limits come from the arguments, else
+    ``CVLAB_GRADER_TIMEOUT`` / ``CVLAB_GRADER_MEMORY_GB``.
+    """
+    limits = Limits.resolve(timeout_s, memory_limit_gb)
+    directory = resolve_source(source)
+    codes = {name: read_lab(name, directory) for name in LAB_NAMES}
+    return grade_code(codes, lab=lab, reference=reference, include_hidden=include_hidden, limits=limits)

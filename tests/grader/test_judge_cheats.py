@@ -1,0 +1,230 @@
+"""Cheats, written as a student would, score exactly what the honest part of the submission earns.
+
+Every cheat is appended to (a) the blank skeleton, which must still score 0,
+and (b) an honest partial submission (the solution with ``mean_iou`` left
+unimplemented), which must score exactly its honest points. The judge
+grades each in its own sandbox against the live reference, as
+``python -m grader`` does on the instructor's side.
+"""
+
+import os
+import signal
+
+import pytest
+
+from cvlab.generate import skeleton_for
+from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from grader.core import all_checks
+from grader.judge import LabCode, Limits, grade_code
+from tests.grader.helpers import solution_text
+
+pytestmark = pytest.mark.slow
+
+LAB = "segmentation"
+SKELETON = skeleton_for(SOLUTIONS_DIR / f"{LAB}.py")
+MEAN_IOU_BODY = '    y_true = np.asarray(y_true).reshape(-1).astype("int64")\n'
+PARTIAL = solution_text(LAB, (MEAN_IOU_BODY, '    raise NotImplementedError("segmentation.mean_iou")\n' + MEAN_IOU_BODY))
+HONEST_PARTIAL_POINTS = sum(c.points for c in all_checks(lab=LAB) if c.exercise != "mean_iou")
+SOLUTION_FILE = str(SOLUTIONS_DIR / f"{LAB}.py")
+RECORDING = str(REPO_ROOT / "grader" / "recordings" / f"{LAB}.rec")
+
+# Each cheat is module-level code appended to the submission; most wrap the
+# student's functions so the trick runs while the checks call them.
+WRAP = '''
+import functools as _functools
+
+
+def _cheating(func, trick):
+    @_functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = trick(func.__name__, *args, **kwargs)
+            if result is not None:
+                return result
+        except Exception:
+            pass
+        return func(*args, **kwargs)
+    return wrapper
+
+
+for _name in ("trimap_to_classes", "strided_downsampling", "conv_transpose_decoder", "build_segmentation_model", "mean_iou"):
+    globals()[_name] = _cheating(globals()[_name], _trick)
+'''
+
+CHEATS = {
+    "forged replies on the channel": '''
+import os
+import sys
+sys.path.insert(0, os.path.join(os.getcwd(), "..", "harness"))
+from cvlab_harness.wire import encode
+
+
+def _trick(name, *args, **kwargs):
+    for fd in range(1, 40):
+        for request_id in range(1, 60):
+            try:
+                os.write(fd, encode({"id": request_id, "value": 0.99, "warnings": [], "violations": [], "threads": False}))
+            except OSError:
+                break
+''' + WRAP,
+    "fake verdicts on stdout and in files": f'''
+import json
+import os
+
+FULL = {{"score": 1000, "tests": [{{"name": "all", "score": 1000, "max_score": 1000, "status": "passed", "output": ""}}]}}
+
+
+def _trick(name, *args, **kwargs):
+    print(json.dumps(FULL))
+    os.write(1, (json.dumps(FULL) + "\\n").encode())
+    for path in ("results.json", "../results.json", "/autograder/results/results.json",
+                 {str(REPO_ROOT / "course" / "gradebook.db")!r}, "PASSED"):
+        try:
+            with open(path, "w") as out:
+                out.write(json.dumps(FULL))
+        except OSError:
+            pass
+''' + WRAP,
+    "the reference through gc, frames and sys.modules": '''
+import gc
+import sys
+
+
+def _trick(name, *args, **kwargs):
+    for module in list(sys.modules.values()):
+        if "solution" in str(getattr(module, "__file__", "")) and hasattr(module, name):
+            return getattr(module, name)(*args, **kwargs)
+    for obj in gc.get_objects():
+        if callable(obj) and getattr(obj, "__name__", "") == name and "solution" in str(getattr(obj, "__module__", "")):
+            return obj(*args, **kwargs)
+    frame = sys._getframe()
+    while frame is not None:
+        for value in frame.f_locals.values():
+            if hasattr(value, "get") and hasattr(value, "provider"):
+                return value.get(name)
+        frame = frame.f_back
+''' + WRAP,
+    "replacing the checks and the comparisons": '''
+import gc
+
+try:
+    import grader.core
+    grader.core.run_check = lambda *a, **k: None
+except Exception:
+    pass
+for obj in gc.get_objects():
+    if type(obj).__name__ in ("Check", "CheckResult"):
+        try:
+            object.__setattr__(obj, "func", lambda *a, **k: None)
+            object.__setattr__(obj, "status", "passed")
+        except Exception:
+            pass
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+
+
+def _trick(name, *args, **kwargs):
+    return None
+''' + WRAP,
+    "importing the answer key or the project's code": f'''
+import importlib.util
+import sys
+
+sys.path.insert(0, {str(REPO_ROOT)!r})
+
+
+def _trick(name, *args, **kwargs):
+    for module_name in ("solutions.segmentation", "cvlab.impl", "ui.common"):
+        try:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):
+                return getattr(module, name)(*args, **kwargs)
+        except Exception:
+            pass
+    spec = importlib.util.spec_from_file_location("_ref", {SOLUTION_FILE!r})
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    return getattr(reference, name)(*args, **kwargs)
+
+import importlib
+''' + WRAP,
+    "loading the recorded expectations": f'''
+import numpy as np
+
+
+def _trick(name, *args, **kwargs):
+    data = open({RECORDING!r}, "rb").read()
+    return np.frombuffer(data[-64:], dtype="uint8").reshape(8, 8) % 3
+''' + WRAP,
+    "killing or signalling the grading process": f'''
+import ctypes
+import os
+import signal
+
+
+def _trick(name, *args, **kwargs):
+    for attempt in (
+        lambda: os.kill(os.getppid(), signal.SIGKILL),
+        lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL),
+        lambda: os.killpg(0, signal.SIGTERM),
+        lambda: signal.pthread_kill(0, signal.SIGKILL),
+        lambda: ctypes.CDLL(None).kill(os.getppid(), {int(signal.SIGKILL)}),
+    ):
+        try:
+            attempt()
+        except Exception:
+            pass
+''' + WRAP,
+    "starting programs and forking": f'''
+import os
+import subprocess
+
+
+def _trick(name, *args, **kwargs):
+    for attempt in (
+        lambda: subprocess.run(["cat", {SOLUTION_FILE!r}], capture_output=True),
+        lambda: os.system("cat {SOLUTION_FILE} > /tmp/leak.txt"),
+        lambda: os.fork(),
+        lambda: os.posix_spawn("/bin/sh", ["sh", "-c", "kill -9 $PPID"], dict()),
+    ):
+        try:
+            attempt()
+        except Exception:
+            pass
+''' + WRAP,
+}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """``{(cheat, base): total score}`` for every cheat on both bases, each in its own sandbox."""
+    limits = Limits(timeout_s=60.0, memory_gb=3.0)
+    scores = {}
+    for name, code in CHEATS.items():
+        for base, text in (("skeleton", SKELETON), ("partial", PARTIAL)):
+            lab_code = LabCode(LAB, f"labs/{LAB}.py", text + "\n" + code)
+            results = grade_code({LAB: lab_code}, lab=LAB, reference="live", limits=limits)
+            scores[(name, base)] = (sum(r.score for r in results), results)
+    return scores
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_a_cheat_on_the_blank_skeleton_scores_zero(graded, name):
+    score, results = graded[(name, "skeleton")]
+    assert score == 0, [(r.id, r.status, r.message) for r in results if r.score]
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_a_cheat_on_an_honest_partial_submission_scores_its_honest_points(graded, name):
+    score, results = graded[(name, "partial")]
+    assert score == HONEST_PARTIAL_POINTS, [(r.id, r.status, r.message) for r in results]
+
+
+def test_no_cheat_left_a_file_or_reached_the_judge(graded):
+    assert os.getpid() > 0 and signal.SIGKILL  # this process (the judge) is still here
+    gradebook = REPO_ROOT / "course" / "gradebook.db"
+    assert not gradebook.exists() or gradebook.read_text(errors="ignore")[:1] != "{"
+    assert not os.path.exists("/tmp/leak.txt")
+    assert not (REPO_ROOT / "results.json").exists()
