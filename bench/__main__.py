@@ -24,6 +24,10 @@ def build_parser():
     parser.add_argument("--filters", type=int, default=None, metavar="N", help="filters in the filter-pattern grid (default 64)")
     parser.add_argument("--rounds", type=int, default=None, metavar="R", help="interleaved rounds of filters and tfconfig (default 2)")
     parser.add_argument(
+        "--grader-baseline", default=None, metavar="COMMIT",
+        help="also time the grader of this commit (extracted with git archive), in the same run",
+    )
+    parser.add_argument(
         "--onednn", choices=("on", "off"), default="on",
         help="TF_ENABLE_ONEDNN_OPTS of this process, so of every in-process section (default on: as the UI and stock "
         "TensorFlow run; cvlab.quiet turns it off for the grader and notebooks); tfconfig compares both",
@@ -69,6 +73,8 @@ def main(argv=None):
             kwargs["rounds"] = args.rounds
         if name == "filters":
             kwargs["count"] = args.filters
+        if name == "grader":
+            kwargs["baseline"] = args.grader_baseline
         print(_section(name)(args.quick, **kwargs))
         print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
     return 0

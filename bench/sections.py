@@ -14,18 +14,15 @@ from cvlab.paths import REPO_ROOT
 # -- grader ---------------------------------------------------------------------------------
 
 
-def grader(quick):
-    """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree)."""
+def _timed_grader(command, cwd):
+    """(wall s, peak RSS of the process tree, of its largest process, JSON report) of one grader run in ``cwd``."""
     from cvlab.processes import tree_memory  # noqa: PLC0415
-
-    command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
-    if quick:
-        command += ["--lab", "segmentation"]
     from cvlab.quiet import QUIET_ENV  # noqa: PLC0415
 
     env = {**os.environ, **QUIET_ENV}  # as the grader runs by default, whatever this benchmark set for itself
+    env.pop("PYTHONPATH", None)
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = peak_single = 0
     while process.poll() is None:
         total, largest = tree_memory(process.pid)
@@ -34,19 +31,48 @@ def grader(quick):
     wall = time.perf_counter() - start
     stdout, stderr = process.communicate()
     if process.returncode != 0:
-        return f"Grader: `{' '.join(command[1:])}` exited {process.returncode}: {stderr.decode()[-500:]}"
-    document = json.loads(stdout)
-    rows = [[
-        " ".join(["python"] + command[1:]),
-        f"{wall:.1f} s",
-        f"{peak_tree / 1024**3:.2f} GB",
-        f"{peak_single / 1024**3:.2f} GB",
-        f"{document['score']:g}/{document['max_score']:g}",
-        "yes" if wall < 60 and peak_tree < 2 * 1024**3 else "NO",
-    ]]
+        raise RuntimeError(f"`{' '.join(command[1:])}` in {cwd} exited {process.returncode}: {stderr.decode()[-500:]}")
+    return wall, peak_tree, peak_single, json.loads(stdout)
+
+
+def _checkout(ref, folder):
+    """Extract commit ``ref`` of this repository into ``folder`` (``git archive``: no work tree is touched)."""
+    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=REPO_ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+def grader(quick, baseline=None):
+    """Wall time and peak memory of ``python -m grader --labs solutions`` (whole process tree).
+
+    Args:
+        baseline: a commit (e.g. the last one before the judge/sandbox split);
+            its grader runs alternately with this one's, so both are measured
+            in the same run under the same load.
+    """
+    import tempfile  # noqa: PLC0415
+
+    command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
+    if quick:
+        command += ["--lab", "segmentation"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cvlab-bench-") as scratch:
+        places = [("this checkout", REPO_ROOT)]
+        if baseline:
+            places.insert(0, (f"commit {baseline}", _checkout(baseline, scratch)))
+        for label, cwd in places:
+            try:
+                wall, peak_tree, peak_single, document = _timed_grader(command, cwd)
+            except RuntimeError as exc:
+                return f"Grader: {exc}"
+            rows.append([
+                label, " ".join(["python"] + command[1:]), f"{wall:.1f} s", f"{peak_tree / 1024**3:.2f} GB",
+                f"{peak_single / 1024**3:.2f} GB", f"{document['score']:g}/{document['max_score']:g}",
+                "yes" if wall < 60 and peak_tree < 2 * 1024**3 else "NO",
+            ])
     return table(
         "Grader on the reference solutions (RSS of the process tree, polled every 0.1 s)",
-        ["command", "wall", "peak tree RSS", "largest process", "score", "< 60 s and < 2 GB"],
+        ["code", "command", "wall", "peak tree RSS", "largest process", "score", "< 60 s and < 2 GB"],
         rows,
     )
 
