@@ -7,6 +7,7 @@ grades each in its own sandbox against the live reference, as
 ``python -m grader`` does on the instructor's side.
 """
 
+import concurrent.futures
 import os
 import signal
 
@@ -15,7 +16,7 @@ import pytest
 from cvlab.generate import skeleton_for
 from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 from grader.core import all_checks
-from grader.judge import LabCode, Limits, grade_code
+from grader.judge import LabCode, Limits, grade_code, reference_provider
 from tests.grader.helpers import solution_text
 
 pytestmark = pytest.mark.slow
@@ -160,6 +161,7 @@ def _trick(name, *args, **kwargs):
 ''' + WRAP,
     "killing or signalling the grading process": f'''
 import ctypes
+import concurrent.futures
 import os
 import signal
 
@@ -199,15 +201,24 @@ def _trick(name, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def graded():
-    """``{(cheat, base): total score}`` for every cheat on both bases, each in its own sandbox."""
+    """``{(cheat, base): (total score, results)}`` for every cheat on both bases, each in its own sandbox.
+
+    Two submissions are graded at a time, as a batch's two workers would
+    (each has its own sandbox process), against one live reference.
+    """
     limits = Limits(timeout_s=60.0, memory_gb=3.0)
-    scores = {}
-    for name, code in CHEATS.items():
-        for base, text in (("skeleton", SKELETON), ("partial", PARTIAL)):
-            lab_code = LabCode(LAB, f"labs/{LAB}.py", text + "\n" + code)
-            results = grade_code({LAB: lab_code}, lab=LAB, reference="live", limits=limits)
-            scores[(name, base)] = (sum(r.score for r in results), results)
-    return scores
+    reference = reference_provider("live")  # shared: each expectation is computed once (twice at worst)
+
+    def grade_one(key):
+        name, base = key
+        text = {"skeleton": SKELETON, "partial": PARTIAL}[base]
+        results = grade_code({LAB: LabCode(LAB, f"labs/{LAB}.py", text + "\n" + CHEATS[name])}, lab=LAB,
+                             reference=reference, limits=limits)
+        return sum(r.score for r in results), results
+
+    keys = [(name, base) for name in CHEATS for base in ("skeleton", "partial")]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(keys, pool.map(grade_one, keys)))
 
 
 @pytest.mark.parametrize("name", sorted(CHEATS))
