@@ -11,14 +11,25 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import warnings
 
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "tensorflow"}
 
 
+#: fd 2 and sys.stderr are process-wide: one thread at a time swaps them (a second
+#: thread saving the first one's /dev/null would restore it, closed, afterwards).
+_STDERR_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def stderr_silenced():
-    """Redirect the process-level stderr (fd 2 and ``sys.stderr``) to /dev/null."""
+    """Redirect the process-level stderr (fd 2 and ``sys.stderr``) to /dev/null; thread-safe and re-entrant."""
+    with _STDERR_LOCK:
+        yield from _swapped_stderr()
+
+
+def _swapped_stderr():
     sys.stderr.flush()
     saved_fd = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
