@@ -44,8 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a script in scripts/: import cvlab from the checkout
 
-from cvlab.install import requirements  # noqa: E402
-from cvlab.platforms import MACOS, PLATFORMS, PYTHONS  # noqa: E402
+from cvlab.install import requirements
+from cvlab.platforms import MACOS, PLATFORMS, PYTHONS
 
 TENSORFLOW = ("tensorflow", "tensorflow-cpu")
 TIMEOUT_S = 900
