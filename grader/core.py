@@ -183,7 +183,7 @@ def location_text(exc, student):
 
 def classify_exception(exc, chk, student, memory_limit_gb=None):
     """Map an exception raised while a check ran to ``(status, message)``."""
-    from grader.remote import SandboxViolationError, StudentExit  # noqa: PLC0415
+    from grader.sandbox import SandboxViolationError, StudentExit  # noqa: PLC0415
 
     display_file = getattr(student, "display_file", f"labs/{chk.lab}.py")
     if isinstance(exc, (SystemExit, StudentExit)):

@@ -1,6 +1,6 @@
 """The judge: grade a submission without ever importing it.
 
-For each lab, the submission's code runs in a :class:`~grader.remote.Sandbox`
+For each lab, the submission's code runs in a :class:`~grader.sandbox.Sandbox`
 (a separate ``python -I`` process with no project on its path and an audit
 hook that refuses the answer key, the recordings, other submissions,
 processes, signals and the network). The checks run here, in the judge,
@@ -25,7 +25,8 @@ from cvlab.impl import LAB_NAMES, display_path, lab_path, resolve_source
 from cvlab.paths import REPO_ROOT
 from grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from grader.expect import Expected, LiveReference, RecordedReference, RecordingError
-from grader.remote import RemoteImplementation, Sandbox, SandboxFailure
+from grader.remote import RemoteImplementation
+from grader.sandbox import Sandbox, SandboxFailure
 
 TIMEOUT_ENV = "CVLAB_GRADER_TIMEOUT"
 MEMORY_ENV = "CVLAB_GRADER_MEMORY_GB"
@@ -154,7 +155,7 @@ def read_lab(lab, source="labs"):
 
 
 #: The grading code every lab shares (with the lab's own checks and reference, it decides a grade).
-SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "modeltools.py", "harness/*.py")
+SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "sandbox.py", "modeltools.py", "harness/*.py")
 
 
 def grader_fingerprint(lab):

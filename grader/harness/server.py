@@ -1,6 +1,6 @@
 """The sandbox: a process that runs one submission's code and answers with plain data.
 
-The judge (``grader.remote``) starts it with ``python -I`` from a private
+The judge (``grader.sandbox``) starts it with ``python -I`` from a private
 scratch folder holding a copy of this package and the submission only, so
 neither the project, nor the answer key, nor the recordings are on its
 path. Over two pipes the judge sends requests ("call trimap_to_classes with

@@ -7,7 +7,7 @@ from grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expect
 from grader.checks.interpretation_models import CHAIN_INPUT, LAB, branching_model, image
 from grader.core import check
 from grader.expect import expectation
-from grader.remote import SandboxFailure, SandboxViolationError, StudentExit
+from grader.sandbox import SandboxFailure, SandboxViolationError, StudentExit
 
 #: Failures that are not the student's grad_cam raising on the branching head: passed on unchanged.
 NOT_A_CRASH = (AssertionError, NotImplementedError, SandboxFailure, SandboxViolationError, StudentExit)

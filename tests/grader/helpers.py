@@ -15,7 +15,8 @@ from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
 from grader.expect import Expected, LiveReference, RecordedReference
 from grader.harness.local import LocalImplementation
 from grader.judge import Limits
-from grader.remote import RemoteImplementation, Sandbox
+from grader.remote import RemoteImplementation
+from grader.sandbox import Sandbox
 
 RECORDED = RecordedReference()
 LIVE = LiveReference()
