@@ -1,7 +1,7 @@
-"""``python -m bench [--quick] [--sections gradcam,filters,grader,ui]``: measure side by side, print tables.
+"""``python -m bench [--quick] [--sections ...] [--onednn on|off]``: measure side by side, print tables.
 
 Every ratio in a table is measured in the same run on the same machine.
-``--quick`` uses tiny sizes so that it finishes in about a minute (it is
+``--quick`` uses tiny sizes so that it finishes in a few minutes (it is
 what the test runs); the numbers worth quoting come from a full run.
 """
 
@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-SECTIONS = ("gradcam", "filters", "grader", "ui")
+SECTIONS = ("gradcam", "filters", "roofline", "tfconfig", "grader", "ui")
 
 
 def build_parser():
@@ -22,6 +22,12 @@ def build_parser():
         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all; --quick: all but ui)",
     )
     parser.add_argument("--filters", type=int, default=None, metavar="N", help="filters in the filter-pattern grid (default 64)")
+    parser.add_argument("--rounds", type=int, default=None, metavar="R", help="interleaved rounds of filters and tfconfig (default 2)")
+    parser.add_argument(
+        "--onednn", choices=("on", "off"), default="on",
+        help="TF_ENABLE_ONEDNN_OPTS of this process, so of every in-process section (default on: as the UI and stock "
+        "TensorFlow run; cvlab.quiet turns it off for the grader and notebooks); tfconfig compares both",
+    )
     return parser
 
 
@@ -32,6 +38,16 @@ def _machine():
     return f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at start, Python {platform.python_version()}"
 
 
+def _section(name):
+    """The function that measures section ``name`` (imported late: the modules import TensorFlow)."""
+    from bench import interp, sections, tfconfig  # noqa: PLC0415
+
+    return {
+        "gradcam": interp.gradcam, "filters": interp.filters, "roofline": interp.roofline,
+        "tfconfig": tfconfig.tfconfig, "grader": sections.grader, "ui": sections.ui,
+    }[name]
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     chosen = args.sections.split(",") if args.sections else [s for s in SECTIONS if not (args.quick and s == "ui")]
@@ -39,17 +55,21 @@ def main(argv=None):
     if unknown:
         print(f"python -m bench: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}.", file=sys.stderr)
         return 2
+    # read when TensorFlow is imported: set before
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if args.onednn == "on" else "0"
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    from bench import sections  # noqa: PLC0415
-
-    print(f"cvlab benchmarks ({'quick' if args.quick else 'full'}): {_machine()}")
+    print(f"cvlab benchmarks ({'quick' if args.quick else 'full'}, oneDNN {args.onednn}): {_machine()}")
     for name in chosen:
         start = time.perf_counter()
         print()
-        kwargs = {"count": args.filters} if name == "filters" else {}
-        print(getattr(sections, name)(args.quick, **kwargs))
+        kwargs = {}
+        if name in ("filters", "tfconfig"):
+            kwargs["rounds"] = args.rounds
+        if name == "filters":
+            kwargs["count"] = args.filters
+        print(_section(name)(args.quick, **kwargs))
         print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
     return 0
 

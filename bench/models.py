@@ -1,12 +1,12 @@
-"""Benchmark variants: Grad-CAM and filter-pattern implementations beside the book's."""
+"""Benchmark models and counts: Xception with random weights, seeded images, FLOPs, a bfloat16 copy."""
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 XCEPTION_LAST_CONV = "block14_sepconv2_act"
-XCEPTION_CLASSIFIER_LAYERS = ("avg_pool", "predictions")
 FILTER_LAYER = "block3_sepconv1"
+#: Layer classes whose multiply-accumulates :func:`conv_macs` counts.
+COUNTED_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Dense")
 
 
 def xception(img_size=299):
@@ -28,60 +28,59 @@ def feature_extractor(layer_name=FILTER_LAYER):
     return keras.Model(model.inputs, model.get_layer(layer_name).output)
 
 
-class EagerOneModelGradCam:
-    """One two-output model (activation, predictions), run eagerly: separates the two effects."""
-
-    def __init__(self, model, layer_name):
-        self.grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
-
-    def __call__(self, batch):
-        with tf.GradientTape() as tape:
-            activation, preds = self.grad_model(batch, training=False)
-            score = preds[:, tf.argmax(preds[0])]
-        grads = tape.gradient(score, activation)
-        weights = tf.reduce_mean(grads, axis=(0, 1, 2))
-        heatmap = np.maximum(tf.reduce_mean(activation[0] * weights, axis=-1).numpy(), 0)
-        peak = heatmap.max()
-        return heatmap / peak if peak > 0 else heatmap
-
-
-def start_images(count, img_size, seed=0):
-    """float32 (count, H, W, 3) uniform(0.4, 0.6) start images, seeded."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.4, 0.6, size=(count,) + tuple(img_size) + (3,)).astype("float32")
+def _layer_macs(layer, in_shape, out_shape, out_channels=None):
+    """Multiply-accumulates of one forward call of ``layer`` from (1, H, W, C) to (1, h, w, c)."""
+    kind = type(layer).__name__
+    if kind == "Dense":
+        return int(np.prod(in_shape[1:])) * out_shape[-1]
+    h, w, c_in = out_shape[1], out_shape[2], in_shape[-1]
+    taps = int(np.prod(layer.kernel_size))
+    c_out = out_channels or out_shape[-1]
+    if kind == "Conv2D":
+        return h * w * taps * c_in // layer.groups * c_out
+    depthwise = h * w * taps * c_in * layer.depth_multiplier
+    if kind == "DepthwiseConv2D":
+        return depthwise
+    return depthwise + h * w * c_in * layer.depth_multiplier * c_out  # SeparableConv2D: depthwise + pointwise
 
 
-def traced_ascent(extractor, jit_compile=False):
-    """``f(images (K,H,W,3), filter_indices (K,), learning_rate, iterations) -> images``, traced once.
+def conv_macs(model, img_size, last_layer_channels=None):
+    """{layer name: multiply-accumulates of one forward pass} of ``model``'s conv and dense layers at (H, W) ``img_size``.
 
-    The whole loop is one graph; the K images are independent (inference
-    mode), each ascends its own filter and its gradient is normalized by
-    its own L2 norm, so K = 1 is exactly the book's per-filter ascent.
+    ``last_layer_channels`` counts only that many output channels of the
+    last counted layer (the one-channel ascent computes 1).
     """
-
-    @tf.function(jit_compile=jit_compile)
-    def ascend(images, filter_indices, learning_rate, iterations):
-        for _ in tf.range(iterations):
-            with tf.GradientTape() as tape:
-                tape.watch(images)
-                activation = extractor(images, training=False)[:, 2:-2, 2:-2, :]
-                # (K, h, w): channel filter_indices[k] of image k
-                chosen = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
-                loss = tf.reduce_sum(tf.reduce_mean(chosen, axis=(1, 2)))
-            grads = tape.gradient(loss, images)
-            # per-image global L2 norm, as tf.math.l2_normalize(grads, axis=None) for one image
-            grads = tf.math.l2_normalize(grads, axis=(1, 2, 3))
-            images = images + learning_rate * grads
-        return images
-
-    return ascend
+    counted = [layer for layer in model.layers if type(layer).__name__ in COUNTED_LAYERS]
+    probe = keras.Model(model.inputs, [[layer.input, layer.output] for layer in counted])
+    shapes = probe(np.zeros((1, *img_size, 3), "float32"))
+    macs = {}
+    for i, (layer, (inputs, outputs)) in enumerate(zip(counted, shapes)):
+        channels = last_layer_channels if i == len(counted) - 1 else None
+        macs[layer.name] = _layer_macs(layer, tuple(inputs.shape), tuple(outputs.shape), channels)
+    return macs
 
 
-def run_batched(ascend, starts, filters, batch, iterations, learning_rate=10.0):
-    """Patterns float32 (N, H, W, 3) for ``filters``, ``batch`` filters per call of ``ascend``."""
-    out = []
-    for i in range(0, len(filters), batch):
-        images = tf.constant(starts[i : i + batch])
-        indices = tf.constant(filters[i : i + batch], dtype=tf.int32)
-        out.append(ascend(images, indices, tf.constant(learning_rate), tf.constant(iterations)).numpy())
-    return np.concatenate(out)
+def ascent_flops(model, img_size, last_layer_channels=None):
+    """FLOPs of one gradient-ascent step of one image: forward plus the input-gradient backward pass.
+
+    Each multiply-accumulate is 2 FLOPs; the backward pass through a
+    convolution (w.r.t. its input only: the weights are constants) costs
+    what its forward pass costs, down to the image. Element-wise work
+    (BatchNormalization, ReLU, pooling) is left out: it is small and bound
+    by memory, not by arithmetic.
+    """
+    return 2 * 2 * sum(conv_macs(model, img_size, last_layer_channels).values())
+
+
+def bfloat16_copy(model):
+    """A copy of ``model`` computing in bfloat16 (``mixed_bfloat16``: float32 weights, bfloat16 math)."""
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if "dtype" in config and not isinstance(layer, keras.layers.InputLayer):
+            config["dtype"] = "mixed_bfloat16"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone_layer)
+    copy.set_weights(model.get_weights())
+    return copy

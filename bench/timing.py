@@ -24,6 +24,11 @@ def interleaved(variants, repeat):
     return times
 
 
+def fmt_s(seconds):
+    """Seconds as table text: "0.123 s"."""
+    return f"{seconds:.3f} s"
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 

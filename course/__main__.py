@@ -1,7 +1,7 @@
 """``python -m course``: release the labs and grade submissions with nbgrader.
 
     python -m course release [--lab NAME]
-    python -m course grade [--workers N] [--lab NAME] [--check-timeout S] [--force]
+    python -m course grade [--workers N | --scheduler tcp://HOST:PORT] [--lab NAME] [--check-timeout S] [--force]
     python -m course notebooks [--check]
     python -m course kit [--out DIR] [--no-zip]
     python -m course gradescope [--out autograder.zip]
@@ -24,7 +24,8 @@ def build_parser():
     rel.add_argument("--lab", action="append", help="only this lab (repeatable)")
     grd = commands.add_parser("grade", help="judge submitted/, record grades, generate feedback, export CSV + Gradescope JSON")
     grd.add_argument("--lab", action="append", help="only this lab (repeatable)")
-    grd.add_argument("--workers", type=int, default=1, help="parallel judge processes (default: 1)")
+    grd.add_argument("--workers", type=int, default=None, help="Dask worker processes on this machine (default: one per core)")
+    grd.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="judge on an existing Dask cluster")
     grd.add_argument(
         "--check-timeout", type=float, default=DEFAULT_CHECK_TIMEOUT_S,
         help="seconds one check (or one cell while loading) may take before it is stopped (default: %(default)s)",
@@ -64,10 +65,11 @@ def main(argv=None):
         if args.command == "release":
             release(args.course_dir, labs=args.lab)
         else:
-            if args.workers < 1:
+            if args.workers is not None and args.workers < 1:
                 print("--workers must be at least 1.", file=sys.stderr)
                 return 2
-            grade(args.course_dir, labs=args.lab, workers=args.workers, check_timeout_s=args.check_timeout, force=args.force)
+            grade(args.course_dir, labs=args.lab, workers=args.workers, check_timeout_s=args.check_timeout, force=args.force,
+                  scheduler=args.scheduler)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

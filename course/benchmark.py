@@ -1,18 +1,32 @@
-"""Measure autograding throughput on a throw-away course.
+"""Measure grading throughput on a throw-away course, and size a cluster from it.
 
-    python -m course.benchmark [--lab segmentation] [--students 4] [--workers 1 2]
+    python -m course.benchmark [--lab segmentation] [--students 8] [--workers 1 2] [--record 100] [--no-baseline]
 
-Releases ``--lab`` into a temporary course, submits the solution notebook
-for ``--students`` students, then autogrades copies of that course with
-each ``--workers`` value (``python -m course grade``'s two-phase pipeline)
-and once with plain serial ``nbgrader autograde`` for comparison. Prints
-submissions per minute, and the CPU seconds the child processes (nbgrader,
-kernels) used per submission: on a shared machine the wall-clock rate
-depends on the load, the CPU cost does not. Nothing in the repository is
-touched.
+Releases ``--lab`` into a temporary course and submits ``--students``
+notebooks (three in four the solution, one in four with ``mean_iou`` left
+as released). Then, in one run:
+
+1. *serial*: the judge grades every submission in this process, one after
+   the other, without Dask (the grades every other run must equal);
+2. ``python -m course grade``'s pipeline (:func:`course.pipeline.autograde`:
+   judging on a Dask LocalCluster, then nbgrader's record phase) on a fresh
+   copy of the course for each ``--workers`` value;
+3. *record*: nbgrader's record phase alone (one writer into the sqlite
+   gradebook) for ``--record`` copies of a judged submission: its records per
+   second, the limit of one gradebook;
+4. *baseline*: plain ``nbgrader autograde``, which executes each notebook in a
+   Jupyter kernel (how the course graded before the judge).
+
+For each it prints submissions per minute and CPU seconds per submission
+(this process and every child: workers, sandboxes, kernels, nbgrader; on a
+shared machine the wall-clock rate depends on the load, the CPU cost much
+less), the record phase's records per second (sqlite, one writer), and a
+sizing table: workers to grade 300, 3,000 and 30,000 notebooks in an hour.
+Nothing in the repository is touched.
 """
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -26,67 +40,154 @@ from course.notebooks import answer_sources, grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
 from cvlab.processes import load_average
 
+#: Class sizes of the sizing table (notebooks to grade within one hour).
+SIZES = (300, 3_000, 30_000)
+#: The answer cell left as released in the partial submissions.
+PARTIAL_CELL = "answer_mean_iou"
 
-def solution_submission(course_dir, lab):
-    """The release notebook of ``lab`` with every answer cell taken from the source notebook."""
+
+def cpu_s():
+    """CPU seconds of this process and its finished children (POSIX; Windows counts this process only)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def submission(course_dir, lab, partial=False):
+    """The release notebook of ``lab`` with the answer cells taken from the source (all, or all but one)."""
     source = nbformat.read(str(Path(course_dir) / "source" / lab / f"{lab}.ipynb"), as_version=4)
     notebook = nbformat.read(str(Path(course_dir) / "release" / lab / f"{lab}.ipynb"), as_version=4)
     answers = answer_sources(source)
     for cell in notebook.cells:
-        if grade_id(cell) in answers:
+        if grade_id(cell) in answers and not (partial and grade_id(cell) == PARTIAL_CELL):
             cell.source = answers[grade_id(cell)]
     return notebook
 
 
-def _children_cpu_s():
-    """CPU seconds of the finished child processes (POSIX; Windows does not count them: None)."""
-    if os.name == "nt":
-        return None
-    times = os.times()
-    return times.children_user + times.children_system
-
-
-def _line(label, count, seconds, cpu_before):
-    cpu_after = _children_cpu_s()
-    cpu = "CPU s not measured on Windows" if cpu_before is None else f"{(cpu_after - cpu_before) / count:.1f} CPU s per submission"
-    return (f"{label}: {count} submissions in {seconds:.1f} s = {60 * count / seconds:.2f} per minute; "
-            f"{cpu}; load average {load_average():.1f} on {os.cpu_count()} CPUs")
-
-
 def prepare(root, lab, students):
-    """A released course in ``root`` with ``students`` solution submissions of ``lab``."""
+    """A released course in ``root`` with ``students`` submissions of ``lab``."""
     root.mkdir(parents=True)
     shutil.copy2(COURSE_DIR / CONFIG_NAME, root / CONFIG_NAME)
     release(root, labs=[lab], log=lambda _: None)
-    notebook = solution_submission(root, lab)
+    notebooks = {False: submission(root, lab), True: submission(root, lab, partial=True)}
     for index in range(students):
         folder = root / "submitted" / f"student{index:03d}" / lab
         folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / f"{lab}.ipynb"))
+        nbformat.write(notebooks[index % 4 == 3], str(folder / f"{lab}.ipynb"))
     return root
+
+
+def serial_grades(course_dir, lab):
+    """``({student: [(check, status, score)]}, seconds, CPU s)``: the judge in this process, no Dask."""
+    from course.pipeline import judge_tasks, submissions  # noqa: PLC0415
+    from grader.batch.tasks import grade_serially  # noqa: PLC0415
+
+    tasks, _, _ = judge_tasks(Path(course_dir), {lab: submissions(course_dir, lab)})
+    cpu, start = cpu_s(), time.perf_counter()
+    grades = {t.student: [(r.id, r.status, r.score) for r in grade_serially(t)] for t in tasks}
+    return grades, time.perf_counter() - start, cpu_s() - cpu
+
+
+def verdict_grades(course_dir, lab):
+    from course.judging import verdict_path  # noqa: PLC0415
+    from course.pipeline import submissions  # noqa: PLC0415
+    from grader.batch.verdicts import read_verdict  # noqa: PLC0415
+
+    found = {}
+    for student in submissions(course_dir, lab):
+        document = read_verdict(verdict_path(course_dir, lab, student))
+        found[student] = None if document is None else [(r["id"], r["status"], r["score"]) for r in document["results"]]
+    return found
+
+
+def measure_record(judged_course, tmp, lab, copies):
+    """``(records, seconds)`` of one record phase for ``copies`` students (copies of a judged submission)."""
+    from course.judging import verdict_path  # noqa: PLC0415
+    from course.pipeline import record_lab, submissions  # noqa: PLC0415
+
+    course = shutil.copytree(judged_course, Path(tmp) / "record", ignore=shutil.ignore_patterns("autograded", "feedback"))
+    first = submissions(course, lab)[0]
+    students = [f"copy{i:05d}" for i in range(copies)]
+    for student in students:
+        shutil.copytree(course / "submitted" / first / lab, course / "submitted" / student / lab)
+        verdict = verdict_path(course, lab, student)
+        verdict.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(verdict_path(course, lab, first), verdict)
+    start = time.perf_counter()
+    failed = record_lab(course, lab, students, log=lambda _: None)
+    return copies - len(failed), time.perf_counter() - start
+
+
+def workers_needed(notebooks, per_worker_per_minute, hours=1.0):
+    return math.ceil(notebooks / (per_worker_per_minute * 60 * hours))
+
+
+class _Quiet:
+    """A progress object that draws nothing (the benchmark prints its own lines)."""
+
+    def update(self, failed=False):
+        pass
+
+    def close(self):
+        pass
+
+
+def measure_pipeline(base, tmp, lab, workers):
+    course = shutil.copytree(base, Path(tmp) / f"workers{workers}")
+    cpu, start = cpu_s(), time.perf_counter()
+    run = autograde(course, [lab], workers=workers, log=lambda _: None, progress=_Quiet())
+    return run, time.perf_counter() - start, cpu_s() - cpu, verdict_grades(course, lab)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="segmentation")
-    parser.add_argument("--students", type=int, default=4)
+    parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--no-serial", action="store_true", help="skip the plain `nbgrader autograde` baseline")
+    parser.add_argument("--record", type=int, default=100, help="students in the record-phase measurement (0: skip)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip plain `nbgrader autograde` (kernels)")
     args = parser.parse_args(argv)
+    n = args.students
+    print(f"{n} {args.lab} notebooks ({n - n // 4} solutions, {n // 4} partial) on {os.cpu_count()} CPUs, "
+          f"load average {load_average():.1f} before", flush=True)
     with tempfile.TemporaryDirectory(prefix="cvlab-bench-") as tmp:
-        base = prepare(Path(tmp) / "base", args.lab, args.students)
+        base = prepare(Path(tmp) / "base", args.lab, n)
+        expected, seconds, cpu = serial_grades(base, args.lab)
+        print(f"serial judge, this process, no Dask: {60 * n / seconds:.2f} per minute; {cpu / n:.1f} CPU s per submission",
+              flush=True)
+        rates, judged_course = {}, None
         for workers in args.workers:
-            course = shutil.copytree(base, Path(tmp) / f"workers{workers}")
-            cpu = _children_cpu_s()
-            run = autograde(course, [args.lab], workers=workers, log=lambda _: None)
-            label = f"{workers} worker(s)" + (f" ({len(run.failed)} failed)" if run.failed else "")
-            print(_line(label, run.count, run.seconds, cpu), flush=True)
-        if not args.no_serial:
-            course = shutil.copytree(base, Path(tmp) / "serial")
-            cpu, start = _children_cpu_s(), time.perf_counter()
+            run, wall, cpu, grades = measure_pipeline(base, tmp, args.lab, workers)
+            judged_course = Path(tmp) / f"workers{workers}"
+            batch = run.batch
+            rates[workers] = batch.per_minute
+            same = "grades identical to serial" if grades == expected else f"GRADES DIFFER from serial: {grades}"
+            print(
+                f"{workers} worker(s): judging {batch.per_minute:.2f} per minute once warm "
+                f"({batch.cpu_per_submission:.1f} CPU s per submission in the workers and sandboxes); "
+                f"whole pipeline {60 * n / wall:.2f} per minute, {cpu / n:.1f} CPU s per submission incl. "
+                f"cluster start {batch.warm_seconds:.0f} s and recording ({run.recorded} in {run.record_seconds:.1f} s = "
+                f"{run.records_per_second:.1f} records/s); {same}; load average {load_average():.1f}",
+                flush=True,
+            )
+        if 1 in rates and 2 in rates and rates[1] > 0:
+            print(f"2 workers / 1 worker throughput: {rates[2] / rates[1]:.2f}x", flush=True)
+        if args.record and judged_course is not None:
+            records, seconds = measure_record(judged_course, tmp, args.lab, args.record)
+            print(f"record phase alone (nbgrader autograde without execution, one sqlite writer): {records} records in "
+                  f"{seconds:.1f} s = {records / seconds:.1f} records/s", flush=True)
+        if not args.no_baseline:
+            course = shutil.copytree(base, Path(tmp) / "baseline")
+            cpu, start = cpu_s(), time.perf_counter()
             run_nbgrader(course, "autograde", args.lab)
             seconds = time.perf_counter() - start
-            print(_line("plain serial nbgrader autograde", args.students, seconds, cpu))
+            print(f"baseline, plain serial nbgrader autograde (a kernel per notebook): {60 * n / seconds:.2f} per minute; "
+                  f"{(cpu_s() - cpu) / n:.1f} CPU s per submission", flush=True)
+    most = max(rates, default=None)  # the most workers measured: their contention included
+    per_worker = rates[most] / most if most else 0.0
+    if per_worker > 0:
+        print(f"sizing at {per_worker:.2f} notebooks per minute per worker (one core each), within one hour:")
+        for size in SIZES:
+            print(f"  {size:>6} notebooks: {workers_needed(size, per_worker)} workers")
     return 0
 
 

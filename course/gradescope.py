@@ -83,28 +83,20 @@ exec "$PYTHON" -m course.gradescope run --submission "$ROOT/submission" --result
 
 def find_submitted(submission_dir):
     """``{lab: path}`` of the lab files in a submission folder (any depth; .py preferred over .ipynb)."""
-    found = {}
-    root = Path(submission_dir)
-    for suffix in (".ipynb", ".py"):  # a .py overrides a notebook of the same lab
-        for path in sorted(root.rglob(f"*{suffix}")):
-            if path.stem in LAB_NAMES and not any(part.startswith(".") for part in path.relative_to(root).parts):
-                found[path.stem] = path
-    return found
+    from grader.batch.folders import find_lab_files  # noqa: PLC0415
+
+    return find_lab_files(submission_dir)
 
 
 def lab_code(lab, path):
     """The :class:`grader.judge.LabCode` of one submitted file."""
-    from grader.judge import LabCode  # noqa: PLC0415
-
     if path.suffix == ".ipynb":
         from course.judging import notebook_code  # noqa: PLC0415
 
         return notebook_code(path, REPO_ROOT / "course" / "source" / lab / f"{lab}.ipynb", lab)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = None
-    return LabCode(lab, path.name, text)
+    from grader.batch.folders import read_code  # noqa: PLC0415
+
+    return read_code(lab, path)
 
 
 def results_document(submission_dir):

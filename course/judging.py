@@ -13,19 +13,15 @@ scores the cell from that output). The in-notebook test cells remain
 feedback for the student while they work.
 """
 
-import dataclasses
-import hashlib
-import json
 import re
 from pathlib import Path
 
+from grader.batch.verdicts import VerdictStore
 from grader.core import CheckResult, all_checks
 from grader.judge import LabCode
 
 #: What the setup cell gives every answer cell (it also imports TensorFlow as ``tf``).
 PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import layers\n"
-#: Verdict file format version.
-VERDICT_FORMAT = 1
 _MAGIC = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
 
 
@@ -79,56 +75,13 @@ def notebook_code(submitted_path, source_path, lab):
     return LabCode(lab, f"{Path(submitted_path).name}", cells=tuple(cells))
 
 
-def code_hash(code):
-    """Content hash of the code that is judged (a re-saved notebook with the same code hashes the same)."""
-    digest = hashlib.sha256()
-    for cell in code.cells:
-        digest.update(cell["name"].encode() + b"\0" + cell["source"].encode() + b"\0")
-    return digest.hexdigest()
-
-
-def grader_fingerprint(lab):
-    """Hash of what decides a grade besides the code: the checks and the reference of ``lab``."""
-    from cvlab.paths import REPO_ROOT  # noqa: PLC0415
-
-    digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "grader").glob(f"*/{lab}.py")) + [REPO_ROOT / "solutions" / f"{lab}.py"]:
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def verdict_path(course_dir, lab, student):
     return Path(course_dir) / "verdicts" / lab / f"{student}.json"
 
 
-def write_verdict(path, lab, student, code_digest, fingerprint, results):
-    """Write one verdict (atomically: a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "format": VERDICT_FORMAT, "lab": lab, "student": student, "code_hash": code_digest,
-        "grader": fingerprint, "results": [dataclasses.asdict(r) for r in results],
-    }
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(document, indent=1))
-    partial.replace(path)
-
-
-def read_verdict(path):
-    """The verdict document at ``path``, or None when there is none (or it is unreadable)."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(document, dict) or document.get("format") != VERDICT_FORMAT:
-        return None
-    return document
-
-
-def verdict_results(document):
-    """The CheckResults of a verdict document."""
-    return [CheckResult(**r) for r in document["results"]]
+def verdict_store(course_dir, replace=False):
+    """The course's single writer of verdicts (``verdicts/<lab>/<student>.json``); see :class:`VerdictStore`."""
+    return VerdictStore(lambda lab, student: verdict_path(course_dir, lab, student), replace)
 
 
 def cell_outcomes(lab, document):

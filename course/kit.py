@@ -12,7 +12,7 @@ The kit holds what students need and nothing that gives answers away:
 - the setup scripts and a short student README.
 
 It never contains ``solutions/``, hidden checks or instructor tooling
-(``course/``, ``bench/``, ``tests/``, ``tools/``). Before writing the zip, the
+(``course/``, ``grader/batch/``, ``bench/``, ``tests/``, ``tools/``). Before writing the zip, the
 build verifies that no file in the kit contains the body of any reference
 function (:func:`leaked_bodies`) and that the recordings match ``solutions/``.
 """
@@ -35,7 +35,7 @@ DEFAULT_OUT = REPO_ROOT / "dist" / "cvlab-kit"
 TOP_FILES = ("pyproject.toml", "environment.yml", "run.sh", "run.ps1", "LICENSE")
 #: Packages copied, with what is left out of each (instructor-only parts).
 PACKAGES = {
-    "grader": ("hidden",),
+    "grader": ("hidden", "batch"),
     "cvlab": ("fastpaths.py", "notebooks.py"),
     "ui": ("browser.py", "screenshots.py", "process.py"),
 }

@@ -7,15 +7,18 @@ Grading has two phases:
    read-only cells as the source has them) and graded by the judge
    (:mod:`grader.judge`): the code runs in a sandbox process, the checks
    and the reference (``solutions/``, hidden checks included) stay in the
-   judge. The verdict goes to ``verdicts/<lab>/<student>.json`` with the
-   code's hash; a re-run skips submissions whose code (and the grader) did
-   not change. ``workers`` judge processes run at once. Nothing of the
-   student's runs in nbgrader's process or a Jupyter kernel.
+   judge. Each submission is one task of :mod:`grader.batch.engine` on
+   Dask (a LocalCluster of ``workers`` processes, or ``scheduler``'s
+   cluster); this process is the one writer of the verdicts,
+   ``verdicts/<lab>/<student>.json`` with the code's hash and the grader's
+   fingerprint. A re-run skips submissions whose code (and the grader) did
+   not change. Nothing of the student's runs in nbgrader's process or a
+   Jupyter kernel.
 2. *Record, one writer.* One ``nbgrader autograde`` per lab reads the
-   submitted notebooks without executing them: nbgrader's own
-   preprocessors restore locked and deleted cells, :class:`JudgeOutputs`
-   writes each test cell's output from the verdict, and SaveAutoGrades
-   scores the cells into the sqlite gradebook.
+   submitted notebooks whose verdict is newer than their last record,
+   without executing them: nbgrader's own preprocessors restore locked and
+   deleted cells, :class:`JudgeOutputs` writes each test cell's output from
+   the verdict, and SaveAutoGrades scores the cells into the sqlite gradebook.
 
 Then ``generate_feedback`` and ``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
@@ -30,8 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 from course.notebooks import COURSE_DIR, ROOT_ENV, notebook_labs, write_notebooks
@@ -72,10 +73,13 @@ class GradingRun:
         submissions: {lab: [student, ...]} found in ``submitted/``.
         failed: {"<student>/<lab>": reason} for submissions that could not
             be graded (not a notebook, nbgrader could not record them).
-        judged: how many submissions the judge graded in this run.
+        judged: how many submissions were tried in this run (judged, or found unreadable).
         skipped: how many were unchanged since their verdict and not judged again.
         seconds: wall time of both phases.
-        workers: judge processes used.
+        workers: Dask worker processes that judged.
+        recorded: submissions recorded into the gradebook in this run.
+        record_seconds: wall time of the record phase.
+        batch: the :class:`grader.batch.engine.BatchRun` of the judge phase.
     """
 
     submissions: dict
@@ -84,6 +88,9 @@ class GradingRun:
     skipped: int
     seconds: float
     workers: int
+    recorded: int = 0
+    record_seconds: float = 0.0
+    batch: object = None
 
     @property
     def count(self):
@@ -91,8 +98,13 @@ class GradingRun:
 
     @property
     def per_minute(self):
-        """Submissions (one student's notebook for one lab) judged per minute in this run."""
+        """Submissions (one student's notebook for one lab) judged and recorded per minute in this run."""
         return 60.0 * self.judged / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def records_per_second(self):
+        """Submissions the record phase (nbgrader, one writer into the gradebook) recorded per second."""
+        return self.recorded / self.record_seconds if self.record_seconds > 0 else 0.0
 
 
 def nbgrader_env():
@@ -174,81 +186,48 @@ def submissions(course_dir, lab):
 # -- phase 1: the judge ------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class JudgeTask:
-    """One submission to judge (plain data: it travels to a worker process)."""
-
-    course_dir: str
-    lab: str
-    student: str
-    check_timeout_s: float
-
-
-def judge_submission(task):
-    """Judge one submitted notebook and write its verdict.
+def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False):
+    """The submissions of ``found`` ({lab: [student]}) to judge, read here as code.
 
     Returns:
-        ``(task, None)`` when a verdict was written, or ``(task, reason)``
-        when the submission cannot be graded (not a notebook).
+        ``(tasks, unreadable, skipped)``: a :class:`grader.batch.tasks.GradeTask`
+        per submission whose verdict is missing or was made from other code
+        or by another grader (every one with ``force``), ``{"<student>/<lab>":
+        reason}`` for files that are not notebooks, and how many were up to date.
     """
-    from course.judging import code_hash, grader_fingerprint, notebook_code, verdict_path, write_verdict  # noqa: PLC0415
-    from grader.judge import Limits, grade_code  # noqa: PLC0415
+    from course.judging import notebook_code, verdict_store  # noqa: PLC0415
+    from grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from grader.judge import Limits, grader_fingerprint  # noqa: PLC0415
 
-    course_dir = Path(task.course_dir)
-    submitted = course_dir / "submitted" / task.student / task.lab / f"{task.lab}.ipynb"
-    source = course_dir / "source" / task.lab / f"{task.lab}.ipynb"
-    try:
-        code = notebook_code(submitted, source, task.lab)
-    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a file that is not a notebook
-        return task, f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})"
-    results = grade_code(
-        {task.lab: code}, lab=task.lab, reference="live", include_hidden=True,
-        limits=Limits(timeout_s=task.check_timeout_s), extra_deny=[course_dir],
-    )
-    write_verdict(verdict_path(course_dir, task.lab, task.student), task.lab, task.student, code_hash(code),
-                  grader_fingerprint(task.lab), results)
-    return task, None
-
-
-def is_up_to_date(course_dir, lab, student):
-    """True when the student's verdict was made from the same code by the same grader."""
-    from course.judging import code_hash, grader_fingerprint, notebook_code, read_verdict, verdict_path  # noqa: PLC0415
-
-    document = read_verdict(verdict_path(course_dir, lab, student))
-    if document is None:
-        return False
-    try:
-        code = notebook_code(course_dir / "submitted" / student / lab / f"{lab}.ipynb",
-                             course_dir / "source" / lab / f"{lab}.ipynb", lab)
-    except Exception:  # noqa: BLE001 - unreadable now: judge again (and report it)
-        return False
-    return document.get("code_hash") == code_hash(code) and document.get("grader") == grader_fingerprint(lab)
+    store = verdict_store(course_dir)
+    limits = Limits(timeout_s=check_timeout_s)
+    tasks, unreadable, skipped = [], {}, 0
+    for lab, students in found.items():
+        fingerprint = grader_fingerprint(lab)
+        source = course_dir / "source" / lab / f"{lab}.ipynb"
+        for student in students:
+            submitted = course_dir / "submitted" / student / lab / f"{lab}.ipynb"
+            try:
+                code = notebook_code(submitted, source, lab)
+            except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a file that is not a notebook
+                unreadable[f"{student}/{lab}"] = (
+                    f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})")
+                continue
+            digest = code.content_hash()
+            if not force and store.is_current(lab, student, digest, fingerprint):
+                skipped += 1
+                continue
+            tasks.append(GradeTask(student, lab, code, digest, limits, (str(course_dir),)))
+    return tasks, unreadable, skipped
 
 
-def _worker_init():
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+def needs_record(course_dir, lab, student):
+    """True when the student's verdict is newer than what the gradebook got (its autograded notebook)."""
+    from course.judging import verdict_path  # noqa: PLC0415
 
-    import_tensorflow()
-
-
-def judge_all(tasks, workers=1, log=print):
-    """Judge ``tasks``; returns ``{"<student>/<lab>": reason}`` for those that could not be graded."""
-    failed = {}
-    if not tasks:
-        return failed
-    if workers <= 1:
-        outcomes = map(judge_submission, tasks)
-        return _collect(outcomes, failed, log)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
-        return _collect(pool.map(judge_submission, tasks), failed, log)
-
-
-def _collect(outcomes, failed, log):
-    for task, reason in outcomes:
-        if reason is not None:
-            failed[f"{task.student}/{task.lab}"] = reason
-            log(f"could not grade {task.student}/{task.lab}: {reason}")
-    return failed
+    verdict = verdict_path(course_dir, lab, student)
+    autograded = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
+    return verdict.is_file() and (not autograded.is_file() or autograded.stat().st_mtime < verdict.stat().st_mtime)
 
 
 # -- phase 2: record -----------------------------------------------------------------
@@ -282,35 +261,60 @@ def record_lab(course_dir, lab, students, log=print):
     return {}
 
 
-def autograde(course_dir, labs=None, workers=1, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print):
-    """Judge every changed submission of ``labs`` with ``workers`` processes, then record all verdicts.
+def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
+              scheduler=None, progress=None):
+    """Judge every changed submission of ``labs`` on Dask, then record the new verdicts.
+
+    Args:
+        workers: LocalCluster worker processes (default: one per core); ignored with ``scheduler``.
+        scheduler: ``tcp://HOST:PORT`` of an existing Dask cluster, or None.
+        progress: a :class:`grader.batch.progress.Progress` (default: a bar on stderr).
 
     Returns:
         GradingRun. Submissions that cannot be graded are listed with the
         reason and get no grade; the others are in the gradebook, in
         ``autograded/`` and in ``verdicts/``.
+
+    Raises:
+        CourseError: no scheduler answered, or the run was interrupted (the
+            verdicts judged so far are kept; a re-run records them).
     """
+    from course.judging import verdict_store  # noqa: PLC0415
+    from grader.batch.engine import BatchError, run_batch  # noqa: PLC0415
+
     course_dir = Path(course_dir).resolve()
     found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
     found = {lab: students for lab, students in found.items() if students}
     start = time.perf_counter()
-    tasks = [
-        JudgeTask(str(course_dir), lab, student, check_timeout_s)
-        for lab, students in found.items() for student in students
-        if force or not is_up_to_date(course_dir, lab, student)
-    ]
-    skipped = sum(len(s) for s in found.values()) - len(tasks)
+    tasks, failed, skipped = judge_tasks(course_dir, found, check_timeout_s, force)
+    tried = len(tasks) + len(failed)  # an unreadable file counts as tried: it is tried again next time
+    for name, reason in failed.items():
+        log(f"could not grade {name}: {reason}")
     if skipped:
         log(f"{skipped} submission(s) unchanged since their verdict: not judged again")
-    failed = judge_all(tasks, workers, log)
+    try:
+        batch = run_batch(tasks, verdict_store(course_dir, replace=force).record, workers=workers, scheduler=scheduler, progress=progress)
+    except BatchError as exc:
+        raise CourseError(str(exc)) from None
+    for name, reason in batch.failed.items():
+        log(f"could not grade {name}: {reason}")
+    failed.update(batch.failed)
+    if batch.interrupted:
+        raise CourseError(f"judging stopped early: {batch.interrupted}. The {batch.graded} verdict(s) judged are kept: "
+                          "run `python -m course grade` again to judge the rest and record them.")
+    record_start, recorded = time.perf_counter(), 0
     for lab, students in found.items():
-        recordable = [s for s in students if f"{s}/{lab}" not in failed]
+        recordable = [s for s in students if f"{s}/{lab}" not in failed and (force or needs_record(course_dir, lab, s))]
         if recordable:
-            failed.update(record_lab(course_dir, lab, recordable, log))
-    run = GradingRun(found, failed, len(tasks), skipped, time.perf_counter() - start, workers)
+            not_recorded = record_lab(course_dir, lab, recordable, log)
+            failed.update(not_recorded)
+            recorded += len(recordable) - len(not_recorded)
+    run = GradingRun(found, failed, tried, skipped, time.perf_counter() - start, batch.workers, recorded,
+                     time.perf_counter() - record_start, batch)
     log(
-        f"judged {len(tasks)} and recorded {run.count - len(failed)}/{run.count} submissions "
-        f"({', '.join(found) or 'none'}) in {run.seconds:.1f} s with {workers} worker(s): {run.per_minute:.1f} per minute"
+        f"judged {run.judged} and recorded {recorded} of {run.count} submissions ({', '.join(found) or 'none'}) "
+        f"in {run.seconds:.1f} s with {batch.workers} worker(s): {batch.per_minute:.1f} judged per minute, "
+        f"{batch.cpu_per_submission:.1f} CPU s each; recording {run.record_seconds:.1f} s"
     )
     return run
 
@@ -321,7 +325,8 @@ def gradescope_results(course_dir, lab, student):
     Scores and hints come from the judge's verdict (the same numbers the
     gradebook holds). Hidden checks are marked ``"visibility": "hidden"``.
     """
-    from course.judging import read_verdict, verdict_path, verdict_results  # noqa: PLC0415
+    from course.judging import verdict_path  # noqa: PLC0415
+    from grader.batch.verdicts import read_verdict, verdict_results  # noqa: PLC0415
     from grader.core import all_checks  # noqa: PLC0415
     from grader.report import to_gradescope  # noqa: PLC0415
 
@@ -351,7 +356,8 @@ def export(course_dir=COURSE_DIR, labs=None, log=print):
     return written
 
 
-def grade(course_dir=COURSE_DIR, labs=None, workers=1, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print):
+def grade(course_dir=COURSE_DIR, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
+          scheduler=None):
     """Judge and record every submission, generate feedback, export grades.
 
     Returns:
@@ -360,7 +366,7 @@ def grade(course_dir=COURSE_DIR, labs=None, workers=1, check_timeout_s=DEFAULT_C
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "gradebook.db").is_file():
         raise CourseError(f"{course_dir} has no gradebook yet: run `python -m course release` first.")
-    run = autograde(course_dir, labs, workers, check_timeout_s, force, log)
+    run = autograde(course_dir, labs, workers, check_timeout_s, force, log, scheduler=scheduler)
     for lab in run.submissions:
         run_nbgrader(course_dir, "generate_feedback", lab, "--force")
         log(f"{lab}: feedback in {course_dir / 'feedback'}")

@@ -1,5 +1,8 @@
 """``python -m grader``: grade a labs directory and print a report.
 
+``python -m grader batch SUBMISSIONS_DIR --out DIR`` grades a whole class
+(:mod:`grader.batch.cli`; instructor tooling, not in the student kit).
+
 Exit code 0 even when checks fail; 2 for bad arguments (e.g. a ``--labs``
 directory that does not exist), 1 when the grader itself cannot run.
 Student code never writes to stdout: the report is the only output there.
@@ -41,7 +44,22 @@ def _usage_error(message):
     return 2
 
 
+def batch_main(argv):
+    """``python -m grader batch ...``, where the instructor's batch engine is installed."""
+    try:
+        from grader.batch.cli import main as batch  # noqa: PLC0415 - Dask loads only for a batch
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("grader.batch", "grader.batch.cli"):
+            raise
+        return _usage_error("batch grading is for instructors and is not part of the student kit; "
+                            "grade your own labs with `python -m grader --labs labs`.")
+    return batch(argv)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.lab is not None and args.lab not in labs_with_checks():
         return _usage_error(f"no checks exist yet for lab {args.lab!r}.")

@@ -17,10 +17,12 @@ TensorFlow) while the current lab is graded.
 """
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
 from cvlab.impl import LAB_NAMES, display_path, lab_path, resolve_source
+from cvlab.paths import REPO_ROOT
 from grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from grader.expect import Expected, LiveReference, RecordedReference, RecordingError
 from grader.remote import RemoteImplementation, Sandbox, SandboxFailure
@@ -128,6 +130,18 @@ class LabCode:
             return {"kind": "module", "file": f"{self.lab}.py"}
         return {"kind": "cells", "cells": [dict(c) for c in self.cells]}
 
+    def content_hash(self):
+        """sha256 (hex) of the code that is graded: a re-saved file or notebook with the same code hashes the same."""
+        digest = hashlib.sha256()
+        if self.kind == "cells":
+            for cell in self.cells:
+                digest.update(cell["name"].encode() + b"\0" + cell["source"].encode() + b"\0")
+        elif self.text is None:
+            digest.update(b"\0missing")
+        else:
+            digest.update(self.text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
 
 def read_lab(lab, source="labs"):
     """The :class:`LabCode` of ``<source>/<lab>.py`` (text None when the file is missing or unreadable)."""
@@ -137,6 +151,29 @@ def read_lab(lab, source="labs"):
     except (OSError, UnicodeDecodeError):
         text = None
     return LabCode(lab, display_path(path), text)
+
+
+#: The grading code every lab shares (with the lab's own checks and reference, it decides a grade).
+SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "modeltools.py", "harness/*.py")
+
+
+def grader_fingerprint(lab):
+    """Hash of what decides a grade of ``lab`` besides the code: the checks, the reference and the judge.
+
+    The lab's check modules are ``grader/checks/<lab>*.py`` (Lab 3 spreads over several) and
+    ``grader/hidden/<lab>.py``; its reference is ``solutions/<lab>.py``; the judge, the sandbox and
+    the comparisons are :data:`SHARED_GRADING_CODE`. A change to any of them makes every verdict of
+    the lab out of date.
+    """
+    grader_dir = REPO_ROOT / "grader"
+    paths = sorted(grader_dir.glob(f"*/{lab}*.py"))
+    paths += sorted(p for pattern in SHARED_GRADING_CODE for p in grader_dir.glob(pattern))
+    paths.append(REPO_ROOT / "solutions" / f"{lab}.py")
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file():
+            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # -- the reference side ------------------------------------------------------------------

@@ -20,7 +20,6 @@ Run ``python -m grader --lab interpretation`` to check your work.
 """
 
 import math
-import weakref
 
 import matplotlib
 import numpy as np
@@ -32,20 +31,8 @@ ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
 #: Layer classes listed when a convolution layer name is unknown.
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
-# Per-model caches of the Keras models and traced tf.functions built from a
-# model, so that repeated calls (a UI slider, 64 filters) reuse them. The
-# models are weak keys: a cache entry disappears with its model.
-_GRAD_CAM_CACHE = weakref.WeakKeyDictionary()
-_ASCENT_CACHE = weakref.WeakKeyDictionary()
-_EXTRACTOR_CACHE = weakref.WeakKeyDictionary()
 
-
-def _cached(cache, model, key, build):
-    """``build()`` once per ``(model, key)``; later calls return the stored value."""
-    per_model = cache.setdefault(model, {})
-    if key not in per_model:
-        per_model[key] = build()
-    return per_model[key]
+# -- small helpers shared by several exercises ----------------------------------------
 
 
 def _as_batch(image):
@@ -59,19 +46,14 @@ def _as_batch(image):
 
 
 def _model_inputs(model, batch):
-    """``model.inputs``, building an unbuilt Sequential model for ``batch``'s shape first.
+    """``model.inputs``; an unbuilt Sequential model is first built for the (1, H, W, C) ``batch``.
 
-    Keras 3 Sequential models only have ``inputs``/``outputs`` once they
+    Keras 3 Sequential models have ``inputs``/``outputs`` only once they
     know their input shape (an ``Input`` layer, a call, or ``build``).
     """
     if isinstance(model, keras.Sequential) and not model.built:
-        model.build((None,) + tuple(batch.shape[1:]))
-    try:
-        return model.inputs
-    except AttributeError as exc:
-        raise ValueError(
-            f"model {model.name!r} has no inputs yet; start it with keras.Input(shape) or call it on an image first."
-        ) from exc
+        model.build((None, *batch.shape[1:]))
+    return model.inputs
 
 
 def _layer_names_of(model, class_names):
@@ -80,12 +62,14 @@ def _layer_names_of(model, class_names):
 
 
 def _get_layer(model, name, kind, class_names):
-    """``model.get_layer(name)`` with a ValueError listing the candidates."""
-    names = [layer.name for layer in model.layers]
-    if name not in names:
+    """``model.get_layer(name)``; ValueError listing the ``kind`` layers (``class_names``) if there is none."""
+    if name not in [layer.name for layer in model.layers]:
         candidates = ", ".join(_layer_names_of(model, class_names)) or "(none)"
         raise ValueError(f"no layer named {name!r}; {kind} layers are: {candidates}.")
     return model.get_layer(name)
+
+
+# -- exercises ---------------------------------------------------------------------------
 
 
 def extract_activations(model, image, layer_names=None):

@@ -17,7 +17,6 @@ Run ``python -m grader --lab interpretation`` to check your work.
 """
 
 import math
-import weakref
 
 import matplotlib
 import numpy as np
@@ -29,20 +28,8 @@ ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
 #: Layer classes listed when a convolution layer name is unknown.
 CONV_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
-# Per-model caches of the Keras models and traced tf.functions built from a
-# model, so that repeated calls (a UI slider, 64 filters) reuse them. The
-# models are weak keys: a cache entry disappears with its model.
-_GRAD_CAM_CACHE = weakref.WeakKeyDictionary()
-_ASCENT_CACHE = weakref.WeakKeyDictionary()
-_EXTRACTOR_CACHE = weakref.WeakKeyDictionary()
 
-
-def _cached(cache, model, key, build):
-    """``build()`` once per ``(model, key)``; later calls return the stored value."""
-    per_model = cache.setdefault(model, {})
-    if key not in per_model:
-        per_model[key] = build()
-    return per_model[key]
+# -- small helpers shared by several exercises ----------------------------------------
 
 
 def _as_batch(image):
@@ -56,19 +43,14 @@ def _as_batch(image):
 
 
 def _model_inputs(model, batch):
-    """``model.inputs``, building an unbuilt Sequential model for ``batch``'s shape first.
+    """``model.inputs``; an unbuilt Sequential model is first built for the (1, H, W, C) ``batch``.
 
-    Keras 3 Sequential models only have ``inputs``/``outputs`` once they
+    Keras 3 Sequential models have ``inputs``/``outputs`` only once they
     know their input shape (an ``Input`` layer, a call, or ``build``).
     """
     if isinstance(model, keras.Sequential) and not model.built:
-        model.build((None,) + tuple(batch.shape[1:]))
-    try:
-        return model.inputs
-    except AttributeError as exc:
-        raise ValueError(
-            f"model {model.name!r} has no inputs yet; start it with keras.Input(shape) or call it on an image first."
-        ) from exc
+        model.build((None, *batch.shape[1:]))
+    return model.inputs
 
 
 def _layer_names_of(model, class_names):
@@ -77,12 +59,14 @@ def _layer_names_of(model, class_names):
 
 
 def _get_layer(model, name, kind, class_names):
-    """``model.get_layer(name)`` with a ValueError listing the candidates."""
-    names = [layer.name for layer in model.layers]
-    if name not in names:
+    """``model.get_layer(name)``; ValueError listing the ``kind`` layers (``class_names``) if there is none."""
+    if name not in [layer.name for layer in model.layers]:
         candidates = ", ".join(_layer_names_of(model, class_names)) or "(none)"
         raise ValueError(f"no layer named {name!r}; {kind} layers are: {candidates}.")
     return model.get_layer(name)
+
+
+# -- exercises ---------------------------------------------------------------------------
 
 
 def extract_activations(model, image, layer_names=None):
@@ -108,27 +92,18 @@ def extract_activations(model, image, layer_names=None):
             (the message lists the convolution/pooling layers).
     """
     ### BEGIN SOLUTION
-    batch = _as_batch(image)
+    batch = _as_batch(image)  # (1, H, W, 3)
     inputs = _model_inputs(model, batch)
     if layer_names is None:
         layer_names = _layer_names_of(model, ACTIVATION_LAYER_TYPES)
-    layer_names = list(layer_names)
-    for name in layer_names:
-        _get_layer(model, name, "convolution and pooling", ACTIVATION_LAYER_TYPES)
-    if not layer_names:
+    layers = [_get_layer(model, name, "convolution and pooling", ACTIVATION_LAYER_TYPES) for name in layer_names]
+    if not layers:
         return {}
-
-    def build():
-        # one model, one output per requested layer
-        outputs = [model.get_layer(name).output for name in layer_names]
-        return keras.Model(inputs=inputs, outputs=outputs)
-
-    extractor = _cached(_EXTRACTOR_CACHE, model, tuple(layer_names), build)
-    activations = extractor(batch, training=False)
-    if not isinstance(activations, (list, tuple)):
-        activations = [activations]
+    # one model, one named output per layer: {name: (1, h, w, c)}
+    activation_model = keras.Model(inputs=inputs, outputs={layer.name: layer.output for layer in layers})
+    activations = activation_model(batch, training=False)
     # drop the batch axis: (1, h, w, c) -> (h, w, c)
-    return {name: np.asarray(value, dtype="float32")[0] for name, value in zip(layer_names, activations)}
+    return {layer.name: np.asarray(activations[layer.name], dtype="float32")[0] for layer in layers}
     ### END SOLUTION
 
 
@@ -149,16 +124,11 @@ def activation_grid(activation, images_per_row=16):
         channel (e.g. a dead ReLU) is drawn 0.
     """
     ### BEGIN SOLUTION
-    activation = np.asarray(activation, dtype="float32")
-    if activation.ndim == 4 and activation.shape[0] == 1:
-        activation = activation[0]
-    if activation.ndim != 3:
-        raise ValueError(f"expected an activation of shape (h, w, c); got shape {activation.shape}.")
-    h, w, channels = activation.shape
+    h, w, channels = np.shape(activation)
     rows = math.ceil(channels / images_per_row)
     canvas = np.zeros(((h + 1) * rows - 1, (w + 1) * images_per_row - 1), dtype="uint8")
     for k in range(channels):
-        channel = activation[:, :, k].astype("float64")
+        channel = np.asarray(activation[:, :, k], dtype="float64")  # (h, w)
         std = channel.std()
         if std > 0:
             # standardize, then spread +-2 std over the visible range
@@ -186,7 +156,7 @@ def filter_loss(feature_extractor, image, filter_index):
         artifacts).
     """
     ### BEGIN SOLUTION
-    activation = feature_extractor(image)
+    activation = feature_extractor(image)  # (1, h, w, c)
     # ignore the border pixels: padding makes them behave differently
     filter_activation = activation[:, 2:-2, 2:-2, filter_index]
     return tf.reduce_mean(filter_activation)
@@ -214,7 +184,7 @@ def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
         # the image is not a variable: watch it explicitly
         tape.watch(image)
         loss = filter_loss(feature_extractor, image, filter_index)
-    grads = tape.gradient(loss, image)
+    grads = tape.gradient(loss, image)  # (1, H, W, 3)
     # one global norm over all pixels and channels (not per pixel)
     grads = tf.math.l2_normalize(grads, axis=None)
     return image + learning_rate * grads
@@ -247,36 +217,16 @@ def generate_filter_pattern(
     ### BEGIN SOLUTION
     if image is None:
         # gray noise: no pattern yet, small values around 0.5
-        start = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1,) + tuple(img_size) + (3,))
-    else:
-        start = image
-    start = _as_batch(start)
-    _model_inputs(feature_extractor, start)
+        image = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1, *img_size, 3))
+    image = _as_batch(image)  # (1, H, W, 3)
+    _model_inputs(feature_extractor, image)
     channels = feature_extractor.outputs[0].shape[-1]
     if not 0 <= filter_index < channels:
         raise ValueError(f"filter_index {filter_index} is out of range: the layer has {channels} filters.")
-    start = tf.convert_to_tensor(start)
-
-    def build():
-        # one traced step for every filter: filter_index and learning_rate are
-        # tensors, so a new filter does not retrace it (measured: a Python loop
-        # over this step is as fast as a tf.range loop inside the graph).
-        # A weak reference keeps the cache from holding the model alive.
-        extractor_ref = weakref.ref(feature_extractor)
-
-        @tf.function
-        def step(image, filter_index, learning_rate):
-            return gradient_ascent_step(extractor_ref(), image, filter_index, learning_rate)
-
-        return step
-
-    step = _cached(_ASCENT_CACHE, feature_extractor, "step", build)
-    filter_index = tf.constant(filter_index, dtype=tf.int32)
-    learning_rate = tf.constant(learning_rate, dtype=tf.float32)
-    result = start
+    image = tf.convert_to_tensor(image)
     for _ in range(iterations):
-        result = step(result, filter_index, learning_rate)
-    return np.asarray(result, dtype="float32")[0]
+        image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)
+    return np.asarray(image, dtype="float32")[0]
     ### END SOLUTION
 
 
@@ -293,9 +243,7 @@ def deprocess_image(image, crop=25):
         image with std 0 becomes all 128 (before the crop).
     """
     ### BEGIN SOLUTION
-    image = np.asarray(image, dtype="float64")
-    if image.ndim == 4 and image.shape[0] == 1:
-        image = image[0]
+    image = np.asarray(image, dtype="float64").reshape(np.shape(image)[-3:])  # (H, W, 3)
     image = image - image.mean()
     std = image.std()
     if std > 0:
@@ -331,7 +279,7 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
             class_index out of range.
     """
     ### BEGIN SOLUTION
-    batch = _as_batch(image)
+    batch = _as_batch(image)  # (1, H, W, 3)
     _model_inputs(model, batch)
     layer = _get_layer(model, last_conv_layer_name, "conv", CONV_LAYER_TYPES)
     if len(layer.output.shape) != 4:
@@ -343,33 +291,21 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
     num_classes = model.outputs[0].shape[-1]
     if class_index is not None and not 0 <= class_index < num_classes:
         raise ValueError(f"class_index {class_index} is out of range: the model has {num_classes} output(s).")
-
-    def build():
-        # one model, two outputs: the layer's activation and the prediction,
-        # computed in a single forward pass whatever the graph between them
-        grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
-
-        @tf.function  # traced once per input shape; class_index is a tensor
-        def activation_and_grads(batch, class_index):
-            with tf.GradientTape() as tape:
-                activation, preds = grad_model(batch, training=False)
-                # a negative class_index selects the top predicted class
-                top = tf.argmax(preds[0], output_type=tf.int32)
-                score = preds[:, tf.where(class_index < 0, top, class_index)]
-            # how much each activation value changes the class score
-            return activation, tape.gradient(score, activation)
-
-        return activation_and_grads
-
-    activation_and_grads = _cached(_GRAD_CAM_CACHE, model, last_conv_layer_name, build)
-    index = -1 if class_index is None else int(class_index)
-    activation, grads = activation_and_grads(tf.convert_to_tensor(batch), tf.constant(index, dtype=tf.int32))
-    # importance of each channel: mean gradient over batch, height and width
+    # one model, two outputs, so the layers after the conv layer may branch
+    grad_model = keras.Model(model.inputs, [layer.output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        activation, preds = grad_model(batch, training=False)  # (1, h, w, c), (1, num_classes)
+        if class_index is None:
+            class_index = tf.argmax(preds[0])
+        class_score = preds[:, class_index]
+    # how much each activation value changes the class score: (1, h, w, c)
+    grads = tape.gradient(class_score, activation)
+    # importance of each channel: mean gradient over batch, height and width, (c,)
     weights = tf.reduce_mean(grads, axis=(0, 1, 2))
     # weighted channels, averaged: (h, w)
     heatmap = tf.reduce_mean(activation[0] * weights, axis=-1)
     # keep only what speaks *for* the class
-    heatmap = np.maximum(heatmap.numpy(), 0).astype("float32")
+    heatmap = np.maximum(heatmap.numpy(), 0)
     peak = heatmap.max()
     if peak > 0:
         heatmap = heatmap / peak
@@ -392,10 +328,10 @@ def overlay_heatmap(image, heatmap, alpha=0.4):
     """
     ### BEGIN SOLUTION
     image = np.asarray(image, dtype="float32")
-    heatmap = np.uint8(255 * np.clip(np.asarray(heatmap, dtype="float32"), 0, 1))
+    heatmap = np.uint8(255 * np.clip(heatmap, 0, 1))  # (h, w), 0..255
     # RGB of the 256 jet colors, 0..1
     jet_colors = matplotlib.colormaps["jet"](np.arange(256))[:, :3]
-    jet_heatmap = jet_colors[heatmap] * 255
+    jet_heatmap = jet_colors[heatmap] * 255  # (h, w, 3)
     # (h, w, 3) -> (H, W, 3)
     jet_heatmap = tf.image.resize(jet_heatmap, image.shape[:2], method="bilinear").numpy()
     superimposed = alpha * jet_heatmap + image

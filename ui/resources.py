@@ -25,8 +25,9 @@ from ui.fields import one_of
 IMAGENET_XCEPTION = "ImageNet Xception (the book's model)"
 #: What to expect from models trained on the synthetic pets, and where to go for real photos.
 SYNTHETIC_WARNING = (
-    "It has only seen cartoon pets drawn by `cvlab.data`: on real photos expect wrong classes, "
-    "heatmaps and masks off the animal. For real photos choose **ImageNet Xception (the book's model)**, "
+    "It has only seen synthetic pets drawn by `cvlab.data` (cartoon pets, on photo backgrounds for the shipped "
+    "classifiers): on real photos expect wrong classes (the shipped ones say \"cat\" for many photos without any animal) "
+    "and heatmaps that may miss the animal. For real photos choose **ImageNet Xception (the book's model)**, "
     "or download Oxford-IIIT Pets (`python -m cvlab.data download`) and train on it "
     "(`python -m cvlab.models train --data oxford`, `python -m cvlab.train_segmentation --data oxford`)."
 )

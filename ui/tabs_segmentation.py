@@ -10,7 +10,7 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import gradio as gr
 import numpy as np
 
-from cvlab import data
+from cvlab import data, models
 from ui import inputs
 from ui.common import (
     StudentResultError,
@@ -128,7 +128,10 @@ def run_segmentation(labs_dir, image):
 
 def training_data(img_size, n_train):
     """(x_train, x_val uint8 (N, h, w, 3), trimaps_train, trimaps_val uint8 (N, h, w) raw 1/2/3)."""
-    root = data.ensure_synthetic_pets(DATA_ROOT, n_images=DATA_IMAGES) if DATA_ROOT else data.ensure_synthetic_pets()
+    # the style the demo model was trained on, so fine-tuning continues on the same kind of pictures
+    style = models.demo_segmentation_info()["config"].get("data_style", "cartoon")
+    root = data.ensure_synthetic_pets(DATA_ROOT or data.DEFAULT_SYNTHETIC_ROOT.with_name(f"synthetic_pets_{style}"),
+                                      n_images=DATA_IMAGES, style=style)
     images, trimaps = data.load_segmentation_arrays(root, tuple(img_size), limit=n_train + VALIDATION_IMAGES)
     if len(images) < n_train + 1:
         raise user_error(f"Only {len(images)} synthetic images are available; lower the number of training images.")

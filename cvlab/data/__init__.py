@@ -7,12 +7,13 @@ Layout (the real dataset and the synthetic one share it)::
     ROOT/annotations/list.txt              optional: "Image CLASS-ID SPECIES BREED-ID"
 
 Modules: :mod:`~cvlab.data.pets` (the loader), :mod:`~cvlab.data.synthetic`
-(the cartoon-pet renderer), :mod:`~cvlab.data.install` (writing a set to disk,
-safely under concurrency), :mod:`~cvlab.data.oxford` (downloading and
+(the pet renderer, in a "photo" and a "cartoon" style; :mod:`~cvlab.data.realism`
+and :mod:`~cvlab.data.textures` serve the photo style), :mod:`~cvlab.data.trimaps`,
+:mod:`~cvlab.data.install` (writing a set to disk, safely under concurrency), :mod:`~cvlab.data.oxford` (downloading and
 installing the real Oxford-IIIT Pets); ``python -m cvlab.data`` is the
 command line::
 
-    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
+    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S] [--style photo|cartoon]
     python -m cvlab.data check [--root DIR|oxford]
     python -m cvlab.data download [--root DIR] [--mirror URL] [--keep-archives]
 """
@@ -39,7 +40,8 @@ from cvlab.data.pets import (
     select_samples,
     split_indices,
 )
-from cvlab.data.synthetic import BREEDS, render_pet_image, trimap_from_mask
+from cvlab.data.synthetic import BREEDS, render_pet_image
+from cvlab.data.trimaps import trimap_from_mask
 
 __all__ = [
     "BREEDS",

@@ -1,6 +1,6 @@
 """``python -m cvlab.data generate|check|download``: create, validate or download a pets data set.
 
-    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S]
+    python -m cvlab.data generate [--root DIR] [--n N] [--size H W] [--seed S] [--style photo|cartoon]
     python -m cvlab.data check [--root DIR|oxford]
     python -m cvlab.data download [--root DIR] [--mirror URL] [--keep-archives]   # Oxford-IIIT Pets (cvlab.data.oxford)
 """
@@ -11,8 +11,9 @@ from pathlib import Path
 
 from cvlab import download
 from cvlab.data import oxford
-from cvlab.data.install import DEFAULT_SYNTHETIC_ROOT, ensure_synthetic_pets, is_up_to_date
+from cvlab.data.install import DEFAULT_STYLE, DEFAULT_SYNTHETIC_ROOT, ensure_synthetic_pets, is_up_to_date
 from cvlab.data.pets import SPECIES_NAMES, DatasetError, PetSample, find_samples
+from cvlab.data.synthetic import STYLES
 
 
 def _count_species(samples: list[PetSample]) -> str:
@@ -29,6 +30,8 @@ def main(argv=None) -> int:
     generate.add_argument("--n", type=int, default=240, help="number of images (default 240)")
     generate.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(128, 128))
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                          help="photo (default: photo backgrounds, close-ups) or cartoon (the flat pets of generator version 1)")
     check = commands.add_parser("check", help="validate a pets folder and print counts")
     check.add_argument("--root", default=DEFAULT_SYNTHETIC_ROOT, help="a folder, or 'oxford' for the downloaded set")
     _add_download_parser(commands)
@@ -40,8 +43,8 @@ def main(argv=None) -> int:
     action = "checked"
     try:
         if args.command == "generate":
-            up_to_date = is_up_to_date(args.root, args.n, args.size, args.seed)
-            ensure_synthetic_pets(args.root, args.n, args.size, args.seed)
+            up_to_date = is_up_to_date(args.root, args.n, args.size, args.seed, args.style)
+            ensure_synthetic_pets(args.root, args.n, args.size, args.seed, args.style)
             action = "already up to date" if up_to_date else "wrote"
         samples = find_samples(args.root)
     except DatasetError as exc:

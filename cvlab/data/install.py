@@ -18,13 +18,18 @@ import numpy as np
 from PIL import Image
 
 from cvlab.data.pets import SPECIES_NAMES, DatasetError
-from cvlab.data.synthetic import BREEDS, render_pet_image, trimap_from_mask
+from cvlab.data.synthetic import BREEDS, STYLES, render_pet_image
+from cvlab.data.textures import load_textures, textures_digest
+from cvlab.data.trimaps import trimap_from_mask
 from cvlab.paths import DATA_DIR
 
 DEFAULT_SYNTHETIC_ROOT = DATA_DIR / "synthetic_pets"
 STAMP_NAME = "cvlab_dataset.json"
 #: Bump when the drawing code changes, so ensure_synthetic_pets regenerates old sets.
-GENERATOR_VERSION = 1
+#: Version 1 is the "cartoon" style, which still draws exactly as it did; 2 is the "photo" style.
+GENERATOR_VERSION = 2
+STYLE_VERSIONS = {"photo": GENERATOR_VERSION, "cartoon": 1}
+DEFAULT_STYLE = "photo"
 MIN_SYNTHETIC_SIDE = 16
 JPEG_QUALITY = 90
 
@@ -58,8 +63,10 @@ def _list_txt(entries: list[tuple[str, str]]) -> str:
 
 
 
-def _check_generation_args(n_images, image_size, seed) -> tuple[int, tuple[int, int], int]:
+def _check_generation_args(n_images, image_size, seed, style=DEFAULT_STYLE) -> tuple[int, tuple[int, int], int]:
     """Validate and normalise generator parameters."""
+    if style not in STYLES:
+        raise DatasetError(f"style must be one of {', '.join(STYLES)}, got {style!r}.")
     n_images = int(n_images)
     if n_images < 1:
         raise DatasetError(f"n_images must be at least 1, got {n_images}.")
@@ -72,18 +79,23 @@ def _check_generation_args(n_images, image_size, seed) -> tuple[int, tuple[int, 
     return n_images, (height, width), int(seed)
 
 
-def _stamp(n_images: int, image_size: tuple[int, int], seed: int) -> dict:
-    """Parameters recorded in cvlab_dataset.json."""
-    return {
+def _stamp(n_images: int, image_size: tuple[int, int], seed: int, style: str = DEFAULT_STYLE) -> dict:
+    """Parameters recorded in cvlab_dataset.json.
+
+    The cartoon style's stamp is version 1's, so sets drawn before version 2
+    stay valid; the photo style's adds the textures' digest ('' = none).
+    """
+    stamp = {
         "generator": "cvlab.data.generate_synthetic_pets",
-        "version": GENERATOR_VERSION,
+        "version": STYLE_VERSIONS[style],
         "n_images": n_images,
         "image_size": list(image_size),
         "seed": seed,
     }
+    return stamp if style == "cartoon" else {**stamp, "style": style, "textures": textures_digest()}
 
 
-def generate_synthetic_pets(root, n_images: int = 240, image_size=(128, 128), seed: int = 0) -> Path:
+def generate_synthetic_pets(root, n_images: int = 240, image_size=(128, 128), seed: int = 0, style: str = DEFAULT_STYLE) -> Path:
     """Write a synthetic pets data set in the Oxford-IIIT Pets layout.
 
     Writes ``images/<Breed>_<n>.jpg`` (JPEG quality 90), ``annotations/trimaps/
@@ -96,6 +108,8 @@ def generate_synthetic_pets(root, n_images: int = 240, image_size=(128, 128), se
         n_images: number of images.
         image_size: (height, width) of every image, at least 16x16.
         seed: random seed.
+        style: "photo" (default: photo backgrounds, close-ups, camera effects)
+            or "cartoon" (the flat pets of generator version 1); see cvlab.data.synthetic.
 
     Returns:
         root as a Path.
@@ -103,7 +117,7 @@ def generate_synthetic_pets(root, n_images: int = 240, image_size=(128, 128), se
     Raises:
         DatasetError: bad parameters, or root is a non-empty folder.
     """
-    n_images, image_size, seed = _check_generation_args(n_images, image_size, seed)
+    n_images, image_size, seed = _check_generation_args(n_images, image_size, seed, style)
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise DatasetError(
@@ -115,15 +129,16 @@ def generate_synthetic_pets(root, n_images: int = 240, image_size=(128, 128), se
     images_dir.mkdir(parents=True, exist_ok=True)
     trimaps_dir.mkdir(parents=True, exist_ok=True)
     entries = []
+    textures = load_textures() if style == "photo" else ()
     for index, (breed, number) in enumerate(_breed_schedule(n_images)):
         rng = np.random.default_rng([seed, index])
-        image, mask = render_pet_image(rng, breed, image_size)
+        image, mask = render_pet_image(rng, breed, image_size, textures, style)
         stem = f"{breed}_{number}"
         Image.fromarray(image).save(images_dir / f"{stem}.jpg", "JPEG", quality=JPEG_QUALITY)
         Image.fromarray(trimap_from_mask(mask)).save(trimaps_dir / f"{stem}.png", "PNG")
         entries.append((stem, breed))
     (root / "annotations" / "list.txt").write_text(_list_txt(entries), encoding="utf-8")
-    stamp = json.dumps(_stamp(n_images, image_size, seed), indent=2, sort_keys=True)
+    stamp = json.dumps(_stamp(n_images, image_size, seed, style), indent=2, sort_keys=True)
     (root / STAMP_NAME).write_text(stamp + "\n", encoding="utf-8")
     return root
 
@@ -144,7 +159,8 @@ def _remove_tree(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def ensure_synthetic_pets(root=None, n_images: int = 240, image_size=(128, 128), seed: int = 0) -> Path:
+def ensure_synthetic_pets(root=None, n_images: int = 240, image_size=(128, 128), seed: int = 0,
+                          style: str = DEFAULT_STYLE) -> Path:
     """Make sure a synthetic pets set with these parameters exists; return its root.
 
     Does nothing (fast) when ``root/cvlab_dataset.json`` records the same
@@ -154,15 +170,15 @@ def ensure_synthetic_pets(root=None, n_images: int = 240, image_size=(128, 128),
 
     Args:
         root: target folder (default DATA_DIR / "synthetic_pets").
-        n_images, image_size, seed: see generate_synthetic_pets.
+        n_images, image_size, seed, style: see generate_synthetic_pets.
 
     Raises:
         DatasetError: root exists but was not made by cvlab (never deleted), or the
             set keeps changing under us.
     """
-    n_images, image_size, seed = _check_generation_args(n_images, image_size, seed)
+    n_images, image_size, seed = _check_generation_args(n_images, image_size, seed, style)
     root = Path(root) if root is not None else DEFAULT_SYNTHETIC_ROOT
-    wanted = _stamp(n_images, image_size, seed)
+    wanted = _stamp(n_images, image_size, seed, style)
     if _read_stamp(root) == wanted:
         return root
     if root.exists() and _read_stamp(root) is None and (not root.is_dir() or any(root.iterdir())):
@@ -174,7 +190,7 @@ def ensure_synthetic_pets(root=None, n_images: int = 240, image_size=(128, 128),
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temp = root.parent / f".{root.name}.tmp-{tag}"
     try:
-        generate_synthetic_pets(temp, n_images, image_size, seed)
+        generate_synthetic_pets(temp, n_images, image_size, seed, style)
         for _attempt in range(3):
             if _read_stamp(root) == wanted:
                 return root
@@ -203,10 +219,10 @@ def _move_aside(root: Path, tag: str) -> None:
 
 
 
-def is_up_to_date(root, n_images: int = 240, image_size=(128, 128), seed: int = 0) -> bool:
-    """True when ``root`` holds a synthetic set made with exactly these parameters.
+def is_up_to_date(root, n_images: int = 240, image_size=(128, 128), seed: int = 0, style: str = DEFAULT_STYLE) -> bool:
+    """True when ``root`` holds a synthetic set made with exactly these parameters (and textures).
 
     Raises:
         DatasetError: bad parameters.
     """
-    return _read_stamp(Path(root)) == _stamp(*_check_generation_args(n_images, image_size, seed))
+    return _read_stamp(Path(root)) == _stamp(*_check_generation_args(n_images, image_size, seed, style), style)

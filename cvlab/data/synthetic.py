@@ -5,7 +5,18 @@ on the same machine. Each image shows one cartoon pet (body, head, legs, tail;
 cats have pointed ears and a short muzzle, dogs floppy ears and a long snout;
 breed-dependent, overlapping colours and patterns) on a textured background
 with occasional distractor blobs that are not part of the mask.
-:func:`trimap_from_mask` turns the mask into an Oxford-style trimap.
+:func:`cvlab.data.trimaps.trimap_from_mask` turns the mask into an Oxford-style trimap.
+
+Two styles (``style``): "photo", the default since generator version 2,
+is closer to photos (:mod:`cvlab.data.realism`): most backgrounds are crops
+of the photo textures in ``cvlab/data/photo_textures`` (recoloured, often
+out of focus), the fur has strands and shading, a third of the pets are
+close-ups (the head large, the body cut by the frame), some face the camera,
+cats have larger eyes, and every picture gets a random exposure, contrast,
+gamma, saturation and white balance; without the texture files its
+backgrounds are procedural only. "cartoon" draws exactly what version 1
+drew: flat pets on procedural backgrounds (the segmentation demo model is
+trained on it). The module is long because both styles share its geometry.
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from cvlab.data.pets import TRIMAP_BACKGROUND, TRIMAP_BORDER, TRIMAP_PET
+from cvlab.data import realism
+from cvlab.data.textures import load_textures
 
 #: Breeds of the synthetic set -> species. Names follow the Oxford-IIIT rule:
 #: cat breeds are Capitalized, dog breeds lowercase.
@@ -30,54 +42,13 @@ BREEDS: dict[str, str] = {
 }
 
 _SUPERSAMPLE = 2
-
-
-# ====================================================================== trimaps
-
-
-def _disk_offsets(radius: int) -> list[tuple[int, int]]:
-    """(dy, dx) offsets of a discrete disk of the given radius."""
-    return [
-        (dy, dx)
-        for dy in range(-radius, radius + 1)
-        for dx in range(-radius, radius + 1)
-        if dy * dy + dx * dx <= radius * radius
-    ]
-
-
-def _shift_or(mask: np.ndarray, offsets) -> np.ndarray:
-    """Binary dilation of (H, W) bool ``mask`` by the given offsets (zero padding)."""
-    height, width = mask.shape
-    out = np.zeros_like(mask)
-    for dy, dx in offsets:
-        src = mask[max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)]
-        out[max(0, dy) : height - max(0, -dy), max(0, dx) : width - max(0, -dx)] |= src
-    return out
-
-
-def trimap_from_mask(mask: np.ndarray, band_radius=None) -> np.ndarray:
-    """Oxford-style trimap from an exact pet mask.
-
-    Args:
-        mask: (H, W) bool (or 0/nonzero) pet mask.
-        band_radius: the border band covers pixels within this distance of the mask
-            edge on both sides (so it straddles it, about 2 * radius wide); default
-            ``max(1, round(min(H, W) / 128))`` (a 2-pixel band at 128x128).
-
-    Returns:
-        (H, W) uint8: 1 pet, 2 background, 3 border.
-    """
-    mask = np.asarray(mask).astype(bool)
-    if band_radius is None:
-        band_radius = max(1, round(min(mask.shape) / 128))
-    offsets = _disk_offsets(int(band_radius))
-    dilated = _shift_or(mask, offsets)
-    eroded = ~_shift_or(~mask, offsets)
-    trimap = np.full(mask.shape, TRIMAP_BACKGROUND, dtype=np.uint8)
-    trimap[mask] = TRIMAP_PET
-    trimap[dilated & ~eroded] = TRIMAP_BORDER
-    return trimap
-
+#: Share of the backgrounds cut from a photo texture (when there are textures).
+PHOTO_BACKGROUND_SHARE = 0.75
+#: Share of close-ups: the pet drawn CLOSEUP_ZOOM times larger around its head, cut by the frame.
+CLOSEUP_SHARE = 0.35
+CLOSEUP_ZOOM = (1.8, 3.2)
+#: Drawing styles: "photo" (generator version 2) and "cartoon" (version 1).
+STYLES = ("photo", "cartoon")
 
 
 # ===================================================================== cartoon pets
@@ -130,11 +101,14 @@ def _thick_polyline(points, width) -> list[np.ndarray]:
     return polygons
 
 
-def _pet_parts(rng: np.random.Generator, species: str, unit: float) -> dict:
+def _pet_parts(rng: np.random.Generator, species: str, unit: float, frontal: bool = False) -> dict:
     """Geometry of one pet around the origin (y points down).
 
+    ``frontal``: the face looks at the camera (snout below the eyes) instead
+    of to the side.
+
     Returns a dict of part name -> list of polygons ((k, 2) float arrays) and the
-    head centre/radius and facing direction used for the face details.
+    head centre/radius, facing direction and ``frontal`` used for the face details.
     """
     facing = 1.0 if rng.random() < 0.5 else -1.0
     rx = unit * rng.uniform(0.17, 0.25)
@@ -177,7 +151,7 @@ def _pet_parts(rng: np.random.Generator, species: str, unit: float) -> dict:
             tip = (hx + tip_r * math.sin(side * spread * 1.1), hy - tip_r * math.cos(side * spread * 1.1))
             ears.append(np.array([base_a, tip, base_b, (hx, hy)]))
         parts["ears"] = ears
-        snout_c = (hx + facing * head_r * 0.55, hy + head_r * 0.25)
+        snout_c = (hx, hy + head_r * 0.35) if frontal else (hx + facing * head_r * 0.55, hy + head_r * 0.25)
         parts["snout"] = [_ellipse(*snout_c, head_r * 0.38, head_r * 0.28)]
     else:
         ears = []
@@ -187,10 +161,14 @@ def _pet_parts(rng: np.random.Generator, species: str, unit: float) -> dict:
                                  head_r * rng.uniform(0.62, 0.80), tilt))
         parts["ears"] = ears
         snout_len = head_r * rng.uniform(0.65, 0.9)
-        snout_c = (hx + facing * (head_r * 0.55 + snout_len * 0.5), hy + head_r * 0.28)
-        parts["snout"] = [_ellipse(*snout_c, snout_len, head_r * rng.uniform(0.34, 0.42))]
+        if frontal:  # a muzzle seen from the front: wide, below the eyes, reaching below the head
+            snout_c = (hx, hy + head_r * 0.45)
+            parts["snout"] = [_ellipse(*snout_c, head_r * rng.uniform(0.45, 0.6), snout_len * 0.6)]
+        else:
+            snout_c = (hx + facing * (head_r * 0.55 + snout_len * 0.5), hy + head_r * 0.28)
+            parts["snout"] = [_ellipse(*snout_c, snout_len, head_r * rng.uniform(0.34, 0.42))]
     return {"parts": parts, "head": (hx, hy, head_r), "snout": snout_c, "facing": facing,
-            "body": (rx, ry, angle)}
+            "body": (rx, ry, angle), "frontal": frontal}
 
 
 def _parts_bbox(parts: dict) -> tuple[float, float, float, float]:
@@ -217,6 +195,13 @@ def _place_pet(rng: np.random.Generator, pet: dict, canvas: _Canvas) -> dict:
         lo, hi = margin - low, size - margin - high
         offset.append(rng.uniform(lo, hi) if hi > lo else (lo + hi) / 2.0)
     return _translate(pet, np.array(offset))
+
+
+def _place_closeup(rng: np.random.Generator, pet: dict, canvas: _Canvas) -> dict:
+    """Translate a (zoomed) pet so its head centre lies in the middle of the canvas; the rest may leave it."""
+    hx, hy, _ = pet["head"]
+    target = np.array([rng.uniform(0.3, 0.7) * canvas.width, rng.uniform(0.3, 0.7) * canvas.height])
+    return _translate(pet, target - np.array([hx, hy]))
 
 
 def _jitter_colour(rng: np.random.Generator, colour, amount=0.12) -> tuple[int, int, int]:
@@ -301,19 +286,36 @@ def _draw_pattern(rng, draw, pet: dict, look: dict, points_colour) -> None:
         _fill(draw, parts["ears"], points_colour)
 
 
-def _draw_face(draw, pet: dict, species: str, rng: np.random.Generator) -> None:
-    """Eyes and nose (inside the head/snout, so the mask is unchanged)."""
+def _eye_look(rng: np.random.Generator, species: str, hr: float, photo: bool):
+    """(eye radius, iris colour, pupil half-width, pupil half-height, highlight?) for a head of radius ``hr``."""
+    if not photo:  # the cartoon style (generator version 1)
+        iris = (120, 160, 60) if species == "cat" and rng.random() < 0.6 else (40, 30, 25)
+        return hr * 0.11, iris, hr * 0.11 * 0.45, hr * 0.11 * 0.45, False
+    if species != "cat":
+        eye_r = hr * rng.uniform(0.09, 0.12)
+        return eye_r, (40, 30, 25), eye_r * 0.45, eye_r * 0.45, True
+    # cats' eyes are larger for their head, green or amber, with a slit or a round pupil
+    eye_r = hr * rng.uniform(0.13, 0.17)
+    iris = _jitter_colour(rng, (130, 160, 70) if rng.random() < 0.5 else (190, 140, 50))
+    if rng.random() < 0.5:
+        return eye_r, iris, eye_r * rng.uniform(0.15, 0.3), eye_r * 0.81, True
+    return eye_r, iris, eye_r * 0.45, eye_r * 0.45, True
+
+
+def _draw_face(draw, pet: dict, species: str, rng: np.random.Generator, photo: bool = False) -> None:
+    """Eyes and nose (inside the head/snout, so the mask is unchanged); ``photo``: the photo style's eyes."""
     hx, hy, hr = pet["head"]
     facing = pet["facing"]
-    eye_r = hr * 0.11
-    iris = (120, 160, 60) if species == "cat" and rng.random() < 0.6 else (40, 30, 25)
-    for dx in (0.05, 0.45):
+    eye_r, iris, pupil_w, pupil_h, highlight = _eye_look(rng, species, hr, photo)
+    for dx in (-0.38, 0.38) if pet.get("frontal") else (0.05, 0.45):
         ex, ey = hx + facing * hr * dx, hy - hr * 0.2
         draw.ellipse([ex - eye_r, ey - eye_r, ex + eye_r, ey + eye_r], fill=iris)
-        draw.ellipse([ex - eye_r * 0.45, ey - eye_r * 0.45, ex + eye_r * 0.45, ey + eye_r * 0.45], fill=(10, 10, 10))
+        draw.ellipse([ex - pupil_w, ey - pupil_h, ex + pupil_w, ey + pupil_h], fill=(10, 10, 10))
+        if highlight:
+            draw.ellipse([ex + eye_r * 0.2, ey - eye_r * 0.45, ex + eye_r * 0.4, ey - eye_r * 0.25], fill=(235, 235, 235))
     sx, sy = pet["snout"]
     nose_r = hr * (0.10 if species == "cat" else 0.16)
-    nx = sx + facing * hr * (0.28 if species == "cat" else 0.6)
+    nx = sx if pet.get("frontal") else sx + facing * hr * (0.28 if species == "cat" else 0.6)
     draw.ellipse([nx - nose_r, sy - hr * 0.12 - nose_r, nx + nose_r, sy - hr * 0.12 + nose_r],
                  fill=(200, 120, 130) if species == "cat" else (25, 20, 20))
 
@@ -329,44 +331,95 @@ def _draw_shadow(background: Image.Image, draw, pet: dict, canvas: _Canvas) -> N
     draw.ellipse([x0, y1 - (y1 - y0) * 0.08, x1, y1 + (y1 - y0) * 0.06], fill=shade)
 
 
-def render_pet_image(rng: np.random.Generator, breed: str, size: tuple[int, int]):
-    """Draw one synthetic pet photo.
+def _photo_or_procedural_background(rng: np.random.Generator, canvas: _Canvas, textures) -> Image.Image:
+    """Background picture: a photo texture crop (PHOTO_BACKGROUND_SHARE of the time, with textures) or procedural."""
+    if textures and rng.random() < PHOTO_BACKGROUND_SHARE:
+        array = realism.photo_background(rng, textures, (canvas.height, canvas.width), canvas.unit)
+    else:
+        array = _background(rng, canvas)
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
 
-    Returns:
-        (image, mask): (H, W, 3) uint8 RGB and (H, W) bool exact pet mask at ``size``
-        (a pixel is pet when at least half of its super-samples are).
-    """
-    height, width = size
-    canvas = _Canvas(height * _SUPERSAMPLE, width * _SUPERSAMPLE)
-    species = BREEDS[breed]
-    look = _BREED_LOOKS[breed]
 
-    background = Image.fromarray(np.clip(_background(rng, canvas), 0, 255).astype(np.uint8))
-    background_draw = ImageDraw.Draw(background)
-    _draw_distractors(rng, background_draw, canvas)
-
-    pet = _place_pet(rng, _pet_parts(rng, species, canvas.unit), canvas)
-    if rng.random() < 0.5:  # soft shadow on the ground (background, not pet)
-        _draw_shadow(background, background_draw, pet, canvas)
-
+def _cartoon_fur(rng: np.random.Generator, canvas: _Canvas, look: dict):
+    """(fur colour layer float32 (H, W, 3), points colour) of the cartoon style (version 1's draws, in its order)."""
     base = _jitter_colour(rng, look["base"])
     points_colour = _jitter_colour(rng, look["points"])
     fur = np.empty((canvas.height, canvas.width, 3), dtype=np.float32)
     fur[:] = base
     fur += rng.normal(0.0, look["noise"], size=(canvas.height, canvas.width, 1)).astype(np.float32)
     fur += _smooth_noise(rng, canvas, 6, 1) * 18.0
+    return fur, points_colour
+
+
+def _photo_fur(rng: np.random.Generator, canvas: _Canvas, look: dict):
+    """(fur colour layer, points colour) of the photo style: the cartoon fur with strands (its own order of draws)."""
+    points_colour = _jitter_colour(rng, look["points"])
+    fur = np.empty((canvas.height, canvas.width, 3), dtype=np.float32)
+    fur[:] = _jitter_colour(rng, look["base"])
+    fur += rng.normal(0.0, look["noise"], size=(canvas.height, canvas.width, 1)).astype(np.float32)
+    fur += _smooth_noise(rng, canvas, 6, 1) * 18.0
+    strands = realism.fur_detail(rng, (canvas.height, canvas.width), canvas.unit)
+    return fur + strands * rng.uniform(12.0, 40.0), points_colour
+
+
+def render_pet_image(rng: np.random.Generator, breed: str, size: tuple[int, int], textures=None, style: str = "photo"):
+    """Draw one synthetic pet photo.
+
+    Args:
+        rng: the image's random generator (every choice comes from it).
+        breed: a key of BREEDS.
+        size: (height, width).
+        textures: photo textures (float32 (h, w, 3) arrays, see
+            :func:`cvlab.data.textures.load_textures`); None = the vendored ones;
+            () = procedural backgrounds only. Unused by the cartoon style.
+        style: "photo" (generator version 2, see the module docstring) or
+            "cartoon" (version 1: flat cartoon pets on procedural backgrounds,
+            the same pictures as before version 2).
+
+    Returns:
+        (image, mask): (H, W, 3) uint8 RGB and (H, W) bool exact pet mask at ``size``
+        (a pixel is pet when at least half of its super-samples are).
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}.")
+    photo = style == "photo"
+    height, width = size
+    canvas = _Canvas(height * _SUPERSAMPLE, width * _SUPERSAMPLE)
+    species = BREEDS[breed]
+    look = _BREED_LOOKS[breed]
+    if photo:
+        textures = load_textures() if textures is None else tuple(textures)
+        background = _photo_or_procedural_background(rng, canvas, textures)
+    else:
+        background = Image.fromarray(np.clip(_background(rng, canvas), 0, 255).astype(np.uint8))
+    background_draw = ImageDraw.Draw(background)
+    _draw_distractors(rng, background_draw, canvas)
+
+    closeup = photo and rng.random() < CLOSEUP_SHARE
+    frontal = photo and rng.random() < (0.5 if closeup else 0.25)
+    zoom = rng.uniform(*CLOSEUP_ZOOM) if closeup else 1.0
+    pet = _pet_parts(rng, species, canvas.unit * zoom, frontal)
+    pet = _place_closeup(rng, pet, canvas) if closeup else _place_pet(rng, pet, canvas)
+    if not closeup and rng.random() < 0.5:  # soft shadow on the ground (background, not pet)
+        _draw_shadow(background, background_draw, pet, canvas)
+
+    fur, points_colour = (_photo_fur if photo else _cartoon_fur)(rng, canvas, look)
     pet_layer = Image.fromarray(np.clip(fur, 0, 255).astype(np.uint8))
     pet_draw = ImageDraw.Draw(pet_layer)
     _draw_pattern(rng, pet_draw, pet, look, points_colour)
-    _draw_face(pet_draw, pet, species, rng)
+    _draw_face(pet_draw, pet, species, rng, photo)
 
     mask_layer = Image.new("L", (canvas.width, canvas.height), 0)
     mask_draw = ImageDraw.Draw(mask_layer)
     for polygons in pet["parts"].values():
         _fill(mask_draw, polygons, 255)
 
+    if photo:
+        pet_layer = realism.shade(pet_layer, mask_layer, canvas.unit * rng.uniform(0.03, 0.08), rng.uniform(0.15, 0.4))
     composite = Image.composite(pet_layer, background, mask_layer)
     image = np.asarray(composite.reduce(_SUPERSAMPLE), dtype=np.float32)
+    if photo:
+        image = realism.camera_look(rng, image)
     coverage = np.asarray(mask_layer.reduce(_SUPERSAMPLE))
     image = image + rng.normal(0.0, rng.uniform(2.0, 6.0), size=image.shape).astype(np.float32)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), coverage >= 128

@@ -1,7 +1,8 @@
 """``python -m cvlab.models train|pointing-game|info|download``: the demo classifiers' command line.
 
     python -m cvlab.models train [--model mini_xception|convnet|all] [--epochs N] [--n-images N] [--data oxford]
-    python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME] [--save]
+    python -m cvlab.models pointing-game [--model ...] [--n-images N] [--layer NAME] [--style photo|cartoon] [--save]
+    python -m cvlab.models real-photos [--save]    # the real photos installed packages ship (cvlab.models.real_photos)
     python -m cvlab.models info
     python -m cvlab.models download imagenet [--mirror URL]   # Keras' ImageNet Xception (cvlab.models.imagenet)
 """
@@ -14,10 +15,12 @@ from pathlib import Path
 
 from cvlab.data import DatasetError
 from cvlab.data.oxford import DATA_KEYWORD, is_installed, resolve_data_root
+from cvlab.data.synthetic import STYLES
 from cvlab.download import DEFAULT_TIMEOUT, MIRROR_ENV
 from cvlab.models.imagenet import download_command
 from cvlab.models.pointing_game import evaluate_pointing_game
-from cvlab.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, demo_model_info, write_info
+from cvlab.models.real_photos import evaluate_real_photos, format_table
+from cvlab.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, demo_model_info, read_info, write_info
 from cvlab.models.training import default_config, train_demo_model
 from cvlab.paths import MODELS_DIR
 
@@ -41,7 +44,11 @@ def build_parser():
     game.add_argument("--model", choices=DEMO_MODELS + ("all",), default="all")
     game.add_argument("--n-images", type=int, default=60)
     game.add_argument("--layer", default=None, help="layer for Grad-CAM (default: the metadata's)")
+    game.add_argument("--style", choices=STYLES, default=None,
+                      help="the held-out pets' drawing style (default: the one the model was trained on)")
     game.add_argument("--save", action="store_true", help="record the result in the model's metadata")
+    photos = commands.add_parser("real-photos", help="the demo models on the real feline photos installed packages ship")
+    photos.add_argument("--save", action="store_true", help="record the scores in the models' metadata")
     commands.add_parser("info", help="print the shipped models' metadata")
     fetch = commands.add_parser("download", help="download the book's ImageNet Xception into Keras' cache")
     fetch.add_argument("what", choices=("imagenet",))
@@ -75,12 +82,26 @@ def _train(args):
 
 def _pointing_game(args):
     for name in _selected(args.model):
-        result = evaluate_pointing_game(name, args.n_images, args.layer)
-        print(f"{name}: Grad-CAM max on the pet in {result['rate']:.1%} of {result['n_images']} held-out images "
+        result = evaluate_pointing_game(name, args.n_images, args.layer, style=args.style)
+        print(f"{name}: Grad-CAM max on the pet in {result['rate']:.1%} of {result['n_images']} held-out {result['style']} images "
               f"(layer {result['layer']}; chance {result['chance']:.1%}; accuracy {result['accuracy']:.1%})")
         if args.save:
             info = demo_model_info(name)
             info["pointing_game"] = result
+            write_info(info)
+
+
+def _real_photos(args):
+    result = evaluate_real_photos()
+    if not result["photos"]:
+        raise FileNotFoundError("None of the real photos is installed here: `pip install scikit-image` brings Chelsea the cat "
+                                "(Gradio, which the UI needs, brings the others).")
+    print(format_table(result))
+    if args.save:
+        for name in [n for n in result if n not in ("photos", "missing")]:
+            info = read_info(name)
+            info["real_photos"] = {"scores": result[name], "photos": result["photos"],
+                                   "command": "python -m cvlab.models real-photos --save"}
             write_info(info)
 
 
@@ -94,6 +115,8 @@ def main(argv=None):
             _train(args)
         elif args.command == "pointing-game":
             _pointing_game(args)
+        elif args.command == "real-photos":
+            _real_photos(args)
         else:
             for name in DEMO_MODELS:
                 print(json.dumps(demo_model_info(name), indent=2))

@@ -34,6 +34,9 @@ class TrainingConfig:
         seed: ``keras.utils.set_random_seed`` seed (weights, shuffling, augmentation).
         data: "" for the synthetic pets, else "oxford" (the set ``python -m
             cvlab.data download`` installs) or an Oxford-IIIT Pets folder.
+        data_style: the synthetic pets' drawing style, "photo" (photo
+            backgrounds, close-ups, camera effects) or "cartoon" (flat
+            cartoon pets, generator version 1); unused with ``data``.
     """
 
     #: (field, command-line option) pairs the training command accepts.
@@ -51,6 +54,7 @@ class TrainingConfig:
     split_seed: int = 1337
     seed: int = 0
     data: str = ""
+    data_style: str = "photo"
 
     def as_json(self):
         """The fields as a JSON-ready dict (tuples become lists)."""
@@ -80,7 +84,9 @@ class TrainingConfig:
     def trained_on(self, n_train):
         """What a model trained with this configuration has seen, in words (the UI shows it)."""
         if not self.data:
-            return f"synthetic cartoon pets (cvlab.data, {n_train} training images)"
+            if self.data_style == "cartoon":
+                return f"synthetic cartoon pets (cvlab.data, {n_train} training images)"
+            return f"synthetic cartoon pets on photo backgrounds, many close-up (cvlab.data photo style, {n_train} training images)"
         where = "" if self.data == DATA_KEYWORD else f" from {self.data}"
         return f"Oxford-IIIT Pets photos ({n_train} training images{where})"
 

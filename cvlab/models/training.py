@@ -56,10 +56,10 @@ class ClassifierConfig(TrainingConfig):
 
 DEFAULT_CONFIGS = {
     "mini_xception": ClassifierConfig(
-        model="mini_xception", img_size=(64, 64), epochs=15, filters=(32, 64, 128), augment=True
+        model="mini_xception", img_size=(64, 64), epochs=25, filters=(32, 64, 128), augment=True
     ),
     "convnet": ClassifierConfig(
-        model="convnet", img_size=(96, 96), epochs=20, filters=(16, 32, 64, 128, 128), augment=True
+        model="convnet", img_size=(96, 96), epochs=30, filters=(16, 32, 64, 128, 128), augment=True
     ),
 }
 
@@ -102,6 +102,7 @@ def training_arrays(config, data_root=None):
             n_images=config.n_images,
             image_size=tuple(config.data_image_size),
             seed=config.data_seed,
+            style=config.data_style,
         )
         images, labels, class_names = load_classification_arrays(root, img_size=tuple(config.img_size))
     train_idx, val_idx = split_indices(len(images), config.val_fraction, seed=config.split_seed)
@@ -120,7 +121,7 @@ def _data_info(config, root, n_images):
     split = {"val_fraction": config.val_fraction, "split_seed": config.split_seed}
     if config.data:
         return {"dataset": "Oxford-IIIT Pets", "root": str(root), "n_images": n_images, "seed": config.data_seed, **split}
-    return {"generator": "cvlab.data.ensure_synthetic_pets", "n_images": config.n_images,
+    return {"generator": "cvlab.data.ensure_synthetic_pets", "style": config.data_style, "n_images": config.n_images,
             "image_size": list(config.data_image_size), "seed": config.data_seed, **split}
 
 

@@ -22,7 +22,7 @@ from grader.core import all_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-INSTRUCTOR_ONLY = ("solutions", "grader/hidden", "course", "tests", "bench", "tools", "cvlab/fastpaths.py")
+INSTRUCTOR_ONLY = ("solutions", "grader/hidden", "grader/batch", "course", "tests", "bench", "tools", "cvlab/fastpaths.py")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course.judging import verdict_path, write_verdict
+from course.judging import verdict_path
 from course.notebooks import (
     answer_sources,
     build_notebook,
@@ -22,6 +22,7 @@ from course.notebooks import (
 )
 from course.preprocessors import HIDDEN_NOTE, HideHiddenTests, JudgeOutputs
 from cvlab.paths import SOLUTIONS_DIR
+from grader.batch.verdicts import verdict_document, write_json
 from grader.core import all_checks
 
 pytestmark = pytest.mark.timeout(300)
@@ -151,7 +152,7 @@ def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
                     c.points if i == 0 else 0.0, c.points, "" if i == 0 else "Not implemented yet: write f() in x.")
         for i, c in enumerate(checks)
     ]
-    write_verdict(verdict_path(tmp_path, "segmentation", "ann"), "segmentation", "ann", "hash", "grader", results)
+    write_json(verdict_path(tmp_path, "segmentation", "ann"), verdict_document("segmentation", "ann", "hash", "grader", results))
     ids = check_cell_ids(checks)
     cells = [_feedback_cell(f"check({c.id!r}, globals())", [new_output("stream", name="stdout", text="forged PASS\n")])
              for c in checks]

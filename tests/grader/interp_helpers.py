@@ -1,16 +1,13 @@
 """Implementations of Lab 3 written differently from the reference, and broken ones.
 
-``BOOK_STYLE_SOURCE`` is a complete, correct ``interpretation.py`` written
-the way the book (and many students) would: ``.predict`` and ``isinstance``
-for activations, ``keras.ops``, an ``@tf.function`` gradient step with
-``grads / tf.norm(grads)``, an epsilon in deprocess, Grad-CAM with the
-book's two models (the layers after the conv layer re-chained on a new
-Input), the book's overlay (``array_to_img`` and PIL's default bicubic
-resize). It must pass every visible check; its Grad-CAM
-cannot handle a branching head, which the hidden check catches.
+``BOOK_STYLE_SOURCE`` is the text of ``bench/book.py``, the book's code
+(the one copy of the baselines the benchmarks time): a complete, correct
+``interpretation.py`` written the way the book (and many students) would.
+It must pass every visible check; its Grad-CAM cannot handle a branching
+head, which the hidden check catches.
 
-``EAGER_GRAD_CAM`` replaces the reference's ``grad_cam`` by a single
-two-output model run eagerly with ``keras.ops``: it must pass everything.
+``EAGER_GRAD_CAM`` replaces the reference's ``grad_cam`` by the same
+two-output model written with ``keras.ops``: it must pass everything.
 
 ``MUTATIONS`` are deliberate mistakes: text replacements applied to
 ``solutions/interpretation.py``, each with the checks that must fail and
@@ -20,136 +17,9 @@ as :func:`tests.grader.helpers.check_results` keys them.
 
 import dataclasses
 
-BOOK_STYLE_SOURCE = '''
-import numpy as np
-import keras
-import matplotlib
-import tensorflow as tf
-from keras import ops
+from cvlab.paths import REPO_ROOT
 
-
-def extract_activations(model, image, layer_names=None):
-    x = np.asarray(image, dtype="float32")
-    if x.ndim == 3:
-        x = np.expand_dims(x, axis=0)
-    if layer_names is None:
-        wanted = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.MaxPooling2D)
-        layer_names = [layer.name for layer in model.layers if isinstance(layer, wanted)]
-    layer_outputs = [model.get_layer(name).output for name in layer_names]
-    activation_model = keras.Model(inputs=model.inputs, outputs=layer_outputs)
-    activations = activation_model.predict(x, verbose=0)
-    if len(layer_names) == 1:
-        activations = [activations]
-    return {name: act[0] for name, act in zip(layer_names, activations)}
-
-
-def activation_grid(activation, images_per_row=16):
-    size_h, size_w, n_features = activation.shape
-    n_rows = -(-n_features // images_per_row)
-    grid = np.zeros(((size_h + 1) * n_rows - 1, images_per_row * (size_w + 1) - 1))
-    for row in range(n_rows):
-        for col in range(images_per_row):
-            index = row * images_per_row + col
-            if index >= n_features:
-                break
-            channel = activation[:, :, index].copy()
-            if channel.std() > 0:
-                channel -= channel.mean()
-                channel /= channel.std()
-                channel *= 64
-                channel += 128
-                channel = np.clip(channel, 0, 255)
-            else:
-                channel = np.zeros_like(channel)
-            top, left = row * (size_h + 1), col * (size_w + 1)
-            grid[top : top + size_h, left : left + size_w] = channel
-    return grid.astype("uint8")
-
-
-def filter_loss(feature_extractor, image, filter_index):
-    activation = feature_extractor(image)
-    return ops.mean(activation[:, 2:-2, 2:-2, filter_index])
-
-
-@tf.function
-def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        loss = filter_loss(feature_extractor, image, filter_index)
-    grads = tape.gradient(loss, image)
-    grads = grads / tf.norm(grads)
-    image += learning_rate * grads
-    return image
-
-
-def generate_filter_pattern(feature_extractor, filter_index, iterations=30, learning_rate=10.0,
-                            image=None, img_size=(200, 200), seed=None):
-    if image is None:
-        shape = (1, img_size[0], img_size[1], 3)
-        if seed is None:
-            image = tf.random.uniform(shape, minval=0.4, maxval=0.6)
-        else:
-            image = tf.random.stateless_uniform(shape, seed=[seed, 0], minval=0.4, maxval=0.6)
-    image = tf.convert_to_tensor(image, dtype="float32")
-    for _ in range(iterations):
-        image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)
-    return image[0].numpy()
-
-
-def deprocess_image(image, crop=25):
-    image = np.array(image, dtype="float32")
-    image -= image.mean()
-    image /= image.std() + 1e-5
-    image *= 64
-    image += 128
-    image = np.clip(image, 0, 255).astype("uint8")
-    if crop:
-        image = image[crop:-crop, crop:-crop, :]
-    return image
-
-
-def grad_cam(model, image, last_conv_layer_name, class_index=None):
-    img_array = np.asarray(image, dtype="float32")
-    if img_array.ndim == 3:
-        img_array = img_array[None]
-    last_conv_layer = model.get_layer(last_conv_layer_name)
-    last_conv_layer_model = keras.Model(model.inputs, last_conv_layer.output)
-    classifier_input = keras.Input(shape=last_conv_layer.output.shape[1:])
-    x = classifier_input
-    for layer in model.layers[model.layers.index(last_conv_layer) + 1 :]:
-        x = layer(x)
-    classifier_model = keras.Model(classifier_input, x)
-    with tf.GradientTape() as tape:
-        last_conv_layer_output = last_conv_layer_model(img_array)
-        tape.watch(last_conv_layer_output)
-        preds = classifier_model(last_conv_layer_output)
-        if class_index is None:
-            class_index = tf.argmax(preds[0])
-        class_channel = preds[:, class_index]
-    grads = tape.gradient(class_channel, last_conv_layer_output)
-    pooled_grads = ops.mean(grads, axis=(0, 1, 2)).numpy()
-    last_conv_layer_output = last_conv_layer_output.numpy()[0]
-    for i in range(pooled_grads.shape[-1]):
-        last_conv_layer_output[:, :, i] *= pooled_grads[i]
-    heatmap = np.mean(last_conv_layer_output, axis=-1)
-    heatmap = np.maximum(heatmap, 0)
-    if heatmap.max() > 0:
-        heatmap /= heatmap.max()
-    return heatmap.astype("float32")
-
-
-def overlay_heatmap(image, heatmap, alpha=0.4):
-    # the book's code as printed: array_to_img rescales, PIL's default resize filter is bicubic
-    heatmap = np.uint8(255 * heatmap)
-    jet = matplotlib.colormaps["jet"]
-    jet_colors = jet(np.arange(256))[:, :3]
-    jet_heatmap = jet_colors[heatmap]
-    jet_heatmap = keras.utils.array_to_img(jet_heatmap)
-    jet_heatmap = jet_heatmap.resize((image.shape[1], image.shape[0]))
-    jet_heatmap = keras.utils.img_to_array(jet_heatmap)
-    superimposed_img = jet_heatmap * alpha + image
-    return np.asarray(keras.utils.array_to_img(superimposed_img))
-'''
+BOOK_STYLE_SOURCE = (REPO_ROOT / "bench" / "book.py").read_text()
 
 EAGER_GRAD_CAM = '''
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
@@ -184,14 +54,13 @@ class Mutation:
 MUTATIONS = (
     Mutation(
         "activations_keep_batch_axis",
-        (('{name: np.asarray(value, dtype="float32")[0] for', '{name: np.asarray(value, dtype="float32") for'),),
+        (('np.asarray(activations[layer.name], dtype="float32")[0] for', 'np.asarray(activations[layer.name], dtype="float32") for'),),
         ("extract_activations.default_layers",),
         ("batch axis",),
     ),
     Mutation(
         "activations_use_model_input",
-        (("        return keras.Model(inputs=inputs, outputs=outputs)\n",
-          "        return keras.Model(inputs=model.input, outputs=outputs)\n"),),
+        (("keras.Model(inputs=inputs, outputs={layer.name", "keras.Model(inputs=model.input, outputs={layer.name"),),
         ("extract_activations.sequential_and_names",),
         ("model.inputs",),
     ),
@@ -260,13 +129,14 @@ MUTATIONS = (
     ),
     Mutation(
         "pattern_ignores_iterations",
-        (("    for _ in range(iterations):\n        result = step(", "    for _ in range(30):\n        result = step("),),
+        (("    for _ in range(iterations):\n        image = gradient_ascent_step(",
+          "    for _ in range(30):\n        image = gradient_ascent_step("),),
         ("generate_filter_pattern.pattern_from_image",),
         ("iterations",),
     ),
     Mutation(
         "pattern_keeps_batch_axis",
-        (('    return np.asarray(result, dtype="float32")[0]\n', '    return np.asarray(result, dtype="float32")\n'),),
+        (('    return np.asarray(image, dtype="float32")[0]\n', '    return np.asarray(image, dtype="float32")\n'),),
         ("generate_filter_pattern.pattern_from_image",),
         ("batch axis",),
     ),
@@ -290,8 +160,7 @@ MUTATIONS = (
     ),
     Mutation(
         "grad_cam_no_relu",
-        (('    heatmap = np.maximum(heatmap.numpy(), 0).astype("float32")\n',
-          '    heatmap = heatmap.numpy().astype("float32")\n'),),
+        (("    heatmap = np.maximum(heatmap.numpy(), 0)\n", "    heatmap = heatmap.numpy()\n"),),
         ("grad_cam.grad_cam_top_class",),
         ("relu",),
     ),
@@ -310,7 +179,8 @@ MUTATIONS = (
     ),
     Mutation(
         "grad_cam_ignores_class_index",
-        (("    index = -1 if class_index is None else int(class_index)\n", "    index = -1\n"),),
+        (("        if class_index is None:\n            class_index = tf.argmax(preds[0])\n",
+          "        class_index = tf.argmax(preds[0])\n"),),
         ("grad_cam.grad_cam_class_index",),
         ("class_index",),
     ),
@@ -322,7 +192,7 @@ MUTATIONS = (
     ),
     Mutation(
         "overlay_colors_not_scaled",
-        (("    jet_heatmap = jet_colors[heatmap] * 255\n", "    jet_heatmap = jet_colors[heatmap]\n"),),
+        (("    jet_heatmap = jet_colors[heatmap] * 255  # (h, w, 3)\n", "    jet_heatmap = jet_colors[heatmap]  # (h, w, 3)\n"),),
         ("overlay_heatmap.overlay",),
         ("255",),
     ),
@@ -335,8 +205,8 @@ MUTATIONS = (
     ),
     Mutation(
         "activations_key_error",
-        (("        _get_layer(model, name, \"convolution and pooling\", ACTIVATION_LAYER_TYPES)\n",
-          "        {layer.name: layer for layer in model.layers}[name]\n"),),
+        (('_get_layer(model, name, "convolution and pooling", ACTIVATION_LAYER_TYPES) for name',
+          "{layer.name: layer for layer in model.layers}[name] for name"),),
         ("extract_activations.unknown_layer",),
         ("KeyError", "ValueError"),
     ),

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from PIL import Image
 from ui.config import EXAMPLES_DIR
 
 PHOTO = EXAMPLES_DIR / "photo_grace_hopper.jpg"
+
+
+def reference_difference(status):
+    """The number in a Grad-CAM status's "max difference from the reference: X" (the reference is traced: ~1e-7, not 0)."""
+    match = re.search(r"max difference from the reference: ([0-9.e+-]+)\)", status)
+    assert match, status
+    return float(match.group(1))
 
 
 def replace_function(directory, lab, function, new_source):

@@ -99,7 +99,7 @@ def test_a_failed_download_says_how_and_the_demo_models_stay(empty_cache, monkey
 def test_demo_models_say_they_were_trained_on_cartoon_pets(models_dir):
     for name in models.DEMO_MODELS:
         note = resources.model_note(name)
-        assert "trained on synthetic cartoon pets" in note and "on real photos expect" in note
+        assert "trained on synthetic cartoon pets on photo backgrounds" in note and "on real photos expect" in note
         assert "ImageNet Xception" in note and "--data oxford" in note
     note = resources.segmentation_note()
     assert "segmentation_demo.keras" in note and "cartoon pets" in note and "--data oxford" in note

@@ -1,0 +1,167 @@
+"""One submission, one task: what travels to a worker and what comes back.
+
+A :class:`GradeTask` carries the submission's code as text (a
+:class:`~grader.judge.LabCode`), never a path, so a worker on another machine
+needs no shared folder. :func:`grade_task` runs on the worker: the judge
+grades the code in a fresh sandbox process of its own (timeouts, memory
+limit, crash isolation, the audit hook: everything :mod:`grader.judge`
+does), against the live reference of this worker, which :func:`warm_judge`
+built once per worker process. Nothing of one student's sandbox outlives
+their task; only the judge's side (TensorFlow, the reference's expected
+values, frozen read-only) is reused.
+"""
+
+import dataclasses
+import os
+import socket
+import time
+
+from grader.judge import Limits, grader_fingerprint
+
+
+@dataclasses.dataclass(frozen=True)
+class GradeTask:
+    """One submission to grade (plain data: it is pickled to a worker).
+
+    Attributes:
+        student: the student's id (a folder name).
+        lab: the lab name.
+        code: the :class:`~grader.judge.LabCode` to grade.
+        code_hash: ``code.content_hash()``.
+        limits: the judge's :class:`~grader.judge.Limits`.
+        deny: folders the sandbox may not read (the other submissions).
+    """
+
+    student: str
+    lab: str
+    code: object
+    code_hash: str
+    limits: Limits = Limits()
+    deny: tuple = ()
+
+    @property
+    def key(self):
+        """The Dask key: unique per student, lab and code."""
+        return f"grade-{self.lab}-{self.student}-{self.code_hash[:16]}"
+
+    @property
+    def name(self):
+        return f"{self.student}/{self.lab}"
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a worker returns for one task.
+
+    Attributes:
+        student, lab, code_hash: as in the task.
+        grader: the worker's :func:`~grader.judge.grader_fingerprint` of the lab.
+        results: list[CheckResult] in check order.
+        seconds: wall time of the grading on the worker.
+        cpu_s: CPU seconds the worker and its sandboxes used for it (POSIX; Windows counts the worker only).
+        worker: ``host:pid`` of the worker process.
+    """
+
+    student: str
+    lab: str
+    code_hash: str
+    grader: str
+    results: list
+    seconds: float
+    cpu_s: float
+    worker: str
+
+    @property
+    def score(self):
+        return sum(r.score for r in self.results)
+
+
+@dataclasses.dataclass
+class WarmJudge:
+    """The judge's side of one worker process, built once: TensorFlow and the live reference."""
+
+    reference: object
+    labs: set
+    seconds: float
+
+
+_JUDGE = []
+
+
+def process_cpu_s():
+    """CPU seconds of this process plus its finished (waited-for) children, sandboxes included."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _frozen(value):
+    """``value`` with every numpy array made read-only (a check cannot change what the next student is compared with)."""
+    if hasattr(value, "flags") and hasattr(value, "setflags"):
+        value.setflags(write=False)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _frozen(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _frozen(item)
+    return value
+
+
+class FrozenReference:
+    """A :class:`~grader.expect.LiveReference` whose values are read-only once computed."""
+
+    kind = "live"
+
+    def __init__(self, live):
+        self.live = live
+
+    def get(self, lab, name):
+        return _frozen(self.live.get(lab, name))
+
+
+def warm_judge(labs=()):
+    """This process's judge, with the expectations of ``labs`` (hidden ones included) computed.
+
+    The first call imports TensorFlow and builds the reference; later calls
+    add the labs not seen yet. Costs one TensorFlow import per worker, not
+    per submission.
+    """
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
+    from grader.expect import LiveReference, expectations_of  # noqa: PLC0415
+
+    start = time.perf_counter()
+    if not _JUDGE:
+        import_tensorflow()
+        _JUDGE.append(WarmJudge(FrozenReference(LiveReference()), set(), 0.0))
+    judge = _JUDGE[0]
+    for lab in set(labs) - judge.labs:
+        for item in expectations_of(lab, include_hidden=True):
+            judge.reference.get(lab, item.name)
+        judge.labs.add(lab)
+    judge.seconds += time.perf_counter() - start
+    return judge
+
+
+def grade_task(task):
+    """Grade one :class:`GradeTask` (on a worker); returns its :class:`Outcome`.
+
+    Raises:
+        GraderError: the grader itself could not run (the sandbox did not
+            start): the submission is not graded, and a re-run tries again.
+    """
+    from grader.judge import grade_code  # noqa: PLC0415
+
+    judge = warm_judge([task.lab])
+    cpu, start = process_cpu_s(), time.perf_counter()
+    results = grade_code({task.lab: task.code}, lab=task.lab, reference=judge.reference, include_hidden=True,
+                         limits=task.limits, extra_deny=list(task.deny))
+    return Outcome(task.student, task.lab, task.code_hash, grader_fingerprint(task.lab), results,
+                   time.perf_counter() - start, process_cpu_s() - cpu, f"{socket.gethostname()}:{os.getpid()}")
+
+
+def grade_serially(task):
+    """The results of ``task`` graded the plain way, in this process, with a fresh reference (what the engine must equal)."""
+    from grader.judge import grade_code  # noqa: PLC0415
+
+    return grade_code({task.lab: task.code}, lab=task.lab, reference="live", include_hidden=True,
+                      limits=task.limits, extra_deny=list(task.deny))
