@@ -95,8 +95,8 @@ def build_app(notebook_lab=None):
     return app
 
 
-def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None):
-    """Start ``app`` on http://127.0.0.1:``port`` with offline settings (no share link, no inline display).
+def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inline=False, height=None):
+    """Start ``app`` on http://127.0.0.1:``port`` with offline settings (no share link).
 
     Args:
         block: wait until the server stops (False returns at once; call
@@ -104,6 +104,9 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None):
         root_path: the path under which a proxy serves the app (e.g.
             ``/user/alice/proxy/7861`` on JupyterHub), or None (Gradio's
             default: ``$GRADIO_ROOT_PATH`` or none).
+        inline: show the app in the running notebook cell's output (Gradio's
+            inline display; :func:`ui.notebook.show_lab`); ``height`` is the
+            frame's, in pixels.
 
     Returns:
         what ``gr.Blocks.launch`` returns (app, local URL, share URL).
@@ -113,7 +116,9 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None):
         server_port=int(port),
         share=False,
         inbrowser=False,
-        inline=False,
+        inline=inline,
+        width="100%",
+        height=height or 500,
         prevent_thread_lock=not block,
         root_path=root_path,
         quiet=quiet,
