@@ -58,3 +58,4 @@ def kernel_ports(client):
     """The ZeroMQ ports of the kernel (shell, iopub, stdin, control, heartbeat)."""
     info = client.km.get_connection_info()
     return {info[k] for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
+
