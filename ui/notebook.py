@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 
-from ui.config import HOST
+from ui.config import HOST, set_offline_environment
 
 #: ``auto`` (default: launch only in an interactive frontend), ``always`` or ``never``.
 MODE_ENV = "CVLAB_SHOW_LAB"
@@ -267,6 +267,10 @@ def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
     if not launch:
         print(why_not)
         return
+    set_offline_environment()  # as python -m ui does, before Gradio is imported
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+
+    import_tensorflow()  # silently, in case no setup cell did
     from ui.common import attach_notebook  # noqa: PLC0415 - imports Gradio
 
     attach_notebook(notebook_source(namespace, _current_shell()))
