@@ -260,8 +260,8 @@ def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
         height: of the inline frame, in pixels.
 
     Prints one line: where the UI runs, or why it was not started
-    (non-interactive runs, outside a kernel). Returns None, so the cell shows
-    no ``Out[]`` value.
+    (non-interactive runs, outside a kernel, a taken port, a bad
+    ``CVLAB_UI_ROOT_PATH``). Returns None, so the cell shows no ``Out[]`` value.
     """
     launch, why_not = launch_decision()
     if not launch:
@@ -274,8 +274,12 @@ def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
     from ui.common import attach_notebook  # noqa: PLC0415 - imports Gradio
 
     attach_notebook(notebook_source(namespace, _current_shell()))
-    chosen = choose_port(port, previous=close_running())
-    root_path = proxy_root_path(chosen)
+    try:
+        chosen = choose_port(port, previous=close_running())
+        root_path = proxy_root_path(chosen)
+    except (OSError, ValueError) as exc:  # a taken port, a CVLAB_UI_ROOT_PATH that cannot be expanded
+        print(f"The lab UI was not started: {exc}")
+        return
     start_app(lab, chosen, root_path, height)
     print(f"The lab UI runs on this notebook's functions at {frame_address(chosen, root_path)} "
           "(run this cell again to restart it).")

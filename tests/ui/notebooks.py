@@ -6,9 +6,17 @@ import psutil
 from course.notebooks import SHOW_LAB_ID, answer_sources, grade_id, notebook_path
 from tests.course.helpers import submission
 
-#: What the kernel needs to find the repository and stay quiet (the setup cell reads CVLAB_ROOT).
-KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "GRADIO_ANALYTICS_ENABLED": "False",
-              "HF_HUB_OFFLINE": "1"}
+#: Left out of the kernel's environment, as in a student's Jupyter: the setup cell and show_lab set what they need
+#: (TensorFlow quiet, Gradio offline), and nothing forces or prevents the launch.
+CLEARED_ENV = ("CVLAB_SHOW_LAB", "CVLAB_UI_ROOT_PATH", "NBGRADER_EXECUTION", "TF_CPP_MIN_LOG_LEVEL",
+               "TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE")
+
+
+def kernel_environment(environ):
+    """``environ`` without :data:`CLEARED_ENV`, with CVLAB_ROOT (the setup cell finds the repository by it)."""
+    from cvlab.paths import REPO_ROOT  # noqa: PLC0415
+
+    return {k: v for k, v in environ.items() if k not in CLEARED_ENV} | {"CVLAB_ROOT": str(REPO_ROOT)}
 
 
 def released_notebook(lab):

@@ -215,3 +215,25 @@ def test_a_redefined_function_is_used_on_the_next_click(kernel, image):
     assert "gave a 3x3 heatmap" in grad_cam_outputs(NOTEBOOK, image)[2]
     run_cell(shell, namespace, 'def grad_cam(*args):\n    return np.full((7, 5), 0.5, "float32")\n', 15)
     assert "gave a 7x5 heatmap" in grad_cam_outputs(NOTEBOOK, image)[2]
+
+
+def test_a_taken_port_or_a_bad_proxy_path_is_one_line(capsys, monkeypatch):
+    import socket  # noqa: PLC0415
+
+    monkeypatch.setattr(notebook, "_current_shell", lambda: fake_shell())
+    monkeypatch.setenv("CVLAB_SHOW_LAB", "always")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        notebook.show_lab({}, port=busy)
+    monkeypatch.setenv("CVLAB_UI_ROOT_PATH", "/hub/{user}/{port}")
+    notebook.show_lab({})
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"The lab UI was not started: Port {busy} on 127.0.0.1 is taken; call show_lab(globals(), port=...) with another one.",
+        "The lab UI was not started: CVLAB_UI_ROOT_PATH='/hub/{user}/{port}' cannot be expanded ('user'); "
+        "it may use {port}, {base_url} and {username}, e.g. {base_url}proxy/{port}/.",
+    ]
+    assert err == "" and notebook._running == {}
+    attach_notebook(None)

@@ -11,14 +11,11 @@ import os
 import nbformat
 import pytest
 
-from cvlab.paths import REPO_ROOT
 from tests.ui.helpers import require_chromium
-from tests.ui.notebooks import KERNEL_ENV, released_notebook, without_test_cells
+from tests.ui.notebooks import kernel_environment, released_notebook, without_test_cells
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 RESULT_TIMEOUT_MS = 120_000
-#: The only override of the environment: no CVLAB_SHOW_LAB, no proxy path, not under nbgrader.
-CLEARED = ("CVLAB_SHOW_LAB", "CVLAB_UI_ROOT_PATH", "NBGRADER_EXECUTION")
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +29,7 @@ def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("jupyter") / "notebooks"
     folder.mkdir()
     nbformat.write(without_test_cells(released_notebook("interpretation")), str(folder / "interpretation.ipynb"))
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED} | KERNEL_ENV | {"CVLAB_ROOT": str(REPO_ROOT)}
-    with jupyter_server(folder, env) as (base, token), sync_playwright() as playwright:
+    with jupyter_server(folder, kernel_environment(os.environ)) as (base, token), sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})

@@ -26,7 +26,7 @@ from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
 from tests.labs import solution_labs
 from tests.ui.helpers import PHOTO, photo, reference_difference, replace_function
 from tests.ui.notebooks import (
-    KERNEL_ENV,
+    CLEARED_ENV,
     kernel_pid,
     kernel_ports,
     listening_ports,
@@ -74,11 +74,9 @@ def kernel(tmp_path_factory):
     notebook = without_test_cells(released_notebook(LAB))
     folder = tmp_path_factory.mktemp("notebook-kernel")
     with pytest.MonkeyPatch.context() as env:
-        for key, value in KERNEL_ENV.items():
-            env.setenv(key, value)
-        env.setenv("CVLAB_ROOT", str(REPO_ROOT))
-        for key in ("CVLAB_SHOW_LAB", "CVLAB_UI_ROOT_PATH", "NBGRADER_EXECUTION"):
+        for key in CLEARED_ENV:
             env.delenv(key, raising=False)
+        env.setenv("CVLAB_ROOT", str(REPO_ROOT))
         client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
         with client.setup_kernel():
             kernel = Kernel(client, notebook)
