@@ -13,7 +13,12 @@ has grader checks gets ``course/source/<lab>/<lab>.ipynb`` with:
   block is already nbgrader syntax);
 - one locked autograder test cell per grader check, worth the check's points,
   calling :func:`grader.nb.check`. Hidden checks sit inside
-  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``;
+- last, an ungraded, read-only cell (grade_id ``show_lab``) that opens the
+  lab UI on the notebook's functions (:func:`ui.notebook.show_lab`; it starts
+  nothing when nbgrader or any non-interactive run executes the notebook, and
+  the judge leaves it out like the setup cell: it is locked and not a
+  ``given_`` cell).
 
 Usage::
 
@@ -84,6 +89,24 @@ from grader.nb import check
 
 check("{check_id}", globals())
 ### END HIDDEN TESTS'''
+
+
+#: grade_id (and cell id) of the last cell, which opens the lab UI.
+SHOW_LAB_ID = "show_lab"
+
+SHOW_LAB_INTRO = """\
+## Check your work visually
+
+The next cell (not graded) opens the lab UI below it, on **this notebook's functions**: the same app as
+`python -m ui`, with the reference result beside yours. Every click uses your functions as they are at that
+moment: edit an answer cell, run it, click again. The Grade tab runs this lab's visible checks. When the
+notebook is graded, or run outside Jupyter, the cell starts nothing and prints one line."""
+
+SHOW_LAB_SOURCE = '''\
+# Not graded: the lab UI on this notebook's functions.
+from ui.notebook import show_lab
+
+show_lab(globals(), lab="{lab}")'''
 
 
 class NotebookSourceError(ValueError):
@@ -284,6 +307,7 @@ def build_notebook(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR
         cells.append(_code(f"answer_{name}", segment.text, answer_meta))
         for chk in (c for c in checks if c.exercise == name):
             cells.append(_test_cell(cell_ids[chk.id], chk))
+    cells += [_markdown(f"about_{SHOW_LAB_ID}", SHOW_LAB_INTRO), _read_only(SHOW_LAB_ID, SHOW_LAB_SOURCE.format(lab=lab))]
     nb = v4.new_notebook(cells=cells)
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     return nb

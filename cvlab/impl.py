@@ -1,8 +1,10 @@
 """Load a lab implementation: the student's ``labs/``, the reference
-``solutions/`` or any directory holding the same module files.
+``solutions/``, any directory holding the same module files, or a mapping
+of names to functions (:class:`NamespaceSource`: a notebook's ``globals()``).
 
-Every call executes the file afresh, so an edited ``labs/*.py`` is picked
-up without restarting the UI or the grader.
+Every call executes the file afresh (or reads the mapping as it is then), so
+an edited ``labs/*.py`` or a re-run notebook cell is picked up without
+restarting the UI or the grader.
 
 The messages about a student's implementation that the grader, the
 notebooks and the UI all show are written here once: where a file is
@@ -18,6 +20,7 @@ import os
 import re
 import sys
 import traceback
+import types
 from pathlib import Path
 
 from cvlab.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
@@ -90,14 +93,61 @@ def source_problem(path, shown_as=None, what="folder"):
     return None
 
 
+#: Attribute of a module made from a NamespaceSource: how messages name where it came from.
+DISPLAY_ATTR = "__cvlab_display__"
+
+
+class NamespaceSource:
+    """A lab implementation held in a mapping of names to objects, e.g. a notebook's ``globals()``.
+
+    The mapping is kept, not copied: :func:`load_lab` reads it as it is at
+    that moment, so a function redefined since is the one used.
+
+    Args:
+        namespace: the mapping (usually the notebook's ``globals()``).
+        name: how messages name it, e.g. ``"this notebook"``.
+        where: where a not-implemented message says to write a function,
+            e.g. ``"its answer cell in this notebook and run it"``.
+        is_student_file: ``f(filename) -> bool`` for the traceback frames of
+            the namespace's own code (notebook cells); default: none.
+        frame_label: ``f(filename) -> str`` naming such a frame in messages
+            (``"cell In[5]"``); default: the file's base name.
+    """
+
+    def __init__(self, namespace, name="your namespace", where=None, is_student_file=None, frame_label=None):
+        self.namespace = namespace
+        self.name = name
+        self.where = where or name
+        self.is_student_file = is_student_file or (lambda filename: False)
+        self.frame_label = frame_label or (lambda filename: Path(filename).name)
+
+    def snapshot(self, lab):
+        """A new module holding the mapping's current names (dunder names left out); not put in ``sys.modules``."""
+        module = types.ModuleType(f"_cvlab_namespace_{lab}_{next(_counter)}")
+        items = list(dict(self.namespace).items())
+        module.__dict__.update({k: v for k, v in items if isinstance(k, str) and not (k.startswith("__") and k.endswith("__"))})
+        setattr(module, DISPLAY_ATTR, self.name)
+        return module
+
+    def location(self, exc, markdown=False):
+        """``" (cell In[5], line 3: code)"`` for the deepest frame of ``exc`` in the namespace's code; "" when none."""
+        frame = deepest_frame_where(exc, self.is_student_file)
+        return "" if frame is None else _location_text(self.frame_label(frame.filename), frame, markdown)
+
+
 def load_lab(lab, source="labs"):
     """Execute ``<source>/<lab>.py`` as a fresh module and return it.
+
+    A :class:`NamespaceSource` gives a module holding its mapping's current
+    names instead (nothing is executed).
 
     Raises:
         ImplementationError: the file is missing, has a syntax error or
             raises while being imported; the message says where and what
             to do.
     """
+    if isinstance(source, NamespaceSource):
+        return source.snapshot(lab)
     path = lab_path(lab, source)
     if not path.is_file():
         raise ImplementationError(
@@ -143,6 +193,14 @@ def display_path(path):
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
+def deepest_frame_where(exc, is_student_file):
+    """The deepest traceback frame of ``exc`` whose file name satisfies ``is_student_file``, or None."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if is_student_file(frame.filename):
+            return frame
+    return None
+
+
 def deepest_frame_in(exc, path):
     """The deepest traceback frame of ``exc`` inside the file ``path``, or None.
 
@@ -151,10 +209,12 @@ def deepest_frame_in(exc, path):
     if not path:
         return None
     target = Path(path).resolve()
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if Path(frame.filename).resolve() == target:
-            return frame
-    return None
+    return deepest_frame_where(exc, lambda filename: Path(filename).resolve() == target)
+
+
+def _location_text(label, frame, markdown):
+    code = f"`{frame.line}`" if markdown else frame.line
+    return f" ({label}, line {frame.lineno}: {code})"
 
 
 def student_location(exc, path, markdown=False):
@@ -164,10 +224,7 @@ def student_location(exc, path, markdown=False):
         markdown: quote the code as Markdown (for the UI's status lines).
     """
     frame = deepest_frame_in(exc, path)
-    if frame is None:
-        return ""
-    code = f"`{frame.line}`" if markdown else frame.line
-    return f" ({Path(frame.filename).name}, line {frame.lineno}: {code})"
+    return "" if frame is None else _location_text(Path(frame.filename).name, frame, markdown)
 
 
 _TARGET_RE = re.compile(r"(\w+)\.(\w+)")
@@ -189,9 +246,10 @@ class MissingFunction(AssertionError):
 
 
 def module_display(module):
-    """Where ``module`` came from, for messages: its file (see :func:`display_path`) or "your implementation"."""
+    """Where ``module`` came from, for messages: its file (see :func:`display_path`), the name of
+    the :class:`NamespaceSource` it was made from, or "your implementation"."""
     where = getattr(module, "__file__", None)
-    return display_path(where) if where else "your implementation"
+    return display_path(where) if where else getattr(module, DISPLAY_ATTR, None) or "your implementation"
 
 
 def student_function(module, name):

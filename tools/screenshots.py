@@ -1,9 +1,14 @@
-"""Take the README screenshots: ``python -m tools.screenshots [--out docs/screenshots]``.
+"""Take the README screenshots: ``python -m tools.screenshots [--out docs/screenshots] [--notebook]``.
 
 Launches the app in this process, drives Debian's chromium with Playwright
 through every tab (with ``solutions`` as the labs directory, so both sides
 show results, except the Grade tab, which grades the fresh ``labs/``
 skeletons to show the hints) and writes one PNG per tab.
+
+``--notebook`` takes ``notebook.png`` instead: a Jupyter server (Notebook 7)
+on a temporary copy of the interpretation notebook with its answers (the
+generated source notebook without its test cells), every cell run, and the
+inline UI of its last cell after a Grad-CAM click.
 """
 
 import argparse
@@ -14,6 +19,8 @@ from cvlab.paths import REPO_ROOT
 from ui.config import EXAMPLES_DIR, set_offline_environment
 
 VIEWPORT = {"width": 1280, "height": 900}
+#: The notebook's window: the show_lab cell's code, its 900-pixel frame and the line below it.
+NOTEBOOK_VIEWPORT = {"width": 1280, "height": 1160}
 PET = EXAMPLES_DIR / "pet_dog_beagle.jpg"
 #: Screenshots above this size are re-saved with a 256-colour palette.
 MAX_BYTES = 300_000
@@ -45,13 +52,13 @@ def click_and_wait(page, button_id, result_selector):
     page.wait_for_timeout(500)
 
 
-def shoot(page, out, name, clip_to=None):
-    """Screenshot the whole page (or one element) to ``out/name.png``; return the path."""
+def shoot(page, out, name, clip_to=None, full_page=True):
+    """Screenshot the whole page (or one element, or what the window shows) to ``out/name.png``; return the path."""
     path = Path(out) / f"{name}.png"
     if clip_to:
         page.locator(clip_to).first.screenshot(path=str(path))
     else:
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
     shrink(path)
     return path
 
@@ -117,11 +124,63 @@ def take_screenshots(url, out):
     return paths
 
 
+NOTEBOOK_SOURCE = REPO_ROOT / "course" / "source" / "interpretation" / "interpretation.ipynb"
+
+
+def notebook_with_answers(folder):
+    """Write the interpretation notebook (answers in, test cells out) into ``folder``; return its file name."""
+    import nbformat  # noqa: PLC0415
+
+    notebook = nbformat.read(str(NOTEBOOK_SOURCE), as_version=4)
+    notebook.cells = [c for c in notebook.cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    nbformat.write(notebook, str(Path(folder) / NOTEBOOK_SOURCE.name))
+    return NOTEBOOK_SOURCE.name
+
+
+def take_notebook_screenshot(out):
+    """``out/notebook.png``: the inline UI in a notebook served by Notebook 7, after a Grad-CAM click; return its path."""
+    import os  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    from tools.browser import launch_chromium, run_all_cells  # noqa: PLC0415
+    from tools.serving import jupyter_server  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "notebooks"
+        folder.mkdir()
+        name = notebook_with_answers(folder)
+        env = dict(os.environ, CVLAB_ROOT=str(REPO_ROOT))
+        with jupyter_server(folder, env) as (base, token), sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                page = browser.new_page(viewport=NOTEBOOK_VIEWPORT, device_scale_factor=1)
+                app = run_all_cells(page, base, token, name, timeout_ms=RESULT_TIMEOUT_MS)
+                app.locator(f"#gradcam-examples img[src*='{PET.stem}'], #gradcam-examples button").first.click()
+                app.locator("#gradcam-run").click()
+                app.locator("#gradcam-student-overlay img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+                page.wait_for_timeout(1000)
+                # the frame shows the controls and both results; the page, the cell's code above the frame
+                app.locator("#gradcam-student-overlay").evaluate("el => el.scrollIntoView({block: 'end'})")
+                page.locator(".jp-Notebook .jp-Cell").last.evaluate("el => el.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(500)
+                Path(out).mkdir(parents=True, exist_ok=True)
+                return shoot(page, out, "notebook", full_page=False)
+            finally:
+                browser.close()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "screenshots"))
+    parser.add_argument("--notebook", action="store_true", help="only the inline UI in a notebook (notebook.png)")
     args = parser.parse_args(argv)
     set_offline_environment()
+    if args.notebook:
+        path = take_notebook_screenshot(args.out)
+        print(f"{path} ({path.stat().st_size // 1024} KB)")
+        return 0
     from cvlab.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()

@@ -3,18 +3,22 @@
 - :func:`running_ui`: ``python -m ui`` in a child process, waited on until it
   answers (the gradio_client tests and the UI benchmark);
 - :func:`serve_in_background`: the app in this process, not blocking (the
-  browser test and the screenshots).
+  browser test and the screenshots);
+- :func:`jupyter_server`: Notebook 7 on a folder of notebooks, in a child
+  process (the notebook browser test and the notebook screenshot).
 
 Importing this module imports neither Gradio nor TensorFlow.
 """
 
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from cvlab.paths import REPO_ROOT
 from ui.config import HOST
@@ -31,8 +35,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_until_ready(url, process, timeout_s):
+def wait_until_ready(url, process, timeout_s, name="python -m ui"):
     """Seconds until ``url`` answers HTTP 200.
+
+    Args:
+        name: how the messages call the server process.
 
     Raises:
         UIStartError: the process exited first, or ``timeout_s`` passed.
@@ -41,14 +48,14 @@ def wait_until_ready(url, process, timeout_s):
     while time.perf_counter() - start < timeout_s:
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
-            raise UIStartError(f"python -m ui exited with code {process.returncode}:\n{output[-3000:]}")
+            raise UIStartError(f"{name} exited with code {process.returncode}:\n{output[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return time.perf_counter() - start
         except OSError:
             time.sleep(0.25)  # not listening yet
-    raise UIStartError(f"python -m ui did not answer on {url} within {timeout_s} s")
+    raise UIStartError(f"{name} did not answer on {url} within {timeout_s} s")
 
 
 @contextlib.contextmanager
@@ -91,3 +98,34 @@ def serve_in_background(port=None):
     port = port or free_port()
     launch(app, port=port, block=False, quiet=True)
     return app, f"http://{HOST}:{port}/"
+
+
+@contextlib.contextmanager
+def jupyter_server(root_dir, env, timeout_s=120):
+    """Notebook 7 (``python -m notebook``) on 127.0.0.1 serving ``root_dir``, with a random token.
+
+    Its configuration and runtime folders are temporary ones inside
+    ``root_dir``'s parent, so nothing of the user's Jupyter setup is read or
+    written. Yields ``(base URL, token)``; the server and its kernels are
+    killed when the block ends.
+    """
+    from cvlab.processes import kill_tree, start_group  # noqa: PLC0415 - psutil
+
+    root_dir = Path(root_dir)
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(env, JUPYTER_CONFIG_DIR=str(root_dir.parent / "jupyter-config"),
+               JUPYTER_RUNTIME_DIR=str(root_dir.parent / "jupyter-runtime"))
+    command = [sys.executable, "-m", "notebook", "--no-browser", f"--ip={HOST}", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True"]
+    log = root_dir.parent / "jupyter.log"  # a file, not a pipe nobody reads (the server logs every kernel start)
+    with log.open("w") as output:
+        process = start_group(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://{HOST}:{port}"
+    try:
+        try:
+            wait_until_ready(f"{base}/api/status?token={token}", process, timeout_s, name="the Jupyter server")
+        except UIStartError as exc:
+            raise UIStartError(f"{exc}\n{log.read_text()[-3000:]}") from exc
+        yield base, token
+    finally:
+        kill_tree(process)

@@ -1,4 +1,4 @@
-"""``python -m ui [--port N] [--share never]``: launch the lab UI on 127.0.0.1, offline.
+"""``python -m ui [--port N] [--share never] [--reference auto|live|recorded]``: launch the lab UI on 127.0.0.1, offline.
 
 The launcher (not the library modules) sets the process environment:
 Gradio analytics off, TensorFlow quiet with its oneDNN kernels on (faster
@@ -20,6 +20,11 @@ def parse_args(argv=None):
         "--share", choices=["never"], default="never",
         help="public share links are never created: the lab runs offline",
     )
+    parser.add_argument(
+        "--reference", choices=["auto", "live", "recorded"], default="auto",
+        help="the reference column: live (computed from solutions/), recorded (the student kit's gallery), "
+        "auto (live where solutions/ exists; default)",
+    )
     return parser.parse_args(argv)
 
 
@@ -32,7 +37,13 @@ def main(argv=None):
 
     import_tensorflow()
     from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
+    from ui.reference import make_reference, set_reference  # noqa: PLC0415
 
+    try:
+        set_reference(make_reference(args.reference))
+    except ValueError as exc:
+        print(f"python -m ui: {exc}", file=sys.stderr)
+        return 2
     print(f"cvlab UI: http://{HOST}:{args.port} (Ctrl+C to stop)", flush=True)
     launch(build_app(), port=args.port, block=True)
     return 0

@@ -1,11 +1,14 @@
 """Shared plumbing for the UI's event functions.
 
 * :func:`resolve_labs_dir` turns the "labs directory" textbox into a source
-  for :func:`cvlab.impl.load_lab` (``"labs"``, ``"solutions"`` or a path).
-* :func:`run_student` executes the student's module afresh and calls one of
-  its functions; every failure becomes a friendly :class:`Outcome` message
-  instead of an exception, so the reference side of a tab still renders.
-* The reference implementation is :func:`cvlab.impl.reference_lab`, loaded once.
+  for :func:`cvlab.impl.load_lab` (``"labs"``, ``"solutions"``, a path, or
+  ``"notebook"``: the notebook attached by :func:`ui.notebook.show_lab`, a
+  :class:`cvlab.impl.NamespaceSource`).
+* :func:`run_student` executes the student's module afresh (or reads the
+  notebook's functions as they are now) and calls one of its functions;
+  every failure becomes a friendly :class:`Outcome` message instead of an
+  exception, so the reference side of a tab still renders.
+* The reference side is :func:`ui.reference.reference_side`.
 """
 
 import contextlib
@@ -18,6 +21,7 @@ import gradio as gr
 from cvlab.impl import (
     ImplementationError,
     MissingFunction,
+    NamespaceSource,
     display_path,
     lab_files_text,
     load_lab,
@@ -32,6 +36,9 @@ from cvlab.impl import (
 from cvlab.paths import REPO_ROOT
 
 DEFAULT_LABS_DIR = "labs"
+#: The "labs directory" text meaning the notebook that opened the UI (:func:`attach_notebook`).
+NOTEBOOK = "notebook"
+_attached = []
 
 
 def user_error(message):
@@ -39,22 +46,44 @@ def user_error(message):
     return gr.Error(message, print_exception=False)
 
 
+def attach_notebook(source):
+    """Make ``source`` (a NamespaceSource over a notebook's globals) what the labs directory ``notebook`` means."""
+    _attached[:] = [source]
+
+
+def attached_notebook():
+    """The NamespaceSource attached by :func:`attach_notebook`, or None."""
+    return _attached[0] if _attached else None
+
+
 def resolve_labs_dir(text):
     """Source for ``load_lab`` from the "labs directory" textbox.
 
     Args:
         text: ``"labs"``, ``"solutions"`` (a trailing slash is fine), an
-            absolute path, or a path relative to the repository root.
-            Empty means ``labs``.
+            absolute path, a path relative to the repository root, or
+            ``"notebook"`` (the attached notebook). Empty means ``labs``.
+            A NamespaceSource is returned as it is.
 
     Returns:
-        str | Path: ``"labs"``, ``"solutions"`` or an existing directory.
+        str | Path | NamespaceSource: ``"labs"``, ``"solutions"``, an
+        existing directory or the attached notebook.
 
     Raises:
         gr.Error: the folder does not exist, is a file, cannot be read or
-            holds none of the lab modules (see :func:`cvlab.impl.source_problem`).
+            holds none of the lab modules (see :func:`cvlab.impl.source_problem`),
+            or ``notebook`` without an attached notebook.
     """
+    if isinstance(text, NamespaceSource):
+        return text
     text = ("" if text is None else str(text)).strip() or DEFAULT_LABS_DIR
+    if text == NOTEBOOK:
+        if attached_notebook() is None:
+            raise user_error(
+                "No notebook is attached: `notebook` means the notebook that opened this UI with show_lab(globals()); "
+                "type labs or the path of a folder holding your lab modules."
+            )
+        return attached_notebook()
     name = named_source(text.rstrip("/\\"))
     if name:
         return name
@@ -74,13 +103,22 @@ def resolve_labs_dir(text):
 
 
 def describe_source(source):
-    """Short human name of a source folder, e.g. ``labs/`` or ``/tmp/x/`` (see :func:`cvlab.impl.display_path`)."""
+    """Short human name of a source, e.g. ``labs/``, ``/tmp/x/`` (see :func:`cvlab.impl.display_path`) or ``this notebook``."""
+    if isinstance(source, NamespaceSource):
+        return source.name
     return f"{display_path(resolve_source(source))}/"
+
+
+def describe_lab(source, lab):
+    """Where ``lab``'s code is, for messages: ``labs/segmentation.py`` or ``this notebook``."""
+    if isinstance(source, NamespaceSource):
+        return source.name
+    return f"{describe_source(source)}{lab}.py"
 
 
 @contextlib.contextmanager
 def fresh_lab(lab, source):
-    """Execute ``<source>/<lab>.py`` afresh; drop it from ``sys.modules`` afterwards.
+    """Execute ``<source>/<lab>.py`` afresh (a notebook: its functions as they are now); drop it from ``sys.modules`` afterwards.
 
     Every click loads the current file (hot reload); removing the module
     afterwards lets it, and what it cached, be garbage-collected.
@@ -89,7 +127,8 @@ def fresh_lab(lab, source):
     try:
         yield module
     finally:
-        sys.modules.pop(module.__name__, None)
+        if sys.modules.get(module.__name__) is module:
+            del sys.modules[module.__name__]
 
 
 @dataclasses.dataclass
@@ -126,18 +165,19 @@ def outcome_from_exception(exc, lab, function, source):
     if isinstance(exc, NotImplementedError):
         # the skeleton raises NotImplementedError("<lab>.<function>")
         lab, function = not_implemented_target(exc) or (lab, function)
-        where = f"{describe_source(source)}{lab}.py"
+        where = source.where if isinstance(source, NamespaceSource) else describe_lab(source, lab)
         return Outcome(message=not_implemented_message(function, where, NOT_IMPLEMENTED_NEXT), kind="not implemented")
     if isinstance(exc, MissingFunction):
         return Outcome(message=str(exc), kind="missing")
     if isinstance(exc, StudentResultError):
         return Outcome(message=str(exc), kind="error")
-    lab_file = resolve_source(source) / f"{lab}.py"
+    if isinstance(source, NamespaceSource):
+        location = source.location(exc, markdown=True)
+    else:
+        location = student_location(exc, resolve_source(source) / f"{lab}.py", markdown=True)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return Outcome(
-        message=f"Your {function}() raised {type(exc).__name__}"
-        + (f": {detail}" if detail else "")
-        + student_location(exc, lab_file, markdown=True),
+        message=f"Your {function}() raised {type(exc).__name__}" + (f": {detail}" if detail else "") + location,
         kind="error",
     )
 

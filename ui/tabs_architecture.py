@@ -1,18 +1,20 @@
 """Architecture tab: the student's residual / mini-Xception models against the reference.
 
-:func:`compare_architectures` builds the chosen model twice, once with the
-student's functions and once with the reference, and returns a layer table
-for each plus a summary of parameter counts and where they differ.
+:func:`compare_architectures` builds the chosen model with the student's
+functions, asks the reference side (:func:`ui.reference.reference_side`:
+built from ``solutions/``, or recorded in the student kit for the chapter's
+settings) for the reference's layer table, and returns both plus a summary of
+parameter counts and where they differ.
 """
 
 import collections
 
 import gradio as gr
 
-from cvlab.impl import reference_lab
 from ui import inputs
-from ui.common import describe_source, resolve_labs_dir, run_student, user_error
+from ui.common import describe_lab, resolve_labs_dir, run_student, user_error
 from ui.fields import one_of, whole_number
+from ui.reference import reference_side, result_key
 
 LAB = "architecture"
 RESIDUAL = "Residual network (residual_block)"
@@ -107,7 +109,12 @@ def _describe(signature, count=1):
 
 
 def mark_matches(rows, reference_rows):
-    """"✓"/"✗" per row of ``rows``: does the reference have a layer with the same type, shape and params?"""
+    """"✓"/"✗" per row of ``rows``: does the reference have a layer with the same type, shape and params?
+
+    All "" when ``reference_rows`` is None (no reference to compare with).
+    """
+    if reference_rows is None:
+        return [""] * len(rows)
     available = collections.Counter(_signature(r) for r in reference_rows)
     marks = []
     for row in rows:
@@ -129,6 +136,7 @@ def side_by_side_rows(student_rows, reference_rows):
         model with fewer layers are "".
     """
     marks = mark_matches(student_rows, reference_rows)
+    reference_rows = reference_rows or []
     table = []
     for i in range(max(len(student_rows), len(reference_rows))):
         mine = student_rows[i] if i < len(student_rows) else None
@@ -172,13 +180,34 @@ def difference_summary(student_rows, reference_rows, student_params, reference_p
 
 def separable_params_line(source):
     """Markdown comparing the student's separable_conv_params(64, 64, 3) to the reference."""
-    expected = reference_lab(LAB).separable_conv_params(64, 64, 3)
+    expected = reference_side().one(
+        LAB, result_key("separable_conv_params", args=[64, 64, 3]),
+        lambda lab: tuple(int(v) for v in lab.separable_conv_params(64, 64, 3)),
+    ).value
     outcome = run_student(LAB, source, "separable_conv_params", lambda m: m.separable_conv_params(64, 64, 3))
     if not outcome.ok:
         return outcome.markdown()
     got = tuple(int(v) for v in outcome.value) if isinstance(outcome.value, (tuple, list)) else outcome.value
+    if expected is None:
+        return f"`separable_conv_params(64, 64, 3)` — yours: `{got}`."
     mark = "✓" if got == tuple(expected) else "✗"
     return f"{mark} `separable_conv_params(64, 64, 3)` — yours: `{got}`, reference: `{tuple(expected)}`."
+
+
+def reference_table(choice, input_size, filters, num_classes, augment):
+    """Shown((layer rows, parameter count) of the reference model, or None with a sentence) from the reference side."""
+    args = (choice, input_size, filters, num_classes, augment)
+
+    def compute(lab):
+        model = build_model(lab, *args)
+        return layer_rows(model), int(model.count_params())
+
+    key = result_key("architecture", choice=choice, input_size=input_size, filters=list(filters), num_classes=num_classes,
+                     augment=augment)
+    return reference_side().one(
+        LAB, key, compute,
+        settings="for the chapter's settings of each model (those choosing the model fills in); choose them to compare",
+    )
 
 
 def compare_architectures(labs_dir, choice, input_size, block_filters, num_classes, augment):
@@ -203,13 +232,15 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
     num_classes = whole_number(num_classes, "Classes", 1, MAX_CLASSES)
     filters = parse_filters(block_filters)
     args = (choice, input_size, filters, num_classes, bool(augment))
-    reference_model = build_model(reference_lab(LAB), *args)
-    reference_rows = layer_rows(reference_model)
-    reference_params = int(reference_model.count_params())
+    reference = reference_table(*args)
+    reference_rows, reference_params = reference.value if reference.value is not None else (None, None)
     exercise = EXERCISE[choice]
     outcome = run_student(LAB, source, exercise, lambda m: build_model(m, *args))
     extra = separable_params_line(source) if choice == XCEPTION_BLOCK else ""
-    reference_only = f"Reference: **{reference_params:,}** parameters in {len(reference_rows)} layers."
+    if reference_rows is None:
+        reference_only = reference.note
+    else:
+        reference_only = f"Reference: **{reference_params:,}** parameters in {len(reference_rows)} layers."
     if not outcome.ok:
         return reference_only, outcome.markdown(), side_by_side_rows([], reference_rows)
     model = outcome.value
@@ -217,10 +248,13 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
         message = f"⚠ {exercise}() must return a Keras tensor/model; got {type(model).__name__}."
         return reference_only, message, side_by_side_rows([], reference_rows)
     student_rows = layer_rows(model)
-    summary = difference_summary(student_rows, reference_rows, int(model.count_params()), reference_params)
+    if reference_rows is None:
+        summary = f"**Parameters** — yours: **{int(model.count_params()):,}** in {len(student_rows)} layers.\n\n{reference.note}"
+    else:
+        summary = difference_summary(student_rows, reference_rows, int(model.count_params()), reference_params)
     if extra:
         summary += "\n\n" + extra
-    status = f"Built with {describe_source(source)}{LAB}.py"
+    status = f"Built with {describe_lab(source, LAB)}"
     return summary, status, side_by_side_rows(student_rows, reference_rows)
 
 

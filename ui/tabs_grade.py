@@ -2,6 +2,7 @@
 
 import gradio as gr
 
+from cvlab.impl import NamespaceSource
 from grader.core import NOT_IMPLEMENTED, PASSED, labs_with_checks
 from grader.report import totals
 from ui import inputs
@@ -54,8 +55,10 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
 
     Each lab's code runs in a sandbox process with per-check time limits and
     is compared with the recorded expectations (what a student's kit has),
-    visible checks only. Yields after every lab, so the table fills in lab by
-    lab and the Stop button cancels between labs.
+    visible checks only. A notebook's functions are checked in this process
+    by the notebook's own check helper (:func:`grader.nb.run`, the feedback
+    its test cells give). Yields after every lab, so the table fills in lab
+    by lab and the Stop button cancels between labs.
 
     Args:
         labs_dir: the "labs directory" textbox.
@@ -72,19 +75,34 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
     labs = choices[1:] if lab == ALL_LABS else [lab]
     results = []
     for i, name in enumerate(labs):
-        progress(i / len(labs), desc=f"Grading {name} (your code runs in a sandbox process)…")
-        results.extend(grade(str(source), lab=name, reference="recorded", include_hidden=False))
+        if isinstance(source, NamespaceSource):
+            progress(i / len(labs), desc=f"Checking {name} on {source.name}…")
+            results.extend(notebook_results(source, name))
+        else:
+            progress(i / len(labs), desc=f"Grading {name} (your code runs in a sandbox process)…")
+            results.extend(grade(str(source), lab=name, reference="recorded", include_hidden=False))
         yield summary_markdown(results, source), result_rows(results)
 
 
-def build_tab(labs_dir):
-    """Create the Grade tab's components inside the current ``gr.Tab``."""
+def notebook_results(source, lab):
+    """CheckResults of ``lab``'s visible checks on a NamespaceSource, with the notebook's wording of each hint."""
+    import dataclasses  # noqa: PLC0415
+
+    from grader.core import all_checks  # noqa: PLC0415 - imports the checks
+    from grader.nb import notebook_message, run  # noqa: PLC0415
+
+    results = [run(chk.id, source.namespace) for chk in all_checks(lab=lab, include_hidden=False)]
+    return [dataclasses.replace(r, message=notebook_message(r)) for r in results]
+
+
+def build_tab(labs_dir, lab=ALL_LABS):
+    """Create the Grade tab's components inside the current ``gr.Tab`` (``lab``: the lab chosen at first)."""
     gr.Markdown(
         "Runs the visible checks of `python -m grader` on the labs directory above, each lab in its own "
         "sandbox process with time limits. Every failed check comes with a hint."
     )
     with gr.Row():
-        lab = inputs.Dropdown(lab_choices(), value=ALL_LABS, label="Lab")
+        lab = inputs.Dropdown(lab_choices(), value=lab if lab in lab_choices() else ALL_LABS, label="Lab")
         button = gr.Button("Grade", variant="primary", elem_id="grade-run")
         stop = gr.Button("Stop", variant="stop")
     summary = gr.Markdown(elem_id="grade-summary", min_height=60)

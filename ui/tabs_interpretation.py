@@ -1,10 +1,9 @@
 """Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier or the ImageNet Xception.
 
 Each event runs the student's current ``interpretation.py`` (loaded afresh)
-and the reference side by side on the same cached model and image. The
-reference's Grad-CAM and filter patterns come from :mod:`cvlab.fastpaths`
-(traced, batched; equal to ``solutions/`` within float tolerance), the rest
-from ``solutions/interpretation.py``.
+and the reference side (:func:`ui.reference.reference_side`: computed from
+``solutions/``, or recorded in the student kit) on the same cached model and
+image.
 """
 
 import functools
@@ -12,7 +11,6 @@ import functools
 import gradio as gr
 import numpy as np
 
-from cvlab.impl import reference_lab
 from cvlab.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
 from ui import inputs
 from ui.common import (
@@ -26,6 +24,7 @@ from ui.common import (
 )
 from ui.fields import listing, name_list, number_between, whole_number
 from ui.images import jet_image, load_input_image, model_input, upscale_gray
+from ui.reference import generate_patterns, model_fingerprint, reference_side, result_key
 from ui.resources import (
     ACTIVATION_LAYER_TYPES,
     IMAGENET_XCEPTION,
@@ -48,8 +47,11 @@ FILTERS_RANGE = (1, MAX_FILTERS)
 ITERATIONS_RANGE = (5, MAX_ITERATIONS)
 PER_ROW_RANGE = (4, 32)
 ALPHA_RANGE = (0.1, 1.0)
-#: Reference filters computed together (one batch of the traced ascent).
-REFERENCE_BATCH = 4
+#: The sliders' starting values (what the kit's recorded reference uses).
+DEFAULT_PER_ROW = 8
+DEFAULT_FILTERS = 8
+DEFAULT_ITERATIONS = 30
+DEFAULT_ALPHA = 0.4
 
 
 # -- shared helpers ---------------------------------------------------------------
@@ -132,8 +134,8 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
 
     Returns:
         (student heatmap uint8 RGB or None, student overlay or None, student
-        status markdown, reference heatmap, reference overlay,
-        {class: probability}, note markdown)
+        status markdown, reference heatmap or None, reference overlay or None,
+        {class: probability}, note markdown, reference note markdown)
     """
     source = resolve_labs_dir(labs_dir)
     picture, note = load_input_image(image, max_side=512)
@@ -146,10 +148,7 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
     class_index = class_index_for(class_choice, info, model)
     alpha = number_between(alpha, "Heatmap weight (alpha)", *ALPHA_RANGE)
     size = picture.shape[:2]
-    from cvlab.fastpaths import grad_cam  # noqa: PLC0415 - imports TensorFlow
-
-    ref_heatmap = grad_cam(model, batch, layer, class_index)
-    ref_overlay = reference_lab(LAB).overlay_heatmap(picture, ref_heatmap, alpha)
+    ref_heatmap, ref_overlay, ref_note = _reference_grad_cam(model_name, model, batch, picture, layer, class_index, alpha)
     predictions = top_classes(model, info, batch)
     heat = run_student(LAB, source, "grad_cam", lambda m: _student_heatmap(m, model, batch, layer, class_index))
     student_heat_image = student_overlay = None
@@ -157,15 +156,36 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
         student_heat_image = jet_image(heat.value, size)
         overlay = run_student(LAB, source, "overlay_heatmap", lambda m: _student_overlay(m, picture, heat.value, alpha))
         student_overlay = overlay.value
-        status = overlay.markdown(
-            f"Your grad_cam() gave a {heat.value.shape[0]}x{heat.value.shape[1]} heatmap "
-            f"(max difference from the reference: {_max_diff(heat.value, ref_heatmap)})."
-        )
+        difference = "" if ref_heatmap is None else f" (max difference from the reference: {_max_diff(heat.value, ref_heatmap)})"
+        status = overlay.markdown(f"Your grad_cam() gave a {heat.value.shape[0]}x{heat.value.shape[1]} heatmap{difference}.")
     else:
         status = heat.markdown()
     explained = "top predicted class" if class_index is None else f"class {info['class_names'][class_index]!r}"
     note = " ".join(filter(None, [note, f"Layer `{layer}`, explaining the {explained}."]))
-    return student_heat_image, student_overlay, status, jet_image(ref_heatmap, size), ref_overlay, predictions, note
+    ref_heat_image = None if ref_heatmap is None else jet_image(ref_heatmap, size)
+    return student_heat_image, student_overlay, status, ref_heat_image, ref_overlay, predictions, note, ref_note
+
+
+def _reference_grad_cam(model_name, model, batch, picture, layer, class_index, alpha):
+    """(reference heatmap float32 (h, w) or None, reference overlay uint8 or None, note) from the reference side."""
+    reference = reference_side()
+    # the top class is a class: one key for both ways of asking for it
+    explained = int(np.argmax(np.asarray(model(batch, training=False))[0])) if class_index is None else class_index
+    base = {"model": model_name, "model_file": model_fingerprint(model_name), "image": reference.image_key(picture),
+            "layer": layer, "class_index": explained}
+    heat = reference.one(
+        LAB, result_key("grad_cam", **base),
+        lambda lab: np.asarray(lab.grad_cam(model, batch, layer, class_index), dtype="float32"),
+        settings="for each model's last convolution layer (the default layer); choose it to compare",
+    )
+    if heat.value is None:
+        return None, None, heat.note
+    overlay = reference.one(
+        LAB, result_key("overlay", alpha=round(float(alpha), 4), **base),
+        lambda lab: np.clip(np.asarray(lab.overlay_heatmap(picture, heat.value, alpha)), 0, 255).astype("uint8"),
+        settings=f"with the heatmap weight {DEFAULT_ALPHA} (the default); set it to compare the overlays",
+    )
+    return heat.value, overlay.value, overlay.note
 
 
 def _max_diff(actual, expected):
@@ -179,15 +199,25 @@ def _max_diff(actual, expected):
 # -- activations ------------------------------------------------------------------------
 
 
-def _grid_items(module_or_ref, activations, images_per_row, function="activation_grid"):
-    """Gallery items ``(uint8 picture, caption)`` for each activation."""
+def _grids(module, activations, images_per_row, function="activation_grid"):
+    """``(uint8 2-D grid, caption)`` from ``module.activation_grid`` for each activation."""
     items = []
     for name, activation in activations.items():
         activation = np.asarray(activation)
-        grid = expect_array(module_or_ref.activation_grid(activation, images_per_row), function, ndim=2, what="a 2-D uint8 canvas")
+        grid = expect_array(module.activation_grid(activation, images_per_row), function, ndim=2, what="a 2-D uint8 canvas")
         caption = f"{name} — {'x'.join(str(s) for s in activation.shape)}"
-        items.append((upscale_gray(np.clip(grid, 0, 255).astype("uint8")), caption))
+        items.append((np.clip(grid, 0, 255).astype("uint8"), caption))
     return items
+
+
+def _gallery_items(grids):
+    """Gallery items ``(uint8 picture, caption)``: each grid upscaled so its short side is readable."""
+    return [(upscale_gray(grid), caption) for grid, caption in grids]
+
+
+def _grid_items(module, activations, images_per_row):
+    """Gallery items ``(uint8 picture, caption)`` of ``module``'s grid for each activation."""
+    return _gallery_items(_grids(module, activations, images_per_row))
 
 
 def _student_activations(module, model, batch, names):
@@ -213,8 +243,8 @@ def run_activations(labs_dir, model_name, image, selected_layers, images_per_row
         images_per_row: channels per grid row (4..32).
 
     Returns:
-        (student gallery items, student status markdown, reference gallery items, note)
-        where gallery items are ``(uint8 picture, caption)``.
+        (student gallery items, student status markdown, reference gallery items, note,
+        reference note markdown) where gallery items are ``(uint8 picture, caption)``.
     """
     source = resolve_labs_dir(labs_dir)
     picture, note = load_input_image(image, max_side=512)
@@ -226,15 +256,33 @@ def run_activations(labs_dir, model_name, image, selected_layers, images_per_row
         # e.g. layers of the model used before a model switch
         raise user_error(f"The model has no convolution or pooling layer named {unknown[0]!r}; choose from: {listing(valid)}.")
     images_per_row = whole_number(images_per_row, "Channels per row", *PER_ROW_RANGE)
-    reference = reference_lab(LAB)
-    ref_activations = reference.extract_activations(model, batch, names or None)
-    ref_items = _grid_items(reference, ref_activations, images_per_row)
+    reference = _reference_activations(model_name, model, batch, picture, names, valid, images_per_row)
     extracted = run_student(LAB, source, "extract_activations", lambda m: _student_activations(m, model, batch, names or None))
     if not extracted.ok:
-        return [], extracted.markdown(), ref_items, note
+        return [], extracted.markdown(), reference.value, note, reference.note
     grids = run_student(LAB, source, "activation_grid", lambda m: _grid_items(m, extracted.value, images_per_row))
     status = grids.markdown(f"{len(extracted.value)} layers from your extract_activations() and activation_grid().")
-    return grids.value or [], status, ref_items, note
+    return grids.value or [], status, reference.value, note, reference.note
+
+
+def _reference_activations(model_name, model, batch, picture, names, valid, images_per_row):
+    """Shown(gallery items of the reference's grids for ``names`` (or every layer in ``valid``), note)."""
+    reference = reference_side()
+    shown_names = names or valid
+    base = {"model": model_name, "model_file": model_fingerprint(model_name), "image": reference.image_key(picture),
+            "per_row": images_per_row}
+
+    def compute(lab):
+        activations = lab.extract_activations(model, batch, names or None)
+        items = dict(zip(activations, _grids(lab, activations, images_per_row)))
+        return [items.get(name) for name in shown_names]
+
+    shown = reference.many(
+        LAB, [result_key("activation_grid", layer=n, **base) for n in shown_names], compute,
+        settings=f"with {DEFAULT_PER_ROW} channels per row (the default); set it to compare",
+    )
+    shown.value = _gallery_items(item for item in shown.value if item is not None)
+    return shown
 
 
 # -- filters -------------------------------------------------------------------------------
@@ -249,35 +297,40 @@ def feature_extractor(model_name, layer_name):
     return keras.Model(model.inputs, model.get_layer(layer_name).output)
 
 
-def _reference_patterns(extractor, first, n_filters, iterations, size):
-    """float32 (k, H, W, 3) reference patterns of filters first .. first + k - 1 (k <= REFERENCE_BATCH), seeded like the student's."""
-    from cvlab.fastpaths import filter_ascent, start_images  # noqa: PLC0415 - imports TensorFlow
-
-    indices = list(range(first, min(first + REFERENCE_BATCH, n_filters)))
-    return filter_ascent(extractor).patterns(indices, start_images(size, indices), iterations=iterations, learning_rate=10.0)
-
-
 def _pattern_picture(module, extractor, index, iterations, size, crop):
     """Filter ``index``'s pattern from ``module``'s generate_filter_pattern + deprocess_image: uint8 (h, w, 3)."""
-    function = "generate_filter_pattern"
     pattern = expect_array(
-        module.generate_filter_pattern(extractor, index, iterations=iterations, learning_rate=10.0, img_size=size, seed=index),
-        function,
-        ndim=3,
-        what="an (H, W, 3) image",
+        generate_patterns(module, extractor, [index], iterations, size)[0], "generate_filter_pattern", ndim=3, what="an (H, W, 3) image"
     )
+    return _deprocessed(module, pattern, crop)
+
+
+def _deprocessed(module, pattern, crop):
+    """``module.deprocess_image(pattern, crop)`` checked and clipped to uint8 (h, w, 3)."""
     picture = expect_array(module.deprocess_image(pattern, crop=crop), "deprocess_image", ndim=3, what="an (H, W, 3) uint8 image")
     return np.clip(picture, 0, 255).astype("uint8")
+
+
+def _reference_patterns(model_name, layer_name, extractor, indices, iterations, size, crop):
+    """Shown(uint8 (h, w, 3) reference pattern or None per filter in ``indices``, note)."""
+    reference = reference_side()
+    base = {"model": model_name, "model_file": model_fingerprint(model_name), "layer": layer_name, "iterations": iterations}
+    return reference.many(
+        LAB, [result_key("filter_pattern", index=i, **base) for i in indices],
+        lambda lab: [_deprocessed(lab, p, crop) for p in lab.filter_patterns(extractor, indices, iterations, size)],
+        settings=f"with {DEFAULT_ITERATIONS} gradient ascent steps (the default); set them to compare",
+    )
 
 
 def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, compare_reference=True, progress=gr.Progress()):
     """Event (generator): filter patterns by the student's gradient ascent, one filter at a time.
 
     Yields after every filter so the gallery fills in and the Stop button
-    can cancel between filters.
+    can cancel between filters. The reference side computes (or looks up)
+    ``reference_side().batch_size`` filters at a time.
 
     Yields:
-        (student gallery items, student status markdown, reference gallery items)
+        (student gallery items, student status markdown, reference gallery items, reference note markdown)
     """
     source = resolve_labs_dir(labs_dir)
     model = load_model(model_name)
@@ -298,9 +351,9 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
     size = info["input_size"]
     crop = min(25, min(size) // 8)
     extractor = feature_extractor(model_name, layer_name)
-    reference = reference_lab(LAB)
-    student_items, ref_items, ref_patterns = [], [], []
-    status = ""
+    batch_size = max(1, reference_side().batch_size)
+    student_items, ref_items, ref_pictures = [], [], []
+    status = ref_note = ""
     with student_module(LAB, source, ("generate_filter_pattern", "deprocess_image")) as (module, failure):
         if failure is not None:
             status = failure.markdown()
@@ -313,13 +366,16 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=8, iterations=30, co
                     failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source)
                     status = failure.markdown()
             if compare_reference:
-                if i == len(ref_patterns):
-                    ref_patterns.extend(_reference_patterns(extractor, i, n_filters, iterations, size))
-                picture = np.clip(reference.deprocess_image(ref_patterns[i], crop=crop), 0, 255).astype("uint8")
-                ref_items.append((picture, f"filter {i}"))
+                if i == len(ref_pictures):
+                    chunk = list(range(i, min(i + batch_size, n_filters)))
+                    shown = _reference_patterns(model_name, layer_name, extractor, chunk, iterations, size, crop)
+                    ref_pictures.extend(shown.value)
+                    ref_note = ref_note or shown.note
+                if ref_pictures[i] is not None:
+                    ref_items.append((ref_pictures[i], f"filter {i}"))
             if failure is None:
                 status = f"{len(student_items)} of {n_filters} patterns from your generate_filter_pattern() ({iterations} steps each)."
-            yield list(student_items), status, list(ref_items)
+            yield list(student_items), status, list(ref_items), ref_note
 
 
 # -- dropdown updates ---------------------------------------------------------------------
@@ -423,17 +479,27 @@ def _wire_model_picker(model, note, download, outputs, pick):
     download.click(downloaded, inputs=model, outputs=targets, api_visibility="private", show_progress_on=note)
 
 
-def _side_by_side(student_component, reference_component, status_id=None):
-    """Two columns (student | reference) holding the given component factories; returns their outputs."""
+def reference_heading():
+    """The reference column's heading: "### Reference", "(recorded)" in the student kit."""
+    return "### Reference" + (" (recorded)" if reference_side().kind == "recorded" else "")
+
+
+def _side_by_side(student_component, reference_component, status_id=None, note_id=None):
+    """Two columns (student | reference) holding the given component factories.
+
+    Returns:
+        (student component, student status, reference component, reference note)
+    """
     with gr.Row():
         with gr.Column():
             gr.Markdown("### Your code")
             status = gr.Markdown(elem_id=status_id, min_height=48)
             student = student_component()
         with gr.Column():
-            gr.Markdown("### Reference")
+            gr.Markdown(reference_heading())
+            reference_note = gr.Markdown(elem_id=note_id, min_height=48)
             reference = reference_component()
-    return student, status, reference
+    return student, status, reference, reference_note
 
 
 def build_gradcam_tab(labs_dir, examples):
@@ -458,7 +524,7 @@ def build_gradcam_tab(labs_dir, examples):
             class_choice = inputs.Dropdown(
                 choices.get("classes", [TOP_CLASS]), value=TOP_CLASS, label="Class to explain"
             )
-            alpha = inputs.Slider(*ALPHA_RANGE, value=0.4, step=0.05, label="Heatmap weight (alpha)")
+            alpha = inputs.Slider(*ALPHA_RANGE, value=DEFAULT_ALPHA, step=0.05, label="Heatmap weight (alpha)")
             button = gr.Button("Run Grad-CAM", variant="primary", elem_id="gradcam-run")
             predictions = gr.Label(num_top_classes=5, label="Top predicted classes")
             note = gr.Markdown()
@@ -470,7 +536,8 @@ def build_gradcam_tab(labs_dir, examples):
                 student_heatmap = gr.Image(label="Your heatmap", height=260, interactive=False)
                 student_overlay = gr.Image(label="Your overlay", height=260, interactive=False, elem_id="gradcam-student-overlay")
         with gr.Column():
-            gr.Markdown("### Reference")
+            gr.Markdown(reference_heading())
+            reference_note = gr.Markdown(elem_id="gradcam-reference-note")
             with gr.Row():
                 reference_heatmap = gr.Image(label="Reference heatmap", height=260, interactive=False)
                 reference_overlay = gr.Image(label="Reference overlay", height=260, interactive=False, elem_id="gradcam-reference-overlay")
@@ -479,7 +546,7 @@ def build_gradcam_tab(labs_dir, examples):
     button.click(
         run_grad_cam,
         inputs=[labs_dir, model, image, layer, class_choice, alpha],
-        outputs=[student_heatmap, student_overlay, status, reference_heatmap, reference_overlay, predictions, note],
+        outputs=[student_heatmap, student_overlay, status, reference_heatmap, reference_overlay, predictions, note, reference_note],
         api_name="grad_cam",
     )
 
@@ -503,18 +570,19 @@ def build_activations_tab(labs_dir, examples):
                 choices.get("activation_layers", []), value=[], multiselect=True,
                 label="Layers (empty = every Conv2D, SeparableConv2D and MaxPooling2D)",
             )
-            per_row = inputs.Slider(*PER_ROW_RANGE, value=8, step=1, label="Channels per row")
+            per_row = inputs.Slider(*PER_ROW_RANGE, value=DEFAULT_PER_ROW, step=1, label="Channels per row")
             button = gr.Button("Show activations", variant="primary", elem_id="activations-run")
             note = gr.Markdown()
-    student, status, reference = _side_by_side(
+    student, status, reference, reference_note = _side_by_side(
         lambda: gr.Gallery(label="Your activation grids", columns=1, height=560, object_fit="contain", elem_id="activations-student"),
         lambda: gr.Gallery(label="Reference activation grids", columns=1, height=560, object_fit="contain"),
+        note_id="activations-reference-note",
     )
     _wire_model_picker(model, model_info_note, download, [layers], lambda updates: updates[:1])
     button.click(
         run_activations,
         inputs=[labs_dir, model, image, layers, per_row],
-        outputs=[student, status, reference, note],
+        outputs=[student, status, reference, note, reference_note],
         api_name="activations",
     )
 
@@ -535,22 +603,22 @@ def build_filters_tab(labs_dir):
         layer = inputs.Dropdown(
             choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer"
         )
-        n_filters = inputs.Slider(*FILTERS_RANGE, value=8, step=1, label="Filters")
-        iterations = inputs.Slider(*ITERATIONS_RANGE, value=30, step=5, label="Gradient ascent steps")
+        n_filters = inputs.Slider(*FILTERS_RANGE, value=DEFAULT_FILTERS, step=1, label="Filters")
+        iterations = inputs.Slider(*ITERATIONS_RANGE, value=DEFAULT_ITERATIONS, step=5, label="Gradient ascent steps")
         compare = gr.Checkbox(True, label="Also run the reference")
     with gr.Row():
         button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run")
         stop = gr.Button("Stop", variant="stop")
-    student, status, reference = _side_by_side(
+    student, status, reference, reference_note = _side_by_side(
         lambda: gr.Gallery(label="Your filter patterns", columns=4, height=420, object_fit="contain"),
         lambda: gr.Gallery(label="Reference filter patterns", columns=4, height=420, object_fit="contain", elem_id="filters-reference"),
-        status_id="filters-status",
+        status_id="filters-status", note_id="filters-reference-note",
     )
     _wire_model_picker(model, model_info_note, download, [layer], lambda updates: updates[1:2])
     running = button.click(
         run_filters,
         inputs=[labs_dir, model, layer, n_filters, iterations, compare],
-        outputs=[student, status, reference],
+        outputs=[student, status, reference, reference_note],
         api_name="filters",
         show_progress_on=status,  # the galleries stay visible as they fill in
     )

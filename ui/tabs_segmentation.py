@@ -11,11 +11,10 @@ import gradio as gr
 import numpy as np
 
 from cvlab import data, models
-from cvlab.impl import reference_lab
 from ui import inputs
 from ui.common import (
     StudentResultError,
-    describe_source,
+    describe_lab,
     expect_array,
     outcome_from_exception,
     resolve_labs_dir,
@@ -25,6 +24,7 @@ from ui.common import (
 )
 from ui.fields import one_of, whole_number
 from ui.images import load_input_image, model_input, nearest_resize
+from ui.reference import reference_side
 from ui.resources import segmentation_config, segmentation_model, segmentation_note
 
 LAB = "segmentation"
@@ -170,7 +170,8 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
     """Event (generator): train the student's model on a few synthetic pets, one epoch at a time.
 
     Uses the student's trimap_to_classes, build_segmentation_model and
-    mean_iou (the reference mean_iou when it is not written yet). Yields
+    mean_iou (the reference side's when it is not written yet: solutions/,
+    or ``keras.metrics.MeanIoU`` in the student kit). Yields
     after every epoch, so the Stop button cancels between epochs.
 
     Yields:
@@ -186,7 +187,7 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
     picture = load_input_image(image, max_side=512)[0] if image is not None else None
     progress(0, desc="Preparing the synthetic pets…")
     log = [
-        f"Training {describe_source(source)}{LAB}.py — {mode}, {n_train} images, {epochs} epoch(s). "
+        f"Training {describe_lab(source, LAB)} — {mode}, {n_train} images, {epochs} epoch(s). "
         "(The demo model needed 40 epochs on 800 images: expect a rough mask from a short run from scratch.)"
     ]
     with student_module(LAB, source, ("trimap_to_classes", "build_segmentation_model")) as (module, failure):
@@ -227,14 +228,15 @@ def train_segmentation(labs_dir, mode, epochs, n_train, image=None, progress=gr.
 
 
 def _mean_iou_function(module):
-    """The student's mean_iou, or the reference one with a note when it raises NotImplementedError."""
+    """The student's mean_iou, or the reference side's (with a note) when it raises."""
     probe_true = np.zeros((1, 2, 2), dtype="uint8")
+    fallback, name = reference_side().mean_iou()
     try:
         module.mean_iou(probe_true, probe_true, 3)
     except NotImplementedError:
-        return reference_lab(LAB).mean_iou, "(mean_iou is not implemented yet — using the reference to score.)"
+        return fallback, f"(mean_iou is not implemented yet — using {name} to score.)"
     except Exception as exc:  # noqa: BLE001 - a crashing mean_iou: score with the reference, say so
-        return reference_lab(LAB).mean_iou, f"(your mean_iou raised {type(exc).__name__}: {exc} — using the reference.)"
+        return fallback, f"(your mean_iou raised {type(exc).__name__}: {exc} — using {name}.)"
     return module.mean_iou, ""
 
 

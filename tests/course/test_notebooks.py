@@ -9,6 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from course.judging import verdict_path
 from course.notebooks import (
+    SHOW_LAB_ID,
     answer_sources,
     build_notebook,
     check_cell_ids,
@@ -69,6 +70,30 @@ def test_notebook_cells_match_exercises_and_checks(lab):
     assert grade_id(setup) == "setup" and setup.metadata["nbgrader"]["locked"]
     assert "import_tensorflow()" in setup.source and "CVLAB_ROOT" in setup.source
     assert "/work" not in notebook_text(lab), "no absolute paths in the notebook"
+
+
+def test_the_last_cell_opens_the_lab_ui_and_is_neither_graded_nor_judged(tmp_path):
+    from course.judging import notebook_code  # noqa: PLC0415
+
+    for lab in notebook_labs():
+        nb = build_notebook(lab)
+        intro, cell = nb.cells[-2:]
+        assert intro.cell_type == "markdown" and "not graded" in intro.source
+        assert cell.cell_type == "code" and grade_id(cell) == SHOW_LAB_ID == cell.id
+        assert f'show_lab(globals(), lab="{lab}")' in cell.source
+        meta = cell.metadata["nbgrader"]
+        assert meta["locked"] and not meta["grade"] and not meta["solution"] and "points" not in meta
+        assert not cell.metadata["editable"] and not cell.metadata["deletable"]
+        # the judge leaves it out like the setup cell, also when a student edited it
+        nbformat.write(nb, str(tmp_path / f"{lab}.ipynb"))
+        edited = nbformat.from_dict(nb)
+        edited.cells[-1].source = "import os\nos.environ['CVLAB_SHOW_LAB'] = 'always'\n" + cell.source
+        nbformat.write(edited, str(tmp_path / f"{lab}-edited.ipynb"))
+        for submitted in (f"{lab}.ipynb", f"{lab}-edited.ipynb"):
+            code = notebook_code(tmp_path / submitted, tmp_path / f"{lab}.ipynb", lab)
+            assert SHOW_LAB_ID not in [c["name"] for c in code.cells]
+            assert not any("show_lab" in c["source"] for c in code.cells), submitted
+            assert any(c["name"].startswith("answer_") for c in code.cells)
 
 
 def test_notebook_generation_is_deterministic():

@@ -27,8 +27,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from course.notebooks import SHOW_LAB_ID, check_cell_ids, notebook_labs
 from course.notebooks import answer_sources as answers
-from course.notebooks import check_cell_ids, notebook_labs
 from course.pipeline import grade, release, run_nbgrader, submissions
 from grader.core import all_checks
 from tests.course.helpers import (
@@ -265,6 +265,15 @@ def test_parallel_grades_equal_serial_nbgrader(course):
     assert submissions(course.serial, LAB) == ["alice", "bob", "carol", "dave"]
     for student in submissions(course.serial, LAB):
         assert cell_scores(course.root, LAB, student) == cell_scores(course.serial, LAB, student), student
+
+
+def test_the_show_lab_cell_starts_nothing_under_nbgrader(course):
+    """nbgrader autograde executes the notebooks in a kernel: the ungraded show_lab cell prints its one line, no server."""
+    for student in submissions(course.serial, LAB):
+        autograded = read_notebook(course.serial / "autograded" / student / LAB / f"{LAB}.ipynb")
+        cell = cells_by_id(autograded)[SHOW_LAB_ID]
+        assert [(o.output_type, o.get("name")) for o in cell.outputs] == [("stream", "stdout")], cell.outputs
+        assert cell.outputs[0].text == "The lab UI is not started while nbgrader runs this notebook (autograde).\n"
 
 
 def test_gradescope_export_matches_gradebook(course):

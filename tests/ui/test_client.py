@@ -36,7 +36,7 @@ def test_endpoints_are_named(client):
 
 def test_grad_cam_endpoint(client):
     start = time.perf_counter()
-    heat, overlay, status, ref_heat, ref_overlay, predictions, note = client.predict(
+    heat, overlay, status, ref_heat, ref_overlay, predictions, note, ref_note = client.predict(
         "solutions", "mini_xception", gradio_client.handle_file(str(PHOTO)), "", "top predicted class", 0.4,
         api_name="/grad_cam",
     )

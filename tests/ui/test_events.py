@@ -70,7 +70,7 @@ def test_no_image_gets_a_message():
 )
 def test_grayscale_rgba_and_float_images_work(make, image):
     outputs = tabs_interpretation.run_grad_cam("solutions", MODEL, make(image), "", TOP)
-    student_heatmap, student_overlay, status, ref_heatmap, ref_overlay, predictions, _ = outputs
+    student_heatmap, student_overlay, status, ref_heatmap, ref_overlay, predictions, _, _ = outputs
     assert student_overlay.dtype == np.uint8 and student_overlay.shape[-1] == 3
     assert ref_overlay.shape == student_overlay.shape
     assert reference_difference(status) < 1e-5
@@ -129,7 +129,7 @@ def test_unknown_class_and_model_are_refused(image):
 
 
 def test_grad_cam_not_implemented_shows_reference(skeletons, image):
-    heat, overlay, status, ref_heat, ref_overlay, predictions, _ = tabs_interpretation.run_grad_cam(
+    heat, overlay, status, ref_heat, ref_overlay, predictions, _, _ = tabs_interpretation.run_grad_cam(
         str(skeletons), XCEPTION, image, "", TOP
     )
     assert heat is None and overlay is None
@@ -141,12 +141,12 @@ def test_grad_cam_not_implemented_shows_reference(skeletons, image):
 
 
 def test_activations_for_solutions_and_skeleton(skeletons, image):
-    student, status, reference, _ = tabs_interpretation.run_activations("solutions", XCEPTION, image, [], 8)
+    student, status, reference, _, _ = tabs_interpretation.run_activations("solutions", XCEPTION, image, [], 8)
     layers = tabs_interpretation.layer_choices(XCEPTION)["activation_layers"]
     assert len(student) == len(reference) == len(layers)
     assert all(grid.dtype == np.uint8 and grid.ndim == 2 for grid, _ in student)
     assert student[0][1].startswith(layers[0])
-    student, status, reference, _ = tabs_interpretation.run_activations(str(skeletons), XCEPTION, image, layers[:2], 8)
+    student, status, reference, _, _ = tabs_interpretation.run_activations(str(skeletons), XCEPTION, image, layers[:2], 8)
     assert student == [] and "Not implemented yet: write extract_activations()" in status
     assert len(reference) == 2
 
@@ -157,7 +157,7 @@ def test_activation_grid_not_implemented_names_it(tmp_path, image):
 def activation_grid(activation, images_per_row=16):
     raise NotImplementedError("interpretation.activation_grid")
 ''')
-    student, status, reference, _ = tabs_interpretation.run_activations(str(labs), MODEL, image, [], 8)
+    student, status, reference, _, _ = tabs_interpretation.run_activations(str(labs), MODEL, image, [], 8)
     assert student == [] and reference
     assert "Not implemented yet: write activation_grid()" in status
 
@@ -165,11 +165,11 @@ def activation_grid(activation, images_per_row=16):
 def test_filters_for_solutions_and_skeleton(skeletons):
     layer = tabs_interpretation.layer_choices(MODEL)["filter_default"]
     steps = list(tabs_interpretation.run_filters("solutions", MODEL, layer, 2, 5, True))
-    student, status, reference = steps[-1]
+    student, status, reference, _ = steps[-1]
     assert len(steps) == 2 and len(student) == len(reference) == 2
     assert student[0][0].dtype == np.uint8 and student[0][0].ndim == 3
     np.testing.assert_allclose(student[0][0], reference[0][0], atol=2)
-    student, status, reference = list(tabs_interpretation.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
+    student, status, reference, _ = list(tabs_interpretation.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
     assert student == [] and "Not implemented yet: write generate_filter_pattern()" in status and len(reference) == 2
 
 
@@ -216,7 +216,7 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
     weights = {"conv": 1}
     return weights[last_conv_layer_name]
 ''')
-    heat, overlay, status, ref_heat, ref_overlay, _, _ = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)
+    heat, overlay, status, ref_heat, ref_overlay, _, _, _ = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)
     assert heat is None and ref_overlay is not None
     assert "Your grad_cam() raised KeyError" in status
     assert "interpretation.py, line" in status and "weights[last_conv_layer_name]" in status

@@ -80,7 +80,7 @@ def test_clicking_download_fetches_it_and_then_it_works_like_a_demo_model(empty_
     assert "African_elephant" in classes["choices"] and button["visible"] is False
     assert "Keras' Xception trained on ImageNet" in note
     assert fractions[-1][0] == 1.0 and "Downloading xception_weights" in fractions[0][1]
-    *_, predictions, _note = tabs_interpretation.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
+    *_, predictions, _note, _reference_note = tabs_interpretation.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
     assert len(predictions) == 5 and all(name.startswith("class_") or name == "African_elephant" for name in predictions)
 
 

@@ -1,0 +1,91 @@
+"""``python -m ui.gallery --out PATH``: record the reference gallery the student kit's UI shows.
+
+Runs the UI's own event functions (on fresh skeletons, so only the
+reference side computes anything) with a :class:`ui.reference.RecordingReference`
+around the live reference, and saves every reference result they asked for:
+
+- Grad-CAM heatmaps and overlays of every demo model on every example image,
+  for the top predicted class and each class, at the default layer and alpha;
+- the activation grids of every convolution and pooling layer, at the
+  default channels per row;
+- the filter patterns of every offered layer (up to the most filters the tab
+  offers), at the default number of ascent steps;
+- the architecture tab's reference layer tables for the chapter's settings.
+
+These are outputs on example images and fixed settings only; no code. The
+kit's build (``python -m course kit``) runs this command; the instructor's
+checkout never needs the file (its reference is live).
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cvlab.generate import generate_labs
+from cvlab.paths import SOLUTIONS_DIR
+from ui.config import set_offline_environment
+
+
+def record_gallery(out, models=None, examples=None, max_filters=None, log=print):
+    """Record the reference gallery into ``out`` (an ``.npz``); return the Gallery.
+
+    Args:
+        models: demo model names (default: every demo model).
+        examples: example image paths (default: every bundled example).
+        max_filters: filters per layer (default: the most the Filters tab offers).
+    """
+    from cvlab.models import DEMO_MODELS  # noqa: PLC0415 - imports the model store
+    from ui import tabs_architecture as arch  # noqa: PLC0415 - imports gradio
+    from ui import tabs_interpretation as interp  # noqa: PLC0415
+    from ui.reference import RecordingReference, make_reference, using_reference  # noqa: PLC0415
+    from ui.resources import example_images, model_info  # noqa: PLC0415
+
+    models = list(models or DEMO_MODELS)
+    examples = [str(p) for p in (examples or example_images())]
+    max_filters = max_filters or interp.MAX_FILTERS
+    recorder = RecordingReference(make_reference("live"))
+    with tempfile.TemporaryDirectory(prefix="cvlab-gallery-") as tmp, using_reference(recorder):
+        skeletons = Path(tmp) / "labs"
+        generate_labs(SOLUTIONS_DIR, skeletons)
+        for name in models:
+            start = time.perf_counter()
+            classes = [interp.TOP_CLASS, *model_info(name)["class_names"]]
+            for example in examples:
+                for choice in classes:
+                    interp.run_grad_cam(skeletons, name, example, "", choice, interp.DEFAULT_ALPHA)
+                interp.run_activations(skeletons, name, example, [], interp.DEFAULT_PER_ROW)
+            for layer in interp.layer_choices(name)["filter_layers"]:
+                for _ in interp.run_filters(skeletons, name, layer, max_filters, interp.DEFAULT_ITERATIONS):
+                    pass
+            log(f"gallery: {name}: {len(examples)} images, filters of {len(interp.layer_choices(name)['filter_layers'])} layers "
+                f"({time.perf_counter() - start:.1f} s)")
+        for choice in arch.MODEL_CHOICES:
+            size, filters, augment = arch.default_settings(choice)
+            arch.compare_architectures(skeletons, choice, size, filters, 1, augment)
+    recorder.gallery.save(out)
+    log(f"gallery: {out} ({len(recorder.gallery.entries)} results, {Path(out).stat().st_size / 1e6:.1f} MB)")
+    return recorder.gallery
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ui.gallery", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="the .npz to write (the kit's ui/reference_gallery.npz)")
+    parser.add_argument("--models", nargs="*", help="demo models (default: all)")
+    parser.add_argument("--max-filters", type=int, help="filters per layer (default: as many as the Filters tab offers)")
+    args = parser.parse_args(argv)
+    set_offline_environment()
+    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
+
+    import_tensorflow()
+    try:
+        record_gallery(args.out, models=args.models, max_filters=args.max_filters)
+    except (ValueError, OSError) as exc:
+        print(f"python -m ui.gallery: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
