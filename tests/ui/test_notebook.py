@@ -121,7 +121,7 @@ def test_choose_port_prefers_the_previous_one_and_refuses_a_taken_one():
 def run_cell(shell, namespace, code, number):
     """Run ``code`` in ``namespace`` as kernel cell ``In[number]`` (IPython's compiler names the file)."""
     filename = shell.compile.cache(code, number)
-    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the test's own cell code
+    exec(compile(code, filename, "exec"), namespace)  # the test's own cell code
 
 
 def test_cell_label_names_cells_only():
