@@ -5,7 +5,8 @@ The kit holds what students need and nothing that gives answers away:
 - ``labs/`` skeletons (generated from ``solutions/``),
 - ``grader/`` with the visible checks and the recorded expectations (no
   ``grader/hidden/``): students check their work without any answer key,
-- ``ui/``, ``cvlab/`` (data generator, image and model plumbing; not the
+- ``ui/`` with the reference column recorded for the example images
+  (``ui/reference_gallery.npz``, :mod:`ui.gallery`), ``cvlab/`` (data generator, image and model plumbing; not the
   instructor-only fast paths), the demo models in ``models/``,
 - the released notebooks (``notebooks/<lab>.ipynb``, nbgrader's release:
   no solutions, no hidden tests),
@@ -22,6 +23,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import tokenize
 from pathlib import Path
@@ -42,6 +45,8 @@ PACKAGES = {
 DATA_DIRS = ("models", "docs")
 SKIP_NAMES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache")
 SCRIPTS = ("setup.sh", "setup.ps1")
+#: The UI's recorded reference inside the kit (``ui.reference.GALLERY_PATH`` there).
+GALLERY_NAME = "reference_gallery.npz"
 
 
 class KitError(RuntimeError):
@@ -115,8 +120,35 @@ def solution_bodies(solutions_dir=SOLUTIONS_DIR):
     return bodies
 
 
+def _strings(value):
+    """Every string in a JSON value (keys too), depth first."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _gallery_strings(path):
+    """The strings of a recorded UI gallery's JSON index (``.npz``), one per line; "" when it has none."""
+    import numpy as np  # noqa: PLC0415 - only for the gallery
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            index = json.loads(data["index"].tobytes().decode("utf-8")) if "index" in data.files else {}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return ""
+    return "\n".join(_strings(index))
+
+
 def _texts(path):
-    """The texts to search in a kit file: the file itself, and the cell sources of a notebook."""
+    """The texts to search in a kit file: the file itself, a notebook's cell sources, a recorded gallery's index."""
+    if path.suffix == ".npz":
+        return [_gallery_strings(path)]
     try:
         raw = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError):
@@ -139,7 +171,7 @@ def leaked_bodies(kit_dir, solutions_dir=SOLUTIONS_DIR):
         if not path.is_file():
             continue
         for text in _texts(path):
-            normalized = _normalized(text) if path.suffix in (".py", ".ipynb", ".md", ".txt", "") else re.sub(r"\s+", "", text)
+            normalized = _normalized(text) if path.suffix in (".py", ".ipynb", ".md", ".txt", ".npz", "") else re.sub(r"\s+", "", text)
             leaks.extend((str(path.relative_to(kit_dir)), name) for name, body in bodies.items() if body in normalized)
     return sorted(set(leaks))
 
@@ -181,8 +213,36 @@ def _check_recordings():
         )
 
 
-def build_kit(out_dir=DEFAULT_OUT, make_zip=True, log=print):
+def _record_gallery(out_dir, log, models=None, max_filters=None):
+    """Record the UI's reference gallery into the kit (``ui/reference_gallery.npz``) with the live reference.
+
+    It runs ``python -m ui.gallery`` in a child process from the repository
+    (where ``solutions/`` is), so the kit's UI can show the reference column
+    without an answer key.
+    """
+    target = out_dir / "ui" / GALLERY_NAME
+    command = [sys.executable, "-m", "ui.gallery", "--out", str(target)]
+    if models:
+        command += ["--models", *models]
+    if max_filters:
+        command += ["--max-filters", str(max_filters)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, encoding="utf-8", errors="replace")
+    if done.returncode != 0 or not target.is_file():
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise KitError(f"Recording the UI's reference gallery failed ({last}); run `python -m ui.gallery --out /tmp/g.npz` "
+                       "to see why, then build the kit again.")
+    for line in done.stdout.splitlines():
+        log(f"kit: {line}")
+    return target
+
+
+def build_kit(out_dir=DEFAULT_OUT, make_zip=True, log=print, gallery=None):
     """Write the student kit to ``out_dir`` (replacing it) and, by default, ``<out_dir>.zip``.
+
+    Args:
+        gallery: options of the UI's recorded reference (``models``,
+            ``max_filters``; default: every demo model, every filter the
+            Filters tab offers).
 
     Returns:
         (kit folder Path, zip Path or None).
@@ -213,6 +273,7 @@ def build_kit(out_dir=DEFAULT_OUT, make_zip=True, log=print):
     for path in solution_files():
         (out_dir / "labs" / path.name).write_text(skeleton_for(path))
     _released_notebooks(out_dir / "notebooks", log)
+    _record_gallery(out_dir, log, **(gallery or {}))
     (out_dir / "README.md").write_text(STUDENT_README)
     leaks = leaked_bodies(out_dir)
     if leaks:
@@ -222,7 +283,8 @@ def build_kit(out_dir=DEFAULT_OUT, make_zip=True, log=print):
             + ", ".join(f"{name} in {file}" for file, name in leaks[:5])
             + "); remove it from those files and build again."
         )
-    log(f"kit: {out_dir} (labs, grader with recordings, ui, cvlab, models, notebooks; no solutions, no hidden checks)")
+    log(f"kit: {out_dir} (labs, grader with recordings, ui with the recorded reference, cvlab, models, notebooks; "
+        "no solutions, no hidden checks)")
     archive = None
     if make_zip:
         archive = Path(shutil.make_archive(str(out_dir), "zip", root_dir=out_dir.parent, base_dir=out_dir.name))

@@ -59,19 +59,23 @@ def wait_until_ready(url, process, timeout_s, name="python -m ui"):
 
 
 @contextlib.contextmanager
-def running_ui(timeout_s=150, port=None):
+def running_ui(timeout_s=150, port=None, cwd=REPO_ROOT, env=None):
     """``python -m ui --port N --share never`` in a child process.
+
+    Args:
+        cwd: the folder it runs in (a student kit, for example).
+        env: its environment (default: this process's).
 
     Yields:
         (url, seconds from launch to the first HTTP 200). The process is
         stopped when the block ends.
     """
     port = port or free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")  # UTF-8 pipe on Windows too
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")  # UTF-8 pipe on Windows too
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
     process = subprocess.Popen(
         [sys.executable, "-m", "ui", "--port", str(port), "--share", "never"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         encoding="utf-8", errors="replace",
     )
     url = f"http://{HOST}:{port}/"

@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import types
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -279,16 +280,24 @@ class RecordedReference:
     def __init__(self, path=GALLERY_PATH):
         self.path = Path(path)
         self._gallery = None
+        self._problem = ""
 
     @property
     def gallery(self):
-        """The loaded gallery, or None when the file is missing or unreadable."""
+        """The loaded gallery, or None when the file is missing or unreadable (:attr:`problem` says which)."""
         if self._gallery is None and self.path.is_file():
             try:
                 self._gallery = Gallery.load(self.path)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                self._problem = (f"The recorded reference {self.path.name} cannot be read ({type(exc).__name__}: {exc}), so the "
+                                 "reference column stays empty; ask your instructor for a fresh kit (`python -m course kit`).")
                 return None
         return self._gallery
+
+    @property
+    def problem(self):
+        """Why there is no gallery, as a sentence: a file that cannot be read, or none at all."""
+        return "" if self.gallery is not None else (self._problem or NO_GALLERY_NOTE)
 
     def image_key(self, picture):
         """The digest of ``picture``, or of the recorded example it is (decoded a level or two differently)."""
@@ -305,7 +314,7 @@ class RecordedReference:
     def _why_missing(self, key, settings):
         gallery = self.gallery
         if gallery is None:
-            return NO_GALLERY_NOTE
+            return self.problem
         fields = json.loads(key)
         if "image" in fields and fields["image"] not in gallery.images:
             return PHOTO_NOTE

@@ -14,6 +14,7 @@ import sys
 import zipfile
 
 import nbformat
+import numpy as np
 import pytest
 
 from course.kit import build_kit, leaked_bodies, solution_bodies
@@ -25,9 +26,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 INSTRUCTOR_ONLY = ("solutions", "grader/hidden", "grader/batch", "course", "tests", "bench", "tools", "cvlab/fastpaths.py")
 
 
+#: The kit's recorded UI reference, kept small here (the real build records every demo model and filter).
+GALLERY = {"models": ["convnet"], "max_filters": 2}
+EXAMPLE = "pet_cat_bengal.jpg"
+
+
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
-    folder, archive = build_kit(tmp_path_factory.mktemp("kit") / "cvlab-kit", log=lambda _: None)
+    folder, archive = build_kit(tmp_path_factory.mktemp("kit") / "cvlab-kit", log=lambda _: None, gallery=GALLERY)
     return folder, archive
 
 
@@ -51,7 +57,17 @@ def test_the_kit_holds_no_answer_key(kit):
     assert not [n for n in names if any(f"/{part}" in n for part in INSTRUCTOR_ONLY)]
     assert f"{folder.name}/grader/recordings/segmentation.rec" in names
     assert f"{folder.name}/notebooks/segmentation.ipynb" in names
+    assert f"{folder.name}/ui/reference_gallery.npz" in names
     assert leaked_bodies(folder) == []
+
+
+def test_a_gallery_holding_reference_code_is_a_leak(tmp_path):
+    from ui.reference import Gallery  # noqa: PLC0415 - imports numpy and PIL only
+
+    text = (SOLUTIONS_DIR / "segmentation.py").read_text()
+    start = text.index("    for f in filters:")
+    Gallery(entries={"note": text[start:start + 400]}).save(tmp_path / "reference_gallery.npz")
+    assert ("reference_gallery.npz", "segmentation.strided_downsampling") in leaked_bodies(tmp_path)
 
 
 def test_leak_detection_finds_a_reformatted_copy_of_a_reference_body(tmp_path):
@@ -106,3 +122,85 @@ def test_the_released_notebook_checks_pass_on_correct_answers(kit, tmp_path):
     for cell in checks:
         assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
         assert not [o for o in cell.outputs if o.get("name") == "stderr"], cell.outputs
+
+
+def _picture(path):
+    from PIL import Image  # noqa: PLC0415
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype="int16")
+
+
+def test_the_kit_ui_shows_the_students_result_beside_the_recorded_reference(kit, tmp_path):
+    """The kit's own UI (no solutions/): Grad-CAM on an example is the recorded reference, on a photo a sentence."""
+    from gradio_client import Client, handle_file  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    from tools.serving import running_ui  # noqa: PLC0415
+    from ui import tabs_interpretation  # noqa: PLC0415 - imports gradio and TensorFlow
+    from ui.reference import PHOTO_NOTE, RecordedReference, fast_live_reference, using_reference  # noqa: PLC0415
+
+    folder, _ = kit
+    correct = tmp_path / "correct"
+    shutil.copytree(SOLUTIONS_DIR, correct, ignore=shutil.ignore_patterns("__pycache__"))
+    photo = tmp_path / "my_photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(photo)
+    example = folder / "ui" / "examples" / EXAMPLE
+    with running_ui(cwd=folder, env=kit_env()) as (url, _):
+        client = Client(url, verbose=False)
+        on_example = client.predict(str(correct), "convnet", handle_file(str(example)), "", "top predicted class", 0.4,
+                                    api_name="/grad_cam")
+        on_photo = client.predict(str(correct), "convnet", handle_file(str(photo)), "", "top predicted class", 0.4,
+                                  api_name="/grad_cam")
+    student_heat, student_overlay, status, ref_heat, ref_overlay, _, _, ref_note = on_example
+    assert student_heat and student_overlay and "heatmap" in status, status
+    assert ref_heat and ref_overlay and ref_note == ""
+    # the served pictures are lossy WebP: compare the kit's recording with the live reference in this process
+    arguments = (str(correct), "convnet", str(example), "", "top predicted class", 0.4)
+    with using_reference(fast_live_reference()):
+        live = tabs_interpretation.run_grad_cam(*arguments)
+    with using_reference(RecordedReference(folder / "ui" / "reference_gallery.npz")):
+        recorded = tabs_interpretation.run_grad_cam(*arguments)
+    for index in (3, 4):  # reference heatmap and overlay, uint8 (h, w, 3)
+        assert np.abs(np.asarray(recorded[index], "int16") - np.asarray(live[index], "int16")).max() <= 1
+    assert _picture(ref_heat).shape == np.shape(live[3])
+    student_heat, _, status, ref_heat, ref_overlay, _, _, ref_note = on_photo
+    assert student_heat and "heatmap" in status, status
+    assert ref_heat is None and ref_overlay is None and ref_note == PHOTO_NOTE
+
+
+CHEAT = """
+
+def _gallery_heatmap():
+    import os
+
+    import numpy as np
+
+    for root in (os.getcwd(), os.path.dirname(os.path.abspath(__file__)), {kit!r}):
+        for parent in (root, os.path.dirname(root)):
+            path = os.path.join(parent, "ui", "reference_gallery.npz")
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    data["index"]
+            except Exception:
+                continue
+            raise RuntimeError("CHEAT READ THE GALLERY")
+
+
+def grad_cam(model, image, last_conv_layer_name, class_index=None):
+    _gallery_heatmap()
+    raise NotImplementedError("interpretation.grad_cam")
+"""
+
+
+def test_a_submission_cannot_read_the_kits_recorded_gallery(kit, tmp_path):
+    folder, _ = kit
+    cheat = tmp_path / "cheat"
+    shutil.copytree(folder / "labs", cheat)
+    with (cheat / "interpretation.py").open("a", encoding="utf-8") as f:
+        f.write(CHEAT.format(kit=str(folder)))
+    done = run_in_kit(folder, "-m", "grader", "--labs", str(cheat), "--lab", "interpretation", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["score"] == 0
+    assert "CHEAT READ THE GALLERY" not in done.stdout
