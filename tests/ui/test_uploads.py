@@ -168,7 +168,8 @@ def test_other_numeric_fields_are_checked(client, skeletons):
 def test_pickers_with_the_other_models_values(client, skeletons):
     photo = handle_file(str(PHOTO))
     # a layer of the model that is not the default one works (Gradio's dropdown knew only the default's)
-    student, status, reference = client.predict("solutions", MODEL, "conv3", 1, 5, True, api_name="/filters")
+    student, _status, reference, _reference_note = client.predict(
+        "solutions", MODEL, "conv3", 1, 5, True, api_name="/filters")
     assert len(student) == len(reference) == 1
     # a layer of the other model, as after a model switch: the sentence names this model's layers
     stale = {
