@@ -1,3 +1,3 @@
 """Root conftest: registers the grader's pytest plugin (``--impl``)."""
 
-pytest_plugins = ["grader.pytest_plugin"]
+pytest_plugins = ["cvlab_ch9.grader.pytest_plugin"]

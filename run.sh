@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Entry point for students, instructors and CI on Linux and macOS
-# (on Windows, in the lab's folder: py -m cvlab ui|test|grade).
+# (on Windows, in the lab's folder: py -m cvlab_ch9 ui|test|grade).
 #   ./run.sh ui      set up .venv, then launch the lab UI on http://127.0.0.1:7860
 #   ./run.sh test    set up (also Debian's chromium for the browser test), then run the project's test suite
 #   ./run.sh grade   set up, then grade labs/ (python -m grader)
 #   ./run.sh setup   only set up .venv
-# The work is done by `python -m cvlab` (cvlab/__main__.py); this script only
+# The work is done by `python -m cvlab_ch9` (cvlab/__main__.py); this script only
 # finds a Python for it: $PYTHON, else .venv's, else python3.11/3.12/3.13/python3.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,4 +17,4 @@ if [ -z "$PYTHON" ]; then
     done
 fi
 # none supported: python3 runs cvlab's setup, which says which Python to install
-exec "${PYTHON:-python3}" -m cvlab "$@"
+exec "${PYTHON:-python3}" -m cvlab_ch9 "$@"

@@ -30,13 +30,13 @@ def build_parser():
     parser.add_argument(
         "--onednn", choices=("on", "off"), default="on",
         help="TF_ENABLE_ONEDNN_OPTS of this process, so of every in-process section (default on: as the UI and stock "
-        "TensorFlow run; cvlab.quiet turns it off for the grader and notebooks); tfconfig compares both",
+        "TensorFlow run; cvlab_ch9.quiet turns it off for the grader and notebooks); tfconfig compares both",
     )
     return parser
 
 
 def _machine():
-    from cvlab.processes import load_average  # noqa: PLC0415
+    from cvlab_ch9.processes import load_average  # noqa: PLC0415
 
     load = load_average()
     return f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at start, Python {platform.python_version()}"
@@ -61,7 +61,7 @@ def main(argv=None):
         return 2
     # read when TensorFlow is imported: set before
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if args.onednn == "on" else "0"
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     print(f"cvlab benchmarks ({'quick' if args.quick else 'full'}, oneDNN {args.onednn}): {_machine()}")

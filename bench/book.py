@@ -2,7 +2,7 @@
 
 Two uses:
 
-- ``bench/`` times it against the reference and ``cvlab.fastpaths``.
+- ``bench/`` times it against the reference and ``cvlab_ch9.fastpaths``.
 - The tests copy this file into a folder as ``interpretation.py`` and
   grade it as a submission written the way the book (and many students)
   would: it must pass every visible check; its Grad-CAM re-chains the

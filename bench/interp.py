@@ -1,7 +1,7 @@
 """Lab 3 benchmark sections: Grad-CAM, the filter grid, and the machine's arithmetic limit.
 
 The book's code (``bench/book.py``), the reference answer key
-(``solutions/``, book-sized and eager) and ``cvlab.fastpaths`` (what the UI
+(``solutions/``, book-sized and eager) and ``cvlab_ch9.fastpaths`` (what the UI
 runs) side by side in one process, so they share TensorFlow's settings
 (``bench.tfconfig`` compares those settings across processes).
 """
@@ -22,10 +22,10 @@ def _progress(text):
 
 
 def gradcam(quick):
-    """Book's eager two-model Grad-CAM vs the reference and cvlab.fastpaths on Xception(weights=None), 299x299."""
+    """Book's eager two-model Grad-CAM vs the reference and cvlab_ch9.fastpaths on Xception(weights=None), 299x299."""
     from bench import book, models  # noqa: PLC0415 - imports TensorFlow
-    from cvlab import fastpaths  # noqa: PLC0415
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab_ch9 import fastpaths  # noqa: PLC0415
+    from cvlab_ch9.impl import load_lab  # noqa: PLC0415
 
     size = 128 if quick else 299
     solution = load_lab("interpretation", "solutions")
@@ -36,7 +36,7 @@ def gradcam(quick):
     funcs = {
         "book (two models built once, eager)": lambda: book.make_gradcam_heatmap(batch, conv_model, classifier_model),
         "solution grad_cam (book-sized: one two-output model per call, eager)": lambda: solution.grad_cam(model, batch, layer),
-        "cvlab.fastpaths.grad_cam (one model, tf.function; the UI)": lambda: fastpaths.grad_cam(model, batch, layer),
+        "cvlab_ch9.fastpaths.grad_cam (one model, tf.function; the UI)": lambda: fastpaths.grad_cam(model, batch, layer),
     }
     first = {name: time_call(func) for name, func in funcs.items()}
     times = interleaved(funcs, repeat=2 if quick else 7)
@@ -74,7 +74,7 @@ def pixel_differences(patterns, expected, deprocess):
 
 def _fast_variants(extractor):
     """name -> (FilterAscent, filters per batch): tracing alone, then each speed-up added."""
-    from cvlab.fastpaths import FilterAscent  # noqa: PLC0415
+    from cvlab_ch9.fastpaths import FilterAscent  # noqa: PLC0415
 
     plain = FilterAscent(extractor, slice_layer=False, fold_batch_norm=False)
     sliced = FilterAscent(extractor, fold_batch_norm=False)
@@ -132,7 +132,7 @@ def _first_grid(book, extractor, ascent, starts, steps, size):
 
 
 def filters(quick, count=None, rounds=None):
-    """The book's per-filter loop vs the reference and cvlab.fastpaths on Xception block3_sepconv1.
+    """The book's per-filter loop vs the reference and cvlab_ch9.fastpaths on Xception block3_sepconv1.
 
     1. A whole grid of ``count`` filters (default 64; 8 with ``quick``),
        tracing included: the book and the default fast path, interleaved 8
@@ -144,8 +144,8 @@ def filters(quick, count=None, rounds=None):
     Progress goes to stderr.
     """
     from bench import book, models  # noqa: PLC0415 - imports TensorFlow
-    from cvlab.fastpaths import start_images  # noqa: PLC0415
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab_ch9.fastpaths import start_images  # noqa: PLC0415
+    from cvlab_ch9.impl import load_lab  # noqa: PLC0415
 
     default_count, size, steps = (8, (64, 64), 5) if quick else (64, (200, 200), 30)
     count, rounds = count or default_count, rounds or (2 if quick else 12)
@@ -222,8 +222,8 @@ def roofline(quick):
     import tensorflow as tf  # noqa: PLC0415
 
     from bench import book, models  # noqa: PLC0415
-    from cvlab.fastpaths import FilterAscent, start_images  # noqa: PLC0415
-    from cvlab.impl import load_lab  # noqa: PLC0415
+    from cvlab_ch9.fastpaths import FilterAscent, start_images  # noqa: PLC0415
+    from cvlab_ch9.impl import load_lab  # noqa: PLC0415
 
     size, n, repeat, steps = ((64, 64), 512, 2, 5) if quick else ((200, 200), 2048, 5, 30)
     extractor = models.feature_extractor()

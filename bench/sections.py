@@ -9,15 +9,15 @@ import time
 import numpy as np
 
 from bench.timing import fmt_s, median, table, time_call
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 # -- grader ---------------------------------------------------------------------------------
 
 
 def _timed_grader(command, cwd):
     """(wall s, peak RSS of the process tree, of its largest process, JSON report) of one grader run in ``cwd``."""
-    from cvlab.processes import tree_memory  # noqa: PLC0415
-    from cvlab.quiet import QUIET_ENV  # noqa: PLC0415
+    from cvlab_ch9.processes import tree_memory  # noqa: PLC0415
+    from cvlab_ch9.quiet import QUIET_ENV  # noqa: PLC0415
 
     env = {**os.environ, **QUIET_ENV}  # as the grader runs by default, whatever this benchmark set for itself
     env.pop("PYTHONPATH", None)
@@ -52,7 +52,7 @@ def grader(quick, baseline=None):
     """
     import tempfile  # noqa: PLC0415
 
-    command = [sys.executable, "-m", "grader", "--labs", "solutions", "--format", "json"]
+    command = [sys.executable, "-m", "cvlab_ch9.grader", "--labs", "solutions", "--format", "json"]
     if quick:
         command += ["--lab", "segmentation"]
     rows = []
@@ -91,7 +91,7 @@ def _endpoint(api, words):
 
 
 def _example_image():
-    from ui.config import EXAMPLES_DIR  # noqa: PLC0415
+    from cvlab_ch9.ui.config import EXAMPLES_DIR  # noqa: PLC0415
 
     images = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if images:

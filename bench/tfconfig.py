@@ -16,11 +16,11 @@ import sys
 import time
 
 from bench.timing import table
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 #: (label, variant, TF_ENABLE_ONEDNN_OPTS, intra-op threads, inter-op threads); 0 threads = TensorFlow's default.
 SETTINGS = (
-    ("book, oneDNN off (cvlab.quiet.QUIET_ENV)", "book", "0", 0, 0),
+    ("book, oneDNN off (cvlab_ch9.quiet.QUIET_ENV)", "book", "0", 0, 0),
     ("book, oneDNN on (stock TensorFlow)", "book", "1", 0, 0),
     ("fastpaths, oneDNN off", "fast", "0", 0, 0),
     ("fastpaths, oneDNN on (the UI)", "fast", "1", 0, 0),
@@ -96,7 +96,7 @@ def _measure(variant, filters, steps, size):
     import numpy as np  # noqa: PLC0415
 
     from bench import book, models  # noqa: PLC0415
-    from cvlab.fastpaths import filter_ascent, start_images  # noqa: PLC0415
+    from cvlab_ch9.fastpaths import filter_ascent, start_images  # noqa: PLC0415
 
     extractor = models.feature_extractor()
     img_size = (size, size)
@@ -131,7 +131,7 @@ def child_main(argv=None):
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--size", type=int, default=200)
     args = parser.parse_args(argv)
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     tf = import_tensorflow()
     if args.intra:

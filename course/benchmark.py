@@ -38,7 +38,7 @@ import nbformat
 
 from course.notebooks import answer_sources, grade_id
 from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
-from cvlab.processes import load_average
+from cvlab_ch9.processes import load_average
 
 #: Class sizes of the sizing table (notebooks to grade within one hour).
 SIZES = (300, 3_000, 30_000)
@@ -79,7 +79,7 @@ def prepare(root, lab, students):
 def serial_grades(course_dir, lab):
     """``({student: [(check, status, score)]}, seconds, CPU s)``: the judge in this process, no Dask."""
     from course.pipeline import judge_tasks, submissions  # noqa: PLC0415
-    from grader.batch.tasks import grade_serially  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import grade_serially  # noqa: PLC0415
 
     tasks, _, _ = judge_tasks(Path(course_dir), {lab: submissions(course_dir, lab)})
     cpu, start = cpu_s(), time.perf_counter()
@@ -90,7 +90,7 @@ def serial_grades(course_dir, lab):
 def verdict_grades(course_dir, lab):
     from course.judging import verdict_path  # noqa: PLC0415
     from course.pipeline import submissions  # noqa: PLC0415
-    from grader.batch.verdicts import read_verdict  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.verdicts import read_verdict  # noqa: PLC0415
 
     found = {}
     for student in submissions(course_dir, lab):

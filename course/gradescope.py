@@ -23,13 +23,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from cvlab.impl import LAB_NAMES
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.impl import LAB_NAMES
+from cvlab_ch9.paths import REPO_ROOT
 
 DEFAULT_ZIP = REPO_ROOT / "dist" / "autograder.zip"
 SANDBOX_USER = "cvlab-sandbox"
 #: What the bundle holds of the project (the judge, the reference, hidden checks; no tests or dev tools).
-BUNDLE_PACKAGES = ("cvlab", "grader", "solutions", "labs", "course", "models")
+BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course", "models")
 BUNDLE_FILES = ("pyproject.toml",)
 SKIP = ("__pycache__", ".ipynb_checkpoints", "release", "submitted", "autograded", "feedback", "exports",
         "verdicts", "gradebook.db")
@@ -83,27 +83,27 @@ exec "$PYTHON" -m course.gradescope run --submission "$ROOT/submission" --result
 
 def find_submitted(submission_dir):
     """``{lab: path}`` of the lab files in a submission folder (any depth; .py preferred over .ipynb)."""
-    from grader.batch.folders import find_lab_files  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.folders import find_lab_files  # noqa: PLC0415
 
     return find_lab_files(submission_dir)
 
 
 def lab_code(lab, path):
-    """The :class:`grader.judge.LabCode` of one submitted file."""
+    """The :class:`cvlab_ch9.grader.judge.LabCode` of one submitted file."""
     if path.suffix == ".ipynb":
         from course.judging import notebook_code  # noqa: PLC0415
 
         return notebook_code(path, REPO_ROOT / "course" / "source" / lab / f"{lab}.ipynb", lab)
-    from grader.batch.folders import read_code  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.folders import read_code  # noqa: PLC0415
 
     return read_code(lab, path)
 
 
 def results_document(submission_dir):
     """The Gradescope results (a dict) for the files in ``submission_dir``."""
-    from grader.core import all_checks  # noqa: PLC0415
-    from grader.judge import grade_code  # noqa: PLC0415
-    from grader.report import to_gradescope  # noqa: PLC0415
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
+    from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
     found = find_submitted(submission_dir)
     if not found:

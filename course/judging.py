@@ -4,7 +4,7 @@ A submitted notebook is not executed by nbgrader. Its code is taken apart
 here (read as text, never run in this process): the student's answer cells
 and the code cells they added, in notebook order, with the read-only cells
 (imports, constants) taken from the *source* notebook, so an edited locked
-cell changes nothing. The judge (:mod:`grader.judge`) runs that code in a
+cell changes nothing. The judge (:mod:`cvlab_ch9.grader.judge`) runs that code in a
 sandbox and scores every check against the live reference; the verdict is
 written to ``verdicts/<lab>/<student>.json`` and recorded into the
 gradebook by nbgrader itself (:class:`course.preprocessors.JudgeOutputs`
@@ -16,9 +16,9 @@ feedback for the student while they work.
 import re
 from pathlib import Path
 
-from grader.batch.verdicts import VerdictStore
-from grader.core import CheckResult, all_checks
-from grader.judge import LabCode
+from cvlab_ch9.grader.batch.verdicts import VerdictStore
+from cvlab_ch9.grader.core import CheckResult, all_checks
+from cvlab_ch9.grader.judge import LabCode
 
 #: What the setup cell gives every answer cell (it also imports TensorFlow as ``tf``).
 PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import layers\n"
@@ -41,7 +41,7 @@ def source_cells(source_notebook):
 
 
 def notebook_code(submitted_path, source_path, lab):
-    """The code of a submitted notebook to judge, as a :class:`grader.judge.LabCode` of cells.
+    """The code of a submitted notebook to judge, as a :class:`cvlab_ch9.grader.judge.LabCode` of cells.
 
     Kept, in the submitted order: the student's answer cells, code cells the
     student added, and the read-only given cells as the *source* has them.
@@ -87,7 +87,7 @@ def verdict_store(course_dir, replace=False):
 def cell_outcomes(lab, document):
     """``{test cell grade_id: (passed, text)}`` for a verdict: what each test cell shows in feedback."""
     from course.notebooks import check_cell_ids  # noqa: PLC0415 - course.notebooks reads the checks
-    from grader.nb import notebook_message  # noqa: PLC0415
+    from cvlab_ch9.grader.nb import notebook_message  # noqa: PLC0415
 
     checks = all_checks(lab=lab)
     by_check = {r["id"]: r for r in document["results"]}

@@ -6,7 +6,7 @@ The kit holds what students need and nothing that gives answers away:
 - ``grader/`` with the visible checks and the recorded expectations (no
   ``grader/hidden/``): students check their work without any answer key,
 - ``ui/`` with the reference column recorded for the example images
-  (``ui/reference_gallery.npz``, :mod:`ui.gallery`), ``cvlab/`` (data generator, image and model plumbing; not the
+  (``ui/reference_gallery.npz``, :mod:`cvlab_ch9.ui.gallery`), ``cvlab_ch9/`` (data generator, image and model plumbing; not the
   instructor-only fast paths), the demo models in ``models/``,
 - the released notebooks (``notebooks/<lab>.ipynb``, nbgrader's release:
   no solutions, no hidden tests),
@@ -29,9 +29,9 @@ import tempfile
 import tokenize
 from pathlib import Path
 
-from cvlab.generate import BEGIN_MARKER, END_MARKER, skeleton_for, solution_files
-from cvlab.impl import LAB_NAMES
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.generate import BEGIN_MARKER, END_MARKER, skeleton_for, solution_files
+from cvlab_ch9.impl import LAB_NAMES
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 
 DEFAULT_OUT = REPO_ROOT / "dist" / "cvlab-kit"
 #: Top-level files copied as they are (those that exist).
@@ -39,13 +39,13 @@ TOP_FILES = ("pyproject.toml", "environment.yml", "run.sh", "run.ps1", "LICENSE"
 #: Packages copied, with what is left out of each (instructor-only parts).
 PACKAGES = {
     "grader": ("hidden", "batch"),
-    "cvlab": ("fastpaths.py", "notebooks.py"),
+    "cvlab_ch9": ("fastpaths.py", "notebooks.py"),
     "ui": ("browser.py", "screenshots.py", "process.py"),
 }
 DATA_DIRS = ("models", "docs")
 SKIP_NAMES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache")
 SCRIPTS = ("setup.sh", "setup.ps1")
-#: The UI's recorded reference inside the kit (``ui.reference.GALLERY_PATH`` there).
+#: The UI's recorded reference inside the kit (``cvlab_ch9.ui.reference.GALLERY_PATH`` there).
 GALLERY_NAME = "reference_gallery.npz"
 
 
@@ -66,7 +66,7 @@ segmentation, modern convnet architecture patterns, interpreting convnets.
 ./run.sh grade   # set up .venv, then grade your labs/ (python -m grader)
 ```
 
-On Windows: `py -m cvlab ui` and `py -m cvlab grade` (or `.\\run.ps1 ui` / `.\\run.ps1 grade`).
+On Windows: `py -m cvlab_ch9 ui` and `py -m cvlab_ch9 grade` (or `.\\run.ps1 ui` / `.\\run.ps1 grade`).
 
 ## Working on the labs
 
@@ -200,8 +200,8 @@ def _released_notebooks(target, log):
 
 
 def _check_recordings():
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
-    from grader.record import drift  # noqa: PLC0415
+    from cvlab_ch9.grader.record import drift  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     stale = {lab: names for lab in LAB_NAMES if (names := drift(lab))}
@@ -221,7 +221,7 @@ def _record_gallery(out_dir, log, models=None, max_filters=None):
     without an answer key.
     """
     target = out_dir / "ui" / GALLERY_NAME
-    command = [sys.executable, "-m", "ui.gallery", "--out", str(target)]
+    command = [sys.executable, "-m", "cvlab_ch9.ui.gallery", "--out", str(target)]
     if models:
         command += ["--models", *models]
     if max_filters:

@@ -12,10 +12,10 @@ has grader checks gets ``course/source/<lab>/<lab>.ipynb`` with:
 - one autograded-answer cell per exercise function (its ``### BEGIN SOLUTION``
   block is already nbgrader syntax);
 - one locked autograder test cell per grader check, worth the check's points,
-  calling :func:`grader.nb.check`. Hidden checks sit inside
+  calling :func:`cvlab_ch9.grader.nb.check`. Hidden checks sit inside
   ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``;
 - last, an ungraded, read-only cell (grade_id ``show_lab``) that opens the
-  lab UI on the notebook's functions (:func:`ui.notebook.show_lab`; it starts
+  lab UI on the notebook's functions (:func:`cvlab_ch9.ui.notebook.show_lab`; it starts
   nothing when nbgrader or any non-interactive run executes the notebook, and
   the judge leaves it out like the setup cell: it is locked and not a
   ``given_`` cell).
@@ -32,8 +32,8 @@ import re
 import sys
 from pathlib import Path
 
-from cvlab.generate import BEGIN_MARKER, drift_cli, solution_files
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.generate import BEGIN_MARKER, drift_cli, solution_files
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 
 COURSE_DIR = Path(__file__).resolve().parent
 SOURCE_DIR = COURSE_DIR / "source"
@@ -48,22 +48,22 @@ SETUP_SOURCE = '''\
 # Setup (not graded): run this cell first.
 # It makes the cvlab repository importable -- taken from the environment
 # variable CVLAB_ROOT, else the nearest folder above this notebook that holds
-# grader/ and cvlab/ -- and imports TensorFlow without its log noise.
+# grader/ and cvlab_ch9/ -- and imports TensorFlow without its log noise.
 import os
 import sys
 from pathlib import Path
 
 
 def _cvlab_root():
-    """The repository root (a Path): $CVLAB_ROOT or the nearest parent with grader/ and cvlab/."""
+    """The repository root (a Path): $CVLAB_ROOT or the nearest parent with grader/ and cvlab_ch9/."""
     configured = os.environ.get("CVLAB_ROOT")
     candidates = [Path(configured).expanduser()] if configured else [Path.cwd(), *Path.cwd().parents]
     for folder in candidates:
-        if (folder / "grader" / "nb.py").is_file() and (folder / "cvlab" / "quiet.py").is_file():
+        if (folder / "grader" / "nb.py").is_file() and (folder / "cvlab_ch9" / "quiet.py").is_file():
             return folder.resolve()
     where = f"CVLAB_ROOT={configured}" if configured else f"any folder above {Path.cwd()}"
     raise RuntimeError(
-        f"Cannot find the cvlab repository (the folder holding grader/ and cvlab/) in {where}. "
+        f"Cannot find the cvlab repository (the folder holding grader/ and cvlab_ch9/) in {where}. "
         "Open this notebook from inside the repository, or set CVLAB_ROOT to the repository folder."
     )
 
@@ -71,21 +71,21 @@ def _cvlab_root():
 if str(_cvlab_root()) not in sys.path:
     sys.path.insert(0, str(_cvlab_root()))
 
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9.quiet import import_tensorflow
 
 tf = import_tensorflow()
 '''
 
 CHECK_SOURCE = '''\
 # Check ({points}): {title}
-from grader.nb import check
+from cvlab_ch9.grader.nb import check
 
 check("{check_id}", globals())'''
 
 HIDDEN_CHECK_SOURCE = '''\
 # Hidden check ({points}): it runs only when your notebook is graded.
 ### BEGIN HIDDEN TESTS
-from grader.nb import check
+from cvlab_ch9.grader.nb import check
 
 check("{check_id}", globals())
 ### END HIDDEN TESTS'''
@@ -104,7 +104,7 @@ notebook is graded, or run outside Jupyter, the cell starts nothing and prints o
 
 SHOW_LAB_SOURCE = '''\
 # Not graded: the lab UI on this notebook's functions.
-from ui.notebook import show_lab
+from cvlab_ch9.ui.notebook import show_lab
 
 show_lab(globals(), lab="{lab}")'''
 
@@ -268,7 +268,7 @@ def build_notebook(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR
         lab: lab name, e.g. ``"segmentation"``.
         solutions_dir: folder with ``<lab>.py``.
         narrative_dir: folder with ``<lab>.md`` (optional file).
-        checks: the lab's checks; default ``grader.core.all_checks(lab)``.
+        checks: the lab's checks; default ``cvlab_ch9.grader.core.all_checks(lab)``.
 
     Raises:
         NotebookSourceError: a check or narrative section names a function
@@ -277,7 +277,7 @@ def build_notebook(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR
     from nbformat import v4  # noqa: PLC0415
 
     if checks is None:
-        from grader.core import all_checks  # noqa: PLC0415
+        from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
 
         checks = all_checks(lab=lab)
     path = Path(solutions_dir) / f"{lab}.py"
@@ -322,7 +322,7 @@ def notebook_text(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR)
 
 def notebook_labs(solutions_dir=SOLUTIONS_DIR):
     """Labs with a solution module and at least one grader check, in lab order."""
-    from grader.core import labs_with_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.core import labs_with_checks  # noqa: PLC0415
 
     present = {p.stem for p in solution_files(solutions_dir)}
     return [lab for lab in labs_with_checks() if lab in present]

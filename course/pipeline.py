@@ -5,9 +5,9 @@ Grading has two phases:
 1. *Judge.* Every submitted notebook is taken apart into the code the
    student wrote (:mod:`course.judging`: answer cells and added cells, the
    read-only cells as the source has them) and graded by the judge
-   (:mod:`grader.judge`): the code runs in a sandbox process, the checks
+   (:mod:`cvlab_ch9.grader.judge`): the code runs in a sandbox process, the checks
    and the reference (``solutions/``, hidden checks included) stay in the
-   judge. Each submission is one task of :mod:`grader.batch.engine` on
+   judge. Each submission is one task of :mod:`cvlab_ch9.grader.batch.engine` on
    Dask (a LocalCluster of ``workers`` processes, or ``scheduler``'s
    cluster); this process is the one writer of the verdicts,
    ``verdicts/<lab>/<student>.json`` with the code's hash and the grader's
@@ -22,7 +22,7 @@ Grading has two phases:
 
 Then ``generate_feedback`` and ``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
-verdicts with :func:`grader.report.to_gradescope`.
+verdicts with :func:`cvlab_ch9.grader.report.to_gradescope`.
 """
 
 import dataclasses
@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 
 from course.notebooks import COURSE_DIR, ROOT_ENV, notebook_labs, write_notebooks
-from cvlab.paths import REPO_ROOT
-from cvlab.processes import kill_tree, start_group
-from cvlab.quiet import QUIET_ENV
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.processes import kill_tree, start_group
+from cvlab_ch9.quiet import QUIET_ENV
 
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_CHECK_TIMEOUT_S = 120.0
@@ -79,7 +79,7 @@ class GradingRun:
         workers: Dask worker processes that judged.
         recorded: submissions recorded into the gradebook in this run.
         record_seconds: wall time of the record phase.
-        batch: the :class:`grader.batch.engine.BatchRun` of the judge phase.
+        batch: the :class:`cvlab_ch9.grader.batch.engine.BatchRun` of the judge phase.
     """
 
     submissions: dict
@@ -190,14 +190,14 @@ def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, forc
     """The submissions of ``found`` ({lab: [student]}) to judge, read here as code.
 
     Returns:
-        ``(tasks, unreadable, skipped)``: a :class:`grader.batch.tasks.GradeTask`
+        ``(tasks, unreadable, skipped)``: a :class:`cvlab_ch9.grader.batch.tasks.GradeTask`
         per submission whose verdict is missing or was made from other code
         or by another grader (every one with ``force``), ``{"<student>/<lab>":
         reason}`` for files that are not notebooks, and how many were up to date.
     """
     from course.judging import notebook_code, verdict_store  # noqa: PLC0415
-    from grader.batch.tasks import GradeTask  # noqa: PLC0415
-    from grader.judge import Limits, grader_fingerprint  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import Limits, grader_fingerprint  # noqa: PLC0415
 
     store = verdict_store(course_dir)
     limits = Limits(timeout_s=check_timeout_s)
@@ -268,7 +268,7 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
     Args:
         workers: LocalCluster worker processes (default: one per core); ignored with ``scheduler``.
         scheduler: ``tcp://HOST:PORT`` of an existing Dask cluster, or None.
-        progress: a :class:`grader.batch.progress.Progress` (default: a bar on stderr).
+        progress: a :class:`cvlab_ch9.grader.batch.progress.Progress` (default: a bar on stderr).
 
     Returns:
         GradingRun. Submissions that cannot be graded are listed with the
@@ -280,7 +280,7 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
             verdicts judged so far are kept; a re-run records them).
     """
     from course.judging import verdict_store  # noqa: PLC0415
-    from grader.batch.engine import BatchError, run_batch  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.engine import BatchError, run_batch  # noqa: PLC0415
 
     course_dir = Path(course_dir).resolve()
     found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
@@ -326,9 +326,9 @@ def gradescope_results(course_dir, lab, student):
     gradebook holds). Hidden checks are marked ``"visibility": "hidden"``.
     """
     from course.judging import verdict_path  # noqa: PLC0415
-    from grader.batch.verdicts import read_verdict, verdict_results  # noqa: PLC0415
-    from grader.core import all_checks  # noqa: PLC0415
-    from grader.report import to_gradescope  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.verdicts import read_verdict, verdict_results  # noqa: PLC0415
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
     document = read_verdict(verdict_path(course_dir, lab, student))
     if document is None:

@@ -41,7 +41,7 @@ class JudgeOutputs(NbGraderPreprocessor):
         from pathlib import Path  # noqa: PLC0415
 
         from course.judging import cell_outcomes  # noqa: PLC0415
-        from grader.batch.verdicts import read_verdict  # noqa: PLC0415
+        from cvlab_ch9.grader.batch.verdicts import read_verdict  # noqa: PLC0415
 
         lab, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
         document = read_verdict(Path(self.verdicts_dir) / lab / f"{student}.json")

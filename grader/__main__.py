@@ -1,7 +1,7 @@
 """``python -m grader``: grade a labs directory and print a report.
 
 ``python -m grader batch SUBMISSIONS_DIR --out DIR`` grades a whole class
-(:mod:`grader.batch.cli`; instructor tooling, not in the student kit).
+(:mod:`cvlab_ch9.grader.batch.cli`; instructor tooling, not in the student kit).
 
 Exit code 0 even when checks fail; 2 for bad arguments (e.g. a ``--labs``
 directory that does not exist), 1 when the grader itself cannot run.
@@ -11,10 +11,10 @@ Student code never writes to stdout: the report is the only output there.
 import argparse
 import sys
 
-from cvlab.impl import LAB_NAMES, resolve_source
-from grader.core import labs_with_checks
-from grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
-from grader.report import FORMATS
+from cvlab_ch9.grader.core import labs_with_checks
+from cvlab_ch9.grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
+from cvlab_ch9.grader.report import FORMATS
+from cvlab_ch9.impl import LAB_NAMES, resolve_source
 
 
 def build_parser():
@@ -47,9 +47,9 @@ def _usage_error(message):
 def batch_main(argv):
     """``python -m grader batch ...``, where the instructor's batch engine is installed."""
     try:
-        from grader.batch.cli import main as batch  # noqa: PLC0415 - Dask loads only for a batch
+        from cvlab_ch9.grader.batch.cli import main as batch  # noqa: PLC0415 - Dask loads only for a batch
     except ModuleNotFoundError as exc:
-        if exc.name not in ("grader.batch", "grader.batch.cli"):
+        if exc.name not in ("cvlab_ch9.grader.batch", "cvlab_ch9.grader.batch.cli"):
             raise
         return _usage_error("batch grading is for instructors and is not part of the student kit; "
                             "grade your own labs with `python -m grader --labs labs`.")

@@ -1,9 +1,9 @@
 """Check registry, results, and running one check against an implementation.
 
 A check is ``func(student, expected)``: ``student`` is an
-:class:`~grader.harness.local.Implementation` (the submission, in the
+:class:`~cvlab_ch9.grader.harness.local.Implementation` (the submission, in the
 sandbox or in this process) and ``expected`` the lab's
-:class:`~grader.expect.Expected` values (recorded from ``solutions/``, or
+:class:`~cvlab_ch9.grader.expect.Expected` values (recorded from ``solutions/``, or
 computed from it on the instructor's side). It raises AssertionError with a
 hint when the student's results differ.
 
@@ -16,8 +16,8 @@ import dataclasses
 import importlib
 import time
 
-from cvlab.impl import LAB_NAMES, not_implemented_message, not_implemented_target
-from grader.harness.local import MissingFunction
+from cvlab_ch9.grader.harness.local import MissingFunction
+from cvlab_ch9.impl import LAB_NAMES, not_implemented_message, not_implemented_target
 
 PASSED = "passed"
 FAILED = "failed"
@@ -102,8 +102,8 @@ def _import_optional(module_name):
 
 def _load_check_modules():
     for lab in LAB_NAMES:
-        _import_optional(f"grader.checks.{lab}")
-        _import_optional(f"grader.hidden.{lab}")  # absent from the student kit
+        _import_optional(f"cvlab_ch9.grader.checks.{lab}")
+        _import_optional(f"cvlab_ch9.grader.hidden.{lab}")  # absent from the student kit
 
 
 def _ordered(checks):
@@ -183,7 +183,7 @@ def location_text(exc, student):
 
 def classify_exception(exc, chk, student, memory_limit_gb=None):
     """Map an exception raised while a check ran to ``(status, message)``."""
-    from grader.sandbox import SandboxViolationError, StudentExit  # noqa: PLC0415
+    from cvlab_ch9.grader.sandbox import SandboxViolationError, StudentExit  # noqa: PLC0415
 
     display_file = getattr(student, "display_file", f"labs/{chk.lab}.py")
     if isinstance(exc, (SystemExit, StudentExit)):

@@ -20,14 +20,14 @@ providers give the same values:
   recorded) exist only there.
 
 Recordings hold only plain data (arrays, numbers, texts, layer summaries) in
-the :mod:`grader.harness.wire` format: reference weights to copy in, outputs
+the :mod:`cvlab_ch9.grader.harness.wire` format: reference weights to copy in, outputs
 on seeded inputs, parameter counts, layer summaries for hints.
 """
 
 import dataclasses
 from pathlib import Path
 
-from grader.harness.wire import WireError, decode_body, encode
+from cvlab_ch9.grader.harness.wire import WireError, decode_body, encode
 
 RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
 FORMAT = 1
@@ -65,14 +65,14 @@ def expectation(lab, hidden=False, name=None):
 
 def expectations_of(lab, include_hidden=False):
     """Registered expectations of ``lab`` (checks are imported first), in registration order."""
-    from grader.core import all_checks  # noqa: PLC0415 - registers the check modules' expectations
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415 - registers the check modules' expectations
 
     all_checks(lab=lab)
     return [e for (elab, _), e in _REGISTRY.items() if elab == lab and (include_hidden or not e.hidden)]
 
 
 def _get_expectation(lab, name):
-    from grader.core import all_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
 
     all_checks(lab=lab)
     try:
@@ -101,8 +101,8 @@ class LiveReference:
 
     def implementation(self, lab):
         if lab not in self._implementations:
-            from cvlab.impl import load_lab  # noqa: PLC0415
-            from grader.harness.local import LocalImplementation  # noqa: PLC0415
+            from cvlab_ch9.grader.harness.local import LocalImplementation  # noqa: PLC0415
+            from cvlab_ch9.impl import load_lab  # noqa: PLC0415
 
             module = load_lab(lab, self.source)
             self._implementations[lab] = LocalImplementation(module, display_file=f"solutions/{lab}.py")

@@ -1,12 +1,12 @@
 """The judge: grade a submission without ever importing it.
 
-For each lab, the submission's code runs in a :class:`~grader.sandbox.Sandbox`
+For each lab, the submission's code runs in a :class:`~cvlab_ch9.grader.sandbox.Sandbox`
 (a separate ``python -I`` process with no project on its path and an audit
 hook that refuses the answer key, the recordings, other submissions,
 processes, signals and the network). The checks run here, in the judge,
 against the sandbox's answers, which are only ever values: a submission
 cannot send a verdict, reach the checks or the reference, or change how they
-compare. The reference side comes from a provider of :mod:`grader.expect`:
+compare. The reference side comes from a provider of :mod:`cvlab_ch9.grader.expect`:
 live from ``solutions/`` on the instructor's side, recorded in the kit.
 
 Limits per check: a wall-clock timeout (the check's own, or ``timeout_s``)
@@ -21,12 +21,12 @@ import hashlib
 import os
 from pathlib import Path
 
-from cvlab.impl import LAB_NAMES, display_path, lab_path, resolve_source
-from cvlab.paths import REPO_ROOT
-from grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
-from grader.expect import Expected, LiveReference, RecordedReference, RecordingError
-from grader.remote import RemoteImplementation
-from grader.sandbox import Sandbox, SandboxFailure
+from cvlab_ch9.grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
+from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference, RecordingError
+from cvlab_ch9.grader.remote import RemoteImplementation
+from cvlab_ch9.grader.sandbox import Sandbox, SandboxFailure
+from cvlab_ch9.impl import LAB_NAMES, display_path, lab_path, resolve_source
+from cvlab_ch9.paths import REPO_ROOT
 
 TIMEOUT_ENV = "CVLAB_GRADER_TIMEOUT"
 MEMORY_ENV = "CVLAB_GRADER_MEMORY_GB"
@@ -166,14 +166,16 @@ def grader_fingerprint(lab):
     the comparisons are :data:`SHARED_GRADING_CODE`. A change to any of them makes every verdict of
     the lab out of date.
     """
-    grader_dir = REPO_ROOT / "grader"
+    grader_dir = Path(__file__).resolve().parent
     paths = sorted(grader_dir.glob(f"*/{lab}*.py"))
     paths += sorted(p for pattern in SHARED_GRADING_CODE for p in grader_dir.glob(pattern))
-    paths.append(REPO_ROOT / "solutions" / f"{lab}.py")
     digest = hashlib.sha256()
     for path in paths:
         if path.is_file():
-            digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+            digest.update(b"grader/" + path.relative_to(grader_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    solution = REPO_ROOT / "solutions" / f"{lab}.py"
+    if solution.is_file():
+        digest.update(b"solutions/" + f"{lab}.py".encode() + b"\0" + solution.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -337,7 +339,7 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     Raises:
         GraderError: the grader itself cannot run.
     """
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     provider = reference_provider(reference) if isinstance(reference, str) else reference

@@ -3,16 +3,16 @@
 Checks compare *behaviour*, not source: the student's model is built (in
 the sandbox) on a small input, the reference weights are copied into it and
 its outputs must equal the reference's within a tolerance. Structure is read
-from the model's :class:`~grader.harness.summary.ModelSummary` only to
+from the model's :class:`~cvlab_ch9.grader.harness.summary.ModelSummary` only to
 explain a difference with a precise hint.
 
-Models here are :class:`~grader.harness.local.ModelHandle` objects; their
-layers are :class:`~grader.harness.summary.LayerInfo` views.
+Models here are :class:`~cvlab_ch9.grader.harness.local.ModelHandle` objects; their
+layers are :class:`~cvlab_ch9.grader.harness.summary.LayerInfo` views.
 """
 
 import numpy as np
 
-from grader.harness.summary import ModelSummary
+from cvlab_ch9.grader.harness.summary import ModelSummary
 
 
 def summary_of(model):
@@ -36,14 +36,14 @@ def flat_layers(model):
 
 def is_model(value):
     """True for a model built by the implementation (a ModelHandle)."""
-    from grader.harness.local import ModelHandle  # noqa: PLC0415
+    from cvlab_ch9.grader.harness.local import ModelHandle  # noqa: PLC0415
 
     return isinstance(value, ModelHandle)
 
 
 def type_name(value):
     """The type name of a returned value, as the student wrote it (Opaque values keep theirs)."""
-    from grader.harness.wire import Opaque  # noqa: PLC0415
+    from cvlab_ch9.grader.harness.wire import Opaque  # noqa: PLC0415
 
     return value.type_name if isinstance(value, Opaque) else type(value).__name__
 

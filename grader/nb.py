@@ -11,12 +11,12 @@ is computed by the instructor's judge from the notebook's answer cells
 
 nbgrader gives 0 points to a graded cell that wrote anything to stderr, and
 TensorFlow logs there. So the check runs inside
-:func:`cvlab.quiet.stderr_silenced`; the report goes to stdout; a failure
+:func:`cvlab_ch9.quiet.stderr_silenced`; the report goes to stdout; a failure
 raises :class:`CheckFailed` (an AssertionError) whose message is the hint.
 
 Example (a test cell)::
 
-    from grader.nb import check
+    from cvlab_ch9.grader.nb import check
     check("segmentation.trimap_to_classes.mapping", globals())
 """
 
@@ -25,11 +25,11 @@ import os
 import sys
 import sysconfig
 
-from cvlab.impl import not_implemented_message
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
-from grader.expect import Expected
-from grader.harness.local import LocalImplementation
-from grader.report import fmt_points, status_word
+from cvlab_ch9.grader.core import NOT_IMPLEMENTED, PASSED, all_checks, get_check, run_check
+from cvlab_ch9.grader.expect import Expected
+from cvlab_ch9.grader.harness.local import LocalImplementation
+from cvlab_ch9.grader.report import fmt_points, status_word
+from cvlab_ch9.impl import not_implemented_message
 
 NOTEBOOK_FILE = "this notebook"
 #: What a notebook user does about an exercise that is not written yet.
@@ -60,7 +60,7 @@ def run(check_id, namespace):
 
     Stderr (fd 2 and ``sys.stderr``) is silenced while the check runs.
     """
-    from cvlab.quiet import import_tensorflow, stderr_silenced  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow, stderr_silenced  # noqa: PLC0415
 
     try:
         chk = get_check(check_id)
@@ -77,7 +77,7 @@ def run(check_id, namespace):
 
 @functools.cache
 def _provider():
-    from grader.judge import reference_provider  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import reference_provider  # noqa: PLC0415
 
     return reference_provider("auto")
 

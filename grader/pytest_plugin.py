@@ -5,7 +5,7 @@ Each registered check becomes one test item in ``grader/test_checks.py``.
 
 import pytest
 
-from cvlab.impl import LAB_NAMES
+from cvlab_ch9.impl import LAB_NAMES
 
 
 def pytest_addoption(parser):

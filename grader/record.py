@@ -11,10 +11,10 @@ import sys
 
 import numpy as np
 
-from cvlab.impl import LAB_NAMES
-from cvlab.quiet import import_tensorflow
-from grader.expect import RecordingError, read_recording, record_values, write_recording
-from grader.harness.wire import Opaque
+from cvlab_ch9.grader.expect import RecordingError, read_recording, record_values, write_recording
+from cvlab_ch9.grader.harness.wire import Opaque
+from cvlab_ch9.impl import LAB_NAMES
+from cvlab_ch9.quiet import import_tensorflow
 
 
 def differences(recorded, live, path="", atol=1e-5, rtol=1e-4):

@@ -1,7 +1,7 @@
 """The submission behind the checks' interface: the sandbox's replies read as values.
 
-:class:`RemoteImplementation` puts a :class:`~grader.sandbox.Sandbox` behind
-the same :class:`~grader.harness.local.Implementation` interface the checks
+:class:`RemoteImplementation` puts a :class:`~cvlab_ch9.grader.sandbox.Sandbox` behind
+the same :class:`~cvlab_ch9.grader.harness.local.Implementation` interface the checks
 use on the reference. Every answer is checked (types, shapes) and only ever
 used as a value to compare; the verdict is computed here, in a process that
 never imports the submission. Exceptions and warnings raised by student
@@ -11,10 +11,10 @@ code come back rebuilt as this side's types.
 import builtins
 import warnings
 
-from grader.harness.local import Implementation, ModelHandle, function_source_in, spec_of
-from grader.harness.summary import ModelSummary
-from grader.harness.wire import ModelRef, Tensor
-from grader.sandbox import SandboxFailure, SandboxViolationError, StudentException, StudentExit
+from cvlab_ch9.grader.harness.local import Implementation, ModelHandle, function_source_in, spec_of
+from cvlab_ch9.grader.harness.summary import ModelSummary
+from cvlab_ch9.grader.harness.wire import ModelRef, Tensor
+from cvlab_ch9.grader.sandbox import SandboxFailure, SandboxViolationError, StudentException, StudentExit
 
 # -- answers as values ---------------------------------------------------------------------
 

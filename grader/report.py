@@ -3,7 +3,7 @@
 import dataclasses
 import json
 
-from grader.core import NOT_IMPLEMENTED, PASSED
+from cvlab_ch9.grader.core import NOT_IMPLEMENTED, PASSED
 
 
 def totals(results):

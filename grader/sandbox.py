@@ -1,14 +1,14 @@
 """The sandbox process, from the judge's side: start it, send requests, read its frames.
 
 :class:`Sandbox` starts ``python -I`` in a private scratch folder holding a
-copy of :mod:`grader.harness` and the submission, and exchanges
-:mod:`grader.harness.wire` frames with it over two pipes. Every reply is
+copy of :mod:`cvlab_ch9.grader.harness` and the submission, and exchanges
+:mod:`cvlab_ch9.grader.harness.wire` frames with it over two pipes. Every reply is
 checked (request id, size) before anyone reads it.
 
 A request that outlives the check's deadline, a sandbox that uses more
 memory than the limit, ends, or answers with anything malformed raises
 :class:`SandboxFailure`; the caller scores that check 0 and starts a fresh
-sandbox for the next one. :mod:`grader.remote` reads the replies as values.
+sandbox for the next one. :mod:`cvlab_ch9.grader.remote` reads the replies as values.
 """
 
 import contextlib
@@ -24,8 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-from cvlab.processes import kill_tree, start_group, tree_memory
-from grader.harness.wire import MAX_MESSAGE_BYTES, WireError, decode_body, encode, find_signed_frame
+from cvlab_ch9.grader.harness.wire import MAX_MESSAGE_BYTES, WireError, decode_body, encode, find_signed_frame
+from cvlab_ch9.processes import kill_tree, start_group, tree_memory
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
 HARNESS_PACKAGE = "cvlab_harness"
@@ -87,9 +87,9 @@ def project_roots():
     packages sit in site-packages beside numpy and TensorFlow) only the
     project's own package folders.
     """
-    from cvlab.paths import REPO_ROOT  # noqa: PLC0415 - a light module, imported when a sandbox starts
+    from cvlab_ch9.paths import REPO_ROOT  # noqa: PLC0415 - a light module, imported when a sandbox starts
 
-    packages = [REPO_ROOT / name for name in ("solutions", "labs", "grader", "cvlab", "ui", "course", "bench", "tools", "models")]
+    packages = [REPO_ROOT / name for name in ("solutions", "labs", "grader", "cvlab_ch9", "ui", "course", "bench", "tools", "models")]
     installed = any(REPO_ROOT.resolve() == Path(root).resolve() for root in python_roots())
     return [str(r) for r in ([] if installed else [REPO_ROOT]) + packages]
 

@@ -8,16 +8,16 @@ import functools
 
 import pytest
 
-from cvlab.impl import display_path, load_lab
-from grader.core import PASSED, all_checks, run_check
-from grader.expect import Expected, RecordedReference
-from grader.harness.local import LocalImplementation
+from cvlab_ch9.grader.core import PASSED, all_checks, run_check
+from cvlab_ch9.grader.expect import Expected, RecordedReference
+from cvlab_ch9.grader.harness.local import LocalImplementation
+from cvlab_ch9.impl import display_path, load_lab
 
 
 @functools.cache
 def _student(lab, source):
-    from cvlab.impl import lab_path  # noqa: PLC0415
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.impl import lab_path  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     return LocalImplementation(load_lab(lab, source), display_file=display_path(lab_path(lab, source)))

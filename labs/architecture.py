@@ -1,4 +1,4 @@
-# Generated from solutions/architecture.py by `python -m cvlab.generate`.
+# Generated from solutions/architecture.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
 #     python -m grader --lab architecture
 """Lab 2 — Modern convnet architecture patterns (DLwP 2nd ed., section 9.3).

@@ -1,4 +1,4 @@
-# Generated from solutions/interpretation.py by `python -m cvlab.generate`.
+# Generated from solutions/interpretation.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
 #     python -m grader --lab interpretation
 """Lab 3 — Interpreting what convnets learn (DLwP 2nd ed., section 9.4).

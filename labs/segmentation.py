@@ -1,4 +1,4 @@
-# Generated from solutions/segmentation.py by `python -m cvlab.generate`.
+# Generated from solutions/segmentation.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
 #     python -m grader --lab segmentation
 """Lab 1 — Image segmentation (Deep Learning with Python, 2nd ed., section 9.2).

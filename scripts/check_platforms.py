@@ -2,7 +2,7 @@
 
     python scripts/check_platforms.py [--resolver uv|pip] [--jobs N]
 
-For each platform of ``cvlab/platforms.py`` and each Python version of
+For each platform of ``cvlab_ch9/platforms.py`` and each Python version of
 ``PYTHONS``, a resolver is asked for wheels only (``--only-binary :all:``)
 for that target, and one table is printed: platform x Python -> resolved or
 not, with the TensorFlow wheel chosen. Exit code 1 when a supported
@@ -44,8 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a script in scripts/: import cvlab from the checkout
 
-from cvlab.install import requirements
-from cvlab.platforms import MACOS, PLATFORMS, PYTHONS
+from cvlab_ch9.install import requirements
+from cvlab_ch9.platforms import MACOS, PLATFORMS, PYTHONS
 
 TENSORFLOW = ("tensorflow", "tensorflow-cpu")
 TIMEOUT_S = 900
@@ -188,7 +188,7 @@ def verdict(target, outcome):
     if target.supported:
         return ("resolved" if outcome.resolved else "NOT RESOLVED"), not outcome.resolved
     if outcome.resolved:
-        return "a TensorFlow wheel exists now: cvlab/platforms.py may list it as supported", False
+        return "a TensorFlow wheel exists now: cvlab_ch9/platforms.py may list it as supported", False
     return "unsupported: no TensorFlow wheel (README)", False
 
 
@@ -235,7 +235,7 @@ def main(argv=None):
         print(f"\n{name}:\n{error.strip()}", file=sys.stderr)
     if failed:
         print(f"\ncheck_platforms: the dependencies no longer resolve for {', '.join(n for n, _ in failed)}; adjust "
-              "pyproject.toml's dependencies (and environment.yml) or cvlab/platforms.py.", file=sys.stderr)
+              "pyproject.toml's dependencies (and environment.yml) or cvlab_ch9/platforms.py.", file=sys.stderr)
         return 1
     return 0
 

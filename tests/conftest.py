@@ -23,7 +23,7 @@ def finished_labs(tmp_path_factory):
 def imagenet_stand_ins(tmp_path_factory):
     """Keras' ImageNet files with a real-architecture Xception weights file (about 88 MB, random
     seeded weights), built once per test run into a temporary folder; for the tests that load it."""
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow only for the tests that need the model
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow only for the tests that need the model
 
     import_tensorflow()
     return build_stand_ins(tmp_path_factory.mktemp("imagenet-stand-ins"))

@@ -1,7 +1,7 @@
 """A small HTTP server on 127.0.0.1 for the download tests.
 
 It serves in-memory files under mirror paths (``/HOST/PATH``, see
-``cvlab.download.mirrored``) and can misbehave on purpose: ignore ``Range``,
+``cvlab_ch9.download.mirrored``) and can misbehave on purpose: ignore ``Range``,
 cut a transfer off, or stall past the client's timeout.
 """
 

@@ -12,7 +12,7 @@ layout and a small elephant photo:
 - :func:`small_stand_ins`: the weights are a few bytes that are not a model,
   for the tests of the download itself (hashes, cache, command line).
 
-Their md5 hashes replace the real ones in :mod:`cvlab.models.imagenet` for the
+Their md5 hashes replace the real ones in :mod:`cvlab_ch9.models.imagenet` for the
 test (:func:`use_stand_in_hashes`), so the real hash check runs on them.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cvlab.models import imagenet
+from cvlab_ch9.models import imagenet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +94,7 @@ def build_stand_ins(workdir: Path) -> StandIns:
 
 
 def use_stand_in_hashes(monkeypatch, stand_ins: StandIns) -> None:
-    """Make cvlab.models.imagenet expect the stand-ins' hashes instead of the real files' ones."""
+    """Make cvlab_ch9.models.imagenet expect the stand-ins' hashes instead of the real files' ones."""
     weights = dataclasses.replace(imagenet.XCEPTION_WEIGHTS, md5=stand_ins.weights_md5)
     class_index = dataclasses.replace(imagenet.CLASS_INDEX, md5=md5(stand_ins.class_index))
     monkeypatch.setattr(imagenet, "XCEPTION_WEIGHTS", weights)

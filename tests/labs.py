@@ -8,8 +8,8 @@ in temporary folders.
 import shutil
 from pathlib import Path
 
-from cvlab.generate import generate_labs
-from cvlab.paths import SOLUTIONS_DIR
+from cvlab_ch9.generate import generate_labs
+from cvlab_ch9.paths import SOLUTIONS_DIR
 
 
 def skeleton_labs(directory):

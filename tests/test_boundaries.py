@@ -1,7 +1,8 @@
 """Package boundaries: the import graph of every module, read from its AST.
 
-Lower layers never import upper ones. ``cvlab/`` is the core and imports
-only itself; the grader builds on it; the UI and the course build on both;
+Lower layers never import upper ones. ``cvlab_ch9/`` is the core and imports
+only itself (its subpackages ``cvlab_ch9.grader`` and ``cvlab_ch9.ui`` are the
+checkout's ``grader/`` and ``ui/`` folders, layers of their own); the grader builds on it; the UI and the course build on both;
 development tools and benchmarks sit on top; the lab modules import no
 project code at all. Every ``import`` counts, also those inside functions.
 """
@@ -11,32 +12,44 @@ from pathlib import Path
 
 import pytest
 
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 #: package -> the project packages its modules may import.
 ALLOWED = {
-    "cvlab": {"cvlab"},
-    "grader": {"cvlab", "grader"},
-    "course": {"cvlab", "grader", "course"},
-    "ui": {"cvlab", "grader", "ui"},
-    "tools": {"cvlab", "ui", "tools"},
-    "bench": {"cvlab", "grader", "ui", "tools", "bench"},
+    "cvlab_ch9": {"cvlab_ch9"},
+    "grader": {"cvlab_ch9", "grader"},
+    "course": {"cvlab_ch9", "grader", "course"},
+    "ui": {"cvlab_ch9", "grader", "ui"},
+    "tools": {"cvlab_ch9", "ui", "tools"},
+    "bench": {"cvlab_ch9", "grader", "ui", "tools", "bench"},
     "solutions": set(),
     "labs": set(),
 }
 PROJECT = set(ALLOWED) | {"tests"}
 
 
+def layer_of(module_name):
+    """The layer (checkout folder) of an imported module: ``cvlab_ch9.grader.core`` -> ``grader``."""
+    parts = module_name.split(".")
+    if parts[0] == "cvlab_ch9" and len(parts) > 1 and parts[1] in ("grader", "ui"):
+        return parts[1]
+    return parts[0]
+
+
 def imported_packages(path, package):
-    """{(top-level package, line)} of every import in the file ``path`` (a module of ``package``)."""
+    """{(layer, line)} of every import in the file ``path`` (a module of ``package``)."""
     tree = ast.parse(Path(path).read_text(), filename=str(path))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update((alias.name.split(".")[0], node.lineno) for alias in node.names)
+            found.update((layer_of(alias.name), node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            top = package if node.level else (node.module or "").split(".")[0]
-            found.add((top, node.lineno))
+            if node.level:
+                found.add((package, node.lineno))
+            elif node.module == "cvlab_ch9":  # from cvlab_ch9 import grader
+                found.update((layer_of(f"cvlab_ch9.{alias.name}"), node.lineno) for alias in node.names)
+            else:
+                found.add((layer_of(node.module or ""), node.lineno))
     return found
 
 
@@ -62,13 +75,14 @@ def test_every_package_has_a_rule():
 
 
 def test_the_checker_finds_imports_inside_functions_and_relative_ones(tmp_path):
-    core = tmp_path / "cvlab"
+    core = tmp_path / "cvlab_ch9"
     core.mkdir()
-    (core / "a.py").write_text("import numpy\nfrom cvlab import b\n\n\ndef f():\n    from grader.core import check\n")
-    (core / "b.py").write_text("from . import a\nimport ui.app as app\n")
-    assert forbidden_imports(tmp_path, "cvlab", ALLOWED["cvlab"]) == [
-        "cvlab/a.py:6 imports grader",
-        "cvlab/b.py:2 imports ui",
+    (core / "a.py").write_text("import numpy\nfrom cvlab_ch9 import b\n\n\ndef f():\n    from cvlab_ch9.grader.core import check\n")
+    (core / "b.py").write_text("from . import a\nimport cvlab_ch9.ui.app as app\nfrom cvlab_ch9 import ui\n")
+    assert forbidden_imports(tmp_path, "cvlab_ch9", ALLOWED["cvlab_ch9"]) == [
+        "cvlab_ch9/a.py:6 imports grader",
+        "cvlab_ch9/b.py:2 imports ui",
+        "cvlab_ch9/b.py:3 imports ui",
     ]
 
 
@@ -80,9 +94,9 @@ def harness_imports(root):
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
-                names = [alias.name.split(".")[0] for alias in node.names]
+                names = [layer_of(alias.name) for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                names = [".." * 1] if node.level > 1 else ([] if node.level else [(node.module or "").split(".")[0]])
+                names = [".." * 1] if node.level > 1 else ([] if node.level else [layer_of(node.module or "")])
             problems.extend(f"{path.relative_to(root)}:{node.lineno} imports {n}" for n in names if n in PROJECT | {".."})
     return problems
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from cvlab.paths import REPO_ROOT
-from cvlab.platforms import find_platform
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.platforms import find_platform
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from cvlab.generate import drift_cli
-from cvlab.paths import REPO_ROOT
-from cvlab.platforms import PLATFORMS, PYTHONS
+from cvlab_ch9.generate import drift_cli
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.platforms import PLATFORMS, PYTHONS
 
 TENSORFLOW = {"tensorflow", "tensorflow-cpu"}
 
@@ -97,7 +97,7 @@ def test_ci_lints_runs_the_readme_test_command_and_checks_the_platforms():
 
 def test_readme_gives_the_windows_commands():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert "py -m cvlab ui" in readme and "py -m cvlab test" in readme
+    assert "py -m cvlab_ch9 ui" in readme and "py -m cvlab_ch9 test" in readme
 
 
 def test_ruff_finds_nothing():
@@ -117,7 +117,9 @@ def test_drift_cli_exit_codes_and_messages(capsys):
     assert run([], ["x.py"]) == (0, "wrote a\n", [1])
 
 
-@pytest.mark.parametrize("module", ["cvlab.generate", "course.notebooks", "cvlab.data", "cvlab.models", "cvlab.train_segmentation"])
+@pytest.mark.parametrize(
+    "module", ["cvlab_ch9.generate", "course.notebooks", "cvlab_ch9.data", "cvlab_ch9.models", "cvlab_ch9.train_segmentation"],
+)
 def test_command_lines_start(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and f"python -m {module}" in out.stdout, out.stdout + out.stderr
@@ -152,12 +154,13 @@ def test_an_installed_copy_grades_the_reference_at_full_marks(tmp_path):
     """
     wheel = _build_wheel(tmp_path / "dist")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("cvlab/models/store.py", "grader/checks/segmentation.py", "ui/examples/photo_grace_hopper.jpg",
-                     "models/convnet.keras", "models/convnet.json", "models/real_photos/chelsea.png",
-                     "cvlab/data/photo_textures/grass.jpg", "cvlab/data/photo_textures/README.md", "course/narrative/segmentation.md",
+    for expected in ("cvlab_ch9/models/store.py", "cvlab_ch9/grader/checks/segmentation.py",
+                     "cvlab_ch9/ui/examples/photo_grace_hopper.jpg", "models/convnet.keras", "models/convnet.json",
+                     "models/real_photos/chelsea.png", "cvlab_ch9/data/photo_textures/grass.jpg",
+                     "cvlab_ch9/data/photo_textures/README.md", "course/narrative/segmentation.md",
                      "course/nbgrader_config.py", "course/source/segmentation/segmentation.ipynb",
-                     "labs/segmentation.py", "solutions/interpretation.py", "grader/recordings/segmentation.rec",
-                     "grader/harness/server.py", "grader/hidden/segmentation.py"):
+                     "labs/segmentation.py", "solutions/interpretation.py", "cvlab_ch9/grader/recordings/segmentation.rec",
+                     "cvlab_ch9/grader/harness/server.py", "cvlab_ch9/grader/hidden/segmentation.py"):
         assert expected in names, expected
     assert not [n for n in names if n.startswith(("tests/", "tools/", "bench/"))]
     target = tmp_path / "site"
@@ -166,12 +169,12 @@ def test_an_installed_copy_grades_the_reference_at_full_marks(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = dict(os.environ, PYTHONPATH=str(target), CVLAB_DATA_DIR=str(tmp_path / "data"))
-    out = subprocess.run([sys.executable, "-m", "grader", "--labs", "solutions", "--lab", "segmentation", "--format", "json"],
+    out = subprocess.run([sys.executable, "-m", "cvlab_ch9.grader", "--labs", "solutions", "--lab", "segmentation", "--format", "json"],
                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["score"] == report["max_score"] > 0
     assert {r["id"].split(".")[0] for r in report["results"]} == {"segmentation"}
-    where = subprocess.run([sys.executable, "-c", "import cvlab, grader; print(cvlab.__file__, grader.__file__)"],
+    where = subprocess.run([sys.executable, "-c", "import cvlab_ch9.grader; print(cvlab_ch9.__file__, cvlab_ch9.grader.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
     assert str(REPO_ROOT) not in where and str(target) in where

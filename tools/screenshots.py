@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cvlab.paths import REPO_ROOT
-from ui.config import EXAMPLES_DIR, set_offline_environment
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.ui.config import EXAMPLES_DIR, set_offline_environment
 
 VIEWPORT = {"width": 1280, "height": 900}
 #: The notebook's window: the show_lab cell's code, its 900-pixel frame and the line below it.
@@ -181,7 +181,7 @@ def main(argv=None):
         path = take_notebook_screenshot(args.out)
         print(f"{path} ({path.stat().st_size // 1024} KB)")
         return 0
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     from tools.serving import serve_in_background  # noqa: PLC0415

@@ -20,8 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cvlab.paths import REPO_ROOT
-from ui.config import HOST
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.ui.config import HOST
 
 
 class UIStartError(RuntimeError):
@@ -74,7 +74,7 @@ def running_ui(timeout_s=150, port=None, cwd=REPO_ROOT, env=None):
     env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")  # UTF-8 pipe on Windows too
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
     process = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--port", str(port), "--share", "never"],
+        [sys.executable, "-m", "cvlab_ch9.ui", "--port", str(port), "--share", "never"],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         encoding="utf-8", errors="replace",
     )
@@ -96,7 +96,7 @@ def serve_in_background(port=None):
     Returns:
         (app, url): call ``app.close()`` to stop the server.
     """
-    from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
+    from cvlab_ch9.ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
 
     app = build_app()
     port = port or free_port()
@@ -113,7 +113,7 @@ def jupyter_server(root_dir, env, timeout_s=120):
     written. Yields ``(base URL, token)``; the server and its kernels are
     killed when the block ends.
     """
-    from cvlab.processes import kill_tree, start_group  # noqa: PLC0415 - psutil
+    from cvlab_ch9.processes import kill_tree, start_group  # noqa: PLC0415 - psutil
 
     root_dir = Path(root_dir)
     port, token = free_port(), secrets.token_hex(16)

@@ -1,11 +1,11 @@
 """``python -m tools.vendor_textures``: write the photo textures the synthetic pets renderer uses.
 
 Reads scikit-image's sample data (``pip install scikit-image``; the photos
-are CC0 or public domain, see ``cvlab/data/textures/README.md``), shrinks
+are CC0 or public domain, see ``cvlab_ch9/data/textures/README.md``), shrinks
 each image so its shorter side is :data:`SHORT_SIDE` pixels and saves it as
-a JPEG in ``cvlab/data/textures/``. The files are committed, so the renderer
+a JPEG in ``cvlab_ch9/data/textures/``. The files are committed, so the renderer
 never needs scikit-image. Chelsea the cat and the camera and motorcycle
-photos are left out on purpose: ``python -m cvlab.models real-photos``
+photos are left out on purpose: ``python -m cvlab_ch9.models real-photos``
 measures the demo models on them.
 """
 
@@ -13,7 +13,7 @@ import sys
 
 from PIL import Image
 
-from cvlab.data.textures import TEXTURE_FILES, TEXTURES_DIR
+from cvlab_ch9.data.textures import TEXTURE_FILES, TEXTURES_DIR
 
 SHORT_SIDE = 256
 JPEG_QUALITY = 88

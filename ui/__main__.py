@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from ui.config import DEFAULT_PORT, HOST, set_offline_environment
+from cvlab_ch9.ui.config import DEFAULT_PORT, HOST, set_offline_environment
 
 
 def parse_args(argv=None):
@@ -31,13 +31,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     set_offline_environment()
-    # cvlab.quiet turns oneDNN off by default (its import-time log line); this process's stderr is not graded
+    # cvlab_ch9.quiet turns oneDNN off by default (its import-time log line); this process's stderr is not graded
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
 
     import_tensorflow()
-    from ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
-    from ui.reference import make_reference, set_reference  # noqa: PLC0415
+    from cvlab_ch9.ui.app import build_app, launch  # noqa: PLC0415 - imports gradio
+    from cvlab_ch9.ui.reference import make_reference, set_reference  # noqa: PLC0415
 
     try:
         set_reference(make_reference(args.reference))

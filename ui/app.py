@@ -4,17 +4,17 @@
 project's offline settings. Every click re-executes the student's module
 from the "labs directory" (default ``labs/``), so edits are picked up
 without restarting. ``build_app(notebook_lab=...)`` is the same app opened
-from a notebook (:func:`ui.notebook.show_lab`): its labs directory is
+from a notebook (:func:`cvlab_ch9.ui.notebook.show_lab`): its labs directory is
 ``notebook``, the notebook's own functions.
 """
 
 import gradio as gr
 
-from ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
-from ui.common import DEFAULT_LABS_DIR, NOTEBOOK
-from ui.config import DEFAULT_PORT, EXAMPLES_DIR, HOST
-from ui.reference import reference_side
-from ui.resources import example_images
+from cvlab_ch9.ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from cvlab_ch9.ui.common import DEFAULT_LABS_DIR, NOTEBOOK
+from cvlab_ch9.ui.config import DEFAULT_PORT, EXAMPLES_DIR, HOST
+from cvlab_ch9.ui.reference import reference_side
+from cvlab_ch9.ui.resources import example_images
 
 TITLE = "cvlab — Chapter 9 lab"
 #: The tab each lab's notebook opens on.
@@ -105,7 +105,7 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inli
             ``/user/alice/proxy/7861`` on JupyterHub), or None (Gradio's
             default: ``$GRADIO_ROOT_PATH`` or none).
         inline: show the app in the running notebook cell's output (Gradio's
-            inline display; :func:`ui.notebook.show_lab`); ``height`` is the
+            inline display; :func:`cvlab_ch9.ui.notebook.show_lab`); ``height`` is the
             frame's, in pixels.
 
     Returns:

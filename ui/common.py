@@ -1,14 +1,14 @@
 """Shared plumbing for the UI's event functions.
 
 * :func:`resolve_labs_dir` turns the "labs directory" textbox into a source
-  for :func:`cvlab.impl.load_lab` (``"labs"``, ``"solutions"``, a path, or
-  ``"notebook"``: the notebook attached by :func:`ui.notebook.show_lab`, a
-  :class:`cvlab.impl.NamespaceSource`).
+  for :func:`cvlab_ch9.impl.load_lab` (``"labs"``, ``"solutions"``, a path, or
+  ``"notebook"``: the notebook attached by :func:`cvlab_ch9.ui.notebook.show_lab`, a
+  :class:`cvlab_ch9.impl.NamespaceSource`).
 * :func:`run_student` executes the student's module afresh (or reads the
   notebook's functions as they are now) and calls one of its functions;
   every failure becomes a friendly :class:`Outcome` message instead of an
   exception, so the reference side of a tab still renders.
-* The reference side is :func:`ui.reference.reference_side`.
+* The reference side is :func:`cvlab_ch9.ui.reference.reference_side`.
 """
 
 import contextlib
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from cvlab.impl import (
+from cvlab_ch9.impl import (
     ImplementationError,
     MissingFunction,
     NamespaceSource,
@@ -33,7 +33,7 @@ from cvlab.impl import (
     student_function,
     student_location,
 )
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 DEFAULT_LABS_DIR = "labs"
 #: The "labs directory" text meaning the notebook that opened the UI (:func:`attach_notebook`).
@@ -71,7 +71,7 @@ def resolve_labs_dir(text):
 
     Raises:
         gr.Error: the folder does not exist, is a file, cannot be read or
-            holds none of the lab modules (see :func:`cvlab.impl.source_problem`),
+            holds none of the lab modules (see :func:`cvlab_ch9.impl.source_problem`),
             or ``notebook`` without an attached notebook.
     """
     if isinstance(text, NamespaceSource):
@@ -103,7 +103,7 @@ def resolve_labs_dir(text):
 
 
 def describe_source(source):
-    """Short human name of a source, e.g. ``labs/``, ``/tmp/x/`` (see :func:`cvlab.impl.display_path`) or ``this notebook``."""
+    """Short human name of a source, e.g. ``labs/``, ``/tmp/x/`` (see :func:`cvlab_ch9.impl.display_path`) or ``this notebook``."""
     if isinstance(source, NamespaceSource):
         return source.name
     return f"{display_path(resolve_source(source))}/"

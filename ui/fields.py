@@ -1,6 +1,6 @@
 """Checking the values that reach the event functions: one sentence for each bad value.
 
-The components of :mod:`ui.inputs` hand values on unchecked, and the API
+The components of :mod:`cvlab_ch9.ui.inputs` hand values on unchecked, and the API
 can send anything. The event functions turn them into ints, floats and
 choices with these helpers, or into a ``gr.Error`` that names the field,
 the value received and what would work.
@@ -9,7 +9,7 @@ the value received and what would work.
 import math
 import numbers
 
-from ui.common import user_error
+from cvlab_ch9.ui.common import user_error
 
 #: Longest list of choices spelled out in a message.
 LIST_LIMIT = 12

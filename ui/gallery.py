@@ -1,7 +1,7 @@
 """``python -m ui.gallery --out PATH``: record the reference gallery the student kit's UI shows.
 
 Runs the UI's own event functions (on fresh skeletons, so only the
-reference side computes anything) with a :class:`ui.reference.RecordingReference`
+reference side computes anything) with a :class:`cvlab_ch9.ui.reference.RecordingReference`
 around the live reference, and saves every reference result they asked for:
 
 - Grad-CAM heatmaps and overlays of every demo model on every example image,
@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cvlab.generate import generate_labs
-from cvlab.paths import SOLUTIONS_DIR
-from ui.config import set_offline_environment
+from cvlab_ch9.generate import generate_labs
+from cvlab_ch9.paths import SOLUTIONS_DIR
+from cvlab_ch9.ui.config import set_offline_environment
 
 
 def record_gallery(out, models=None, examples=None, max_filters=None, log=print):
@@ -36,11 +36,11 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
         examples: example image paths (default: every bundled example).
         max_filters: filters per layer (default: the most the Filters tab offers).
     """
-    from cvlab.models import DEMO_MODELS  # noqa: PLC0415 - imports the model store
-    from ui import tabs_architecture as arch  # noqa: PLC0415 - imports gradio
-    from ui import tabs_interpretation as interp  # noqa: PLC0415
-    from ui.reference import RecordingReference, make_reference, using_reference  # noqa: PLC0415
-    from ui.resources import example_images, model_info  # noqa: PLC0415
+    from cvlab_ch9.models import DEMO_MODELS  # noqa: PLC0415 - imports the model store
+    from cvlab_ch9.ui import tabs_architecture as arch  # noqa: PLC0415 - imports gradio
+    from cvlab_ch9.ui import tabs_interpretation as interp  # noqa: PLC0415
+    from cvlab_ch9.ui.reference import RecordingReference, make_reference, using_reference  # noqa: PLC0415
+    from cvlab_ch9.ui.resources import example_images, model_info  # noqa: PLC0415
 
     models = list(models or DEMO_MODELS)
     examples = [str(p) for p in (examples or example_images())]
@@ -76,7 +76,7 @@ def main(argv=None):
     parser.add_argument("--max-filters", type=int, help="filters per layer (default: as many as the Filters tab offers)")
     args = parser.parse_args(argv)
     set_offline_environment()
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - after the environment is set
 
     import_tensorflow()
     try:

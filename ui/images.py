@@ -1,9 +1,9 @@
 """Turning whatever the user gave us into a uint8 RGB picture, or a clear message.
 
-The UI's image boxes (:class:`ui.inputs.ImageFile`) hand over the uploaded
+The UI's image boxes (:class:`cvlab_ch9.ui.inputs.ImageFile`) hand over the uploaded
 file's path undecoded; direct calls and the API may also pass numpy arrays
 (grayscale, RGBA, float), PIL images or file paths. :func:`load_input_image`
-reads all of them through :mod:`cvlab.imaging` and answers anything that
+reads all of them through :mod:`cvlab_ch9.imaging` and answers anything that
 cannot work with a one-sentence ``gr.Error``.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cvlab import imaging
-from cvlab.image_formats import readable_formats
-from ui.common import user_error
+from cvlab_ch9 import imaging
+from cvlab_ch9.image_formats import readable_formats
+from cvlab_ch9.ui.common import user_error
 
 #: Smallest side accepted: smaller images carry no information to look at.
 MIN_SIDE = 8
@@ -55,7 +55,7 @@ def load_input_image(value, max_side=MAX_SIDE):
         gr.Error: one sentence naming the file and what to do: no image, a
             missing, empty, damaged or cut-off file, a format that cannot be
             decoded (HEIC, SVG, ...), too small, or more pixels than
-            ``cvlab.imaging.MAX_PIXELS`` (checked before decoding).
+            ``cvlab_ch9.imaging.MAX_PIXELS`` (checked before decoding).
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise user_error(no_image_message())

@@ -8,7 +8,7 @@ project's: for a broken image a stack of internals with a temporary path,
 for a layer of the model just switched to "not in the list of choices".
 
 These subclasses skip that step. The event functions check every value
-themselves (:mod:`ui.fields`, :func:`ui.images.load_input_image`) and
+themselves (:mod:`cvlab_ch9.ui.fields`, :func:`cvlab_ch9.ui.images.load_input_image`) and
 answer in one sentence. They render with their parent's front end
 (``is_template``, as Gradio's own ``gr.Sketchpad`` or ``gr.TextArea``), so
 the page, the upload preview and the examples look and work the same.
@@ -19,13 +19,13 @@ Uploaded files are still checked to lie in Gradio's upload folder before
 import gradio as gr
 from gradio import processing_utils
 
-from ui.common import user_error
+from cvlab_ch9.ui.common import user_error
 
 
 class ImageFile(gr.Image):
     """A ``gr.Image`` whose upload reaches the event function as the path of the uploaded file, undecoded.
 
-    The event function reads it with :func:`ui.images.load_input_image`.
+    The event function reads it with :func:`cvlab_ch9.ui.images.load_input_image`.
     Examples and the preview work as with ``gr.Image``.
     """
 
@@ -55,7 +55,7 @@ class ImageFile(gr.Image):
 
 
 class Slider(gr.Slider):
-    """A ``gr.Slider`` whose value reaches the event function unchecked (see :func:`ui.fields.whole_number`)."""
+    """A ``gr.Slider`` whose value reaches the event function unchecked (see :func:`cvlab_ch9.ui.fields.whole_number`)."""
 
     is_template = True
 
@@ -76,7 +76,7 @@ class Dropdown(gr.Dropdown):
     """A ``gr.Dropdown`` (``type="value"``) whose value reaches the event function even when it is not a choice.
 
     After a model switch a layer or class of the previous model can still
-    arrive; the event function names the valid choices (:func:`ui.fields.one_of`).
+    arrive; the event function names the valid choices (:func:`cvlab_ch9.ui.fields.one_of`).
     """
 
     is_template = True

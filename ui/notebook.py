@@ -2,9 +2,9 @@
 
 The released course notebooks end with an ungraded cell calling
 :func:`show_lab`. It opens the same app as ``python -m ui``
-(:func:`ui.app.build_app` with ``notebook_lab``) in the cell's output area,
+(:func:`cvlab_ch9.ui.app.build_app` with ``notebook_lab``) in the cell's output area,
 with the labs directory ``notebook``: every click reads the notebook's
-``globals()`` as they are at that moment (:class:`cvlab.impl.NamespaceSource`),
+``globals()`` as they are at that moment (:class:`cvlab_ch9.impl.NamespaceSource`),
 so an answer cell edited and run again is what the next click uses.
 
 It never disturbs grading:
@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 
-from ui.config import HOST, set_offline_environment
+from cvlab_ch9.ui.config import HOST, set_offline_environment
 
 #: ``auto`` (default: launch only in an interactive frontend), ``always`` or ``never``.
 MODE_ENV = "CVLAB_SHOW_LAB"
@@ -105,8 +105,8 @@ def cell_label(shell, filename):
 
 
 def notebook_source(namespace, shell):
-    """A :class:`cvlab.impl.NamespaceSource` over ``namespace`` whose tracebacks name the cells (``cell In[5]``)."""
-    from cvlab.impl import NamespaceSource  # noqa: PLC0415 - keep the non-interactive path light
+    """A :class:`cvlab_ch9.impl.NamespaceSource` over ``namespace`` whose tracebacks name the cells (``cell In[5]``)."""
+    from cvlab_ch9.impl import NamespaceSource  # noqa: PLC0415 - keep the non-interactive path light
 
     return NamespaceSource(
         namespace,
@@ -195,7 +195,7 @@ def quiet_server():
     """Gradio's and uvicorn's start-up warnings and logs kept off the notebook's stderr."""
     import warnings  # noqa: PLC0415
 
-    from cvlab.quiet import stderr_silenced  # noqa: PLC0415
+    from cvlab_ch9.quiet import stderr_silenced  # noqa: PLC0415
 
     loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx")]
     levels = [logger.level for logger in loggers]
@@ -219,7 +219,7 @@ def start_app(lab, port, root_path, height):
     the student's browser cannot reach: :func:`show_frame` shows the proxied
     address instead.
     """
-    from ui.app import build_app, launch  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui.app import build_app, launch  # noqa: PLC0415 - imports Gradio
 
     app = build_app(notebook_lab=lab)
     with quiet_server():
@@ -268,10 +268,10 @@ def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
         print(why_not)
         return
     set_offline_environment()  # as python -m ui does, before Gradio is imported
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()  # silently, in case no setup cell did
-    from ui.common import attach_notebook  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui.common import attach_notebook  # noqa: PLC0415 - imports Gradio
 
     attach_notebook(notebook_source(namespace, _current_shell()))
     try:

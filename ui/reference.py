@@ -3,10 +3,10 @@
 Every tab asks :func:`reference_side` for what its reference column shows.
 
 - :class:`LiveReference` (the instructor's checkout) computes it with the
-  reference implementation (:func:`cvlab.impl.reference_lab`). Its Grad-CAM
+  reference implementation (:func:`cvlab_ch9.impl.reference_lab`). Its Grad-CAM
   and filter ascent can be swapped for faster equivalents
   (``LiveReference(grad_cam=..., filter_patterns=..., batch_size=...)``), as
-  ``cvlab.fastpaths`` provides.
+  ``cvlab_ch9.fastpaths`` provides.
 - :class:`RecordedReference` (the student kit, which has no answer key)
   answers from a gallery recorded with the live reference when the kit was
   built (``ui/reference_gallery.npz``, written by ``python -m ui.gallery``):
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvlab.impl import LAB_NAMES, lab_path, reference_lab
+from cvlab_ch9.impl import LAB_NAMES, lab_path, reference_lab
 
 #: Where the kit keeps the recorded gallery (never committed: ``course kit`` writes it into the kit).
 GALLERY_PATH = Path(__file__).resolve().parent / "reference_gallery.npz"
@@ -92,7 +92,7 @@ def thumbnail(picture):
 @functools.cache
 def model_fingerprint(name):
     """Digest of the file of classifier ``name`` (a demo model or one trained on photos); "" for others."""
-    from cvlab import models  # noqa: PLC0415 - cvlab.models imports the model store only
+    from cvlab_ch9 import models  # noqa: PLC0415 - cvlab_ch9.models imports the model store only
 
     try:
         path = models.demo_model_path(name)
@@ -374,16 +374,16 @@ class RecordingReference(LiveReference):
 
 
 def fast_patterns(extractor, indices, iterations, img_size):
-    """float32 (H, W, 3) patterns of ``indices`` by :mod:`cvlab.fastpaths`' batched ascent, seeded like :func:`generate_patterns`."""
-    from cvlab.fastpaths import filter_ascent, start_images  # noqa: PLC0415 - imports TensorFlow
+    """float32 (H, W, 3) patterns of ``indices`` by :mod:`cvlab_ch9.fastpaths`' batched ascent, seeded like :func:`generate_patterns`."""
+    from cvlab_ch9.fastpaths import filter_ascent, start_images  # noqa: PLC0415 - imports TensorFlow
 
     indices = list(indices)
     return list(filter_ascent(extractor).patterns(indices, start_images(img_size, indices), iterations=iterations, learning_rate=10.0))
 
 
 def fast_grad_cam(model, image, layer, class_index):
-    """:func:`cvlab.fastpaths.grad_cam` (traced; equal to the reference within float rounding)."""
-    from cvlab.fastpaths import grad_cam  # noqa: PLC0415 - imports TensorFlow
+    """:func:`cvlab_ch9.fastpaths.grad_cam` (traced; equal to the reference within float rounding)."""
+    from cvlab_ch9.fastpaths import grad_cam  # noqa: PLC0415 - imports TensorFlow
 
     return grad_cam(model, image, layer, class_index)
 

@@ -1,8 +1,8 @@
 """Models the UI needs, loaded once per process, and what to say about them.
 
-Loading is :mod:`cvlab`'s job (:func:`cvlab.models.load_demo_model`,
-:func:`cvlab.models.load_demo_segmentation`,
-:func:`cvlab.models.load_imagenet_xception`); this module caches the
+Loading is :mod:`cvlab`'s job (:func:`cvlab_ch9.models.load_demo_model`,
+:func:`cvlab_ch9.models.load_demo_segmentation`,
+:func:`cvlab_ch9.models.load_imagenet_xception`); this module caches the
 results for the UI, downloads the ImageNet Xception on request, says which
 model is in use and what it was trained on, and turns a missing resource
 into a ``gr.Error`` that says what to do.
@@ -13,23 +13,23 @@ import threading
 
 import gradio as gr
 
-from cvlab import models
-from cvlab.download import human_bytes
-from cvlab.layers import last_conv_layer
-from cvlab.models import imagenet
-from ui.common import user_error
-from ui.config import EXAMPLES_DIR
-from ui.fields import one_of
+from cvlab_ch9 import models
+from cvlab_ch9.download import human_bytes
+from cvlab_ch9.layers import last_conv_layer
+from cvlab_ch9.models import imagenet
+from cvlab_ch9.ui.common import user_error
+from cvlab_ch9.ui.config import EXAMPLES_DIR
+from cvlab_ch9.ui.fields import one_of
 
 #: Name of the ImageNet Xception entry in the model dropdowns.
 IMAGENET_XCEPTION = "ImageNet Xception (the book's model)"
 #: What to expect from models trained on the synthetic pets, and where to go for real photos.
 SYNTHETIC_WARNING = (
-    "It has only seen synthetic pets drawn by `cvlab.data` (cartoon pets, on photo backgrounds for the shipped "
+    "It has only seen synthetic pets drawn by `cvlab_ch9.data` (cartoon pets, on photo backgrounds for the shipped "
     "classifiers): on real photos expect wrong classes (the shipped ones say \"cat\" for many photos without any animal) "
     "and heatmaps that may miss the animal. For real photos choose **ImageNet Xception (the book's model)**, "
-    "or download Oxford-IIIT Pets (`python -m cvlab.data download`) and train on it "
-    "(`python -m cvlab.models train --data oxford`, `python -m cvlab.train_segmentation --data oxford`)."
+    "or download Oxford-IIIT Pets (`python -m cvlab_ch9.data download`) and train on it "
+    "(`python -m cvlab_ch9.models train --data oxford`, `python -m cvlab_ch9.train_segmentation --data oxford`)."
 )
 #: Layer classes offered for activations.
 ACTIVATION_LAYER_TYPES = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
@@ -50,7 +50,7 @@ def needs_download(name):
 
 def _trained_on(info):
     """What a model's metadata says it was trained on (the shipped files predate the field)."""
-    return info.get("trained_on") or f"synthetic cartoon pets (cvlab.data, {info.get('n_train', '?')} training images)"
+    return info.get("trained_on") or f"synthetic cartoon pets (cvlab_ch9.data, {info.get('n_train', '?')} training images)"
 
 
 def model_note(name):
@@ -60,7 +60,7 @@ def model_note(name):
             return (
                 f"**{IMAGENET_XCEPTION}** is not downloaded yet: click **Download** to fetch it "
                 f"({imagenet.XCEPTION_WEIGHTS.size} into Keras' cache, {imagenet.cache_path(imagenet.XCEPTION_WEIGHTS).parent}), "
-                "or run `python -m cvlab.models download imagenet`. Until then, use a demo model."
+                "or run `python -m cvlab_ch9.models download imagenet`. Until then, use a demo model."
             )
         return (f"**{IMAGENET_XCEPTION}**: Keras' Xception trained on ImageNet (1,000 classes, 299×299 input), "
                 "from Keras' cache. It is the model of the chapter's Grad-CAM and filter figures.")
@@ -200,13 +200,13 @@ def segmentation_note():
         info = models.demo_segmentation_info(name=name)
     except FileNotFoundError as exc:
         return f"⚠ {exc}"
-    trained_on = info.get("trained_on") or "synthetic cartoon pets (cvlab.data)"
+    trained_on = info.get("trained_on") or "synthetic cartoon pets (cvlab_ch9.data)"
     note = f"Model in use: **{models.demo_model_path(name).name}**, trained on {trained_on}."
     if name == models.SEGMENTATION_OXFORD:
         return note
     return (f"{note} It has only seen cartoon pets: on real photos expect a patchy mask (an eye or the forehead "
-            "as pet, the rest as background). For real photos run `python -m cvlab.data download`, then "
-            "`python -m cvlab.train_segmentation --data oxford`; the UI uses that model once it exists.")
+            "as pet, the rest as background). For real photos run `python -m cvlab_ch9.data download`, then "
+            "`python -m cvlab_ch9.train_segmentation --data oxford`; the UI uses that model once it exists.")
 
 
 # -- examples -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Architecture tab: the student's residual / mini-Xception models against the reference.
 
 :func:`compare_architectures` builds the chosen model with the student's
-functions, asks the reference side (:func:`ui.reference.reference_side`:
+functions, asks the reference side (:func:`cvlab_ch9.ui.reference.reference_side`:
 built from ``solutions/``, or recorded in the student kit for the chapter's
 settings) for the reference's layer table, and returns both plus a summary of
 parameter counts and where they differ.
@@ -11,10 +11,10 @@ import collections
 
 import gradio as gr
 
-from ui import inputs
-from ui.common import describe_lab, resolve_labs_dir, run_student, user_error
-from ui.fields import one_of, whole_number
-from ui.reference import reference_side, result_key
+from cvlab_ch9.ui import inputs
+from cvlab_ch9.ui.common import describe_lab, resolve_labs_dir, run_student, user_error
+from cvlab_ch9.ui.fields import one_of, whole_number
+from cvlab_ch9.ui.reference import reference_side, result_key
 
 LAB = "architecture"
 RESIDUAL = "Residual network (residual_block)"

@@ -2,12 +2,12 @@
 
 import gradio as gr
 
-from cvlab.impl import NamespaceSource
-from grader.core import NOT_IMPLEMENTED, PASSED, labs_with_checks
-from grader.report import totals
-from ui import inputs
-from ui.common import describe_source, resolve_labs_dir
-from ui.fields import one_of
+from cvlab_ch9.grader.core import NOT_IMPLEMENTED, PASSED, labs_with_checks
+from cvlab_ch9.grader.report import totals
+from cvlab_ch9.impl import NamespaceSource
+from cvlab_ch9.ui import inputs
+from cvlab_ch9.ui.common import describe_source, resolve_labs_dir
+from cvlab_ch9.ui.fields import one_of
 
 ALL_LABS = "all labs"
 TABLE_HEADERS = ["status", "check", "points", "what it checks", "hint"]
@@ -51,12 +51,12 @@ def summary_markdown(results, source):
 
 
 def grade_labs(labs_dir, lab, progress=gr.Progress()):
-    """Event (generator): grade the student's labs with the judge (``grader.judge.grade``).
+    """Event (generator): grade the student's labs with the judge (``cvlab_ch9.grader.judge.grade``).
 
     Each lab's code runs in a sandbox process with per-check time limits and
     is compared with the recorded expectations (what a student's kit has),
     visible checks only. A notebook's functions are checked in this process
-    by the notebook's own check helper (:func:`grader.nb.run`, the feedback
+    by the notebook's own check helper (:func:`cvlab_ch9.grader.nb.run`, the feedback
     its test cells give). Yields after every lab, so the table fills in lab
     by lab and the Stop button cancels between labs.
 
@@ -67,7 +67,7 @@ def grade_labs(labs_dir, lab, progress=gr.Progress()):
     Yields:
         (summary markdown, rows ``[status word, check id, "score/max", title, hint]``).
     """
-    from grader.judge import grade  # noqa: PLC0415 - imports the checks
+    from cvlab_ch9.grader.judge import grade  # noqa: PLC0415 - imports the checks
 
     source = resolve_labs_dir(labs_dir)
     choices = lab_choices()
@@ -88,8 +88,8 @@ def notebook_results(source, lab):
     """CheckResults of ``lab``'s visible checks on a NamespaceSource, with the notebook's wording of each hint."""
     import dataclasses  # noqa: PLC0415
 
-    from grader.core import all_checks  # noqa: PLC0415 - imports the checks
-    from grader.nb import notebook_message, run  # noqa: PLC0415
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415 - imports the checks
+    from cvlab_ch9.grader.nb import notebook_message, run  # noqa: PLC0415
 
     results = [run(chk.id, source.namespace) for chk in all_checks(lab=lab, include_hidden=False)]
     return [dataclasses.replace(r, message=notebook_message(r)) for r in results]

@@ -1,7 +1,7 @@
 """Activations, Filters and Grad-CAM tabs: the student's Lab 3 code on a demo classifier or the ImageNet Xception.
 
 Each event runs the student's current ``interpretation.py`` (loaded afresh)
-and the reference side (:func:`ui.reference.reference_side`: computed from
+and the reference side (:func:`cvlab_ch9.ui.reference.reference_side`: computed from
 ``solutions/``, or recorded in the student kit) on the same cached model and
 image.
 """
@@ -11,9 +11,9 @@ import functools
 import gradio as gr
 import numpy as np
 
-from cvlab.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
-from ui import inputs
-from ui.common import (
+from cvlab_ch9.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
+from cvlab_ch9.ui import inputs
+from cvlab_ch9.ui.common import (
     StudentResultError,
     expect_array,
     outcome_from_exception,
@@ -22,10 +22,10 @@ from ui.common import (
     student_module,
     user_error,
 )
-from ui.fields import listing, name_list, number_between, whole_number
-from ui.images import jet_image, load_input_image, model_input, upscale_gray
-from ui.reference import generate_patterns, model_fingerprint, reference_side, result_key
-from ui.resources import (
+from cvlab_ch9.ui.fields import listing, name_list, number_between, whole_number
+from cvlab_ch9.ui.images import jet_image, load_input_image, model_input, upscale_gray
+from cvlab_ch9.ui.reference import generate_patterns, model_fingerprint, reference_side, result_key
+from cvlab_ch9.ui.resources import (
     ACTIVATION_LAYER_TYPES,
     IMAGENET_XCEPTION,
     download_imagenet,
@@ -126,7 +126,7 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, class_choice, alpha=0.
 
     Args:
         labs_dir: the "labs directory" textbox.
-        model_name: a demo model name (see :func:`ui.resources.model_choices`).
+        model_name: a demo model name (see :func:`cvlab_ch9.ui.resources.model_choices`).
         image: the uploaded image (numpy uint8 RGB, any array, PIL or path).
         layer_name: layer to explain ("" for the model's last conv layer).
         class_choice: "top predicted class" or a class name.

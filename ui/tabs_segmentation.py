@@ -10,9 +10,9 @@ fine-tunes a small configuration on a few synthetic pets, epoch by epoch.
 import gradio as gr
 import numpy as np
 
-from cvlab import data, models
-from ui import inputs
-from ui.common import (
+from cvlab_ch9 import data, models
+from cvlab_ch9.ui import inputs
+from cvlab_ch9.ui.common import (
     StudentResultError,
     describe_lab,
     expect_array,
@@ -22,10 +22,10 @@ from ui.common import (
     student_module,
     user_error,
 )
-from ui.fields import one_of, whole_number
-from ui.images import load_input_image, model_input, nearest_resize
-from ui.reference import reference_side
-from ui.resources import segmentation_config, segmentation_model, segmentation_note
+from cvlab_ch9.ui.fields import one_of, whole_number
+from cvlab_ch9.ui.images import load_input_image, model_input, nearest_resize
+from cvlab_ch9.ui.reference import reference_side
+from cvlab_ch9.ui.resources import segmentation_config, segmentation_model, segmentation_note
 
 LAB = "segmentation"
 #: Class index -> label shown on the mask (background is left unpainted).
@@ -40,7 +40,7 @@ MAX_TRAIN_IMAGES = 64
 EPOCHS_RANGE = (1, MAX_EPOCHS)
 TRAIN_IMAGES_RANGE = (4, MAX_TRAIN_IMAGES)
 VALIDATION_IMAGES = 8
-#: Where the synthetic pets live; None = cvlab.data's default (data/synthetic_pets). Tests point it at a tmp dir.
+#: Where the synthetic pets live; None = cvlab_ch9.data's default (data/synthetic_pets). Tests point it at a tmp dir.
 DATA_ROOT = None
 DATA_IMAGES = 240
 

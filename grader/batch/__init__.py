@@ -1,17 +1,17 @@
 """Grading a class on Dask: instructor tooling, left out of the student kit.
 
 Each submission (one student's code for one lab) is one task
-(:mod:`grader.batch.tasks`): a Dask worker grades it with the judge, whose
+(:mod:`cvlab_ch9.grader.batch.tasks`): a Dask worker grades it with the judge, whose
 TensorFlow import and reference expectations it keeps warm across tasks,
 while every submission still runs in its own fresh sandbox process.
-:mod:`grader.batch.engine` sends the tasks to an in-process ``LocalCluster``
+:mod:`cvlab_ch9.grader.batch.engine` sends the tasks to an in-process ``LocalCluster``
 (default) or to an existing cluster (``--scheduler tcp://HOST:PORT``) and
 hands every result, as it arrives, to ONE writer in the calling process:
-:class:`grader.batch.verdicts.VerdictStore`, which records each verdict once,
+:class:`cvlab_ch9.grader.batch.verdicts.VerdictStore`, which records each verdict once,
 keyed by student, lab, code hash and grader fingerprint, so a retried task
 or a re-run never counts twice and a re-run skips what is already recorded.
 
 Two front ends use it: ``python -m grader batch SUBMISSIONS_DIR --out DIR``
-(:mod:`grader.batch.cli`, one folder of ``<lab>.py`` files per student) and
+(:mod:`cvlab_ch9.grader.batch.cli`, one folder of ``<lab>.py`` files per student) and
 ``python -m course grade`` (nbgrader notebooks, :mod:`course.pipeline`).
 """

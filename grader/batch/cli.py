@@ -3,7 +3,7 @@
     python -m grader batch SUBMISSIONS_DIR --out DIR [--lab NAME] [--workers N | --scheduler tcp://HOST:PORT]
                            [--timeout S] [--memory-limit GB] [--force] [--connect-timeout S]
 
-One folder per student in SUBMISSIONS_DIR; see :mod:`grader.batch.folders`
+One folder per student in SUBMISSIONS_DIR; see :mod:`cvlab_ch9.grader.batch.folders`
 for what is written to DIR. A re-run grades only what changed (or was not
 graded yet). Exit code 0 when every submission was graded, 1 when some
 could not be (listed) or the run stopped early, 2 for bad arguments.
@@ -13,10 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from cvlab.impl import LAB_NAMES
-from grader.batch.engine import CONNECT_TIMEOUT_S, BatchError, run_batch
-from grader.batch.folders import OutputFolder, collect
-from grader.judge import GraderError, Limits
+from cvlab_ch9.grader.batch.engine import CONNECT_TIMEOUT_S, BatchError, run_batch
+from cvlab_ch9.grader.batch.folders import OutputFolder, collect
+from cvlab_ch9.grader.judge import GraderError, Limits
+from cvlab_ch9.impl import LAB_NAMES
 
 
 def build_parser():

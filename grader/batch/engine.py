@@ -4,7 +4,7 @@
 one thread each) or connects to an existing scheduler, registers
 :class:`WarmJudgePlugin` (each worker imports TensorFlow and computes the
 reference's expectations once, also a worker that replaces a dead one),
-submits one :func:`~grader.batch.tasks.grade_task` per submission and hands
+submits one :func:`~cvlab_ch9.grader.batch.tasks.grade_task` per submission and hands
 each result to ``record`` in this process as it arrives: only this process
 writes verdicts or gradebooks.
 
@@ -30,9 +30,9 @@ import time
 
 from distributed import WorkerPlugin
 
-from grader.batch.progress import Progress
-from grader.batch.tasks import grade_task, warm_judge
-from grader.judge import grader_fingerprint
+from cvlab_ch9.grader.batch.progress import Progress
+from cvlab_ch9.grader.batch.tasks import grade_task, warm_judge
+from cvlab_ch9.grader.judge import grader_fingerprint
 
 #: Seconds to wait for a scheduler to answer, and for its first worker.
 CONNECT_TIMEOUT_S = 10.0
@@ -162,11 +162,11 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     """Grade ``tasks`` on Dask; ``record(outcome) -> bool`` (written?) runs here for every result.
 
     Args:
-        tasks: :class:`~grader.batch.tasks.GradeTask` s (distinct keys).
+        tasks: :class:`~cvlab_ch9.grader.batch.tasks.GradeTask` s (distinct keys).
         record: the single writer; returns False for a verdict it already had.
         workers: LocalCluster worker processes (default :func:`default_workers`); ignored with ``scheduler``.
         scheduler: ``tcp://HOST:PORT`` of an existing Dask scheduler, or None.
-        progress: a :class:`~grader.batch.progress.Progress` for ``len(tasks)`` (default: one on stderr).
+        progress: a :class:`~cvlab_ch9.grader.batch.progress.Progress` for ``len(tasks)`` (default: one on stderr).
 
     Returns:
         BatchRun.

@@ -20,10 +20,10 @@ import json
 import os
 from pathlib import Path
 
-from cvlab.impl import LAB_NAMES
-from grader.batch.tasks import GradeTask
-from grader.batch.verdicts import VerdictStore, verdict_results, write_json
-from grader.judge import LabCode, Limits, grader_fingerprint
+from cvlab_ch9.grader.batch.tasks import GradeTask
+from cvlab_ch9.grader.batch.verdicts import VerdictStore, verdict_results, write_json
+from cvlab_ch9.grader.judge import LabCode, Limits, grader_fingerprint
+from cvlab_ch9.impl import LAB_NAMES
 
 
 def find_lab_files(folder, suffixes=(".ipynb", ".py")):
@@ -67,7 +67,7 @@ def collect(submissions_dir, labs=None, limits=None):
         judge's message), the labs, and ``{"student/lab": reason}`` for
         submissions that cannot be graded here (a notebook only).
     """
-    from grader.core import labs_with_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.core import labs_with_checks  # noqa: PLC0415
 
     submissions_dir = Path(submissions_dir).resolve()
     students = {name: find_lab_files(folder) for name, folder in student_folders(submissions_dir).items()}
@@ -113,8 +113,8 @@ class OutputFolder:
         return sorted(d.name for d in self.root.iterdir() if d.is_dir()) if self.root.is_dir() else []
 
     def write_student_results(self, student):
-        from grader.core import all_checks  # noqa: PLC0415
-        from grader.report import to_gradescope  # noqa: PLC0415
+        from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
+        from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
         results, graded = [], []
         for lab in LAB_NAMES:

@@ -1,10 +1,10 @@
 """One submission, one task: what travels to a worker and what comes back.
 
 A :class:`GradeTask` carries the submission's code as text (a
-:class:`~grader.judge.LabCode`), never a path, so a worker on another machine
+:class:`~cvlab_ch9.grader.judge.LabCode`), never a path, so a worker on another machine
 needs no shared folder. :func:`grade_task` runs on the worker: the judge
 grades the code in a fresh sandbox process of its own (timeouts, memory
-limit, crash isolation, the audit hook: everything :mod:`grader.judge`
+limit, crash isolation, the audit hook: everything :mod:`cvlab_ch9.grader.judge`
 does), against the live reference of this worker, which :func:`warm_judge`
 built once per worker process. Nothing of one student's sandbox outlives
 their task; only the judge's side (TensorFlow, the reference's expected
@@ -16,7 +16,7 @@ import os
 import socket
 import time
 
-from grader.judge import Limits, grader_fingerprint
+from cvlab_ch9.grader.judge import Limits, grader_fingerprint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,9 +26,9 @@ class GradeTask:
     Attributes:
         student: the student's id (a folder name).
         lab: the lab name.
-        code: the :class:`~grader.judge.LabCode` to grade.
+        code: the :class:`~cvlab_ch9.grader.judge.LabCode` to grade.
         code_hash: ``code.content_hash()``.
-        limits: the judge's :class:`~grader.judge.Limits`.
+        limits: the judge's :class:`~cvlab_ch9.grader.judge.Limits`.
         deny: folders the sandbox may not read (the other submissions).
     """
 
@@ -55,7 +55,7 @@ class Outcome:
 
     Attributes:
         student, lab, code_hash: as in the task.
-        grader: the worker's :func:`~grader.judge.grader_fingerprint` of the lab.
+        grader: the worker's :func:`~cvlab_ch9.grader.judge.grader_fingerprint` of the lab.
         results: list[CheckResult] in check order.
         seconds: wall time of the grading on the worker.
         cpu_s: CPU seconds the worker and its sandboxes used for it (POSIX; Windows counts the worker only).
@@ -108,7 +108,7 @@ def _frozen(value):
 
 
 class FrozenReference:
-    """A :class:`~grader.expect.LiveReference` whose values are read-only once computed."""
+    """A :class:`~cvlab_ch9.grader.expect.LiveReference` whose values are read-only once computed."""
 
     kind = "live"
 
@@ -126,8 +126,8 @@ def warm_judge(labs=()):
     add the labs not seen yet. Costs one TensorFlow import per worker, not
     per submission.
     """
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
-    from grader.expect import LiveReference, expectations_of  # noqa: PLC0415
+    from cvlab_ch9.grader.expect import LiveReference, expectations_of  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
 
     start = time.perf_counter()
     if not _JUDGE:
@@ -149,7 +149,7 @@ def grade_task(task):
         GraderError: the grader itself could not run (the sandbox did not
             start): the submission is not graded, and a re-run tries again.
     """
-    from grader.judge import grade_code  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
 
     judge = warm_judge([task.lab])
     cpu, start = process_cpu_s(), time.perf_counter()
@@ -161,7 +161,7 @@ def grade_task(task):
 
 def grade_serially(task):
     """The results of ``task`` graded the plain way, in this process, with a fresh reference (what the engine must equal)."""
-    from grader.judge import grade_code  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
 
     return grade_code({task.lab: task.code}, lab=task.lab, reference="live", include_hidden=True,
                       limits=task.limits, extra_deny=list(task.deny))

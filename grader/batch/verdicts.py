@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from grader.core import CheckResult
+from cvlab_ch9.grader.core import CheckResult
 
 #: Verdict file format version.
 VERDICT_FORMAT = 1
@@ -76,7 +76,7 @@ class VerdictStore:
         return document is not None and (document.get("code_hash"), document.get("grader")) == (code_hash, fingerprint)
 
     def record(self, outcome):
-        """Record a :class:`grader.batch.tasks.Outcome`; False when the same verdict was already recorded."""
+        """Record a :class:`cvlab_ch9.grader.batch.tasks.Outcome`; False when the same verdict was already recorded."""
         if not self.replace and self.is_current(outcome.lab, outcome.student, outcome.code_hash, outcome.grader):
             return False
         document = verdict_document(outcome.lab, outcome.student, outcome.code_hash, outcome.grader, outcome.results)

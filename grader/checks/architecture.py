@@ -17,9 +17,9 @@ import re
 
 import numpy as np
 
-from grader.core import check
-from grader.expect import expectation
-from grader.modeltools import (
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.modeltools import (
     assert_close,
     copy_weights_by_layer,
     count_params_by_class,

@@ -2,7 +2,7 @@
 
 Every check runs the student's function on tiny seeded models built by the
 grader (a non-square conv net with a plain head, Sequential models, a
-feature extractor: :mod:`grader.checks.interpretation_models`) and compares
+feature extractor: :mod:`cvlab_ch9.grader.checks.interpretation_models`) and compares
 with the reference's results on the same inputs within a tolerance. When
 the result differs, the check rebuilds the usual mistakes (no border crop,
 per-pixel normalization, no ReLU, wrong axes, ignored class_index, ...) and
@@ -12,7 +12,7 @@ One module per part of the chapter, imported here in exercise order (the
 order of the report).
 """
 
-from grader.checks import interpretation_activations, interpretation_filters, interpretation_gradcam
-from grader.checks.interpretation_models import LAB
+from cvlab_ch9.grader.checks import interpretation_activations, interpretation_filters, interpretation_gradcam
+from cvlab_ch9.grader.checks.interpretation_models import LAB
 
 __all__ = ["LAB", "interpretation_activations", "interpretation_filters", "interpretation_gradcam"]

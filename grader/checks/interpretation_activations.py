@@ -1,7 +1,7 @@
 """Lab 3 checks, part 1: intermediate activations (extract_activations, activation_grid).
 
 The student's functions run on the grader's test models
-(:mod:`grader.checks.interpretation_models`) and are compared with the
+(:mod:`cvlab_ch9.grader.checks.interpretation_models`) and are compared with the
 reference's results on the same inputs (recorded, or computed from
 solutions/ on the instructor's side).
 """
@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from grader.checks.interpretation_models import (
+from cvlab_ch9.grader.checks.interpretation_models import (
     CHAIN_INPUT,
     LAB,
     SEQUENTIAL_INPUT,
@@ -23,9 +23,9 @@ from grader.checks.interpretation_models import (
     is_shape_error,
     student_call,
 )
-from grader.core import check
-from grader.expect import expectation
-from grader.modeltools import assert_close, type_name
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.modeltools import assert_close, type_name
 
 DEFAULT_ACTIVATION_LAYERS = ("Conv2D", "SeparableConv2D", "MaxPooling2D")
 

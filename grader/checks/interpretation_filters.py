@@ -8,7 +8,7 @@ graded against the student's own filter_loss gradient or the reference's
 
 import numpy as np
 
-from grader.checks.interpretation_models import (
+from cvlab_ch9.grader.checks.interpretation_models import (
     LAB,
     as_array,
     as_float_array,
@@ -18,10 +18,10 @@ from grader.checks.interpretation_models import (
     student_call,
     student_gradient,
 )
-from grader.core import check
-from grader.expect import expectation
-from grader.harness.wire import Tensor
-from grader.modeltools import assert_close
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.harness.wire import Tensor
+from cvlab_ch9.grader.modeltools import assert_close
 
 # -- filter_loss ---------------------------------------------------------------
 

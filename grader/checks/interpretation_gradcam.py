@@ -10,7 +10,7 @@ here runs Grad-CAM or a GradientTape.
 
 import numpy as np
 
-from grader.checks.interpretation_models import (
+from cvlab_ch9.grader.checks.interpretation_models import (
     CHAIN_INPUT,
     LAB,
     NEGATIVE_INPUT,
@@ -27,8 +27,8 @@ from grader.checks.interpretation_models import (
     student_call,
     top_class,
 )
-from grader.core import check
-from grader.expect import expectation
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
 
 # -- grad_cam --------------------------------------------------------------------
 

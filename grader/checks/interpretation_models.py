@@ -21,7 +21,7 @@ import functools
 
 import numpy as np
 
-from grader.modeltools import seeded_inputs, type_name
+from cvlab_ch9.grader.modeltools import seeded_inputs, type_name
 
 LAB = "interpretation"
 

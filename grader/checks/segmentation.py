@@ -7,9 +7,9 @@ reference weights into it and compares outputs with the reference's
 
 import numpy as np
 
-from grader.core import check
-from grader.expect import expectation
-from grader.modeltools import (
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.modeltools import (
     assert_close,
     copy_weights,
     effective_final_activation,

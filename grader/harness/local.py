@@ -5,7 +5,7 @@ the implementation, build one of its blocks into a model, take a gradient
 through one of its functions. Every result is plain data (numpy arrays,
 numbers, strings, containers) or a :class:`ModelHandle`; structure is read
 from a :class:`summary.ModelSummary`. The same interface is served over a
-pipe by the sandbox (``grader.sandbox`` and ``grader.remote`` on the judge's side), so a check never
+pipe by the sandbox (``cvlab_ch9.grader.sandbox`` and ``cvlab_ch9.grader.remote`` on the judge's side), so a check never
 holds a live object of the student's.
 
 Self-contained (standard library, numpy, Keras/TensorFlow imported lazily):

@@ -1,6 +1,6 @@
 """The sandbox: a process that runs one submission's code and answers with plain data.
 
-The judge (``grader.sandbox``) starts it with ``python -I`` from a private
+The judge (``cvlab_ch9.grader.sandbox``) starts it with ``python -I`` from a private
 scratch folder holding a copy of this package and the submission only, so
 neither the project, nor the answer key, nor the recordings are on its
 path. Over two pipes the judge sends requests ("call trimap_to_classes with
@@ -32,7 +32,7 @@ from .wire import ModelRef, WireError, encode_signed, read_frame
 MAX_WARNINGS = 20
 MAX_MESSAGE_CHARS = 2000
 #: Top-level packages of the project that submissions may not import.
-PROJECT_PACKAGES = ("solutions", "labs", "grader", "cvlab", "ui", "course", "bench", "tools", "models", "kit")
+PROJECT_PACKAGES = ("solutions", "labs", "grader", "cvlab", "cvlab_ch9", "ui", "course", "bench", "tools", "models", "kit")
 
 
 def _safe_text(value, limit=MAX_MESSAGE_CHARS):

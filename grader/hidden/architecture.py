@@ -1,6 +1,6 @@
 """Hidden checks for Lab 2 — architecture patterns."""
 
-from grader.checks.architecture import (
+from cvlab_ch9.grader.checks.architecture import (
     LAB,
     build_xception,
     param_count_hint,
@@ -8,9 +8,9 @@ from grader.checks.architecture import (
     reference_model,
     student_params,
 )
-from grader.core import check
-from grader.expect import expectation
-from grader.modeltools import assert_close, copy_weights_by_layer, seeded_inputs
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.modeltools import assert_close, copy_weights_by_layer, seeded_inputs
 
 OTHER_CONFIGURATION = {"input_shape": (20, 28, 3), "num_classes": 4, "block_filters": (4, 8, 8), "augment": False}
 OTHER_SEED = 7

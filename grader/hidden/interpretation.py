@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from grader.checks.interpretation_activations import activation, grid
-from grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expectation, student_grad_cam
-from grader.checks.interpretation_models import CHAIN_INPUT, LAB, branching_model, image
-from grader.core import check
-from grader.expect import expectation
-from grader.sandbox import SandboxFailure, SandboxViolationError, StudentExit
+from cvlab_ch9.grader.checks.interpretation_activations import activation, grid
+from cvlab_ch9.grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expectation, student_grad_cam
+from cvlab_ch9.grader.checks.interpretation_models import CHAIN_INPUT, LAB, branching_model, image
+from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.sandbox import SandboxFailure, SandboxViolationError, StudentExit
 
 #: Failures that are not the student's grad_cam raising on the branching head: passed on unchanged.
 NOT_A_CRASH = (AssertionError, NotImplementedError, SandboxFailure, SandboxViolationError, StudentExit)

@@ -1,7 +1,7 @@
 """Hidden checks for Lab 1 — segmentation."""
 
-from grader.checks.segmentation import LAB, build
-from grader.core import check
+from cvlab_ch9.grader.checks.segmentation import LAB, build
+from cvlab_ch9.grader.core import check
 
 
 @check(LAB, "build_segmentation_model", points=1, hidden=True)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 
 @pytest.mark.slow
@@ -22,7 +22,7 @@ def test_quick_bench_prints_every_table():
     )
     for title in titles:
         assert title in out, out
-    assert "cvlab.fastpaths.grad_cam (one model, tf.function; the UI)" in out
+    assert "cvlab_ch9.fastpaths.grad_cam (one model, tf.function; the UI)" in out
     assert "fastpaths: default, 8 per batch" in out and "matmul bfloat16" in out
     assert "fastpaths, oneDNN on (the UI)" in out and "failed" not in out
     assert re.search(r" (\d+)/\1 ", out), out  # the quick grader run gives Lab 1's reference full marks

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 
 from course.gradescope import build_bundle
-from cvlab.generate import skeleton_for
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
-from grader.core import all_checks
+from cvlab_ch9.generate import skeleton_for
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 

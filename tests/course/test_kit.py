@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from course.kit import build_kit, leaked_bodies, solution_bodies
-from cvlab.paths import SOLUTIONS_DIR
-from grader.core import all_checks
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.paths import SOLUTIONS_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-INSTRUCTOR_ONLY = ("solutions", "grader/hidden", "grader/batch", "course", "tests", "bench", "tools", "cvlab/fastpaths.py")
+INSTRUCTOR_ONLY = ("solutions", "grader/hidden", "grader/batch", "course", "tests", "bench", "tools", "cvlab_ch9/fastpaths.py")
 
 
 #: The kit's recorded UI reference, kept small here (the real build records every demo model and filter).
@@ -62,7 +62,7 @@ def test_the_kit_holds_no_answer_key(kit):
 
 
 def test_a_gallery_holding_reference_code_is_a_leak(tmp_path):
-    from ui.reference import Gallery  # noqa: PLC0415 - imports numpy and PIL only
+    from cvlab_ch9.ui.reference import Gallery  # noqa: PLC0415 - imports numpy and PIL only
 
     text = (SOLUTIONS_DIR / "segmentation.py").read_text()
     start = text.index("    for f in filters:")
@@ -136,9 +136,9 @@ def test_the_kit_ui_shows_the_students_result_beside_the_recorded_reference(kit,
     from gradio_client import Client, handle_file  # noqa: PLC0415
     from PIL import Image  # noqa: PLC0415
 
+    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports gradio and TensorFlow
+    from cvlab_ch9.ui.reference import PHOTO_NOTE, RecordedReference, fast_live_reference, using_reference  # noqa: PLC0415
     from tools.serving import running_ui  # noqa: PLC0415
-    from ui import tabs_interpretation  # noqa: PLC0415 - imports gradio and TensorFlow
-    from ui.reference import PHOTO_NOTE, RecordedReference, fast_live_reference, using_reference  # noqa: PLC0415
 
     folder, _ = kit
     correct = tmp_path / "correct"

@@ -1,4 +1,4 @@
-"""Source notebooks generated from solutions/, grader.nb and the feedback preprocessor (fast)."""
+"""Source notebooks generated from solutions/, cvlab_ch9.grader.nb and the feedback preprocessor (fast)."""
 
 import sys
 import textwrap
@@ -22,9 +22,9 @@ from course.notebooks import (
     split_module,
 )
 from course.preprocessors import HIDDEN_NOTE, HideHiddenTests, JudgeOutputs
-from cvlab.paths import SOLUTIONS_DIR
-from grader.batch.verdicts import verdict_document, write_json
-from grader.core import all_checks
+from cvlab_ch9.grader.batch.verdicts import verdict_document, write_json
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.paths import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -169,7 +169,7 @@ def test_feedback_preprocessor_removes_hidden_code_and_outputs():
 
 
 def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
-    from grader.core import CheckResult  # noqa: PLC0415 - only this test builds results by hand
+    from cvlab_ch9.grader.core import CheckResult  # noqa: PLC0415 - only this test builds results by hand
 
     checks = all_checks(lab="segmentation")
     results = [
@@ -193,20 +193,20 @@ def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
         preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "bob"}})
 
 
-# -- grader.nb, in this process ------------------------------------------------
+# -- cvlab_ch9.grader.nb, in this process ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def segmentation_solution():
-    from cvlab.impl import load_lab  # noqa: PLC0415
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.impl import load_lab  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
     return vars(load_lab("segmentation", "solutions"))
 
 
 def test_nb_check_passes_silently_on_stderr(segmentation_solution, capfd):
-    from grader.nb import check  # noqa: PLC0415
+    from cvlab_ch9.grader.nb import check  # noqa: PLC0415
 
     capfd.readouterr()
     for chk in all_checks(lab="segmentation", exercise="build_segmentation_model"):
@@ -217,7 +217,7 @@ def test_nb_check_passes_silently_on_stderr(segmentation_solution, capfd):
 
 
 def test_nb_check_raises_assertion_with_hint(segmentation_solution, capfd):
-    from grader.nb import CheckFailed, check  # noqa: PLC0415
+    from cvlab_ch9.grader.nb import CheckFailed, check  # noqa: PLC0415
 
     namespace = dict(segmentation_solution, trimap_to_classes=lambda t: t)
     with pytest.raises(AssertionError, match="forgetting the -1") as info:
@@ -228,7 +228,7 @@ def test_nb_check_raises_assertion_with_hint(segmentation_solution, capfd):
 
 
 def test_nb_check_unknown_id_says_what_to_do():
-    from grader.nb import CheckFailed, check  # noqa: PLC0415
+    from cvlab_ch9.grader.nb import CheckFailed, check  # noqa: PLC0415
 
     with pytest.raises(CheckFailed, match="does not have"):
         check("segmentation.nothing.here", {})
@@ -242,7 +242,7 @@ def test_run_nbgrader_stops_at_timeout(tmp_path):
 
 
 def test_nb_check_not_implemented_message(segmentation_solution, capfd):
-    from grader.nb import check_exercise  # noqa: PLC0415
+    from cvlab_ch9.grader.nb import check_exercise  # noqa: PLC0415
 
     def mean_iou(y_true, y_pred, num_classes):
         print("noise", file=sys.stderr)

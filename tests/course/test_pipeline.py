@@ -30,7 +30,7 @@ import pytest
 from course.notebooks import SHOW_LAB_ID, check_cell_ids, notebook_labs
 from course.notebooks import answer_sources as answers
 from course.pipeline import grade, release, run_nbgrader, submissions
-from grader.core import all_checks
+from cvlab_ch9.grader.core import all_checks
 from tests.course.helpers import (
     cell_scores,
     cells_by_id,
@@ -99,9 +99,9 @@ def _lab1_submissions(release_nb, solution, course_root):
 
 
 CHEAT_CELLS = (
-    "import grader.nb as g\ng.check = lambda *a, **k: None\n",
+    "import cvlab_ch9.grader.nb as g\ng.check = lambda *a, **k: None\n",
     "import glob\nfor path in glob.glob('../../**/gradebook.db', recursive=True):\n    open(path, 'wb').write(b'')\n",
-    "import sys, json\nprint(json.dumps({'score': 22}))\nsys.modules['grader.core'] = None\n",
+    "import sys, json\nprint(json.dumps({'score': 22}))\nsys.modules['cvlab_ch9.grader.core'] = None\n",
 )
 
 

@@ -6,7 +6,7 @@ PNG with an alpha channel and a CMYK JPEG (TFDS lists Abyssinian_34, the
 Egyptian_Mau ones and others). ``annotations.tar.gz``: ``annotations/trimaps/<stem>.png``
 with their macOS ``._<stem>.png`` companions, ``annotations/xmls/``,
 ``annotations/list.txt``, ``trainval.txt``, ``test.txt`` and ``README``.
-The pictures are synthetic pets (cvlab.data).
+The pictures are synthetic pets (cvlab_ch9.data).
 """
 
 import io
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from cvlab.data import generate_synthetic_pets
+from cvlab_ch9.data import generate_synthetic_pets
 
 #: Pillow format and mode for the odd ".jpg" files (by position in the sorted image list).
 ODD_FILES = {1: ("GIF", "P"), 2: ("PNG", "RGBA"), 3: ("JPEG", "CMYK")}

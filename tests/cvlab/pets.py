@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cvlab.data import generate_synthetic_pets
+from cvlab_ch9.data import generate_synthetic_pets
 
 N_IMAGES = 24
 SIZE = (64, 64)

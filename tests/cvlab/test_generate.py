@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from cvlab.generate import (
+from cvlab_ch9.generate import (
     BEGIN_MARKER,
     END_MARKER,
     MarkerError,
@@ -20,10 +20,10 @@ from cvlab.generate import (
     solution_files,
     strip_solutions,
 )
-from cvlab.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
 
 #: The generator's inputs: a commit changing one of them must commit the regenerated labs/ too.
-GENERATOR_INPUTS = ("solutions", "cvlab/generate.py")
+GENERATOR_INPUTS = ("solutions", "cvlab_ch9/generate.py")
 
 
 def _git(*args):
@@ -48,11 +48,11 @@ def test_committed_labs_match_committed_solutions():
     names = _git("ls-tree", "--name-only", f"{commit}:solutions").split()
     labs = set(_git("ls-tree", "--name-only", f"{commit}:labs").split())
     for name in (n for n in names if n.endswith(".py") and not n.startswith("_")):
-        assert name in labs, f"labs/{name} was never committed: run `python -m cvlab.generate` and commit labs/"
+        assert name in labs, f"labs/{name} was never committed: run `python -m cvlab_ch9.generate` and commit labs/"
         expected = skeleton_text(_git("show", f"{commit}:solutions/{name}"), name)
         assert _git("show", f"{commit}:labs/{name}") == expected, (
             f"labs/{name} in commit {commit[:10]} differs from what solutions/{name} generates: "
-            "run `python -m cvlab.generate` and commit labs/ with solutions/"
+            "run `python -m cvlab_ch9.generate` and commit labs/ with solutions/"
         )
 
 
@@ -62,7 +62,7 @@ def test_edited_solutions_are_regenerated():
     for path in solution_files():
         if path.read_text() != _git("show", f"{commit}:solutions/{path.name}"):
             assert (LABS_DIR / path.name).read_text() == skeleton_for(path), (
-                f"solutions/{path.name} changed but labs/{path.name} was not regenerated: run `python -m cvlab.generate`"
+                f"solutions/{path.name} changed but labs/{path.name} was not regenerated: run `python -m cvlab_ch9.generate`"
             )
 
 

@@ -1,4 +1,4 @@
-"""cvlab.imaging.read_image on files as people really have them: the corpus of bad and unusual files."""
+"""cvlab_ch9.imaging.read_image on files as people really have them: the corpus of bad and unusual files."""
 
 import errno
 import subprocess
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cvlab import imaging
-from cvlab.image_formats import readable_formats, readable_formats_text, sniff_format
-from cvlab.imaging import ImageError, read_image
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9 import imaging
+from cvlab_ch9.image_formats import readable_formats, readable_formats_text, sniff_format
+from cvlab_ch9.imaging import ImageError, read_image
+from cvlab_ch9.paths import REPO_ROOT
 from tests.ui.upload_corpus import BAD, GOOD, assert_looks_like, png_bytes, quadrants, write_corpus
 
 
@@ -99,7 +99,7 @@ def test_an_input_output_error_is_a_sentence(tmp_path, monkeypatch):
 _MEMORY_CAPPED_READ = textwrap.dedent(
     """
     import resource, sys
-    from cvlab.imaging import ImageError, read_image
+    from cvlab_ch9.imaging import ImageError, read_image
     with open("/proc/self/status") as status:
         used_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
     limit = (used_kb + 150 * 1024) * 1024

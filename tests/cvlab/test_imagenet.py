@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cvlab import figures
-from cvlab.models import imagenet
-from cvlab.models.__main__ import main as models_main
-from cvlab.paths import REPO_ROOT
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9 import figures
+from cvlab_ch9.models import imagenet
+from cvlab_ch9.models.__main__ import main as models_main
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.quiet import import_tensorflow
 from tests.http_server import LoopbackServer, refused_url
 from tests.imagenet_stand_ins import serve_stand_ins, use_stand_in_hashes
 
@@ -75,7 +75,7 @@ def test_not_cached_means_a_sentence_and_no_download(keras_home):
         imagenet.load_imagenet_xception()
     message = str(caught.value)
     assert str(keras_home / "models" / imagenet.XCEPTION_WEIGHTS.fname) in message
-    assert "python -m cvlab.models download imagenet" in message and imagenet.XCEPTION_WEIGHTS.url in message
+    assert "python -m cvlab_ch9.models download imagenet" in message and imagenet.XCEPTION_WEIGHTS.url in message
 
 
 @pytest.mark.slow
@@ -134,7 +134,7 @@ def test_the_command_line_failure_is_one_line(keras_home, capsys):
 @pytest.mark.slow
 def test_the_figures_command_draws_gradcam_and_filters_with_the_lab_code(model_server, keras_home, tmp_path, capsys):
     assert figures.main(["gradcam", "--labs", "solutions", "--out", str(tmp_path)]) == 2  # not downloaded yet
-    assert "python -m cvlab.models download imagenet" in capsys.readouterr().err
+    assert "python -m cvlab_ch9.models download imagenet" in capsys.readouterr().err
     assert models_main(["download", "imagenet", "--mirror", model_server.url]) == 0
     assert figures.main(["gradcam", "--labs", "solutions", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Tests for cvlab.imaging (numpy + Pillow image plumbing)."""
+"""Tests for cvlab_ch9.imaging (numpy + Pillow image plumbing)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from cvlab import imaging
-from cvlab.imaging import (
+from cvlab_ch9 import imaging
+from cvlab_ch9.imaging import (
     ImageError,
     prepare_for_model,
     read_image,

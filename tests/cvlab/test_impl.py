@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cvlab.impl import (
+from cvlab_ch9.impl import (
     SOURCE_NAMES,
     ImplementationError,
     MissingFunction,
@@ -18,7 +18,7 @@ from cvlab.impl import (
     student_function,
     student_location,
 )
-from cvlab.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
 
 
 def _raising_module(directory):

@@ -1,4 +1,4 @@
-"""python -m cvlab setup|ui|test|grade: the environment check, setup's decisions, the command line.
+"""python -m cvlab_ch9 setup|ui|test|grade: the environment check, setup's decisions, the command line.
 
 Nothing here creates a virtual environment or installs a package: a fake
 .venv whose python is this interpreter stands in for a set-up one.
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from cvlab import __main__ as launcher
-from cvlab import install
+from cvlab_ch9 import __main__ as launcher
+from cvlab_ch9 import install
 
 
 @pytest.fixture
@@ -114,8 +114,8 @@ def test_main_runs_the_tool_in_the_venv_with_the_arguments(monkeypatch):
     monkeypatch.setattr(launcher, "setup", lambda: "/venv/python")
     monkeypatch.setattr(launcher, "run_tool", lambda python, args: calls.append((python, args)) or 7)
     assert launcher.main(["grade", "--lab", "segmentation", "--format", "json"]) == 7
-    assert calls == [("/venv/python", ["-m", "grader", "--lab", "segmentation", "--format", "json"])]
-    assert launcher.main(["ui"]) == 7 and calls[-1] == ("/venv/python", ["-m", "ui"])
+    assert calls == [("/venv/python", ["-m", "cvlab_ch9.grader", "--lab", "segmentation", "--format", "json"])]
+    assert launcher.main(["ui"]) == 7 and calls[-1] == ("/venv/python", ["-m", "cvlab_ch9.ui"])
 
 
 def test_main_test_installs_the_browser_first(monkeypatch):
@@ -156,5 +156,5 @@ def test_child_environment_is_utf8_on_windows_only(monkeypatch):
 @pytest.mark.parametrize("module", ["__main__.py", "install.py", "platforms.py", "paths.py", "__init__.py"])
 def test_the_launcher_parses_on_python_3_8(module):
     """An old Python must get as far as saying which Python to install."""
-    source = (install.REPO_ROOT / "cvlab" / module).read_text(encoding="utf-8")
+    source = (install.REPO_ROOT / "cvlab_ch9" / module).read_text(encoding="utf-8")
     ast.parse(source, feature_version=(3, 8))

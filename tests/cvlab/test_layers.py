@@ -1,9 +1,9 @@
-"""Layer lookups shared by the demo models, the checks and the UI (cvlab.layers)."""
+"""Layer lookups shared by the demo models, the checks and the UI (cvlab_ch9.layers)."""
 
 import pytest
 
-from cvlab.layers import CONV_LAYER_TYPES, flat_layers, four_d_layers, last_conv_layer, layer_names
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9.layers import CONV_LAYER_TYPES, flat_layers, four_d_layers, last_conv_layer, layer_names
+from cvlab_ch9.quiet import import_tensorflow
 
 
 @pytest.fixture(scope="module")

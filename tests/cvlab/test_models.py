@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from cvlab import models
-from cvlab.models.__main__ import main as models_main
-from cvlab.paths import MODELS_DIR
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9 import models
+from cvlab_ch9.models.__main__ import main as models_main
+from cvlab_ch9.paths import MODELS_DIR
+from cvlab_ch9.quiet import import_tensorflow
 
 MAX_MODEL_BYTES = 5 * 1024 * 1024
 HELD_OUT_N = 36  # 6 breeds x 6
@@ -58,7 +58,7 @@ def test_shipped_model_matches_its_metadata(shipped, name):
     assert tuple(model.outputs[0].shape) == (None, len(info["class_names"]))
     layer = model.get_layer(info["last_conv_layer_name"])
     assert len(layer.output.shape) == 4
-    assert info["training_command"].startswith(f"python -m cvlab.models train --model {name}")
+    assert info["training_command"].startswith(f"python -m cvlab_ch9.models train --model {name}")
     assert info["params"] == model.count_params()
     for key in ("val_accuracy", "seed", "data"):
         assert key in info
@@ -82,16 +82,16 @@ def test_shipped_metadata_records_the_default_configuration(name):
 
 def test_metadata_command_reproduces_the_default_config():
     for name in models.DEMO_MODELS:
-        assert models.training_command(models.DEFAULT_CONFIGS[name]) == f"python -m cvlab.models train --model {name}"
+        assert models.training_command(models.DEFAULT_CONFIGS[name]) == f"python -m cvlab_ch9.models train --model {name}"
 
 
 # -- loading errors ----------------------------------------------------------------
 
 
 def test_missing_model_says_how_to_train(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m cvlab.models train --model convnet"):
+    with pytest.raises(FileNotFoundError, match="python -m cvlab_ch9.models train --model convnet"):
         models.load_demo_model("convnet", models_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match="python -m cvlab.models train --model mini_xception"):
+    with pytest.raises(FileNotFoundError, match="python -m cvlab_ch9.models train --model mini_xception"):
         models.demo_model_info("mini_xception", models_dir=tmp_path)
     with pytest.raises(ValueError, match="mini_xception, convnet"):
         models.load_demo_model("resnet")

@@ -1,4 +1,4 @@
-"""python -m cvlab.data download: the real download code against a loopback server."""
+"""python -m cvlab_ch9.data download: the real download code against a loopback server."""
 
 import errno
 import shutil
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cvlab import data, download
-from cvlab.data import oxford
-from cvlab.data.__main__ import main as data_main
+from cvlab_ch9 import data, download
+from cvlab_ch9.data import oxford
+from cvlab_ch9.data.__main__ import main as data_main
 from tests.cvlab.oxford_archives import make_oxford_archives, wrong_layout_archive
 from tests.http_server import LoopbackServer, refused_url
 

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from cvlab import figures, models
-from cvlab import train_segmentation as ts
-from cvlab.data import find_samples, load_classification_arrays, oxford, select_samples, split_indices
-from cvlab.models.__main__ import main as models_main
-from cvlab.models.store import metadata_path
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9 import figures, models
+from cvlab_ch9 import train_segmentation as ts
+from cvlab_ch9.data import find_samples, load_classification_arrays, oxford, select_samples, split_indices
+from cvlab_ch9.models.__main__ import main as models_main
+from cvlab_ch9.models.store import metadata_path
+from cvlab_ch9.quiet import import_tensorflow
 from tests.cvlab.oxford_archives import make_oxford_archives
 from tests.http_server import LoopbackServer
 
@@ -47,18 +47,18 @@ def test_segmentation_trains_on_the_downloaded_photos(default_root, tmp_path, ca
     meta = json.loads(metadata_path(output).read_text(encoding="utf-8"))
     assert meta["trained_on"] == f"Oxford-IIIT Pets photos ({round(N_IMAGES * 0.8)} training images)"
     assert meta["img_size"] == [32, 32] and meta["config"]["data"] == "oxford"
-    assert meta["training_command"] == ("python -m cvlab.train_segmentation --data oxford --img-size 32 32 "
+    assert meta["training_command"] == ("python -m cvlab_ch9.train_segmentation --data oxford --img-size 32 32 "
                                         "--filters 4 8 --epochs 1 --batch-size 4")
 
 
 def test_the_oxford_configuration_is_the_default_for_data_oxford():
     args = ts.build_parser().parse_args(["--data", "oxford"])
     assert ts.config_from_args(args) == ts.OXFORD_CONFIG and ts.default_output(args) == ts.OXFORD_MODEL_PATH
-    assert ts.OXFORD_CONFIG.command(ts.default_config("oxford")) == "python -m cvlab.train_segmentation --data oxford"
+    assert ts.OXFORD_CONFIG.command(ts.default_config("oxford")) == "python -m cvlab_ch9.train_segmentation --data oxford"
     args = ts.build_parser().parse_args(["--data", "somewhere", "--epochs", "3"])
     config = ts.config_from_args(args)
     assert config.data == "somewhere" and config.n_images == 0 and config.epochs == 3 and ts.default_output(args) is None
-    assert config.command(ts.default_config("somewhere")) == "python -m cvlab.train_segmentation --data somewhere --epochs 3"
+    assert config.command(ts.default_config("somewhere")) == "python -m cvlab_ch9.train_segmentation --data somewhere --epochs 3"
     assert ts.config_from_args(ts.build_parser().parse_args([])) == ts.SegmentationConfig()
 
 
@@ -84,9 +84,9 @@ def test_the_segmentation_figure_shows_a_photo_the_model_was_not_trained_on(defa
 def test_data_oxford_before_the_download_says_what_to_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(oxford, "DEFAULT_ROOT", tmp_path / "missing")
     assert ts.main(["--data", "oxford"]) == 2
-    assert "run `python -m cvlab.data download` first" in capsys.readouterr().out
+    assert "run `python -m cvlab_ch9.data download` first" in capsys.readouterr().out
     assert models_main(["train", "--data", "oxford"]) == 2
-    assert "run `python -m cvlab.data download` first" in capsys.readouterr().err
+    assert "run `python -m cvlab_ch9.data download` first" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -99,7 +99,7 @@ def test_the_classifier_trains_on_the_species_of_list_txt(default_root, tmp_path
     info = models.demo_model_info("convnet_oxford", models_dir=tmp_path)
     assert info["architecture"] == "convnet" and info["data"]["dataset"] == "Oxford-IIIT Pets"
     assert info["trained_on"].startswith("Oxford-IIIT Pets photos") and info["n_train"] + info["n_val"] == N_IMAGES
-    assert info["training_command"] == "python -m cvlab.models train --model convnet --data oxford"
+    assert info["training_command"] == "python -m cvlab_ch9.models train --model convnet --data oxford"
     assert info["config"]["data"] == "oxford" and info["config"]["n_images"] == models.training.REAL_DATA_N_IMAGES
     model = models.load_demo_model("convnet_oxford", models_dir=tmp_path)
     assert tuple(model.inputs[0].shape) == (None, 32, 32, 3)

@@ -1,4 +1,4 @@
-"""cvlab.data.pets and the command line: loading the Oxford-IIIT layout (synthetic or real), every bad folder in one sentence."""
+"""cvlab_ch9.data.pets and the command line: loading the Oxford-IIIT layout (synthetic or real), every bad folder in one sentence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cvlab.data import (
+from cvlab_ch9.data import (
     SPECIES_NAMES,
     DatasetError,
     PetSample,
@@ -20,7 +20,7 @@ from cvlab.data import (
     load_trimap,
     split_indices,
 )
-from cvlab.data.__main__ import main as data_main
+from cvlab_ch9.data.__main__ import main as data_main
 from tests.cvlab.pets import N_IMAGES, SIZE
 
 # ----------------------------------------------------------------- loader: arrays, split
@@ -177,7 +177,7 @@ def test_load_image_and_trimap_sizes(tmp_path):
 
 
 def test_missing_root(tmp_path):
-    with pytest.raises(DatasetError, match=r"does not exist\. Run `python -m cvlab.data generate`"):
+    with pytest.raises(DatasetError, match=r"does not exist\. Run `python -m cvlab_ch9.data generate`"):
         find_samples(tmp_path / "nowhere")
 
 

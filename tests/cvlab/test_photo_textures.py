@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from cvlab.data import install, realism, synthetic, textures
-from cvlab.data.synthetic import BREEDS, render_pet_image
-from cvlab.models.pointing_game import HELD_OUT_DATA_ROOT, held_out_root
+from cvlab_ch9.data import install, realism, synthetic, textures
+from cvlab_ch9.data.synthetic import BREEDS, render_pet_image
+from cvlab_ch9.models.pointing_game import HELD_OUT_DATA_ROOT, held_out_root
 
 SIZE = (48, 48)
 
@@ -104,7 +104,7 @@ def test_the_cartoon_style_ignores_the_textures_and_keeps_version_1s_stamp(tmp_p
     root = install.generate_synthetic_pets(tmp_path / "pets", 6, (32, 32), seed=0, style="cartoon")
     stamp = json.loads((root / install.STAMP_NAME).read_text())
     # the stamp sets drawn before version 2 carry, so they are still up to date
-    assert stamp == {"generator": "cvlab.data.generate_synthetic_pets", "version": 1, "n_images": 6,
+    assert stamp == {"generator": "cvlab_ch9.data.generate_synthetic_pets", "version": 1, "n_images": 6,
                      "image_size": [32, 32], "seed": 0}
     assert install.is_up_to_date(root, 6, (32, 32), 0, "cartoon") and not install.is_up_to_date(root, 6, (32, 32), 0)
 

@@ -1,9 +1,9 @@
-"""cvlab.platforms: which computers and Pythons cvlab runs on, and the sentences for the others."""
+"""cvlab_ch9.platforms: which computers and Pythons cvlab runs on, and the sentences for the others."""
 
 import pytest
 
-from cvlab.paths import REPO_ROOT
-from cvlab.platforms import (
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.platforms import (
     INTEL_MAC,
     PLATFORMS,
     PYTHONS,
@@ -53,7 +53,7 @@ def test_an_unknown_machine_is_named_with_the_supported_ones():
 def test_unsupported_pythons_are_told_which_to_install(version):
     message = python_problem(version)
     assert f"this is Python {version[0]}.{version[1]}" in message
-    assert "3.11, 3.12 or 3.13" in message and "py -3.13 -m cvlab setup" in message
+    assert "3.11, 3.12 or 3.13" in message and "py -3.13 -m cvlab_ch9 setup" in message
 
 
 def test_tested_pythons_have_no_problem():

@@ -1,4 +1,4 @@
-"""cvlab.processes: a process group that is stopped with everything it started, on any OS."""
+"""cvlab_ch9.processes: a process group that is stopped with everything it started, on any OS."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import time
 import psutil
 import pytest
 
-from cvlab.processes import kill_tree, load_average, start_group, tree_memory
+from cvlab_ch9.processes import kill_tree, load_average, start_group, tree_memory
 
 # A parent that starts a sleeping child (optionally in a session of its own, out of the
 # parent's process group), prints the child's pid, then sleeps itself.

@@ -1,15 +1,15 @@
-"""cvlab.quiet: fd 2 silenced while TensorFlow imports, and given back intact, from any thread."""
+"""cvlab_ch9.quiet: fd 2 silenced while TensorFlow imports, and given back intact, from any thread."""
 
 import os
 import subprocess
 import sys
 
-from cvlab.paths import REPO_ROOT
-from cvlab.quiet import stderr_silenced
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.quiet import stderr_silenced
 
 PROBE = """
 import os, sys, threading
-from cvlab.quiet import stderr_silenced
+from cvlab_ch9.quiet import stderr_silenced
 
 start = threading.Barrier(4)
 

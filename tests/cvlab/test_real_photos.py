@@ -1,12 +1,12 @@
-"""The real-photo check (cvlab.models.real_photos): its scores, its masks, and the command on the shipped models."""
+"""The real-photo check (cvlab_ch9.models.real_photos): its scores, its masks, and the command on the shipped models."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from cvlab import imaging
-from cvlab.models import real_photos
-from cvlab.models.__main__ import main as models_main
+from cvlab_ch9 import imaging
+from cvlab_ch9.models import real_photos
+from cvlab_ch9.models.__main__ import main as models_main
 
 
 def test_mass_inside_is_the_share_of_the_heatmap_in_the_mask():

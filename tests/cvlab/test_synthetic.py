@@ -1,4 +1,4 @@
-"""cvlab.data.synthetic and cvlab.data.install: the seeded cartoon pets, their trimaps, writing a set safely."""
+"""cvlab_ch9.data.synthetic and cvlab_ch9.data.install: the seeded cartoon pets, their trimaps, writing a set safely."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cvlab import data
-from cvlab.data import (
+from cvlab_ch9 import data
+from cvlab_ch9.data import (
     BREEDS,
     SPECIES_NAMES,
     DatasetError,
@@ -23,7 +23,7 @@ from cvlab.data import (
     load_trimap,
     trimap_from_mask,
 )
-from cvlab.paths import DATA_DIR
+from cvlab_ch9.paths import DATA_DIR
 from tests.cvlab.pets import N_IMAGES, SIZE
 
 

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from cvlab import train_segmentation as ts
-from cvlab.data import generate_synthetic_pets, split_indices
-from cvlab.models import demo_segmentation_info, load_demo_segmentation
-from cvlab.models.store import metadata_path
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9 import train_segmentation as ts
+from cvlab_ch9.data import generate_synthetic_pets, split_indices
+from cvlab_ch9.models import demo_segmentation_info, load_demo_segmentation
+from cvlab_ch9.models.store import metadata_path
+from cvlab_ch9.quiet import import_tensorflow
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +44,7 @@ def test_configuration_style_matches_the_classifiers():
     defaults = ts.SegmentationConfig()
     assert demo_segmentation_info()["config"] == defaults.as_json()
     changed = ts.SegmentationConfig(img_size=(32, 48), filters=(4, 8), data_seed=5)
-    assert changed.command(defaults) == "python -m cvlab.train_segmentation --img-size 32 48 --filters 4 8 --data-seed 5"
+    assert changed.command(defaults) == "python -m cvlab_ch9.train_segmentation --img-size 32 48 --filters 4 8 --data-seed 5"
     assert ts.build_parser().parse_args(changed.command(defaults).split()[3:]).img_size == [32, 48]
 
 

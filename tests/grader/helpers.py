@@ -8,15 +8,15 @@ the judge grades them.
 
 from pathlib import Path
 
-from cvlab.generate import skeleton_for
-from cvlab.impl import load_lab
-from cvlab.paths import SOLUTIONS_DIR
-from grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
-from grader.expect import Expected, LiveReference, RecordedReference
-from grader.harness.local import LocalImplementation
-from grader.judge import Limits
-from grader.remote import RemoteImplementation
-from grader.sandbox import Sandbox
+from cvlab_ch9.generate import skeleton_for
+from cvlab_ch9.grader.core import NOT_IMPLEMENTED, PASSED, all_checks, run_check
+from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference
+from cvlab_ch9.grader.harness.local import LocalImplementation
+from cvlab_ch9.grader.judge import Limits
+from cvlab_ch9.grader.remote import RemoteImplementation
+from cvlab_ch9.grader.sandbox import Sandbox
+from cvlab_ch9.impl import load_lab
+from cvlab_ch9.paths import SOLUTIONS_DIR
 
 RECORDED = RecordedReference()
 LIVE = LiveReference()

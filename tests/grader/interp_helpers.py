@@ -17,7 +17,7 @@ as :func:`tests.grader.helpers.check_results` keys them.
 
 import dataclasses
 
-from cvlab.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT
 
 BOOK_STYLE_SOURCE = (REPO_ROOT / "bench" / "book.py").read_text()
 

@@ -6,8 +6,8 @@ grades)."""
 
 import pytest
 
-from cvlab.quiet import import_tensorflow
-from grader.core import FAILED, all_checks
+from cvlab_ch9.grader.core import FAILED, all_checks
+from cvlab_ch9.quiet import import_tensorflow
 from tests.grader.helpers import (
     LIVE,
     assert_reference_passes,

@@ -31,14 +31,14 @@ from pathlib import Path
 
 import pytest
 
-from cvlab.generate import skeleton_for
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
-from cvlab.processes import kill_tree, start_group
-from grader.batch.cli import main as batch_main
-from grader.batch.folders import OutputFolder, collect
-from grader.batch.tasks import grade_serially
-from grader.core import all_checks
-from grader.judge import Limits
+from cvlab_ch9.generate import skeleton_for
+from cvlab_ch9.grader.batch.cli import main as batch_main
+from cvlab_ch9.grader.batch.folders import OutputFolder, collect
+from cvlab_ch9.grader.batch.tasks import grade_serially
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.grader.judge import Limits
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.processes import kill_tree, start_group
 from tests.grader.helpers import solution_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

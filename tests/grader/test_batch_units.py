@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from cvlab.paths import REPO_ROOT
-from grader.batch.cli import main as batch_main
-from grader.batch.folders import OutputFolder, collect, find_lab_files
-from grader.batch.progress import Progress, duration_text, progress_line
-from grader.batch.tasks import Outcome
-from grader.core import CheckResult, all_checks
-from grader.judge import LabCode, grader_fingerprint
+from cvlab_ch9.grader.batch.cli import main as batch_main
+from cvlab_ch9.grader.batch.folders import OutputFolder, collect, find_lab_files
+from cvlab_ch9.grader.batch.progress import Progress, duration_text, progress_line
+from cvlab_ch9.grader.batch.tasks import Outcome
+from cvlab_ch9.grader.core import CheckResult, all_checks
+from cvlab_ch9.grader.judge import LabCode, grader_fingerprint
+from cvlab_ch9.paths import REPO_ROOT
 
 LAB = "segmentation"
 
@@ -59,7 +59,7 @@ def test_the_writer_records_each_verdict_once_and_rewrites_changed_code(tmp_path
 
 
 def test_the_grader_fingerprint_covers_the_checks_the_reference_and_the_judge():
-    from grader.judge import SHARED_GRADING_CODE  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import SHARED_GRADING_CODE  # noqa: PLC0415
 
     assert "harness/*.py" in SHARED_GRADING_CODE and "judge.py" in SHARED_GRADING_CODE
     assert len({grader_fingerprint(lab) for lab in ("segmentation", "architecture", "interpretation")}) == 3
@@ -118,7 +118,7 @@ def test_in_the_student_kit_batch_grading_says_it_is_for_instructors(tmp_path):
     from course.kit import PACKAGES  # noqa: PLC0415 - the kit's own exclusion list
 
     assert "batch" in PACKAGES["grader"]
-    for package in ("grader", "cvlab"):
+    for package in ("grader", "cvlab_ch9"):
         shutil.copytree(REPO_ROOT / package, tmp_path / package,
                         ignore=shutil.ignore_patterns("__pycache__", *PACKAGES.get(package, ())))
     process = subprocess.run([sys.executable, "-m", "grader", "batch", "subs", "--out", "out"], cwd=tmp_path,

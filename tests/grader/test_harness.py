@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from grader.harness.guard import PathPolicy, SandboxViolation, make_hook
-from grader.harness.summary import LayerInfo, ModelSummary
-from grader.harness.wire import (
+from cvlab_ch9.grader.harness.guard import PathPolicy, SandboxViolation, make_hook
+from cvlab_ch9.grader.harness.summary import LayerInfo, ModelSummary
+from cvlab_ch9.grader.harness.wire import (
     MAX_NDIM,
     ModelRef,
     Opaque,
@@ -95,14 +95,14 @@ def test_the_most_specific_folder_decides_what_is_readable(tmp_path):
 
 def test_the_audit_hook_refuses_and_reports(tmp_path):
     refused = []
-    hook = make_hook(PathPolicy([tmp_path]), ["solutions", "grader"], refused.append)
+    hook = make_hook(PathPolicy([tmp_path]), ["solutions", "cvlab_ch9"], refused.append)
     hook("open", (str(tmp_path / "ok.txt"), "r", 0))
     hook("open", (3, "r", 0))  # a file descriptor
     hook("builtins.id", (1,))  # events it does not watch
     for event, args in [
         ("open", ("/etc/passwd", "r", 0)), ("open", (str(tmp_path / "x"), "w", 0)), ("os.kill", (1, 9)),
         ("subprocess.Popen", ("cat", [], None, None)), ("socket.connect", (None, ("1.2.3.4", 80))),
-        ("ctypes.dlopen", ("libc.so.6",)), ("import", ("grader.core", None, [], [], [])),
+        ("ctypes.dlopen", ("libc.so.6",)), ("import", ("cvlab_ch9.grader.core", None, [], [], [])),
         ("os.listdir", ("/",)), ("os.remove", (str(tmp_path / "ok.txt"),)),
     ]:
         with pytest.raises(SandboxViolation):

@@ -17,10 +17,10 @@ import sys
 import numpy as np
 import pytest
 
-from cvlab.impl import load_lab
-from cvlab.paths import REPO_ROOT
-from cvlab.quiet import import_tensorflow
-from grader.core import FAILED, PASSED, all_checks, run_check
+from cvlab_ch9.grader.core import FAILED, PASSED, all_checks, run_check
+from cvlab_ch9.impl import load_lab
+from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.quiet import import_tensorflow
 from tests.grader.helpers import (
     LIVE,
     RECORDED,
@@ -181,7 +181,7 @@ def test_command_line_grader_gives_full_marks_to_the_reference():
 def test_test_models_take_their_weights_from_numpy_not_keras():
     import keras  # noqa: PLC0415
 
-    from grader.checks import interpretation_models as models  # noqa: PLC0415
+    from cvlab_ch9.grader.checks import interpretation_models as models  # noqa: PLC0415
 
     weights = []
     for keras_seed in (1, 2):
@@ -195,8 +195,8 @@ def test_test_models_take_their_weights_from_numpy_not_keras():
 
 def test_the_called_sequential_model_works_after_the_sandbox_rebuilds_it():
     """The sandbox gets config + weights; the rebuilt model has inputs/outputs, the same layers and outputs."""
-    from grader.checks.interpretation_models import SEQUENTIAL_INPUT, called_sequential, image  # noqa: PLC0415
-    from grader.harness.local import build_model_from_spec, spec_of  # noqa: PLC0415
+    from cvlab_ch9.grader.checks.interpretation_models import SEQUENTIAL_INPUT, called_sequential, image  # noqa: PLC0415
+    from cvlab_ch9.grader.harness.local import build_model_from_spec, spec_of  # noqa: PLC0415
 
     original = called_sequential()
     rebuilt = build_model_from_spec(spec_of(original, "called_sequential"))
@@ -216,7 +216,7 @@ def test_the_called_sequential_model_works_after_the_sandbox_rebuilds_it():
 
 
 def _classifiers():
-    from grader.checks import interpretation_models as models  # noqa: PLC0415
+    from cvlab_ch9.grader.checks import interpretation_models as models  # noqa: PLC0415
 
     return [
         (models.chain_model(), "last_conv", models.image((1,) + models.CHAIN_INPUT, seed=9)),
@@ -229,7 +229,7 @@ def test_closed_form_head_gradients_match_a_gradient_tape():
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from grader.checks.interpretation_models import class_score_gradient  # noqa: PLC0415
+    from cvlab_ch9.grader.checks.interpretation_models import class_score_gradient  # noqa: PLC0415
 
     for model, layer, batch in _classifiers():
         grad_model = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
@@ -246,7 +246,7 @@ def test_grad_cam_maps_of_the_test_models_do_not_hinge_on_rounding():
     """Top class wins by a margin; every map the checks compare has a clear positive maximum."""
     import keras  # noqa: PLC0415
 
-    from grader.checks.interpretation_models import class_score_gradient, top_class  # noqa: PLC0415
+    from cvlab_ch9.grader.checks.interpretation_models import class_score_gradient, top_class  # noqa: PLC0415
 
     for model, layer, batch in _classifiers():
         probs = np.sort(np.asarray(model(batch))[0])

@@ -13,10 +13,10 @@ import signal
 
 import pytest
 
-from cvlab.generate import skeleton_for
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
-from grader.core import all_checks
-from grader.judge import LabCode, Limits, grade_code, reference_provider
+from cvlab_ch9.generate import skeleton_for
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.grader.judge import LabCode, Limits, grade_code, reference_provider
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from tests.grader.helpers import solution_text
 
 pytestmark = pytest.mark.slow
@@ -109,8 +109,8 @@ def _trick(name, *args, **kwargs):
 import gc
 
 try:
-    import grader.core
-    grader.core.run_check = lambda *a, **k: None
+    import cvlab_ch9.grader.core
+    cvlab_ch9.grader.core.run_check = lambda *a, **k: None
 except Exception:
     pass
 for obj in gc.get_objects():
@@ -137,7 +137,7 @@ sys.path.insert(0, {str(REPO_ROOT)!r})
 
 
 def _trick(name, *args, **kwargs):
-    for module_name in ("solutions.segmentation", "cvlab.impl", "ui.common"):
+    for module_name in ("solutions.segmentation", "cvlab_ch9.impl", "cvlab_ch9.ui.common"):
         try:
             module = importlib.import_module(module_name)
             if hasattr(module, name):

@@ -2,7 +2,7 @@
 
 Each test writes a copy of ``solutions/segmentation.py`` with a few
 functions changed into a temporary labs folder and grades it with
-:func:`grader.judge.grade` (a sandbox process per lab, short limits). A
+:func:`cvlab_ch9.grader.judge.grade` (a sandbox process per lab, short limits). A
 misbehaving function loses only its own checks, with a message that says
 what happened; every other check still passes, and repeated runs give the
 same scores.
@@ -15,9 +15,9 @@ import sys
 
 import pytest
 
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
-from grader.core import ERROR, FAILED, PASSED, TIMEOUT, all_checks, labs_with_checks
-from grader.judge import MEMORY_ENV, TIMEOUT_ENV, grade
+from cvlab_ch9.grader.core import ERROR, FAILED, PASSED, TIMEOUT, all_checks, labs_with_checks
+from cvlab_ch9.grader.judge import MEMORY_ENV, TIMEOUT_ENV, grade
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -1,10 +1,10 @@
-"""grader.modeltools helpers on plain data (no Keras model needed)."""
+"""cvlab_ch9.grader.modeltools helpers on plain data (no Keras model needed)."""
 
 import numpy as np
 import pytest
 
-from grader.harness.summary import ModelSummary
-from grader.modeltools import copy_weights_by_layer
+from cvlab_ch9.grader.harness.summary import ModelSummary
+from cvlab_ch9.grader.modeltools import copy_weights_by_layer
 
 
 class _Target:

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cvlab.impl import LAB_NAMES
-from grader.core import all_checks
-from grader.expect import RecordedReference, RecordingError, expectations_of, read_recording, write_recording
-from grader.record import differences, drift
+from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.grader.expect import RecordedReference, RecordingError, expectations_of, read_recording, write_recording
+from cvlab_ch9.grader.record import differences, drift
+from cvlab_ch9.impl import LAB_NAMES
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader.sandbox import SANDBOX_USER_ENV, Sandbox, SandboxFailure
+from cvlab_ch9.grader.sandbox import SANDBOX_USER_ENV, Sandbox, SandboxFailure
 
 pwd = pytest.importorskip("pwd", reason="user accounts are POSIX")  # Windows has no such drop
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from cvlab.generate import generate_labs
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
-from cvlab.quiet import import_tensorflow
-from grader.core import PASSED, all_checks
+from cvlab_ch9.generate import generate_labs
+from cvlab_ch9.grader.core import PASSED, all_checks
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.quiet import import_tensorflow
 from tests.grader.helpers import (
     LIVE,
     assert_reference_passes,
@@ -235,9 +235,9 @@ def test_cli_on_the_skeleton_prints_todo_rows_and_nothing_on_stderr(tmp_path):
 
 
 def test_not_implemented_names_the_file_being_graded(tmp_path):
-    from grader.core import run_check  # noqa: PLC0415
-    from grader.expect import Expected, RecordedReference  # noqa: PLC0415
-    from grader.harness.local import LocalImplementation  # noqa: PLC0415
+    from cvlab_ch9.grader.core import run_check  # noqa: PLC0415
+    from cvlab_ch9.grader.expect import Expected, RecordedReference  # noqa: PLC0415
+    from cvlab_ch9.grader.harness.local import LocalImplementation  # noqa: PLC0415
 
     student = skeleton(LAB, tmp_path)
     impl = LocalImplementation(student, display_file=str(tmp_path / "segmentation.py"))

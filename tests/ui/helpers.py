@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ui.config import EXAMPLES_DIR
+from cvlab_ch9.ui.config import EXAMPLES_DIR
 
 PHOTO = EXAMPLES_DIR / "photo_grace_hopper.jpg"
 
@@ -84,7 +84,7 @@ def app_in_browser(labs_dir=None, viewport=(1280, 900)):
     """
     from playwright import sync_api as playwright_api  # noqa: PLC0415 - only the browser tests need it
 
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
 
     import_tensorflow()
     from tools.browser import launch_chromium  # noqa: PLC0415 - after TensorFlow

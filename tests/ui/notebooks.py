@@ -14,7 +14,7 @@ CLEARED_ENV = ("CVLAB_SHOW_LAB", "CVLAB_UI_ROOT_PATH", "NBGRADER_EXECUTION", "TF
 
 def kernel_environment(environ):
     """``environ`` without :data:`CLEARED_ENV`, with CVLAB_ROOT (the setup cell finds the repository by it)."""
-    from cvlab.paths import REPO_ROOT  # noqa: PLC0415
+    from cvlab_ch9.paths import REPO_ROOT  # noqa: PLC0415
 
     return {k: v for k, v in environ.items() if k not in CLEARED_ENV} | {"CVLAB_ROOT": str(REPO_ROOT)}
 

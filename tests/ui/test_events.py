@@ -4,15 +4,15 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from cvlab.models import DEMO_MODELS, load_demo_model
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9.models import DEMO_MODELS, load_demo_model
+from cvlab_ch9.quiet import import_tensorflow
+from cvlab_ch9.ui import resources, tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from cvlab_ch9.ui.__main__ import parse_args
+from cvlab_ch9.ui.common import resolve_labs_dir
+from cvlab_ch9.ui.config import EXAMPLES_DIR
+from cvlab_ch9.ui.images import load_input_image
 from tests.labs import skeleton_labs, solution_labs
 from tests.ui.helpers import PHOTO, browser_decision, photo, reference_difference, replace_function
-from ui import resources, tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
-from ui.__main__ import parse_args
-from ui.common import resolve_labs_dir
-from ui.config import EXAMPLES_DIR
-from ui.images import load_input_image
 
 MODEL = "convnet"
 XCEPTION = "mini_xception"

@@ -1,4 +1,4 @@
-"""The UI's unchecked input components (ui.inputs), the checks in the events (ui.fields), the labs directory box
+"""The UI's unchecked input components (cvlab_ch9.ui.inputs), the checks in the events (cvlab_ch9.ui.fields), the labs directory box
 and load_input_image on the corpus of bad and unusual files. Direct calls, no server."""
 
 import base64
@@ -16,13 +16,13 @@ import pytest
 
 gr = pytest.importorskip("gradio")
 
-from cvlab.paths import REPO_ROOT  # noqa: E402
+from cvlab_ch9.paths import REPO_ROOT  # noqa: E402
+from cvlab_ch9.ui import inputs  # noqa: E402
+from cvlab_ch9.ui.common import resolve_labs_dir  # noqa: E402
+from cvlab_ch9.ui.fields import listing, name_list, number_between, one_of, whole_number  # noqa: E402
+from cvlab_ch9.ui.images import load_input_image  # noqa: E402
 from tests.labs import skeleton_labs  # noqa: E402
 from tests.ui.upload_corpus import BAD, GOOD, assert_looks_like, quadrants, write_corpus  # noqa: E402
-from ui import inputs  # noqa: E402
-from ui.common import resolve_labs_dir  # noqa: E402
-from ui.fields import listing, name_list, number_between, one_of, whole_number  # noqa: E402
-from ui.images import load_input_image  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def message_of(call):
     return info.value.message
 
 
-# -- ui.fields ------------------------------------------------------------------------------------
+# -- cvlab_ch9.ui.fields ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("value", "expected"), [(3, 3), (3.0, 3), (7.6, 8), (" 12 ", 12), ("4.4", 4), (16, 16), (1, 1)])
@@ -76,7 +76,7 @@ def test_name_list():
     assert "Expected a list of names" in message_of(lambda: name_list(5))
 
 
-# -- ui.inputs -------------------------------------------------------------------------------------
+# -- cvlab_ch9.ui.inputs -------------------------------------------------------------------------------------
 
 
 def _frontend_config(component):
@@ -180,9 +180,9 @@ _AS_ANOTHER_USER = textwrap.dedent(
     """
     import os, sys
     import gradio as gr
-    from cvlab.impl import ImplementationError, load_lab
-    from cvlab.imaging import ImageError, read_image
-    from ui.common import resolve_labs_dir
+    from cvlab_ch9.impl import ImplementationError, load_lab
+    from cvlab_ch9.imaging import ImageError, read_image
+    from cvlab_ch9.ui.common import resolve_labs_dir
     uid, gid, locked, readable, photo = sys.argv[1:]
     if os.geteuid() == 0:
         os.setgroups([])

@@ -7,15 +7,15 @@ import shutil
 import gradio as gr
 import pytest
 
-from cvlab import models
-from cvlab.download import MIRROR_ENV
-from cvlab.models import imagenet, store
-from cvlab.paths import MODELS_DIR
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9 import models
+from cvlab_ch9.download import MIRROR_ENV
+from cvlab_ch9.models import imagenet, store
+from cvlab_ch9.paths import MODELS_DIR
+from cvlab_ch9.quiet import import_tensorflow
+from cvlab_ch9.ui import resources, tabs_interpretation
 from tests.http_server import LoopbackServer, refused_url
 from tests.imagenet_stand_ins import serve_stand_ins, use_stand_in_hashes
 from tests.ui.helpers import photo
-from ui import resources, tabs_interpretation
 
 IMAGENET = resources.IMAGENET_XCEPTION
 TOP = tabs_interpretation.TOP_CLASS

@@ -1,4 +1,4 @@
-"""ui.notebook in this process: when show_lab starts the UI, the proxy path, and the notebook as a lab source.
+"""cvlab_ch9.ui.notebook in this process: when show_lab starts the UI, the proxy path, and the notebook as a lab source.
 
 A notebook's cells are stood in for by IPython's own compiler (the one
 that names them ``In[N]`` in tracebacks): code compiled through it and run
@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from IPython.core.compilerop import CachingCompiler
 
-from cvlab.impl import load_lab
-from cvlab.quiet import import_tensorflow
+from cvlab_ch9.impl import load_lab
+from cvlab_ch9.quiet import import_tensorflow
+from cvlab_ch9.ui import notebook
+from cvlab_ch9.ui.common import NOTEBOOK, attach_notebook, attached_notebook, resolve_labs_dir
 from tests.labs import solution_labs
 from tests.ui.helpers import photo, replace_function
-from ui import notebook
-from ui.common import NOTEBOOK, attach_notebook, attached_notebook, resolve_labs_dir
 
 MODEL = "convnet"
 
@@ -149,7 +149,7 @@ def kernel(monkeypatch):
 
 
 def grad_cam_outputs(labs_dir, image):
-    from ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
 
     return tabs_interpretation.run_grad_cam(labs_dir, MODEL, image, "", tabs_interpretation.TOP_CLASS)
 

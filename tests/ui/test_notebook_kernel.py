@@ -22,7 +22,7 @@ import pytest
 from nbclient import NotebookClient
 from PIL import Image
 
-from cvlab.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from tests.labs import solution_labs
 from tests.ui.helpers import PHOTO, photo, reference_difference, replace_function
 from tests.ui.notebooks import (
@@ -102,10 +102,10 @@ def app(kernel):
 @pytest.fixture(scope="module")
 def standalone():
     """The standalone UI's Grad-CAM handler in this process (labs directory -> the same outputs the tab shows)."""
-    from cvlab.quiet import import_tensorflow  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    from ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
 
     return lambda labs: tabs_interpretation.run_grad_cam(str(labs), MODEL, photo(), "", TOP, 0.4)
 

@@ -1,9 +1,9 @@
-"""ui.reference: the reference column's provider (live, recorded gallery) and the gallery file itself."""
+"""cvlab_ch9.ui.reference: the reference column's provider (live, recorded gallery) and the gallery file itself."""
 
 import numpy as np
 import pytest
 
-from ui.reference import (
+from cvlab_ch9.ui.reference import (
     NO_GALLERY_NOTE,
     PHOTO_NOTE,
     Gallery,
@@ -90,7 +90,7 @@ def test_a_missing_or_broken_gallery_is_one_sentence(tmp_path):
 
 
 def test_make_reference_chooses_live_where_solutions_exist_and_refuses_nonsense(tmp_path, monkeypatch):
-    from ui import reference  # noqa: PLC0415
+    from cvlab_ch9.ui import reference  # noqa: PLC0415
 
     assert isinstance(make_reference("auto"), LiveReference)  # this checkout has solutions/
     assert isinstance(make_reference("recorded", gallery=tmp_path / "g.npz"), RecordedReference)

@@ -178,7 +178,7 @@ def _svg(path):
 class Case:
     """One file: ``message`` (a part of the project's sentence) for a bad one, ``expected`` for a good one.
 
-    ``ui_only``: the file is a fine image for :func:`cvlab.imaging.read_image`;
+    ``ui_only``: the file is a fine image for :func:`cvlab_ch9.imaging.read_image`;
     only the UI refuses it (too small to look at).
     """
 
