@@ -101,7 +101,7 @@ def shape_text(shape):
 
 def _history_layer(tensor):
     """The layer that produced a symbolic tensor."""
-    return tensor._keras_history.operation  # noqa: SLF001 - Keras' own record of a tensor's producer
+    return tensor._keras_history.operation  # Keras' own record of the layer that made it
 
 
 def _own_calls(layer, known):
@@ -252,7 +252,7 @@ def visible_graph(graph, expanded=()):
     owner = {}
     for block in graph.blocks:
         if block.name not in expanded:
-            owner.update({m: f"b{block.index}" for m in block.members})
+            owner.update(dict.fromkeys(block.members, f"b{block.index}"))
     shown, seen = [], set()
     for node in graph.nodes:
         key = owner.get(node.index, f"l{node.index}")
