@@ -85,6 +85,7 @@ def histogram_picture(values, title):
     figure, axes = plt.subplots(figsize=(6, 3.2), dpi=90)
     for (label, colour), v in zip(COLOURS.items(), flat):
         axes.hist(np.clip(v, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=2, color=colour,
+                  linestyle="--" if "inference" in label else "-",
                   label=f"{label}: mean {v.mean():.2f}, std {v.std():.2f}")
     axes.set_title(title, fontsize=10)
     axes.set_xlabel("value")
