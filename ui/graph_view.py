@@ -35,7 +35,7 @@ COLOURS = {
     "MaxPooling2D": ("#dcfce7", "#16a34a"),
     "GlobalAveragePooling2D": ("#dcfce7", "#16a34a"),
     "Add": ("#ffedd5", "#ea580c"),
-    "Dense": ("#fee2e2", "#dc2626"),
+    "Dense": ("#fce7f3", "#db2777"),
 }
 OTHER = ("#f8fafc", "#94a3b8")
 SHORTCUT = "#ea580c"

@@ -202,6 +202,27 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
     return summary, status, side_by_side_rows(student_rows, reference_rows)
 
 
+def record_reference(labs_dir, examples):
+    """Run the tab's events with the chapter's settings so a recording reference side keeps what they show.
+
+    Used by ``python -m ui.gallery`` (on fresh skeletons: only the reference
+    computes): the layer tables and graphs of every exercise's model, the
+    separable convolution counts at the sliders' start, the mini-Xception's
+    counts, the batch normalization histograms of each example image.
+    """
+    from cvlab_ch9.ui import architecture_graph, batchnorm, separable  # noqa: PLC0415 - they import this module's names
+
+    for choice in EXERCISE_CHOICES:
+        settings = settings_for_choice(choice)
+        compare_architectures(labs_dir, choice, *settings)
+        architecture_graph.draw_graphs(labs_dir, choice, *settings)
+    separable.separable_costs(labs_dir, *separable.DEFAULT)
+    separable.mini_xception_costs(labs_dir)
+    for example in examples:
+        for which in batchnorm.BATCH_CHOICES:
+            batchnorm.batchnorm_histograms(labs_dir, example, which)
+
+
 def download_status(choice):
     """Event: show the Download button while the ImageNet Xception is chosen and not downloaded."""
     from cvlab_ch9.ui.resources import IMAGENET_XCEPTION, needs_download  # noqa: PLC0415 - the model store
