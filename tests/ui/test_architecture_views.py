@@ -145,3 +145,34 @@ def test_the_kit_shows_the_recorded_graph_for_the_chapters_settings(tmp_path, sk
         *_, theirs, reference_caption = architecture_graph.layer_output(
             "solutions", architecture_models.CONV_BN_RELU, *settings, str(PHOTO), "#1 conv2d (Conv2D)")
         assert theirs is None and "computed live from solutions/" in reference_caption
+
+
+@pytest.mark.slow
+def test_the_imagenet_xception_is_offered_for_download_then_drawn_with_its_blocks_closed(tmp_path, monkeypatch, imagenet_stand_ins):
+    from cvlab_ch9.download import MIRROR_ENV  # noqa: PLC0415 - only this test downloads
+    from cvlab_ch9.ui import resources, tabs_architecture  # noqa: PLC0415
+    from tests.http_server import LoopbackServer  # noqa: PLC0415
+    from tests.imagenet_stand_ins import serve_stand_ins, use_stand_in_hashes  # noqa: PLC0415
+
+    imagenet = architecture_models.IMAGENET
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    resources._load_imagenet.cache_clear()
+    try:
+        assert tabs_architecture.download_status(imagenet)["visible"] is True
+        with pytest.raises(gr.Error, match="not downloaded yet"):
+            architecture_graph.draw_graphs("solutions", imagenet, *architecture_models.settings_for_choice(imagenet))
+        use_stand_in_hashes(monkeypatch, imagenet_stand_ins)
+        with LoopbackServer() as server:
+            serve_stand_ins(server, imagenet_stand_ins)
+            monkeypatch.setenv(MIRROR_ENV, server.url)
+            assert tabs_architecture.download_imagenet_model(lambda *a, **k: None)["visible"] is False
+        settings = architecture_models.settings_for_choice(imagenet)
+        student, reference, status, _, state, layers = architecture_graph.draw_graphs("solutions", imagenet, *settings)
+        assert student == "" and "no exercise builds it" in status and len(layers["choices"]) == 134
+        # 132 layers and the input stay readable: blocks 2 to 13 closed, entry and exit flows open
+        assert reference.count('data-block="block') == 12 and reference.count("data-layer=") == 15
+        assert sum(len(members) for _, members, _ in state["reference"]["blocks"]) == 134 - 15
+        _, _, picture, caption = architecture_graph.layer_output("solutions", imagenet, *settings, str(PHOTO), layers["choices"][1])
+        assert picture is not None and "block1_conv1 (Conv2D) → 149×149×32" in caption
+    finally:
+        resources._load_imagenet.cache_clear()
