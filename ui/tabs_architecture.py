@@ -262,31 +262,32 @@ def build_tab(labs_dir):
         download = gr.Button("Download the ImageNet Xception", visible=False, variant="secondary", elem_id="architecture-download")
     status = gr.Markdown()
     summary = gr.Markdown(elem_id="architecture-summary")
-    gr.HTML(legend_html())
-    state = gr.State(architecture_graph.empty_state())
-    with gr.Row(equal_height=False):
-        with gr.Column():
-            gr.Markdown("### Your model")
-            graph_status = gr.Markdown(elem_id="architecture-graph-status", min_height=48)
-            student_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-student-graph")
-        with gr.Column():
-            gr.Markdown("### Reference" + (" (recorded)" if reference_side().kind == "recorded" else ""))
-            reference_note = gr.Markdown(elem_id="architecture-reference-note", min_height=48)
-            reference_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-reference-graph")
-    gr.Markdown("### A layer's output")
-    with gr.Row():
-        with gr.Column(scale=1):
-            pets = example_images("pet_") or example_images()
-            image = inputs.ImageFile(label="Image", height=220, elem_id="architecture-image",
-                                     value=pets[0] if pets else None)
-            gr.Examples(example_images(), inputs=image, label="Examples")
-            layer = inputs.Dropdown([], value=None, label="Layer (click one in a graph)", elem_id="architecture-layer")
-        with gr.Column(scale=2):
-            student_caption = gr.Markdown(elem_id="architecture-output-caption")
-            student_output = gr.Image(label="Your model", height=300, interactive=False, elem_id="architecture-student-output")
-        with gr.Column(scale=2):
-            reference_caption = gr.Markdown()
-            reference_output = gr.Image(label="Reference", height=300, interactive=False, elem_id="architecture-reference-output")
+    with gr.Column(elem_id="architecture-graphs"):
+        gr.HTML(legend_html())
+        state = gr.State(architecture_graph.empty_state())
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                gr.Markdown("### Your model")
+                graph_status = gr.Markdown(elem_id="architecture-graph-status", min_height=48)
+                student_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-student-graph")
+            with gr.Column():
+                gr.Markdown("### Reference" + (" (recorded)" if reference_side().kind == "recorded" else ""))
+                reference_note = gr.Markdown(elem_id="architecture-reference-note", min_height=48)
+                reference_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-reference-graph")
+        gr.Markdown("### A layer's output")
+        with gr.Row():
+            with gr.Column(scale=1):
+                pets = example_images("pet_") or example_images()
+                image = inputs.ImageFile(label="Image", height=220, elem_id="architecture-image",
+                                         value=pets[0] if pets else None)
+                gr.Examples(example_images(), inputs=image, label="Examples")
+                layer = inputs.Dropdown([], value=None, label="Layer (click one in a graph)", elem_id="architecture-layer")
+            with gr.Column(scale=2):
+                student_caption = gr.Markdown(elem_id="architecture-output-caption")
+                student_output = gr.Image(label="Your model", height=300, interactive=False, elem_id="architecture-student-output")
+            with gr.Column(scale=2):
+                reference_caption = gr.Markdown()
+                reference_output = gr.Image(label="Reference", height=300, interactive=False, elem_id="architecture-reference-output")
     with gr.Accordion("Layer table", open=False):
         table = gr.Dataframe(
             headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=520,

@@ -10,6 +10,7 @@ from cvlab_ch9.ui import architecture_graph, architecture_models, batchnorm, sep
 from cvlab_ch9.ui.graph_view import DIFFERENCE
 from cvlab_ch9.ui.reference import RecordedReference, RecordingReference, make_reference, using_reference
 from tests.labs import solution_labs
+from tests.ui.architecture_cases import NO_PROJECTION
 from tests.ui.helpers import PHOTO, replace_function
 
 RESIDUAL = architecture_models.RESIDUAL
@@ -26,19 +27,7 @@ def _tensorflow():
 def no_projection(tmp_path_factory):
     """Finished labs whose residual_block pools its shortcut instead of the strided 1x1 projection."""
     labs = solution_labs(tmp_path_factory.mktemp("no-projection"))
-    replace_function(labs, "architecture", "residual_block", '''
-def residual_block(x, filters, pooling=False):
-    residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    if pooling:
-        x = layers.MaxPooling2D(2, padding="same")(x)
-        residual = layers.MaxPooling2D(2, padding="same")(residual)
-        residual = layers.Conv2D(filters, 1)(residual)
-    elif filters != residual.shape[-1]:
-        residual = layers.Conv2D(filters, 1)(residual)
-    return layers.add([x, residual])
-''')
+    replace_function(labs, "architecture", "residual_block", NO_PROJECTION)
     replace_function(labs, "architecture", "separable_conv_params", '''
 def separable_conv_params(in_channels, out_channels, kernel_size=3):
     return kernel_size * in_channels * out_channels, kernel_size * kernel_size * in_channels + in_channels * out_channels

@@ -11,6 +11,7 @@ from cvlab_ch9.ui.__main__ import parse_args
 from cvlab_ch9.ui.common import resolve_labs_dir
 from cvlab_ch9.ui.images import load_input_image
 from tests.labs import skeleton_labs, solution_labs
+from tests.ui.architecture_cases import NO_PROJECTION
 from tests.ui.helpers import PHOTO, browser_decision, photo, reference_difference, replace_function
 
 MODEL = "convnet"
@@ -186,19 +187,7 @@ def test_architecture_for_solutions_and_skeleton(skeletons):
 
 def test_architecture_names_the_difference(tmp_path):
     labs = solution_labs(tmp_path)
-    replace_function(labs, "architecture", "residual_block", '''
-def residual_block(x, filters, pooling=False):
-    residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    if pooling:
-        x = layers.MaxPooling2D(2, padding="same")(x)
-        residual = layers.MaxPooling2D(2, padding="same")(residual)
-        residual = layers.Conv2D(filters, 1)(residual)
-    elif filters != residual.shape[-1]:
-        residual = layers.Conv2D(filters, 1)(residual)
-    return layers.add([x, residual])
-''')
+    replace_function(labs, "architecture", "residual_block", NO_PROJECTION)
     summary, _, rows = tabs_architecture.compare_architectures(str(labs), tabs_architecture.RESIDUAL, 32, "32, 64, 128", 1, False)
     assert "**Only in yours:** MaxPooling2D → (None, 16, 16, 3), 0 params" in summary
     assert "Layers — yours: 20, reference: 18" in summary

@@ -17,6 +17,7 @@ from cvlab_ch9.model_graph import (
 )
 from cvlab_ch9.quiet import import_tensorflow
 from cvlab_ch9.ui.graph_view import DIFFERENCE, SELECTED, SHORTCUT, graph_svg
+from tests.ui.architecture_cases import no_projection_block
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -31,22 +32,6 @@ def residual_net(residual_block, input_side=16):
     inputs = keras.Input((input_side, input_side, 3))
     x = residual_block(inputs, 8, pooling=True)
     return keras.Model(inputs, residual_block(x, 12))
-
-
-def no_projection_block(x, filters, pooling=False):
-    """A residual block whose shortcut skips the 1x1 projection when pooling (pools it instead)."""
-    from keras import layers  # noqa: PLC0415 - after import_tensorflow()
-
-    residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    if pooling:
-        x = layers.MaxPooling2D(2, padding="same")(x)
-        residual = layers.MaxPooling2D(2, padding="same")(residual)
-        residual = layers.Conv2D(filters, 1)(residual)
-    elif filters != residual.shape[-1]:
-        residual = layers.Conv2D(filters, 1)(residual)
-    return layers.add([x, residual])
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +80,7 @@ def test_closed_blocks_are_one_node_and_their_edges_carry_the_shapes(reference_g
 def test_the_first_difference_is_found_and_said(reference_graph):
     assert first_difference(reference_graph, reference_graph) is None
     assert "Same graph" in difference_sentence(reference_graph, reference_graph, None)
-    mine = model_graph(residual_net(no_projection_block))
+    mine = model_graph(residual_net(no_projection_block()))
     index = first_difference(mine, reference_graph)
     # Keras orders layers by depth: the pooled shortcut (of the 3-channel input) comes where the main path's pooling is
     assert index == 3
