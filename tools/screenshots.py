@@ -135,8 +135,8 @@ def architecture_pictures(page, out):
     page.locator("#architecture-student-output img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     page.wait_for_timeout(800)
     paths = [shoot(page, out, "architecture-graph", "#architecture-graphs")]
-    page.locator("#separable-student div").first.wait_for(timeout=RESULT_TIMEOUT_MS)
-    click_and_wait(page, "separable-mini-run", "#separable-mini-student div")
+    page.locator("#separable-student .cvlab-separable").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    click_and_wait(page, "separable-mini-run", "#separable-mini-student .cvlab-separable")
     paths.append(shoot(page, out, "architecture-separable", "#separable-section"))
     click_and_wait(page, "batchnorm-run", "#batchnorm-trained img")
     page.locator("#batchnorm-student img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)

@@ -125,7 +125,7 @@ def parameter_counts(module):
 def _counts_picture(counts):
     separable, regular = counts
     largest = max(separable, regular, 1)
-    return ('<div style="font-size:14px">'
+    return ('<div class="cvlab-separable" style="font-size:14px">'
             + _bar(f"<b>mini-Xception</b> (SeparableConv2D): <b>{separable:,}</b> parameters", separable, largest, [(1.0, DEPTHWISE)])
             + _bar(f"<b>the same with Conv2D</b>: <b>{regular:,}</b> parameters", regular, largest, [(1.0, REGULAR)])
             + f'<div style="font-weight:600">{regular / max(separable, 1):.1f}× as many with plain convolutions</div></div>')

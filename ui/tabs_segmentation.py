@@ -141,7 +141,7 @@ def build_tab(labs_dir, examples):
         train_status = gr.Markdown(min_height=48, elem_id="training-status")
         with gr.Row():
             curves = gr.Image(label="Loss and mean IoU", height=320, interactive=False, elem_id="training-curves")
-            validation = gr.Gallery(label="A validation image, refreshed each epoch", columns=2, height=320,
+            validation = gr.Gallery(label="A validation image, refreshed each epoch", columns=4, height=320,
                                     object_fit="contain", elem_id="training-validation")
     trained = gr.State(None)
     run.click(
