@@ -95,6 +95,7 @@ def test_separable_costs_label_the_formula_and_catch_a_wrong_count(no_projection
         separable.separable_costs("solutions", 8, 8, 11)
 
 
+@pytest.mark.slow
 def test_the_mini_xception_next_to_its_conv2d_only_copy():
     import keras  # noqa: PLC0415 - after import_tensorflow() (quiet logs)
 
