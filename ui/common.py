@@ -158,15 +158,18 @@ class Outcome:
 NOT_IMPLEMENTED_NEXT = "The reference result is shown on the right."
 
 
-def outcome_from_exception(exc, lab, function, source):
-    """The Outcome (with a message saying what to do) for an exception from student code."""
+def outcome_from_exception(exc, lab, function, source, then=NOT_IMPLEMENTED_NEXT):
+    """The Outcome (with a message saying what to do) for an exception from student code.
+
+    ``then`` follows "Not implemented yet: write f() in …" (what the page shows meanwhile).
+    """
     if isinstance(exc, ImplementationError):
         return Outcome(message=str(exc), kind="import error")
     if isinstance(exc, NotImplementedError):
         # the skeleton raises NotImplementedError("<lab>.<function>")
         lab, function = not_implemented_target(exc) or (lab, function)
         where = source.where if isinstance(source, NamespaceSource) else describe_lab(source, lab)
-        return Outcome(message=not_implemented_message(function, where, NOT_IMPLEMENTED_NEXT), kind="not implemented")
+        return Outcome(message=not_implemented_message(function, where, then), kind="not implemented")
     if isinstance(exc, MissingFunction):
         return Outcome(message=str(exc), kind="missing")
     if isinstance(exc, StudentResultError):
@@ -241,11 +244,12 @@ class student_module:  # noqa: N801 - used like a function in `with`
 
     ``with student_module(lab, source, ("f", "g")) as (module, failure):``
     gives ``(module, None)`` when the file imports and defines every named
-    function, else ``(module or None, Outcome)`` with the message to show.
+    function, else ``(module or None, Outcome)`` with the message to show
+    (``then``: see :func:`outcome_from_exception`).
     """
 
-    def __init__(self, lab, source, functions):
-        self.lab, self.source, self.functions = lab, source, tuple(functions)
+    def __init__(self, lab, source, functions, then=NOT_IMPLEMENTED_NEXT):
+        self.lab, self.source, self.functions, self.then = lab, source, tuple(functions), then
         self._context = None
 
     def __enter__(self):
@@ -254,7 +258,7 @@ class student_module:  # noqa: N801 - used like a function in `with`
             module = self._context.__enter__()
         except Exception as exc:  # noqa: BLE001 - import problems become a message
             self._context = None
-            return None, outcome_from_exception(exc, self.lab, self.functions[0], self.source)
+            return None, outcome_from_exception(exc, self.lab, self.functions[0], self.source, self.then)
         for function in self.functions:
             missing = missing_function(module, function, self.lab, self.source)
             if missing is not None:

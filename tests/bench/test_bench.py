@@ -18,7 +18,7 @@ def test_quick_bench_prints_every_table():
     out = done.stdout
     titles = (
         "Grad-CAM, Xception(weights=None)", "Filter patterns:", "Arithmetic limit:", "TensorFlow settings",
-        "Grader on the reference solutions",
+        "Grader on the reference solutions", "Model graphs: read from the model", "Time per click",
     )
     for title in titles:
         assert title in out, out
