@@ -109,3 +109,18 @@ def test_each_probe_shows_a_real_mistake(catalogue, tmp_path):
         if not disagrees:
             agreeing.append((mistake.id, want, got))
     assert not agreeing
+
+
+def test_the_runner_tells_a_caught_mistake_from_a_passing_variant(tmp_path):
+    """tools.mistakes' adapter to the grader still works: one mistake loses its own points, one variant gets full marks."""
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - grading builds Keras models
+    from tools.mistakes.catalogue import entry_by_id  # noqa: PLC0415
+    from tools.mistakes.grading import evaluate  # noqa: PLC0415
+
+    import_tensorflow()
+    mistake = evaluate(entry_by_id("trimap_no_minus_one"), tmp_path)
+    assert mistake.caught and not mistake.collateral, mistake.failing
+    assert not mistake.full_marks and mistake.lost("trimap_to_classes") > 0
+    variant = evaluate(entry_by_id("v_trimap_lookup_table"), tmp_path)
+    assert variant.full_marks and not variant.caught, variant.failing
+    assert {o.exercise for o in variant.outcomes} == set(FUNCTIONS["segmentation"])

@@ -71,6 +71,8 @@ def totals(results, seconds):
         "named_percent": share(named, len(found)),
         "named_anywhere_percent": share(sum(r.named_anywhere for r in found), len(found)),
         "with_collateral": sum(bool(r.collateral) for r in found),
+        "edge_mistakes": sum(bool(r.edge) for r in found),
+        "edge_caught": sum(bool(r.edge) and r.caught for r in found),
         "variants": len(equivalent),
         "variants_failed": sum(not r.full_marks for r in equivalent),
         "false_positive_percent": share(sum(not r.full_marks for r in equivalent), len(equivalent)),
@@ -98,7 +100,7 @@ def as_record(result, probe=None):
     """One entry's result as JSON-ready data."""
     record = {
         "id": result.id, "kind": result.kind, "lab": result.lab, "function": result.function,
-        "verdict": _verdict(result), "caught": result.caught, "named": result.named,
+        "edge": result.edge, "verdict": _verdict(result), "caught": result.caught, "named": result.named,
         "named_anywhere": result.named_anywhere, "hint": result.hint, "names": list(result.names),
         "collateral": result.collateral, "full_marks": result.full_marks, "error": result.error,
         "failing": result.failing, "seconds": round(result.seconds, 2),
@@ -128,7 +130,8 @@ def summary_line(summary):
         f"Caught {summary['caught']}/{summary['mistakes']} ({summary['caught_percent']}%), "
         f"named {summary['named']}/{summary['mistakes']} ({summary['named_percent']}%; "
         f"by any failing check {summary['named_anywhere_percent']}%), "
-        f"{summary['with_collateral']} with collateral losses. "
+        f"{summary['with_collateral']} with collateral losses; edge-value mistakes caught "
+        f"{summary['edge_caught']}/{summary['edge_mistakes']}. "
         f"Variants short of full marks: {summary['variants_failed']}/{summary['variants']} "
         f"(false-positive rate {summary['false_positive_percent']}%). {summary['seconds']} s."
     )

@@ -15,6 +15,7 @@ The entries themselves live in the ``entries_*`` modules of this package;
 
 import ast
 import dataclasses
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -105,6 +106,12 @@ def solution_text(lab):
     return (SOLUTIONS_DIR / f"{lab}.py").read_text()
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(text):
+    """``ast.parse(text)``, cached: the reference modules are parsed once per run (callers never mutate the tree)."""
+    return ast.parse(text)
+
+
 def _defined_names(node):
     """Names a top-level statement defines (functions, classes, plain assignments); imports define none here."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -123,7 +130,7 @@ def _start_line(node):
 
 def replaced_definitions(base_text, code):
     """``{name: (base node, new node)}`` for the names ``code`` defines that ``base_text`` defines too."""
-    base = {name: node for node in ast.parse(base_text).body for name in _defined_names(node)}
+    base = {name: node for node in _parsed(base_text).body for name in _defined_names(node)}
     new = {name: node for node in ast.parse(code).body for name in _defined_names(node)}
     return {name: (base[name], node) for name, node in new.items() if name in base}
 
@@ -140,7 +147,7 @@ def overlay(base_text, code, function):
     new_names = set().union(*(_defined_names(node) for node in ast.parse(code).body))
     if function not in new_names:
         raise ValueError(f"the code does not define {function}()")
-    nodes = [node for node in ast.parse(base_text).body if _defined_names(node) & new_names]
+    nodes = [node for node in _parsed(base_text).body if _defined_names(node) & new_names]
     if not any(function in _defined_names(node) for node in nodes):
         raise ValueError(f"the reference has no top-level {function}()")
     lines = base_text.splitlines(keepends=True)

@@ -69,6 +69,7 @@ class EntryResult:
     Attributes:
         outcomes: every check of the entry's lab.
         error: why the entry's module could not be graded at all ("" normally).
+        edge: the contract edge value that exposes a mistake ("" for ordinary ones and variants).
     """
 
     id: str
@@ -79,6 +80,7 @@ class EntryResult:
     outcomes: list
     error: str = ""
     seconds: float = 0.0
+    edge: str = ""
 
     def lost(self, exercise):
         """Points the exercise lost (float)."""
@@ -150,4 +152,5 @@ def evaluate(entry, directory, include_hidden=True):
         outcomes, error = grade_lab(entry.lab, labs, include_hidden), ""
     except ImplementationError as exc:
         outcomes, error = [], str(exc)
-    return EntryResult(entry.id, kind, entry.lab, entry.function, names, outcomes, error, time.perf_counter() - start)
+    edge = entry.edge if kind == "mistake" else ""
+    return EntryResult(entry.id, kind, entry.lab, entry.function, names, outcomes, error, time.perf_counter() - start, edge)
