@@ -163,6 +163,15 @@ def overlay(base_text, code, function):
     return "".join(out)
 
 
+def edited(template, *replacements):
+    """``template`` (a student's function written once) with each ``(old, new)`` replaced; ValueError if an old is absent."""
+    for old, new in replacements:
+        if old not in template:
+            raise ValueError(f"not in the template: {old!r}")
+        template = template.replace(old, new)
+    return template
+
+
 def module_text(entry):
     """The lab module an entry hands in: ``solutions/<lab>.py`` with the entry's code laid over it."""
     return overlay(solution_text(entry.lab), entry.code, entry.function)

@@ -8,7 +8,7 @@ one ``size`` for height and width, a float canvas); Keras 3 release notes
 Sequential models).
 """
 
-from tools.mistakes.catalogue import Mistake
+from tools.mistakes.catalogue import Mistake, edited
 from tools.mistakes.probes import rng_image
 
 BOOK_GRID = "the companion notebook's grid code (listing 9.15)"
@@ -45,13 +45,8 @@ GRID = '''def activation_grid(activation, images_per_row=16):
 
 
 def _grid(*replacements):
-    """:data:`GRID` with each ``(old, new)`` replaced (each old must occur)."""
-    text = GRID
-    for old, new in replacements:
-        if old not in text:
-            raise ValueError(f"not in the grid template: {old!r}")
-        text = text.replace(old, new)
-    return text
+    """:data:`GRID` with each ``(old, new)`` replaced."""
+    return edited(GRID, *replacements)
 
 
 def _small_model():

@@ -9,7 +9,7 @@ RMS, deprocess with std 0.1 around 0.5); keras-io
 changing from call to call (TensorFlow's random-seed guide).
 """
 
-from tools.mistakes.catalogue import Mistake
+from tools.mistakes.catalogue import Mistake, edited
 from tools.mistakes.probes import rng_image
 
 OLD_KERAS = "the first edition / old Keras conv_filter_visualization.py example"
@@ -50,15 +50,6 @@ DEPROCESS = '''def deprocess_image(image, crop=25):
     h, w = image.shape[:2]
     return image[crop : h - crop, crop : w - crop]
 '''
-
-
-def _edit(template, *replacements):
-    """``template`` with each ``(old, new)`` replaced (each old must occur)."""
-    for old, new in replacements:
-        if old not in template:
-            raise ValueError(f"not in the template: {old!r}")
-        template = template.replace(old, new)
-    return template
 
 
 def _pattern_probe(module):
@@ -126,50 +117,50 @@ MISTAKES = (
     # -- gradient_ascent_step -----------------------------------------------------------------
     Mistake(
         "step_not_normalized", "gradient_ascent_step", "adds the raw gradient without normalizing it",
-        _edit(STEP, ("    grads = tf.math.l2_normalize(grads)\n", "")),
+        edited(STEP, ("    grads = tf.math.l2_normalize(grads)\n", "")),
         (r"normali[sz]", r"L2|norm", r"raw|not normali|without|\byou|unnormali"),
         "gradient descent never normalizes",
     ),
     Mistake(
         "step_per_pixel_norm", "gradient_ascent_step", "normalizes each pixel's gradient separately (axis=-1)",
-        _edit(STEP, ("tf.math.l2_normalize(grads)", "tf.math.l2_normalize(grads, axis=-1)")),
+        edited(STEP, ("tf.math.l2_normalize(grads)", "tf.math.l2_normalize(grads, axis=-1)")),
         (r"each pixel|per.?pixel|axis=-1", r"global|whole|one (L2 )?norm|axis=None"),
         "the axis argument of l2_normalize is set by analogy with softmax",
     ),
     Mistake(
         "step_descends", "gradient_ascent_step", "subtracts the step (gradient descent)",
-        _edit(STEP, ("image + learning_rate * grads", "image - learning_rate * grads")),
+        edited(STEP, ("image + learning_rate * grads", "image - learning_rate * grads")),
         (r"against|descen|minus|subtract", r"ascent|\+"),
         "every optimizer in the book descends",
     ),
     Mistake(
         "step_no_watch", "gradient_ascent_step", "forgets tape.watch(image), so the gradient is None",
-        _edit(STEP, ("        tape.watch(image)\n", "")),
+        edited(STEP, ("        tape.watch(image)\n", "")),
         (r"watch",),
         "tapes watch variables by themselves; an image tensor is no variable",
     ),
     Mistake(
         "step_learning_rate_ignored", "gradient_ascent_step", "steps by 10.0 whatever learning_rate is",
-        _edit(STEP, ("image + learning_rate * grads", "image + 10.0 * grads")),
+        edited(STEP, ("image + learning_rate * grads", "image + 10.0 * grads")),
         (r"learning_rate", r"ignor|hard.?cod|argument|10"),
         "the book's learning_rate = 10. is a global",
     ),
     Mistake(
         "step_rms_normalized", "gradient_ascent_step", "divides by the gradient's RMS (first edition) instead of its L2 norm",
-        _edit(STEP, ("tf.math.l2_normalize(grads)", "grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + 1e-5)")),
+        edited(STEP, ("tf.math.l2_normalize(grads)", "grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + 1e-5)")),
         (r"rms|root.mean|mean of (the )?squares|sqrt\(mean|reduce_mean",),
         OLD_KERAS + ": grads /= (K.sqrt(K.mean(K.square(grads))) + 1e-5)",
     ),
     Mistake(
         "step_loss_outside_tape", "gradient_ascent_step", "computes the loss after the tape's with block (gradient None)",
-        _edit(STEP, ("        tape.watch(image)\n        loss = filter_loss(feature_extractor, image, filter_index)\n",
+        edited(STEP, ("        tape.watch(image)\n        loss = filter_loss(feature_extractor, image, filter_index)\n",
                      "        tape.watch(image)\n    loss = filter_loss(feature_extractor, image, filter_index)\n")),
         (r"inside|within|under|in the", r"tape|GradientTape|with"),
         "an indentation slip",
     ),
     Mistake(
         "step_returns_update", "gradient_ascent_step", "returns the step learning_rate * grads instead of the updated image",
-        _edit(STEP, ("    return image + learning_rate * grads\n", "    return learning_rate * grads\n")),
+        edited(STEP, ("    return image + learning_rate * grads\n", "    return learning_rate * grads\n")),
         (
             r"return",
             r"image ?\+|updated image|new image|add (it|the step)",
@@ -180,63 +171,63 @@ MISTAKES = (
     # -- generate_filter_pattern ----------------------------------------------------------------
     Mistake(
         "pat_fixed_iterations", "generate_filter_pattern", "always runs 30 steps",
-        _edit(PATTERN, ("for _ in range(iterations):", "for _ in range(30):")),
+        edited(PATTERN, ("for _ in range(iterations):", "for _ in range(30):")),
         (r"iterations", r"ran 30|always 30|ignor|\byou"),
         "the book's iterations = 30 is a local constant",
     ),
     Mistake(
         "pat_keeps_batch_axis", "generate_filter_pattern", "returns the (1, H, W, 3) batch",
-        _edit(PATTERN, ('np.asarray(image, dtype="float32")[0]', 'np.asarray(image, dtype="float32")')),
+        edited(PATTERN, ('np.asarray(image, dtype="float32")[0]', 'np.asarray(image, dtype="float32")')),
         (r"batch axis|\[0\]",),
         "the book returns image[0].numpy(); the [0] is lost",
     ),
     Mistake(
         "pat_seed_ignored", "generate_filter_pattern", "draws the start image without the seed",
-        _edit(PATTERN, ("np.random.default_rng(seed)", "np.random.default_rng()")),
+        edited(PATTERN, ("np.random.default_rng(seed)", "np.random.default_rng()")),
         (r"seed", r"same seed|ignor|\byou"),
         "the seed argument is forgotten",
     ),
     Mistake(
         "pat_tf_uniform_seed", "generate_filter_pattern", "draws the start with tf.random.uniform(seed=seed), not repeatable",
-        _edit(PATTERN, ("        image = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1, img_size[0], img_size[1], 3))\n",
+        edited(PATTERN, ("        image = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1, img_size[0], img_size[1], 3))\n",
                         "        image = tf.random.uniform((1, img_size[0], img_size[1], 3), 0.4, 0.6, seed=seed)\n")),
         (r"seed", r"stateless|default_rng|changes|call to call|same seed"),
         "the book draws with tf.random.uniform; its op-level seed does not repeat across calls",
     ),
     Mistake(
         "pat_uniform_0_1", "generate_filter_pattern", "starts from uniform noise in [0, 1)",
-        _edit(PATTERN, ("np.random.default_rng(seed).uniform(0.4, 0.6, size=", "np.random.default_rng(seed).random(")),
+        edited(PATTERN, ("np.random.default_rng(seed).uniform(0.4, 0.6, size=", "np.random.default_rng(seed).random(")),
         (r"0\.4", r"0\.6", r"got|\byou|\[0, 1\)|from 0\.0"),
         "random() is the default noise",
     ),
     Mistake(
         "pat_image_ignored", "generate_filter_pattern", "always starts from noise, ignoring the image argument",
-        _edit(PATTERN, ("    if image is None:\n        image =", "    image =")),
+        edited(PATTERN, ("    if image is None:\n        image =", "    image =")),
         (r"image", r"start|given|argument", r"ignor|\byou|got|instead"),
         "the optional start image is forgotten",
     ),
     Mistake(
         "pat_size_swapped", "generate_filter_pattern", "draws the start as (1, width, height, 3)",
-        _edit(PATTERN, ("size=(1, img_size[0], img_size[1], 3)", "size=(1, img_size[1], img_size[0], 3)")),
+        edited(PATTERN, ("size=(1, img_size[0], img_size[1], 3)", "size=(1, img_size[1], img_size[0], 3)")),
         (r"height|img_size", r"width|swap|first|order"),
         "the notebook writes shape=(1, img_width, img_height, 3)",
     ),
     Mistake(
         "pat_float64_start", "generate_filter_pattern", "returns the float64 start image when no step runs",
-        _edit(PATTERN, ("    image = tf.convert_to_tensor(_as_batch(image))\n", ""),
+        edited(PATTERN, ("    image = tf.convert_to_tensor(_as_batch(image))\n", ""),
               ('np.asarray(image, dtype="float32")[0]', "np.asarray(image)[0]")),
         (r"float32", r"float64"),
         "numpy draws float64; the steps cast to float32, so it shows only with iterations=0",
     ),
     Mistake(
         "pat_learning_rate_ignored", "generate_filter_pattern", "calls the step with 10.0 instead of learning_rate",
-        _edit(PATTERN, ("filter_index, learning_rate)", "filter_index, 10.0)")),
+        edited(PATTERN, ("filter_index, learning_rate)", "filter_index, 10.0)")),
         (r"learning_rate", r"ignor|hard.?cod|instead|\byou"),
         "the book's learning_rate = 10. is a local constant",
     ),
     Mistake(
         "pat_unbatched_start", "generate_filter_pattern", "uses a given (H, W, 3) start image without adding the batch axis",
-        _edit(PATTERN, ("tf.convert_to_tensor(_as_batch(image))", "tf.convert_to_tensor(image, dtype=tf.float32)")),
+        edited(PATTERN, ("tf.convert_to_tensor(_as_batch(image))", "tf.convert_to_tensor(image, dtype=tf.float32)")),
         (r"\(H, W, 3\)|batch axis|3-D", r"add|accept|expand"),
         "the noise start is batched already; a user's start image is not",
         edge="a start image of shape (H, W, 3)",
@@ -245,31 +236,31 @@ MISTAKES = (
     # -- deprocess_image -------------------------------------------------------------------------
     Mistake(
         "dep_no_crop", "deprocess_image", "never crops the border",
-        _edit(DEPROCESS, ("    h, w = image.shape[:2]\n    return image[crop : h - crop, crop : w - crop]\n", "    return image\n")),
+        edited(DEPROCESS, ("    h, w = image.shape[:2]\n    return image[crop : h - crop, crop : w - crop]\n", "    return image\n")),
         (r"crop", r"missing|no crop|never|not crop|\byou|uncropped|same shape|keeps"),
         "the crop is on the book's last line",
     ),
     Mistake(
         "dep_zero_std_nan", "deprocess_image", "divides by the std without a guard (a constant image becomes NaN, then 0)",
-        _edit(DEPROCESS, ("    if std > 0:\n        image /= std\n", "    image /= std\n")),
+        edited(DEPROCESS, ("    if std > 0:\n        image /= std\n", "    image /= std\n")),
         (r"std (is )?0|zero|constant", r"128", r"nan|0 ?/ ?0|divid|got"),
         "the book's deprocess_image has no guard",
     ),
     Mistake(
         "dep_no_centering", "deprocess_image", "divides by the std without subtracting the mean first",
-        _edit(DEPROCESS, ("    image -= image.mean()\n", "")),
+        edited(DEPROCESS, ("    image -= image.mean()\n", "")),
         (r"mean|cent(er|re)", r"subtract|missing|without|forg|no "),
         "the four in-place lines of the book lose their first",
     ),
     Mistake(
         "dep_no_clip", "deprocess_image", "converts to uint8 without clipping to 0..255 (values wrap around)",
-        _edit(DEPROCESS, ("np.clip(image * 64 + 128, 0, 255)", "(image * 64 + 128)")),
+        edited(DEPROCESS, ("np.clip(image * 64 + 128, 0, 255)", "(image * 64 + 128)")),
         (r"clip", r"wrap|overflow|missing|without|never|not clip|no clip|forg"),
         "astype('uint8') is believed to saturate",
     ),
     Mistake(
         "dep_crop_zero_empty", "deprocess_image", "crops with image[crop:-crop, crop:-crop], which is empty for crop=0",
-        _edit(DEPROCESS, ("    h, w = image.shape[:2]\n    return image[crop : h - crop, crop : w - crop]\n",
+        edited(DEPROCESS, ("    h, w = image.shape[:2]\n    return image[crop : h - crop, crop : w - crop]\n",
                           "    return image[crop:-crop, crop:-crop, :]\n")),
         (r"crop ?= ?0|crop is 0|crop of 0|no crop", r"empty|-0|:-crop|nothing"),
         "the book's image[25:-25, 25:-25, :] with the 25 replaced by the argument",
@@ -278,20 +269,20 @@ MISTAKES = (
     ),
     Mistake(
         "dep_fixed_crop_25", "deprocess_image", "always crops 25 pixels, whatever crop says",
-        _edit(DEPROCESS, ("    return image[crop : h - crop, crop : w - crop]\n", "    return image[25:-25, 25:-25, :]\n")),
+        edited(DEPROCESS, ("    return image[crop : h - crop, crop : w - crop]\n", "    return image[25:-25, 25:-25, :]\n")),
         (r"crop", r"ignor|hard.?cod|always|\byou|argument"),
         "the notebook's deprocess_image(image) crops image[25:-25, 25:-25, :]",
     ),
     Mistake(
         "dep_old_keras_scaling", "deprocess_image", "scales as the old Keras example: std 0.1 around 0.5, clip to [0, 1], times 255",
-        _edit(DEPROCESS, ("    image = np.clip(image * 64 + 128, 0, 255).astype(\"uint8\")\n",
+        edited(DEPROCESS, ("    image = np.clip(image * 64 + 128, 0, 255).astype(\"uint8\")\n",
                           "    image = np.clip(image * 0.1 + 0.5, 0, 1)\n    image = (image * 255).astype(\"uint8\")\n")),
         (r"64", r"0\.1|25\.5|old keras|instead of|0\.5"),
         OLD_KERAS + ": x *= 0.1; x += 0.5; np.clip(x, 0, 1); x *= 255",
     ),
     Mistake(
         "dep_per_channel", "deprocess_image", "standardizes each color channel separately",
-        _edit(DEPROCESS, ("    image -= image.mean()\n    std = image.std()\n    if std > 0:\n        image /= std\n",
+        edited(DEPROCESS, ("    image -= image.mean()\n    std = image.std()\n    if std > 0:\n        image /= std\n",
                           "    image -= image.mean(axis=(0, 1))\n    std = image.std(axis=(0, 1))\n"
                           "    image /= np.where(std > 0, std, 1)\n")),
         (r"per.?channel|each (color )?channel", r"whole image|all channels|global|one mean|over the image"),
@@ -299,13 +290,13 @@ MISTAKES = (
     ),
     Mistake(
         "dep_float_result", "deprocess_image", "returns the clipped floats without converting to uint8",
-        _edit(DEPROCESS, ('np.clip(image * 64 + 128, 0, 255).astype("uint8")', "np.clip(image * 64 + 128, 0, 255)")),
+        edited(DEPROCESS, ('np.clip(image * 64 + 128, 0, 255).astype("uint8")', "np.clip(image * 64 + 128, 0, 255)")),
         (r"uint8", r"float64|float32|got float"),
         "matplotlib shows floats in 0..255 badly but without an error",
     ),
     Mistake(
         "dep_batched_input", "deprocess_image", "crops the first two axes, which for a (1, H, W, 3) pattern are the batch and the height",
-        _edit(DEPROCESS, ('np.array(image, dtype="float64").reshape(np.shape(image)[-3:])', 'np.array(image, dtype="float64")')),
+        edited(DEPROCESS, ('np.array(image, dtype="float64").reshape(np.shape(image)[-3:])', 'np.array(image, dtype="float64")')),
         (r"\(1, H, W, 3\)|batch axis|4-D", r"\byou|crop\w* the batch|first two|empty|got"),
         "generate_filter_pattern's image[0] is forgotten upstream; the contract accepts (1, H, W, 3)",
         edge="an image of shape (1, H, W, 3)",
@@ -313,7 +304,7 @@ MISTAKES = (
     ),
     Mistake(
         "dep_uint8_before_clip", "deprocess_image", "converts to uint8 before clipping (values have wrapped already)",
-        _edit(DEPROCESS, ('np.clip(image * 64 + 128, 0, 255).astype("uint8")', 'np.clip((image * 64 + 128).astype("uint8"), 0, 255)')),
+        edited(DEPROCESS, ('np.clip(image * 64 + 128, 0, 255).astype("uint8")', 'np.clip((image * 64 + 128).astype("uint8"), 0, 255)')),
         (r"clip", r"uint8|astype", r"wrap|overflow|already|after (the )?(cast|conversion|astype)|\byou"),
         "the order of clip and astype looks irrelevant",
     ),

@@ -7,7 +7,8 @@ loops over the grid, PIL resizing, an epsilon in deprocess), numpy vs
 TensorFlow, another but equivalent order of the normalization.
 """
 
-from tools.mistakes.catalogue import Variant
+from tools.mistakes.catalogue import Variant, edited
+from tools.mistakes.entries_gradcam import GRAD_CAM
 
 BOOK = "the book's own code"
 
@@ -562,20 +563,10 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
     ),
     Variant(
         "v_gc_sum_over_channels", "grad_cam", "sums the weighted channels (the paper's formula) instead of averaging them",
-        '''def grad_cam(model, image, last_conv_layer_name, class_index=None):
-    batch = _as_batch(image)
-    _model_inputs(model, batch)
-    grad_model = keras.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.outputs[0]])
-    with tf.GradientTape() as tape:
-        conv_output, preds = grad_model(batch)
-        if class_index is None:
-            class_index = tf.argmax(preds[0])
-        class_score = preds[:, class_index]
-    grads = tape.gradient(class_score, conv_output)
-    alpha = tf.reduce_mean(grads, axis=(0, 1, 2))
-    cam = tf.nn.relu(tf.reduce_sum(conv_output[0] * alpha, axis=-1)).numpy()
-    return (cam / cam.max() if cam.max() > 0 else cam).astype("float32")
-''',
+        edited(
+            GRAD_CAM,
+            ("tf.reduce_mean(conv_output[0] * weights, axis=-1)", "tf.reduce_sum(conv_output[0] * weights, axis=-1)"),
+        ),
         "Selvaraju et al. write L = ReLU(sum_k alpha_k A^k); a sum and a mean differ by the channel count, gone after /max",
     ),
     Variant(
