@@ -125,6 +125,7 @@ def entry_lines(record):
 
 
 def summary_line(summary):
+    summary = {key: "-" if value is None else value for key, value in summary.items()}
     return (
         f"Catalogue: {summary['mistakes']} mistakes, {summary['variants']} variants. "
         f"Caught {summary['caught']}/{summary['mistakes']} ({summary['caught_percent']}%), "

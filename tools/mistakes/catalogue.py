@@ -9,7 +9,7 @@ them; :func:`module_text` lays them over a copy of ``solutions/<lab>.py``:
 every definition of the same name is replaced, the new code goes where the
 first of them was.
 
-The entries themselves live in the ``entries_*`` modules of this package;
+The entries themselves live in the ``entries_*`` and ``variants_*`` modules of this package;
 :func:`mistakes` and :func:`variants` gather them.
 """
 
@@ -37,7 +37,7 @@ FUNCTIONS = {
 LAB_OF = {function: lab for lab, functions in FUNCTIONS.items() for function in functions}
 ENTRY_MODULES = (
     "entries_segmentation", "entries_architecture", "entries_activations", "entries_filters", "entries_gradcam",
-    "variants",
+    "variants_segmentation", "variants_architecture", "variants_interpretation",
 )
 
 

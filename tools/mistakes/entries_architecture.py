@@ -5,6 +5,8 @@ notebook ``chapter09_part02_modern-convnet-architecture-patterns.ipynb``,
 whose mini-Xception differs from the printed one (BN -> SeparableConv2D ->
 relu, every layer with a bias); ResNet v1 habits (relu after the add);
 keras.applications.Xception; parameter-count exercises in courses.
+
+A data module (one record per mistake), hence over 400 lines.
 """
 
 from tools.mistakes.catalogue import Mistake

@@ -5,6 +5,8 @@ Sources: DLwP 2nd ed. listing 9.1-9.5 and its companion notebook
 ``oxford_pets_image_segmentation`` (a U-Net that pools and upsamples);
 ``tf.keras.metrics.MeanIoU``; what students bring from classification
 models (pooling, padding left out) and from Dice losses (smoothing terms).
+
+A data module (one record per mistake), hence over 400 lines.
 """
 
 import numpy as np
