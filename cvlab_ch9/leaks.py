@@ -47,8 +47,8 @@ IMPORT_NAME = "cvlab_ch9"
 DISTRIBUTION = "cvlab-ch9"
 #: Paths (posix, anywhere in an artifact) that only the instructor's checkout holds.
 INSTRUCTOR_ONLY = (
-    re.compile(r"(^|/)(solutions|course|tests|tools|bench)/"),
-    re.compile(r"(^|/)grader/(hidden|batch)/"),
+    re.compile(r"(^|/)(solutions|course|tests|tools|bench)(/|$)"),
+    re.compile(r"(^|/)grader/(hidden|batch)(/|$)"),
     re.compile(r"(^|/)grader/record\.py$"),
     re.compile(r"(^|/)cvlab_ch9/fastpaths\.py$"),
     re.compile(r"(^|/)ui/gallery\.py$"),
@@ -74,7 +74,7 @@ class Leak:
 
 
 def instructor_only(path):
-    """True when ``path`` (posix, relative) is one of :data:`INSTRUCTOR_ONLY`."""
+    """True when ``path`` (a file or folder, posix, relative) is one of :data:`INSTRUCTOR_ONLY` or lies inside one."""
     return any(pattern.search(str(PurePosixPath(path))) for pattern in INSTRUCTOR_ONLY)
 
 
