@@ -56,7 +56,8 @@ def test_solution_markers_are_found_only_as_lines(tmp_path):
                                                        Leak("source.py", "a solution or hidden-test block")]
 
 
-@pytest.mark.parametrize("path", ["solutions/segmentation.py", "solutions", "cvlab_ch9/grader/hidden", "kit/course/source/x.ipynb", "cvlab_ch9/grader/hidden/a.py",
+@pytest.mark.parametrize("path", ["solutions/segmentation.py", "solutions", "cvlab_ch9/grader/hidden",
+                                  "kit/course/source/x.ipynb", "cvlab_ch9/grader/hidden/a.py",
                                   "grader/batch/cli.py", "cvlab_ch9/grader/record.py", "cvlab_ch9/fastpaths.py",
                                   "cvlab_ch9/ui/gallery.py", "tests/test_x.py"])
 def test_instructor_only_paths(path):
