@@ -165,3 +165,16 @@ def from_checkout(where):
     """True when a :func:`importable` location lies in the checkout."""
     paths = where if isinstance(where, list) else [where]
     return any(p and Path(p).resolve().is_relative_to(REPO_ROOT.resolve()) for p in paths)
+
+
+def kernel_manager(python, folder):
+    """A Jupyter kernel manager whose kernel runs ``python`` (an installed copy's, with ipykernel), its spec in ``folder``."""
+    from jupyter_client import KernelManager  # noqa: PLC0415 - only the notebook tests need Jupyter
+    from jupyter_client.kernelspec import KernelSpecManager  # noqa: PLC0415
+
+    spec_dir = Path(folder) / "kernels" / "installed"
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "installed",
+            "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return KernelManager(kernel_name="installed", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]))

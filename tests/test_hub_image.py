@@ -21,7 +21,7 @@ import pytest
 
 from cvlab_ch9.leaks import DISTRIBUTION
 from cvlab_ch9.paths import REPO_ROOT
-from tests.installed import clean_env, fresh_venv, overlay, stub_wheel, venv_python, would_install
+from tests.installed import clean_env, fresh_venv, kernel_manager, overlay, stub_wheel, venv_python, would_install
 
 DOCS = REPO_ROOT / "docs" / "jupyterhub.md"
 TENSORFLOW_IMAGE = {"tensorflow-cpu": "tensorflow"}
@@ -93,15 +93,9 @@ def test_where_tensorflow_is_installed_the_package_adds_no_second_one(tensorflow
 
 def _show_lab_url(python, lab, tmp_path):
     """Run the released notebook's setup and show_lab cells in a kernel of ``python``; the URL it serves, fetched alive."""
-    from jupyter_client import KernelManager  # noqa: PLC0415
-    from jupyter_client.kernelspec import KernelSpecManager  # noqa: PLC0415
     from nbclient import NotebookClient  # noqa: PLC0415
 
-    spec_dir = tmp_path / "kernels" / "image"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps(
-        {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "image", "language": "python"}))
-    km = KernelManager(kernel_name="image", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]))
+    km = kernel_manager(python, tmp_path)
     notebook = nbformat.read(str(REPO_ROOT / "course" / "source" / lab / f"{lab}.ipynb"), as_version=4)
     cells = [c for c in notebook.cells if "import_tensorflow" in c.source or "show_lab(" in c.source]
     client = NotebookClient(nbformat.v4.new_notebook(cells=cells), km=km, timeout=300,

@@ -31,7 +31,7 @@ from course.kit import build_kit
 from cvlab_ch9.grader.core import all_checks
 from cvlab_ch9.leaks import find_leaks
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
-from tests.installed import clean_env, from_checkout, importable, site_packages, venv_python
+from tests.installed import BASE_SITE, clean_env, from_checkout, importable, kernel_manager, site_packages, venv_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -68,8 +68,6 @@ def kit_venv(kit):
     commands = readme_commands((folder / "README.md").read_text(encoding="utf-8"))
     make, install = commands[0], commands[1]
     subprocess.run([sys.executable, *make.split()[1:]], cwd=folder, check=True, capture_output=True, timeout=300)
-    from tests.installed import BASE_SITE  # noqa: PLC0415
-
     (site_packages(folder / ".venv") / "_cvlab_test_base.pth").write_text(f"{BASE_SITE}\n", encoding="utf-8")
     done = subprocess.run(["bash", "-c", install], cwd=folder, env=clean_env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -171,19 +169,6 @@ def _answers(lab):
             if c.metadata.get("nbgrader", {}).get("solution")}
 
 
-def kit_kernel_manager(venv, tmp_path):
-    """A kernel manager whose kernel is the kit environment's Python (its ipykernel comes with [jupyter])."""
-    from jupyter_client import KernelManager  # noqa: PLC0415
-    from jupyter_client.kernelspec import KernelSpecManager  # noqa: PLC0415
-
-    spec_dir = tmp_path / "kernels" / "kit"
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [str(venv_python(venv)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "kit", "language": "python"}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    return KernelManager(kernel_name="kit", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]))
-
-
 def test_the_released_notebook_runs_in_the_kits_environment_without_any_variable(kit, kit_venv, tmp_path):
     from nbclient import NotebookClient  # noqa: PLC0415
 
@@ -195,7 +180,7 @@ def test_the_released_notebook_runs_in_the_kits_environment_without_any_variable
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
             cell.source = answers[grade_id]
-    km = kit_kernel_manager(kit_venv, tmp_path)
+    km = kernel_manager(venv_python(kit_venv), tmp_path)  # a kernel of the kit's environment ([jupyter] brings ipykernel)
     client = NotebookClient(notebook, km=km, timeout=600, resources={"metadata": {"path": str(folder / "notebooks")}})
     client.execute(env=clean_env())  # not even CVLAB_ROOT: the setup cell imports the installed package
     setup = next(c for c in notebook.cells if "import_tensorflow" in c.source)
