@@ -208,3 +208,19 @@ def test_there_is_no_source_distribution(tmp_path):
                            str(tmp_path / "dist")], cwd=source, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "no source distribution" in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
+
+
+def test_the_wheel_lists_every_package_of_cvlab_ch9_except_the_instructor_only_ones():
+    """pyproject's explicit package list must follow new subpackages (else the student wheel silently lacks them)."""
+    from cvlab_ch9.leaks import instructor_only  # noqa: PLC0415
+
+    folders = {"cvlab_ch9": REPO_ROOT / "cvlab_ch9", "cvlab_ch9.grader": REPO_ROOT / "grader", "cvlab_ch9.ui": REPO_ROOT / "ui"}
+    found = set()
+    for name, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            dotted = ".".join([name, *init.parent.relative_to(folder).parts])
+            if not instructor_only(dotted.replace(".", "/") + "/__init__.py"):
+                found.add(dotted)
+    with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    assert listed == found
