@@ -29,7 +29,7 @@ from cvlab_ch9.paths import REPO_ROOT
 DEFAULT_ZIP = REPO_ROOT / "dist" / "autograder.zip"
 SANDBOX_USER = "cvlab-sandbox"
 #: What the bundle holds of the project (the judge, the reference, hidden checks; no tests or dev tools).
-BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course", "models")
+BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course")
 BUNDLE_FILES = ("pyproject.toml",)
 SKIP = ("__pycache__", ".ipynb_checkpoints", "release", "submitted", "autograded", "feedback", "exports",
         "verdicts", "gradebook.db")
@@ -54,7 +54,9 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python - <<'PY' > /tmp/cvlab-requirements.txt
 import tomllib
-print("\\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+extras = project["optional-dependencies"]
+print("\\n".join(project["dependencies"] + extras["cpu"] + extras["instructor"]))  # the judge: TensorFlow, nbformat, Dask
 PY
 .venv/bin/python -m pip install --quiet -r /tmp/cvlab-requirements.txt
 id -u {SANDBOX_USER} >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin {SANDBOX_USER}
