@@ -26,8 +26,10 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -39,8 +41,11 @@ CONFINE_ENV = "CVLAB_CONFINE"
 #: Names the user the sandbox runs as when the judge runs as root (Gradescope).
 SANDBOX_USER_ENV = "CVLAB_SANDBOX_USER"
 PROPERTIES = ("files", "processes", "others", "network")
-_WHAT = {"files": "file access", "processes": "processes", "others": "other processes", "network": "the network"}
+_WHAT = {"files": "file access", "processes": "the processes it starts", "others": "access to other processes",
+         "network": "network access"}
 PROBE_TIMEOUT_S = 30
+#: What the probe needs of the harness (standard library only).
+PROBE_MODULES = ("__init__.py", "confine.py", "landlock.py", "seccomp.py")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +72,8 @@ class Isolation:
             found.add("files")
         if ns or seccomp:
             found.add("processes")
-        if (ns and (private_proc or landlock)) or (landlock and seccomp) or self.user:
+        scoped = "signals" in self._landlock().get("enforces", ())  # Landlock ABI 6
+        if (ns and (private_proc or landlock)) or (landlock and (seccomp or scoped)) or self.user:
             found.add("others")
         if ns or seccomp:
             found.add("network")
@@ -86,22 +92,29 @@ class Isolation:
         """One sentence for every instructor's report when the grade is not protected, else None."""
         if self.protected:
             return None
-        what = ", ".join(_WHAT[p] for p in self.missing)
-        return (f"This grade is not protected against a hostile submission: this machine's kernel does not confine "
-                f"the student code's {what} ({self._reason()}); grade on Linux 5.13 or newer with Landlock and user "
+        return (f"This grade is not protected against a hostile submission: the kernel here leaves the student's code free "
+                f"in {self._what()} ({self._reason()}); grade on Linux 5.13 or newer with Landlock and user "
                 f"namespaces enabled (see docs/grading-security.md), and pass --require-isolation to refuse otherwise.")
 
     @property
     def refusal(self):
         """The sentence ``--require-isolation`` stops with."""
-        what = ", ".join(_WHAT[p] for p in self.missing)
-        return (f"--require-isolation: refusing to grade, because this machine's kernel does not confine the student "
-                f"code's {what} ({self._reason()}); grade on Linux 5.13 or newer with Landlock and user namespaces "
+        return (f"--require-isolation: refusing to grade, because the kernel here leaves the student's code free "
+                f"in {self._what()} ({self._reason()}); grade on Linux 5.13 or newer with Landlock and user namespaces "
                 f"enabled (see docs/grading-security.md).")
+
+    def _landlock(self):
+        """What the probe said about Landlock when it applied (``{"abi", "enforces"}``), else {} (the reason is a str)."""
+        info = self.details.get(LANDLOCK)
+        return info if isinstance(info, dict) else {}
+
+    def _what(self):
+        parts = [_WHAT[p] for p in self.missing] or ["nothing"]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
     def _reason(self):
         if self.details.get("off"):
-            return f"{CONFINE_ENV}=off"
+            return f"confinement turned off with {CONFINE_ENV}=off"
         if not sys.platform.startswith("linux"):
             return f"{sys.platform} has no Landlock, seccomp or namespaces"
         reasons = [f"{layer}: {self.details[layer]}" for layer in LAYERS if isinstance(self.details.get(layer), str)]
@@ -110,7 +123,7 @@ class Isolation:
     def as_dict(self):
         """For JSON reports: ``{"protected", "layers", "enforced", "missing", "user", "warning"}``."""
         return {"protected": self.protected, "layers": list(self.layers), "enforced": sorted(self.enforced),
-                "missing": self.missing, "user": self.user, "landlock_abi": (self.details.get("landlock") or {}).get("abi"),
+                "missing": self.missing, "user": self.user, "landlock_abi": self._landlock().get("abi"),
                 "private_proc": bool(self.details.get("private_proc")), "warning": self.warning}
 
 
@@ -148,16 +161,28 @@ def bootstrap_code(harness_dir, package, then):
 
 
 def _probe(user):
-    """Run the probe as the sandbox's user; ``(layers, details)``."""
+    """Run the probe as the sandbox's user; ``(layers, details)``.
+
+    It runs from a copy of the confinement modules that this user can read
+    (on Gradescope the checkout is root's only), like the sandbox itself.
+    """
     if not sys.platform.startswith("linux"):
         return (), {}
-    code = bootstrap_code(HARNESS_DIR, "cvlab_confine_probe", "from cvlab_confine_probe.confine import probe_main; probe_main()")
-    try:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=False,
-                              timeout=PROBE_TIMEOUT_S, cwd="/", **user_popen_args(user))
-        report = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
-        return (), {layer: f"the probe failed ({type(exc).__name__})" for layer in LAYERS}
+    with tempfile.TemporaryDirectory(prefix="cvlab-probe-") as folder:
+        harness = Path(folder) / "harness"
+        harness.mkdir()
+        for name in PROBE_MODULES:
+            shutil.copy(HARNESS_DIR / name, harness / name)
+        if user is not None:
+            for path in (Path(folder), harness, *harness.iterdir()):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        code = bootstrap_code(harness, "cvlab_confine_probe", "from cvlab_confine_probe.confine import probe_main; probe_main()")
+        try:
+            done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=False,
+                                  timeout=PROBE_TIMEOUT_S, cwd=folder, **user_popen_args(user))
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
+            return (), {layer: f"the probe failed ({type(exc).__name__})" for layer in LAYERS}
     return tuple(layer for layer in report["layers"] if layer in LAYERS), report.get("details") or {}
 
 
