@@ -141,47 +141,49 @@ def landlock_rules(read, write, private_proc):
     return rules
 
 
+def _namespaces(config, report):
+    report["details"]["private_proc"] = enter_namespaces()
+    drop_capabilities()
+
+
+def _landlock(config, report):
+    abi = landlock.abi_version()
+    if abi < 1:
+        raise ConfinementError(0, "the kernel offers no Landlock")
+    private_proc = bool(report["details"].get("private_proc"))
+    rules = landlock_rules(config.get("read", ()), config.get("write", ()), private_proc)
+    report["details"][LANDLOCK] = {"abi": abi, "enforces": landlock.restrict_self(abi, rules)}
+
+
+def _seccomp(config, report):
+    seccomp.install(contained=NAMESPACES in report["layers"])
+
+
+_STEPS = ((NAMESPACES, _namespaces), (LANDLOCK, _landlock), (SECCOMP, _seccomp))
+
+
 def apply(config, required):
-    """Apply the layers ``config["layers"]`` asks for; returns the report ``{"layers": [...], "details": {...}}``.
+    """Apply the layers ``config["layers"]`` asks for, in this order; returns ``{"layers": [...], "details": {...}}``.
 
     Args:
         config: ``{"layers": [...], "read": [folders], "write": [folders]}``.
-        required: True in a sandbox (a failing layer raises), False in the probe (it is left out).
+        required: True in a sandbox (a failing layer raises), False in the probe
+            (the layer is left out and ``details[layer]`` says why).
     """
-    applied, details = [], {}
+    report = {"layers": [], "details": {}}
     wanted = set(config.get("layers", ()))
-    private_proc = False
-    if NAMESPACES in wanted:
+    for layer, step in _STEPS:
+        if layer not in wanted:
+            continue
         try:
-            private_proc = enter_namespaces()
-            drop_capabilities()
-            applied.append(NAMESPACES)
-            details["private_proc"] = private_proc
+            step(config, report)
         except (OSError, AttributeError) as exc:
             if required:
                 raise
-            details[NAMESPACES] = str(exc)
-    if LANDLOCK in wanted:
-        try:
-            abi = landlock.abi_version()
-            if abi < 1:
-                raise ConfinementError(0, "the kernel offers no Landlock")
-            rules = landlock_rules(config.get("read", ()), config.get("write", ()), private_proc)
-            details["landlock"] = {"abi": abi, "enforces": landlock.restrict_self(abi, rules)}
-            applied.append(LANDLOCK)
-        except (OSError, AttributeError) as exc:
-            if required:
-                raise
-            details[LANDLOCK] = str(exc)
-    if SECCOMP in wanted:
-        try:
-            seccomp.install(contained=NAMESPACES in applied)
-            applied.append(SECCOMP)
-        except (OSError, AttributeError) as exc:
-            if required:
-                raise
-            details[SECCOMP] = str(exc)
-    return {"layers": applied, "details": details}
+            report["details"][layer] = str(exc)
+            continue
+        report["layers"].append(layer)
+    return report
 
 
 def enter(config_path):
