@@ -5,6 +5,14 @@ copy of :mod:`cvlab_ch9.grader.harness` and the submission, and exchanges
 :mod:`cvlab_ch9.grader.harness.wire` frames with it over two pipes. Every reply is
 checked (request id, size) before anyone reads it.
 
+The kernel confines the process before anything else runs in it
+(:mod:`cvlab_ch9.grader.harness.confine`: namespaces, Landlock, seccomp, as
+far as :func:`cvlab_ch9.grader.isolation.isolation_status` found them on this
+machine): it reads only the Python installation, system libraries and its
+scratch folder, writes only there, starts nothing that outlives it, sees no
+other process and has no network. ``HOME``, ``TMPDIR`` and ``KERAS_HOME``
+point into the scratch folder, which is deleted afterwards.
+
 A request that outlives the check's deadline, a sandbox that uses more
 memory than the limit, ends, or answers with anything malformed raises
 :class:`SandboxFailure`; the caller scores that check 0 and starts a fresh
