@@ -106,7 +106,8 @@ def grader(quick, baseline=None, rounds=None):
             document = measured[-1][4]
             layers = (document.get("isolation") or {}).get("layers")
             rows.append([
-                label, f"{start_s:.2f} s", f"{wall:.1f} s", f"{peak_tree / 1024**3:.2f} GB", f"{peak_single / 1024**3:.2f} GB",
+                label, "-" if quick else f"{start_s:.2f} s", f"{wall:.1f} s", f"{peak_tree / 1024**3:.2f} GB",
+                f"{peak_single / 1024**3:.2f} GB",
                 f"{document['score']:g}/{document['max_score']:g}", "n/a" if layers is None else (", ".join(layers) or "none"),
             ])
     return table(
