@@ -69,7 +69,7 @@ def main(argv=None):
         start = time.perf_counter()
         print()
         kwargs = {}
-        if name in ("filters", "tfconfig"):
+        if name in ("filters", "tfconfig", "grader"):
             kwargs["rounds"] = args.rounds
         if name == "filters":
             kwargs["count"] = args.filters

@@ -104,6 +104,7 @@ def lab_code(lab, path):
 def results_document(submission_dir):
     """The Gradescope results (a dict) for the files in ``submission_dir``."""
     from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.isolation import isolation_status  # noqa: PLC0415
     from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
     from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
@@ -124,9 +125,11 @@ def results_document(submission_dir):
             results.extend(grade_code({lab: codes[lab]}, lab=lab, reference="live", include_hidden=True,
                                       extra_deny=[Path(submission_dir).resolve().parent]))
     hidden = {c.id for c in all_checks() if c.hidden}
-    document = json.loads(to_gradescope(results, hidden=hidden, hidden_visibility="after_published"))
+    document = json.loads(to_gradescope(results, hidden=hidden, hidden_visibility="after_published",
+                                        isolation=isolation_status()))
     graded = ", ".join(f"{found[lab].name}" for lab in codes)
-    document["output"] = f"Graded {graded or 'nothing'}." + (" " + " ".join(unreadable) if unreadable else "")
+    notes = [f"Graded {graded or 'nothing'}.", *unreadable, document.get("output", "")]
+    document["output"] = " ".join(note for note in notes if note)
     document["stdout_visibility"] = "hidden"
     return document
 
