@@ -25,6 +25,7 @@ import os
 import queue
 import secrets
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -80,13 +81,38 @@ class SandboxViolationError(Exception):
 
 
 def python_roots():
-    """Folders of this Python installation the sandbox may read (stdlib, site-packages, prefixes)."""
+    """Folders of this Python installation the sandbox may read (stdlib, site-packages, prefixes).
+
+    Also the folders that ``.pth`` files in site-packages add to the path: a venv
+    made on top of another environment's packages (a kit installed beside an
+    existing TensorFlow) imports numpy and TensorFlow from there.
+    """
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
+    roots.update(_pth_folders(site.getsitepackages()))
     return sorted(roots)
+
+
+def _pth_folders(site_dirs):
+    """Existing folders named by the path lines of the ``.pth`` files in ``site_dirs`` (as :mod:`site` reads them)."""
+    folders = set()
+    for site_dir in site_dirs:
+        for pth in sorted(Path(site_dir).glob("*.pth")):
+            try:
+                lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue  # site skips an unreadable .pth file too
+            for line in lines:
+                line = line.strip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                folder = Path(site_dir, line)
+                if folder.is_dir():
+                    folders.add(str(folder.resolve()))
+    return folders
 
 
 def project_roots():
