@@ -36,8 +36,9 @@ from pathlib import Path
 
 import nbformat
 
+from course.folder import ensure_config
 from course.notebooks import answer_sources, grade_id
-from course.pipeline import CONFIG_NAME, COURSE_DIR, autograde, release, run_nbgrader
+from course.pipeline import autograde, release, run_nbgrader
 from cvlab_ch9.processes import load_average
 
 #: Class sizes of the sizing table (notebooks to grade within one hour).
@@ -65,8 +66,7 @@ def submission(course_dir, lab, partial=False):
 
 def prepare(root, lab, students):
     """A released course in ``root`` with ``students`` submissions of ``lab``."""
-    root.mkdir(parents=True)
-    shutil.copy2(COURSE_DIR / CONFIG_NAME, root / CONFIG_NAME)
+    ensure_config(root)
     release(root, labs=[lab], log=lambda _: None)
     notebooks = {False: submission(root, lab), True: submission(root, lab, partial=True)}
     for index in range(students):
@@ -80,38 +80,39 @@ def serial_grades(course_dir, lab):
     """``({student: [(check, status, score)]}, seconds, CPU s)``: the judge in this process, no Dask."""
     from course.pipeline import judge_tasks, submissions  # noqa: PLC0415
     from cvlab_ch9.grader.batch.tasks import grade_serially  # noqa: PLC0415
+    from cvlab_ch9.grader.budget import Limits  # noqa: PLC0415
 
-    tasks, _, _ = judge_tasks(Path(course_dir), {lab: submissions(course_dir, lab)})
+    tasks, _, _, _ = judge_tasks(Path(course_dir), {lab: submissions(course_dir, lab)}, Limits.resolve(default_timeout_s=120.0))
     cpu, start = cpu_s(), time.perf_counter()
     grades = {t.student: [(r.id, r.status, r.score) for r in grade_serially(t)] for t in tasks}
     return grades, time.perf_counter() - start, cpu_s() - cpu
 
 
 def verdict_grades(course_dir, lab):
-    from course.judging import verdict_path  # noqa: PLC0415
+    from course.judging import verdict_store  # noqa: PLC0415
     from course.pipeline import submissions  # noqa: PLC0415
-    from cvlab_ch9.grader.batch.verdicts import read_verdict  # noqa: PLC0415
 
-    found = {}
+    store, found = verdict_store(course_dir), {}
     for student in submissions(course_dir, lab):
-        document = read_verdict(verdict_path(course_dir, lab, student))
+        document = store.read(lab, student)
         found[student] = None if document is None else [(r["id"], r["status"], r["score"]) for r in document["results"]]
     return found
 
 
 def measure_record(judged_course, tmp, lab, copies):
     """``(records, seconds)`` of one record phase for ``copies`` students (copies of a judged submission)."""
-    from course.judging import verdict_path  # noqa: PLC0415
-    from course.pipeline import record_lab, submissions  # noqa: PLC0415
+    from course.judging import verdict_store  # noqa: PLC0415
+    from course.pipeline import submissions  # noqa: PLC0415
+    from course.record import record_lab  # noqa: PLC0415
 
     course = shutil.copytree(judged_course, Path(tmp) / "record", ignore=shutil.ignore_patterns("autograded", "feedback"))
     first = submissions(course, lab)[0]
+    store = verdict_store(course)
+    verdict = store.read(lab, first)
     students = [f"copy{i:05d}" for i in range(copies)]
     for student in students:
         shutil.copytree(course / "submitted" / first / lab, course / "submitted" / student / lab)
-        verdict = verdict_path(course, lab, student)
-        verdict.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(verdict_path(course, lab, first), verdict)
+        store.write({**verdict, "student": student})
     start = time.perf_counter()
     failed = record_lab(course, lab, students, log=lambda _: None)
     return copies - len(failed), time.perf_counter() - start
