@@ -171,12 +171,12 @@ def submitted_students(course_dir, lab):
     """``(students, refused)``: the ids with a ``submitted/<student>/<lab>/`` folder (sorted), and
     ``{"<folder>/<lab>": sentence}`` for folders refused (a name that is no usable id, a link)."""
     from cvlab_ch9.grader.batch.files import is_real_folder  # noqa: PLC0415
-    from cvlab_ch9.grader.batch.ids import id_problem  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.ids import id_problem, is_hidden  # noqa: PLC0415
 
     submitted = Path(course_dir) / "submitted"
     students, refused = [], {}
     for folder in sorted(submitted.iterdir()) if is_real_folder(submitted) else []:
-        if folder.name.startswith(".") or not (folder / lab).is_dir():
+        if is_hidden(folder.name) or not (folder / lab).is_dir():
             continue
         problem = id_problem(folder.name)
         if problem is None and not (is_real_folder(folder) and is_real_folder(folder / lab)):

@@ -160,17 +160,21 @@ def record_lab(course_dir, lab, students, log=print):
 
 
 def gradebook_mismatches(course_dir, lab, store):
-    """``{student: (gradebook score or None, verdict score)}`` where the gradebook differs from a sealed verdict."""
-    from nbgrader.api import Gradebook  # noqa: PLC0415 - nbgrader's database layer loads only here
+    """``{student: (gradebook score or None, verdict score)}`` where the gradebook differs from a sealed verdict.
+
+    The gradebook's *automatic* scores are compared (an instructor's manual override in formgrader stays theirs).
+    """
+    from nbgrader.api import Gradebook, MissingEntry  # noqa: PLC0415 - nbgrader's database layer loads only here
 
     database = Path(course_dir) / "gradebook.db"
     if not database.is_file():
         return {}
     with Gradebook(f"sqlite:///{database}") as gradebook:
         try:
-            recorded = {row["student"]: float(row["score"]) for row in gradebook.notebook_submission_dicts(lab, lab)}
-        except Exception:  # noqa: BLE001 - a lab not released into this gradebook: nothing recorded to compare
-            recorded = {}
+            submitted = gradebook.find_notebook(lab, lab).submissions
+        except MissingEntry:  # the lab is not released into this gradebook: nothing recorded to compare
+            submitted = []
+        recorded = {sub.student.id: sum(g.auto_score or 0.0 for g in sub.grades) for sub in submitted}
     differences = {}
     for path in sorted((Path(course_dir) / "verdicts" / lab).glob("*.json")):
         student = path.stem
@@ -181,4 +185,3 @@ def gradebook_mismatches(course_dir, lab, store):
         if score is None or abs(score - document["score"]) > SCORE_TOLERANCE:
             differences[student] = (score, document["score"])
     return differences
-

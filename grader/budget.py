@@ -69,6 +69,8 @@ class Limits:
         budget_s: wall-clock seconds for grading the whole submission.
         cpu_s: CPU seconds its sandboxes may use together.
         restarts: sandboxes started after the first (after a crash, a hang, a skipped statement).
+        require_isolation: refuse to grade where the kernel cannot confine the sandbox (``--require-isolation``;
+            the judge checks it, see :mod:`cvlab_ch9.grader.judge`).
     """
 
     timeout_s: float | None = None
@@ -77,10 +79,11 @@ class Limits:
     budget_s: float = DEFAULT_BUDGET_S
     cpu_s: float = DEFAULT_CPU_S
     restarts: int = DEFAULT_RESTARTS
+    require_isolation: bool = False
 
     @classmethod
     def resolve(cls, timeout_s=None, memory_gb=None, load_s=None, budget_s=None, cpu_s=None, restarts=None,
-                default_timeout_s=None):
+                default_timeout_s=None, require_isolation=False):
         """Limits from the arguments, else the environment, else the defaults.
 
         ``default_timeout_s``: the check timeout when neither the argument nor the environment sets one
@@ -102,7 +105,8 @@ class Limits:
         count = _pick(restarts, RESTARTS_ENV, DEFAULT_RESTARTS)
         if count < 0 or count != int(count):
             raise LimitError(f"The number of sandbox restarts (--restarts) must be a whole number of 0 or more, not {count:g}.")
-        return cls(**{k: (float(v) if v is not None else None) for k, v in values.items()}, restarts=int(count))
+        return cls(**{k: (float(v) if v is not None else None) for k, v in values.items()}, restarts=int(count),
+                   require_isolation=bool(require_isolation))
 
     def timeout_for(self, chk):
         return self.timeout_s if self.timeout_s is not None else chk.timeout_s
@@ -301,4 +305,4 @@ def limits_from_arguments(args, timeout_default=None):
         LimitError: a value that is not usable.
     """
     return Limits.resolve(args.timeout, args.memory_limit, args.load_timeout, args.budget, args.cpu_budget, args.restarts,
-                          default_timeout_s=timeout_default)
+                          default_timeout_s=timeout_default, require_isolation=getattr(args, "require_isolation", False))

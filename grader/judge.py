@@ -219,12 +219,12 @@ class _LabGrader:
         except SandboxFailure as exc:
             now = time.monotonic()
             self._close(sandbox, kill=True)
+            if self._spent() is not None or (exc.kind == "timeout" and cut):  # the watchdog may end one that starts
+                self.budget.spent = self.budget.spent or "wall"
+                return self._spent()
             if exc.kind == "startup":
                 raise GraderError(f"The grading sandbox for {self.code.lab} could not start ({exc.detail}); "
                                   "set CVLAB_SANDBOX_DEBUG=1 to see its output.") from None
-            if self._spent() is not None or (exc.kind == "timeout" and cut):
-                self.budget.spent = self.budget.spent or "wall"
-                return self._spent()
             if exc.kind == "timeout" and exc.trace and self.load_retries < MAX_LOAD_RETRIES:
                 # like a notebook cell that is interrupted: skip what hung, load the rest
                 self.load_retries += 1
@@ -366,14 +366,15 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     return results
 
 
-def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None, limits=None):
+def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None, limits=None,
+          require_isolation=False):
     """Grade the lab modules in ``source`` (``"labs"``, ``"solutions"`` or a directory).
 
     See :func:`grade_code`; the limits are ``limits``, else from the arguments, else
     the environment (:mod:`cvlab_ch9.grader.budget`).
     """
     try:
-        limits = limits or Limits.resolve(timeout_s, memory_limit_gb)
+        limits = limits or Limits.resolve(timeout_s, memory_limit_gb, require_isolation=require_isolation)
     except LimitError as exc:
         raise GraderError(str(exc)) from None
     directory = resolve_source(source)

@@ -13,10 +13,11 @@ or the run stopped early, 2 for bad arguments.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, TLS_ENV, BatchError
+from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, TLS_ENV, BatchError, scheduler_problem
 from cvlab_ch9.grader.batch.engine import run_batch
 from cvlab_ch9.grader.batch.folders import OutputFolder, collect
 from cvlab_ch9.grader.budget import LimitError, add_limit_arguments, limits_from_arguments
@@ -51,15 +52,20 @@ def add_cluster_arguments(parser):
                        help="how long to wait for the scheduler and its first worker (default: %(default)s)")
     group.add_argument("--task-timeout", type=float, default=None, metavar="SECONDS",
                        help="longest one submission's task may run before it is stopped (default: --budget + 300 s)")
+    group.add_argument("--require-isolation", action="store_true",
+                       help="refuse to grade on a worker whose kernel cannot confine student code (every task there "
+                       "is reported as not graded, with the reason)")
     return group
 
 
 def cluster_problem(args):
-    """A sentence for unusable cluster options, else None."""
+    """A sentence for unusable cluster options (a plain tcp:// scheduler among them), else None."""
     if args.workers is not None and args.workers < 1:
         return "--workers must be at least 1."
     if args.task_timeout is not None and args.task_timeout <= 0:
         return "--task-timeout must be a positive number of seconds."
+    if args.scheduler:
+        return scheduler_problem(args.scheduler, args.tls or os.environ.get(TLS_ENV) or None, args.insecure_scheduler)
     return None
 
 

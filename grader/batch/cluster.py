@@ -108,12 +108,15 @@ def _remote_client(scheduler, connect_timeout_s, security):
 
 
 @contextlib.contextmanager
-def dask_client(workers=None, scheduler=None, connect_timeout_s=CONNECT_TIMEOUT_S, tls_dir=None, insecure=False):
+def dask_client(workers=None, scheduler=None, connect_timeout_s=CONNECT_TIMEOUT_S, tls_dir=None, insecure=False,
+                local_tls=True):
     """A connected ``distributed.Client``: to ``scheduler``, else to a new in-process LocalCluster of ``workers``.
 
     Args:
         scheduler: ``tls://HOST:PORT`` (with ``tls_dir``), or ``tcp://HOST:PORT`` with ``insecure``.
         tls_dir: the folder of ``python -m grader batch certs`` (default ``$CVLAB_DASK_TLS``).
+        local_tls: False only to measure what TLS costs (``python -m course.benchmark --tls-cost``): a LocalCluster
+            over plain TCP on 127.0.0.1.
 
     Raises:
         BatchError: the scheduler is refused or does not answer, or has no workers.
@@ -135,6 +138,6 @@ def dask_client(workers=None, scheduler=None, connect_timeout_s=CONNECT_TIMEOUT_
     with dask.config.set(config), LocalCluster(
         n_workers=workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None,
         silence_logs=logging.ERROR, memory_limit=0,  # the sandboxes have their own memory limit
-        security=Security.temporary(), host="127.0.0.1",
+        security=Security.temporary() if local_tls else None, host="127.0.0.1",
     ) as cluster, Client(cluster) as client:
         yield client

@@ -145,7 +145,7 @@ class _Watch:
 
 
 def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connect_timeout_s=CONNECT_TIMEOUT_S,
-              tls_dir=None, insecure=False, task_timeout_s=None, grade=grade_task, warm=True):
+              tls_dir=None, insecure=False, task_timeout_s=None, grade=grade_task, warm=True, local_tls=True):
     """Grade ``tasks`` on Dask; ``record(outcome) -> bool`` (written?) runs here for every accepted result.
 
     Args:
@@ -158,6 +158,7 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
         task_timeout_s: longest a task may run (default: the tasks' ``Limits.task_timeout_s``).
         grade: the function a worker runs per task (:func:`~cvlab_ch9.grader.batch.tasks.grade_task`).
         warm: register :class:`WarmJudgePlugin` (TensorFlow and the reference on every worker).
+        local_tls: see :func:`~cvlab_ch9.grader.batch.cluster.dask_client` (False only to measure what TLS costs).
 
     Returns:
         BatchRun.
@@ -175,7 +176,7 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     by_key = {t.key: t for t in tasks}
     watch = _Watch(task_timeout_s or max(t.limits.task_timeout_s for t in tasks))
     start = time.perf_counter()
-    with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure) as client:
+    with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure, local_tls) as client:
         if warm:
             try:
                 client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")

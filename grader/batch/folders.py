@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 from cvlab_ch9.grader.batch.files import Refused, is_real_folder, read_inside, walk_files
-from cvlab_ch9.grader.batch.ids import id_problem
+from cvlab_ch9.grader.batch.ids import id_problem, is_hidden
 from cvlab_ch9.grader.batch.ledger import Ledger
 from cvlab_ch9.grader.batch.tasks import GradeTask
 from cvlab_ch9.grader.batch.verdicts import VerdictStore, verdict_results, write_bytes, write_json
@@ -58,7 +58,7 @@ def student_folders(submissions_dir):
     folders, refused = {}, {}
     for entry in sorted(Path(submissions_dir).iterdir()):
         shown = entry.name if id_problem(entry.name) is None else repr(entry.name)  # no newline reaches a log line
-        if entry.name.startswith("."):
+        if is_hidden(entry.name):
             continue
         if entry.is_symlink():
             if entry.is_dir():

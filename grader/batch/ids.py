@@ -11,7 +11,14 @@ import re
 
 #: Letters, digits and ``. _ - @ +``; starting with a letter, digit or ``_``; at most 64 characters.
 STUDENT_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
+#: A hidden folder of a tool (``.git``, ``.ipynb_checkpoints``): skipped without a word.
+HIDDEN = re.compile(r"\.[A-Za-z0-9_][A-Za-z0-9_.-]*")
 MAX_SHOWN = 80
+
+
+def is_hidden(name):
+    """True for an ordinary hidden folder name (``.git``), which is no student's; ``..\\x`` is not one."""
+    return HIDDEN.fullmatch(name) is not None
 
 
 def id_problem(name):

@@ -13,7 +13,7 @@ values, frozen read-only) is reused.
 What comes back is the judge's :class:`Outcome`; the writer records it only
 when :func:`outcome_problem` finds it consistent with the task it was sent
 for (the same student, lab and code, this grader's fingerprint, exactly the
-lab's checks, every score within its check's points).
+lab's checks, full points exactly for a pass and none beyond a check's points).
 """
 
 import dataclasses
@@ -106,7 +106,7 @@ def outcome_problem(task, outcome, fingerprint, checks):
     for result in results:
         score = result.score
         if not isinstance(score, (int, float)) or not 0 <= score <= result.max_score or (
-                result.status == PASSED and score != result.max_score):
+                (result.status == PASSED) != (score == result.max_score)):  # full points exactly for a pass
             return f"the worker's verdict gives {result.id} {score!r} of {result.max_score:g} points with status {result.status!r}"
     return None
 
