@@ -31,6 +31,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -294,16 +296,33 @@ def test_a_cpu_burner_loses_its_own_exercise_once_the_cpu_budget_is_spent(serial
     assert all(r["status"] == PASSED for r in burner["results"] if r["exercise"] != "mean_iou")
 
 
+def _tls_without_a_certificate(address, ca_file):
+    """Speak TLS to ``address`` trusting its CA but showing no certificate; what the server answers."""
+    host, port = address.removeprefix("tls://").rsplit(":", 1)
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.check_hostname = False
+    with socket.create_connection((host, int(port)), timeout=10) as raw, context.wrap_socket(raw) as tls:
+        tls.sendall(b"\0" * 8)
+        return tls.recv(1)  # TLS 1.3: the server's "certificate required" alert arrives here
+
+
 def test_a_client_without_the_clusters_certificate_can_neither_connect_nor_run_code(cluster, certs):
     from distributed import Client, Security  # noqa: PLC0415
 
     address = cluster.scheduler_address
     assert address.startswith("tls://")
-    for security in (None, Security.temporary()):  # no certificate; one of another CA
-        with pytest.raises((OSError, TimeoutError, TypeError)):
-            Client(address, timeout=3, security=security)
-        with pytest.raises((OSError, TimeoutError, ValueError)):
-            Client(address.replace("tls://", "tcp://"), timeout=3, security=security)
+    with pytest.raises((OSError, TimeoutError)):  # plain TCP to the TLS port
+        Client(address.replace("tls://", "tcp://"), timeout=3)
+    with pytest.raises((OSError, TimeoutError)):  # a certificate of another CA
+        Client(address, timeout=3, security=Security.temporary())
+    for worker in cluster.scheduler_info["workers"]:
+        with pytest.raises((OSError, TimeoutError)):  # nor straight to a worker
+            Client(worker, timeout=3, security=Security.temporary())
+    try:
+        answer = _tls_without_a_certificate(address, role_files(certs, "ca")[0])
+    except ssl.SSLError as exc:
+        answer = exc
+    assert answer == b"" or "CERTIFICATE_REQUIRED" in str(answer) or "certificate" in str(answer).lower(), answer
     with Client(address, timeout=10, security=role_security(certs, "client")) as client:
         assert len(client.run(os.getpid)) == 2, "the instructor's certificate gets in"
 
@@ -405,3 +424,27 @@ def test_the_documented_tls_cluster_grades_and_a_scheduler_that_goes_away_is_one
     assert run_cli(small, out, cluster, certs) == 0
     assert "graded 1 of 1" in capsys.readouterr().out
     assert scores_of(out) == {"sam0": serial["mallory"], "sam1": serial["mallory"]}
+
+
+def test_the_default_cluster_is_tls_and_a_task_past_its_timeout_is_given_up(tmp_path):
+    """The in-process LocalCluster of every run: TLS with a certificate made for the run; a stuck task is stopped."""
+    from distributed import Client  # noqa: PLC0415
+
+    from cvlab_ch9.grader.batch.cluster import dask_client  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.progress import Progress  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import LabCode  # noqa: PLC0415
+
+    with dask_client(workers=1) as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        with pytest.raises((OSError, TimeoutError, TypeError)):
+            Client(address, timeout=3)
+    recorded, start = [], time.monotonic()
+    tasks = [GradeTask("ann", LAB, LabCode(LAB, f"{LAB}.py", "x = 1\n"), "h1")]
+    run = run_batch(tasks, recorded.append, workers=1, progress=Progress(1, stream=io.StringIO()), task_timeout_s=2,
+                    grade=lambda task: time.sleep(600), warm=False)
+    assert run.failed == {f"ann/{LAB}": "grading it took longer than 2 s (the task timeout) and was stopped; "
+                                        "grade it alone to see why"}
+    assert not recorded and run.interrupted is None and time.monotonic() - start < 120
