@@ -27,7 +27,8 @@ Grading has two phases:
    the others, and is reported by name. The gradebook's scores are then
    compared with the sealed verdicts; a difference is recorded again.
 
-Then ``generate_feedback`` and ``export`` (CSV) run as usual, and a
+Then ``generate_feedback`` (for the labs that got a record in this run) and
+``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
 verdicts with :func:`cvlab_ch9.grader.report.to_gradescope`.
 """
@@ -67,6 +68,7 @@ class GradingRun:
         seconds: wall time of both phases.
         workers: Dask worker processes that judged.
         recorded: submissions recorded into the gradebook in this run.
+        recorded_labs: the labs with at least one submission recorded in this run (their feedback is out of date).
         record_seconds: wall time of the record phase.
         batch: the :class:`cvlab_ch9.grader.batch.engine.BatchRun` of the judge phase.
     """
@@ -80,6 +82,7 @@ class GradingRun:
     recorded: int = 0
     record_seconds: float = 0.0
     batch: object = None
+    recorded_labs: set = dataclasses.field(default_factory=set)
 
     @property
     def count(self):
@@ -248,8 +251,8 @@ def needs_record(course_dir, lab, student):
 
 
 def _record(course_dir, found, failed, force, store, log):
-    """Record the new verdicts of ``found`` and every score the gradebook lacks; returns how many were recorded."""
-    recorded = 0
+    """Record the new verdicts of ``found`` and every score the gradebook lacks; returns ``{lab: how many}``."""
+    recorded = {}
     for lab, students in found.items():
         differing = gradebook_mismatches(course_dir, lab, store)
         recordable = [s for s in students if f"{s}/{lab}" not in failed
@@ -264,7 +267,7 @@ def _record(course_dir, found, failed, force, store, log):
         for name, reason in not_recorded.items():
             log(f"could not record {name}: {reason}")
         failed.update(not_recorded)
-        recorded += len(recordable) - len(not_recorded)
+        recorded[lab] = len(recordable) - len(not_recorded)
     return recorded
 
 
@@ -325,9 +328,10 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
         raise CourseError(f"judging stopped early: {batch.interrupted}. The {batch.graded} verdict(s) judged are kept: "
                           "run `python -m course grade` again to judge the rest and record them.")
     record_start = time.perf_counter()
-    recorded = _record(course_dir, found, failed, force, store, log)
+    by_lab = _record(course_dir, found, failed, force, store, log)
+    recorded = sum(by_lab.values())
     run = GradingRun(found, failed, tried, skipped, time.perf_counter() - start, batch.workers, recorded,
-                     time.perf_counter() - record_start, batch)
+                     time.perf_counter() - record_start, batch, {lab for lab, count in by_lab.items() if count})
     log(
         f"judged {run.judged} and recorded {recorded} of {run.count} submissions ({', '.join(found) or 'none'}) "
         f"in {run.seconds:.1f} s with {batch.workers} worker(s): {batch.per_minute:.1f} judged per minute, "
@@ -389,7 +393,10 @@ def grade(course_dir=None, labs=None, workers=None, check_timeout_s=DEFAULT_CHEC
                           + old_data_hint(course_dir))
     run = autograde(course_dir, labs, workers, check_timeout_s, force, log, scheduler=scheduler, **cluster)
     for lab in run.submissions:
-        run_nbgrader(course_dir, "generate_feedback", lab, "--force")
-        log(f"{lab}: feedback in {course_dir / 'feedback'}")
+        if lab in run.recorded_labs or not (course_dir / "feedback").is_dir():
+            run_nbgrader(course_dir, "generate_feedback", lab, "--force")
+            log(f"{lab}: feedback in {course_dir / 'feedback'}")
+        else:
+            log(f"{lab}: nothing recorded in this run, its feedback is up to date")
     export(course_dir, list(run.submissions), log)
     return run
