@@ -60,7 +60,8 @@ def _grade(args):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     grade(args.course_dir, labs=args.lab, workers=args.workers, force=args.force, scheduler=args.scheduler,
-          limits=limits, tls_dir=args.tls, insecure=args.insecure_scheduler, task_timeout_s=args.task_timeout)
+          limits=limits, tls_dir=args.tls, insecure=args.insecure_scheduler, task_timeout_s=args.task_timeout,
+          connect_timeout_s=args.connect_timeout)
     return 0
 
 

@@ -272,7 +272,8 @@ def _record(course_dir, found, failed, force, store, log):
 
 
 def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
-              scheduler=None, progress=None, limits=None, tls_dir=None, insecure=False, task_timeout_s=None):
+              scheduler=None, progress=None, limits=None, tls_dir=None, insecure=False, task_timeout_s=None,
+              connect_timeout_s=None):
     """Judge every changed submission of ``labs`` on Dask, then record the new verdicts.
 
     Args:
@@ -281,6 +282,7 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
         progress: a :class:`cvlab_ch9.grader.batch.progress.Progress` (default: a bar on stderr).
         limits: the judge's :class:`cvlab_ch9.grader.budget.Limits` (default: ``check_timeout_s`` per check,
             the rest from the environment).
+        tls_dir, insecure, task_timeout_s, connect_timeout_s: see :func:`cvlab_ch9.grader.batch.engine.run_batch`.
 
     Returns:
         GradingRun. Submissions that cannot be graded or recorded are listed
@@ -291,7 +293,7 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
         CourseError: no scheduler answered, or the run was interrupted (the
             verdicts judged so far are kept; a re-run records them).
     """
-    from cvlab_ch9.grader.batch.cluster import BatchError  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError  # noqa: PLC0415
     from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
     from cvlab_ch9.grader.budget import LimitError, Limits  # noqa: PLC0415
 
@@ -318,7 +320,8 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
             f"{', '.join(sorted(store.changed))}")
     try:
         batch = run_batch(tasks, store.record, workers=workers, scheduler=scheduler, progress=progress,
-                          tls_dir=tls_dir, insecure=insecure, task_timeout_s=task_timeout_s)
+                          tls_dir=tls_dir, insecure=insecure, task_timeout_s=task_timeout_s,
+                          connect_timeout_s=connect_timeout_s or CONNECT_TIMEOUT_S)
     except BatchError as exc:
         raise CourseError(str(exc)) from None
     for name, reason in batch.failed.items():
@@ -382,7 +385,7 @@ def grade(course_dir=None, labs=None, workers=None, check_timeout_s=DEFAULT_CHEC
           scheduler=None, **cluster):
     """Judge and record every submission, generate feedback, export grades.
 
-    ``cluster``: ``limits``, ``tls_dir``, ``insecure``, ``task_timeout_s`` of :func:`autograde`.
+    ``cluster``: ``limits``, ``tls_dir``, ``insecure``, ``task_timeout_s``, ``connect_timeout_s`` of :func:`autograde`.
 
     Returns:
         GradingRun of the autograde step.

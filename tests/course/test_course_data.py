@@ -110,3 +110,23 @@ def test_the_csv_export_quotes_what_nbgrader_would_not(tmp_path):
     assert (ann["first_name"], ann["last_name"], ann["raw_score"], ann["score"]) == ("Ann, Jr.", 'O"Neil', "20.0", "18.0")
     assert (bob["first_name"], bob["last_name"], bob["score"], bob["timestamp"]) == ("Bob\n2", "", "0.0", "")
     assert not (tmp_path / "grades.csv.part").exists()
+
+
+def test_one_student_nbgrader_cannot_record_never_stops_the_others(monkeypatch, tmp_path):
+    """nbgrader aborts a lab's run at one bad submission; each one not recorded is then tried alone."""
+    from course import record  # noqa: PLC0415 - the module whose nbgrader call is replaced
+
+    calls = []
+
+    def autograde(course_dir, lab, students):
+        calls.append(list(students))
+        if "bad" in students:  # nbgrader stops at the bad one: the students after it are not recorded either
+            failing = students[students.index("bad"):]
+            return {s: "[AutogradeApp | ERROR] There was an error processing assignment\n"
+                       "[AutogradeApp | ERROR] ValueError: bad cell\n" for s in failing}
+        return {}
+
+    monkeypatch.setattr(record, "_autograde", autograde)
+    failed = record.record_lab(tmp_path, LAB, ["ann", "bad", "cat", "dan"], log=lambda _: None)
+    assert calls == [["ann", "bad", "cat", "dan"], ["bad"], ["cat"], ["dan"]]
+    assert failed == {f"bad/{LAB}": "nbgrader could not record it (ValueError: bad cell)"}
