@@ -21,8 +21,8 @@ CPU burner loses only its own exercise; a worker killed mid-batch, Ctrl+C and
 a scheduler that goes away lose and double nothing; a client without the
 cluster's certificate can neither connect nor run code on the workers.
 
-Cost on 2 shared cores: about 5 minutes (the serial reference grades five
-students once in this process, the cluster grades the class once, then small batches).
+Cost on 2 shared cores: about 6-7 minutes, 300 CPU s (the serial reference grades
+five students once in this process, the cluster grades the class once, then small batches).
 """
 
 import csv
@@ -303,7 +303,7 @@ def _tls_without_a_certificate(address, ca_file):
     context.check_hostname = False
     with socket.create_connection((host, int(port)), timeout=10) as raw, context.wrap_socket(raw) as tls:
         tls.sendall(b"\0" * 8)
-        return tls.recv(1)  # TLS 1.3: the server's "certificate required" alert arrives here
+        return tls.recv(1)  # TLS 1.3: the server's "certificate required" alert (or its close) arrives here
 
 
 def test_a_client_without_the_clusters_certificate_can_neither_connect_nor_run_code(cluster, certs):
@@ -318,11 +318,11 @@ def test_a_client_without_the_clusters_certificate_can_neither_connect_nor_run_c
     for worker in cluster.scheduler_info["workers"]:
         with pytest.raises((OSError, TimeoutError)):  # nor straight to a worker
             Client(worker, timeout=3, security=Security.temporary())
-    try:
-        answer = _tls_without_a_certificate(address, role_files(certs, "ca")[0])
-    except ssl.SSLError as exc:
-        answer = exc
-    assert answer == b"" or "CERTIFICATE_REQUIRED" in str(answer) or "certificate" in str(answer).lower(), answer
+    try:  # the server ends the handshake (an alert, or it closes): never a byte of Dask (a timeout here fails)
+        refused = _tls_without_a_certificate(address, role_files(certs, "ca")[0]) == b""
+    except ssl.SSLError:
+        refused = True
+    assert refused
     with Client(address, timeout=10, security=role_security(certs, "client")) as client:
         assert len(client.run(os.getpid)) == 2, "the instructor's certificate gets in"
 
