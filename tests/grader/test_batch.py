@@ -400,7 +400,8 @@ def test_the_documented_tls_cluster_grades_and_a_scheduler_that_goes_away_is_one
     scheduler_line, worker_line = lines
     worker_line = worker_line.replace("--nworkers -1", "--nworkers 1")
     dask = str(Path(sys.executable).parent / "dask")
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # TMPDIR: the sandbox the killed worker was running leaves its scratch folder here, which pytest removes
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(tmp_path)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": tmp_path}
     scheduler = start_group([dask, *scheduler_line.split()[1:]], **quiet)
     worker = start_group([dask, *worker_line.split()[1:]], **quiet)
