@@ -84,21 +84,27 @@ exec "$PYTHON" -m course.gradescope run --submission "$ROOT/submission" --result
 
 
 def find_submitted(submission_dir):
-    """``{lab: path}`` of the lab files in a submission folder (any depth; .py preferred over .ipynb)."""
+    """``{lab: path}`` of the lab files in a submission folder (any depth; .py preferred over .ipynb; links not entered)."""
     from cvlab_ch9.grader.batch.folders import find_lab_files  # noqa: PLC0415
 
     return find_lab_files(submission_dir)
 
 
-def lab_code(lab, path):
-    """The :class:`cvlab_ch9.grader.judge.LabCode` of one submitted file."""
+def lab_code(lab, path, submission_dir):
+    """The :class:`cvlab_ch9.grader.judge.LabCode` of one submitted file (a link in the submission: refused, one sentence)."""
+    from cvlab_ch9.grader.batch.files import Refused  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import LabCode  # noqa: PLC0415
+
     if path.suffix == ".ipynb":
         from course.judging import notebook_code  # noqa: PLC0415
 
-        return notebook_code(path, REPO_ROOT / "course" / "source" / lab / f"{lab}.ipynb", lab)
+        try:
+            return notebook_code(path, REPO_ROOT / "course" / "source" / lab / f"{lab}.ipynb", lab, root=submission_dir)
+        except Refused as exc:
+            return LabCode(lab, path.name, refusal=str(exc))
     from cvlab_ch9.grader.batch.folders import read_code  # noqa: PLC0415
 
-    return read_code(lab, path)
+    return read_code(lab, path, submission_dir)
 
 
 def results_document(submission_dir):
@@ -116,7 +122,7 @@ def results_document(submission_dir):
     codes, unreadable = {}, []
     for lab, path in found.items():
         try:
-            codes[lab] = lab_code(lab, path)
+            codes[lab] = lab_code(lab, path, submission_dir)
         except Exception as exc:  # noqa: BLE001 - a broken notebook file: graded as missing, with the reason
             unreadable.append(f"{path.name} could not be read ({type(exc).__name__}); resubmit it.")
     results = []

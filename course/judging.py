@@ -16,6 +16,7 @@ feedback for the student while they work.
 import re
 from pathlib import Path
 
+from cvlab_ch9.grader.batch.ledger import Ledger
 from cvlab_ch9.grader.batch.verdicts import VerdictStore
 from cvlab_ch9.grader.core import CheckResult, all_checks
 from cvlab_ch9.grader.judge import LabCode
@@ -40,18 +41,31 @@ def source_cells(source_notebook):
             if c.cell_type == "code" and _nbgrader(c).get("grade_id")}
 
 
-def notebook_code(submitted_path, source_path, lab):
+def notebook_code(submitted_path, source_path, lab, root=None):
     """The code of a submitted notebook to judge, as a :class:`cvlab_ch9.grader.judge.LabCode` of cells.
 
     Kept, in the submitted order: the student's answer cells, code cells the
-    student added, and the read-only given cells as the *source* has them.
-    Dropped: the setup cell, test cells, any other locked cell and markdown.
-    A given cell the student deleted is still included (from the source).
+    student added (also cells whose nbgrader metadata names no cell of the
+    source: the student's code all the same), and the read-only given cells
+    as the *source* has them. Dropped: the setup cell, test cells, any other
+    locked cell and markdown. A given cell the student deleted is still
+    included (from the source).
+
+    Args:
+        root: the folder the submission must lie in; no link below it is followed
+            (default: the notebook's own folder).
+
+    Raises:
+        cvlab_ch9.grader.batch.files.Refused: the notebook is a link (or not a regular file).
+        ValueError and others of nbformat: not a notebook.
     """
     import nbformat  # noqa: PLC0415
 
+    from cvlab_ch9.grader.batch.files import read_inside  # noqa: PLC0415
+
     source = nbformat.read(str(source_path), as_version=4)
-    submitted = nbformat.read(str(submitted_path), as_version=4)
+    data = read_inside(root if root is not None else Path(submitted_path).parent, submitted_path)
+    submitted = nbformat.reads(data.decode("utf-8"), as_version=4)
     given = source_cells(source)
     cells, seen = [{"name": "prelude", "source": PRELUDE}], set()
     for cell in submitted.cells:
@@ -60,9 +74,8 @@ def notebook_code(submitted_path, source_path, lab):
         meta = _nbgrader(cell)
         grade_id = meta.get("grade_id")
         trusted = given.get(grade_id)
-        if trusted is None:
-            if not meta:  # a cell the student added
-                cells.append({"name": f"added cell {len(cells)}", "source": _without_magics(cell.source)})
+        if trusted is None:  # a cell the student added (or whose metadata they made up): their code
+            cells.append({"name": f"added cell {len(cells)}", "source": _without_magics(cell.source)})
             continue
         seen.add(grade_id)
         trusted_meta = _nbgrader(trusted)
@@ -80,8 +93,8 @@ def verdict_path(course_dir, lab, student):
 
 
 def verdict_store(course_dir, replace=False):
-    """The course's single writer of verdicts (``verdicts/<lab>/<student>.json``); see :class:`VerdictStore`."""
-    return VerdictStore(lambda lab, student: verdict_path(course_dir, lab, student), replace)
+    """The course's single writer of verdicts (``verdicts/<lab>/<student>.json``, sealed in ``.cvlab/``); see :class:`VerdictStore`."""
+    return VerdictStore(lambda lab, student: verdict_path(course_dir, lab, student), Ledger(course_dir), replace)
 
 
 def cell_outcomes(lab, document):

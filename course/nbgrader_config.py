@@ -1,9 +1,10 @@
-"""nbgrader configuration of the cvlab course (chapter 9 labs).
+"""nbgrader configuration of the cvlab course (chapter 9 labs): the template of every course folder.
 
-nbgrader reads this file from the current directory; `python -m course`
-runs nbgrader with the course folder as its working directory. The
-repository root (for `course.preprocessors`) is $CVLAB_ROOT, else the folder
-above this one.
+`python -m course release` copies this file into the course folder (the
+instructor's data, `--course DIR`, see course/folder.py) when it has none;
+nbgrader reads it from there, its working directory. The repository root
+(for `course.preprocessors`) is $CVLAB_ROOT, which `python -m course` sets,
+else the folder above the course folder.
 """
 
 import os

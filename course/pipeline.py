@@ -1,5 +1,11 @@
 """Release and grade the course with the real nbgrader; the judge decides every score.
 
+The course's data lives in the course folder the instructor names
+(:mod:`course.folder`: ``--course DIR``, ``$CVLAB_COURSE_DIR``, else the
+checkout's ``course_data/``), never in the code. Student ids are its
+``submitted/`` folder names, checked (:mod:`cvlab_ch9.grader.batch.ids`): a
+refused folder is reported by name and the others are graded.
+
 Grading has two phases:
 
 1. *Judge.* Every submitted notebook is taken apart into the code the
@@ -14,13 +20,15 @@ Grading has two phases:
    fingerprint. A re-run skips submissions whose code (and the grader) did
    not change. Nothing of the student's runs in nbgrader's process or a
    Jupyter kernel.
-2. *Record, one writer.* One ``nbgrader autograde`` per lab reads the
-   submitted notebooks whose verdict is newer than their last record,
-   without executing them: nbgrader's own preprocessors restore locked and
-   deleted cells, :class:`JudgeOutputs` writes each test cell's output from
-   the verdict, and SaveAutoGrades scores the cells into the sqlite gradebook.
+2. *Record, one writer* (:mod:`course.record`). One ``nbgrader autograde``
+   per lab records the submissions whose verdict is newer than their last
+   record, without executing them, from record copies whose nbgrader
+   metadata is the source's; a student nbgrader cannot record never stops
+   the others, and is reported by name. The gradebook's scores are then
+   compared with the sealed verdicts; a difference is recorded again.
 
-Then ``generate_feedback`` and ``export`` (CSV) run as usual, and a
+Then ``generate_feedback`` (for the labs that got a record in this run) and
+``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
 verdicts with :func:`cvlab_ch9.grader.report.to_gradescope`.
 """
@@ -28,41 +36,23 @@ verdicts with :func:`cvlab_ch9.grader.report.to_gradescope`.
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from course.folder import CONFIG_NAME, CourseError, course_folder, ensure_config, old_data_hint
 from course.notebooks import COURSE_DIR, ROOT_ENV, notebook_labs, write_notebooks
+from course.record import gradebook_mismatches, record_lab
 from cvlab_ch9.paths import REPO_ROOT
 from cvlab_ch9.processes import kill_tree, start_group
 from cvlab_ch9.quiet import QUIET_ENV
 
-CONFIG_NAME = "nbgrader_config.py"
+__all__ = ["CONFIG_NAME", "COURSE_DIR", "CourseError", "autograde", "export", "grade", "release", "run_nbgrader",
+           "submissions"]
 DEFAULT_CHECK_TIMEOUT_S = 120.0
-
-#: Autograde preprocessors of the record phase: nbgrader's defaults without Execute, plus the judge's outputs.
-RECORD_SANITIZE = [
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-RECORD_AUTOGRADE = [
-    "course.preprocessors.JudgeOutputs",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-
-
-class CourseError(RuntimeError):
-    """An nbgrader step failed; the message carries the end of its log."""
+#: nbgrader's CSV export, written with the csv module (nbgrader's own joins fields with commas unquoted).
+CSV_EXPORTER = "course.csv_export.CsvExport"
 
 
 @dataclasses.dataclass
@@ -78,6 +68,7 @@ class GradingRun:
         seconds: wall time of both phases.
         workers: Dask worker processes that judged.
         recorded: submissions recorded into the gradebook in this run.
+        recorded_labs: the labs with at least one submission recorded in this run (their feedback is out of date).
         record_seconds: wall time of the record phase.
         batch: the :class:`cvlab_ch9.grader.batch.engine.BatchRun` of the judge phase.
     """
@@ -91,6 +82,7 @@ class GradingRun:
     recorded: int = 0
     record_seconds: float = 0.0
     batch: object = None
+    recorded_labs: set = dataclasses.field(default_factory=set)
 
     @property
     def count(self):
@@ -149,23 +141,24 @@ def run_nbgrader(course_dir, *args, timeout_s=None):
     return output
 
 
-def course_labs(course_dir=COURSE_DIR):
+def course_labs(course_dir=None):
     """Labs with a source notebook in ``course_dir/source``, in lab order."""
-    source = Path(course_dir) / "source"
+    source = course_folder(course_dir) / "source"
     return [lab for lab in notebook_labs() if (source / lab / f"{lab}.ipynb").is_file()]
 
 
-def release(course_dir=COURSE_DIR, labs=None, log=print):
+def release(course_dir=None, labs=None, log=print):
     """Regenerate the source notebooks from solutions/ and run ``generate_assignment``.
 
     Args:
-        course_dir: the course folder (holds nbgrader_config.py).
+        course_dir: the course folder (default :func:`course.folder.course_folder`); gets an
+            ``nbgrader_config.py`` from the template when it has none.
         labs: lab names; default every lab with a solution and checks.
 
     Returns:
         list[Path]: the release notebooks.
     """
-    course_dir = Path(course_dir).resolve()
+    course_dir = ensure_config(course_folder(course_dir))
     written = write_notebooks(source_dir=course_dir / "source")
     if written:
         log(f"regenerated source notebooks: {', '.join(written)}")
@@ -177,30 +170,52 @@ def release(course_dir=COURSE_DIR, labs=None, log=print):
     return released
 
 
-def submissions(course_dir, lab):
-    """Student ids with a ``submitted/<student>/<lab>/`` folder, sorted."""
+def submitted_students(course_dir, lab):
+    """``(students, refused)``: the ids with a ``submitted/<student>/<lab>/`` folder (sorted), and
+    ``{"<folder>/<lab>": sentence}`` for folders refused (a name that is no usable id, a link)."""
+    from cvlab_ch9.grader.batch.files import is_real_folder  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.ids import id_problem, is_hidden  # noqa: PLC0415
+
     submitted = Path(course_dir) / "submitted"
-    return sorted(d.parent.name for d in submitted.glob(f"*/{lab}") if d.is_dir()) if submitted.is_dir() else []
+    students, refused = [], {}
+    for folder in sorted(submitted.iterdir()) if is_real_folder(submitted) else []:
+        if is_hidden(folder.name) or not (folder / lab).is_dir():
+            continue
+        problem = id_problem(folder.name)
+        if problem is None and not (is_real_folder(folder) and is_real_folder(folder / lab)):
+            problem = "the submission folder is a link, which the grader does not follow: copy the folder itself"
+        if problem is None:
+            students.append(folder.name)
+        else:
+            refused[f"{folder.name if id_problem(folder.name) is None else repr(folder.name)}/{lab}"] = problem
+    return students, refused
+
+
+def submissions(course_dir, lab):
+    """Student ids with a ``submitted/<student>/<lab>/`` folder, sorted (refused folders left out)."""
+    return submitted_students(course_dir, lab)[0]
 
 
 # -- phase 1: the judge ------------------------------------------------------------
 
 
-def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False):
+def judge_tasks(course_dir, found, limits, force=False):
     """The submissions of ``found`` ({lab: [student]}) to judge, read here as code.
 
     Returns:
-        ``(tasks, unreadable, skipped)``: a :class:`cvlab_ch9.grader.batch.tasks.GradeTask`
-        per submission whose verdict is missing or was made from other code
-        or by another grader (every one with ``force``), ``{"<student>/<lab>":
-        reason}`` for files that are not notebooks, and how many were up to date.
+        ``(tasks, unreadable, skipped, store)``: a :class:`cvlab_ch9.grader.batch.tasks.GradeTask`
+        per submission whose verdict is missing, was made from other code or by
+        another grader, or changed on disk since it was written (every one with
+        ``force``), ``{"<student>/<lab>": reason}`` for files that are not
+        notebooks, how many were up to date, and the verdict store (its
+        ``changed`` lists the verdicts found changed).
     """
     from course.judging import notebook_code, verdict_store  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.files import Refused  # noqa: PLC0415
     from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
-    from cvlab_ch9.grader.judge import Limits, grader_fingerprint  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import LabCode, grader_fingerprint  # noqa: PLC0415
 
-    store = verdict_store(course_dir)
-    limits = Limits(timeout_s=check_timeout_s)
+    store = verdict_store(course_dir, replace=force)
     tasks, unreadable, skipped = [], {}, 0
     for lab, students in found.items():
         fingerprint = grader_fingerprint(lab)
@@ -208,7 +223,9 @@ def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, forc
         for student in students:
             submitted = course_dir / "submitted" / student / lab / f"{lab}.ipynb"
             try:
-                code = notebook_code(submitted, source, lab)
+                code = notebook_code(submitted, source, lab, root=course_dir / "submitted")
+            except Refused as exc:  # a link: 0 with the sentence, recorded like any verdict
+                code = LabCode(lab, submitted.name, refusal=str(exc))
             except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for a file that is not a notebook
                 unreadable[f"{student}/{lab}"] = (
                     f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})")
@@ -218,7 +235,7 @@ def judge_tasks(course_dir, found, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, forc
                 skipped += 1
                 continue
             tasks.append(GradeTask(student, lab, code, digest, limits, (str(course_dir),)))
-    return tasks, unreadable, skipped
+    return tasks, unreadable, skipped, store
 
 
 def needs_record(course_dir, lab, student):
@@ -230,70 +247,81 @@ def needs_record(course_dir, lab, student):
     return verdict.is_file() and (not autograded.is_file() or autograded.stat().st_mtime < verdict.stat().st_mtime)
 
 
-# -- phase 2: record -----------------------------------------------------------------
+# -- phase 2: record (course.record) -----------------------------------------------------
 
 
-def record_lab(course_dir, lab, students, log=print):
-    """Record the verdicts of ``students`` for ``lab`` in the gradebook (nbgrader autograde, no execution).
-
-    Returns:
-        {"<student>/<lab>": reason} for submissions nbgrader could not record.
-    """
-    with tempfile.TemporaryDirectory(prefix="cvlab-record-") as tmp:
-        root = Path(tmp) / "submitted"
-        for student in students:
-            shutil.copytree(course_dir / "submitted" / student / lab, root / student / lab)
-        args = ["autograde", lab, "--force", f"--CourseDirectory.submitted_directory={root}",
-                f"--JudgeOutputs.verdicts_dir={course_dir / 'verdicts'}"]
-        args += [f"--Autograde.sanitize_preprocessors={name}" for name in RECORD_SANITIZE]
-        args += [f"--Autograde.autograde_preprocessors={name}" for name in RECORD_AUTOGRADE]
-        start = time.time()
-        try:
-            run_nbgrader(course_dir, *args)
-        except CourseError as exc:
-            log(f"recording {lab} failed for some submissions: {exc}")
-            failed = {}
-            for student in students:
-                notebook = course_dir / "autograded" / student / lab / f"{lab}.ipynb"
-                if not notebook.is_file() or notebook.stat().st_mtime < start:
-                    failed[f"{student}/{lab}"] = str(exc)
-            return failed
-    return {}
+def _record(course_dir, found, failed, force, store, log):
+    """Record the new verdicts of ``found`` and every score the gradebook lacks; returns ``{lab: how many}``."""
+    recorded = {}
+    for lab, students in found.items():
+        differing = gradebook_mismatches(course_dir, lab, store)
+        recordable = [s for s in students if f"{s}/{lab}" not in failed
+                      and (force or s in differing or needs_record(course_dir, lab, s))]
+        if not recordable:
+            continue
+        not_recorded = record_lab(course_dir, lab, recordable, log)
+        for student, (score, judged) in gradebook_mismatches(course_dir, lab, store).items():
+            if student in recordable and f"{student}/{lab}" not in not_recorded:
+                not_recorded[f"{student}/{lab}"] = (f"the gradebook holds {score} points, the judge's verdict {judged:g}; "
+                                                    "run `python -m course grade` again")
+        for name, reason in not_recorded.items():
+            log(f"could not record {name}: {reason}")
+        failed.update(not_recorded)
+        recorded[lab] = len(recordable) - len(not_recorded)
+    return recorded
 
 
 def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
-              scheduler=None, progress=None):
+              scheduler=None, progress=None, limits=None, tls_dir=None, insecure=False, task_timeout_s=None,
+              connect_timeout_s=None):
     """Judge every changed submission of ``labs`` on Dask, then record the new verdicts.
 
     Args:
         workers: LocalCluster worker processes (default: one per core); ignored with ``scheduler``.
-        scheduler: ``tcp://HOST:PORT`` of an existing Dask cluster, or None.
+        scheduler: ``tls://HOST:PORT`` of an existing Dask cluster (with ``tls_dir``), or None.
         progress: a :class:`cvlab_ch9.grader.batch.progress.Progress` (default: a bar on stderr).
+        limits: the judge's :class:`cvlab_ch9.grader.budget.Limits` (default: ``check_timeout_s`` per check,
+            the rest from the environment).
+        tls_dir, insecure, task_timeout_s, connect_timeout_s: see :func:`cvlab_ch9.grader.batch.engine.run_batch`.
 
     Returns:
-        GradingRun. Submissions that cannot be graded are listed with the
-        reason and get no grade; the others are in the gradebook, in
-        ``autograded/`` and in ``verdicts/``.
+        GradingRun. Submissions that cannot be graded or recorded are listed
+        with the reason; the others are in the gradebook, in ``autograded/``
+        and in ``verdicts/``.
 
     Raises:
         CourseError: no scheduler answered, or the run was interrupted (the
             verdicts judged so far are kept; a re-run records them).
     """
-    from course.judging import verdict_store  # noqa: PLC0415
-    from cvlab_ch9.grader.batch.engine import BatchError, run_batch  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
+    from cvlab_ch9.grader.budget import LimitError, Limits  # noqa: PLC0415
 
-    course_dir = Path(course_dir).resolve()
-    found = {lab: submissions(course_dir, lab) for lab in labs or course_labs(course_dir)}
+    course_dir = course_folder(course_dir)
+    try:
+        limits = limits or Limits.resolve(timeout_s=check_timeout_s)
+    except LimitError as exc:
+        raise CourseError(str(exc)) from None
+    found, failed = {}, {}
+    for lab in labs or course_labs(course_dir):
+        found[lab], refused = submitted_students(course_dir, lab)
+        failed.update(refused)
     found = {lab: students for lab, students in found.items() if students}
     start = time.perf_counter()
-    tasks, failed, skipped = judge_tasks(course_dir, found, check_timeout_s, force)
-    tried = len(tasks) + len(failed)  # an unreadable file counts as tried: it is tried again next time
+    tasks, unreadable, skipped, store = judge_tasks(course_dir, found, limits, force)
+    failed.update(unreadable)
+    tried = len(tasks) + len(unreadable)  # an unreadable file counts as tried: it is tried again next time
     for name, reason in failed.items():
         log(f"could not grade {name}: {reason}")
     if skipped:
         log(f"{skipped} submission(s) unchanged since their verdict: not judged again")
+    if store.changed:
+        log(f"{len(store.changed)} verdict(s) changed on disk since they were written, judged again: "
+            f"{', '.join(sorted(store.changed))}")
     try:
-        batch = run_batch(tasks, verdict_store(course_dir, replace=force).record, workers=workers, scheduler=scheduler, progress=progress)
+        batch = run_batch(tasks, store.record, workers=workers, scheduler=scheduler, progress=progress,
+                          tls_dir=tls_dir, insecure=insecure, task_timeout_s=task_timeout_s,
+                          connect_timeout_s=connect_timeout_s or CONNECT_TIMEOUT_S)
     except BatchError as exc:
         raise CourseError(str(exc)) from None
     for name, reason in batch.failed.items():
@@ -302,15 +330,11 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
     if batch.interrupted:
         raise CourseError(f"judging stopped early: {batch.interrupted}. The {batch.graded} verdict(s) judged are kept: "
                           "run `python -m course grade` again to judge the rest and record them.")
-    record_start, recorded = time.perf_counter(), 0
-    for lab, students in found.items():
-        recordable = [s for s in students if f"{s}/{lab}" not in failed and (force or needs_record(course_dir, lab, s))]
-        if recordable:
-            not_recorded = record_lab(course_dir, lab, recordable, log)
-            failed.update(not_recorded)
-            recorded += len(recordable) - len(not_recorded)
+    record_start = time.perf_counter()
+    by_lab = _record(course_dir, found, failed, force, store, log)
+    recorded = sum(by_lab.values())
     run = GradingRun(found, failed, tried, skipped, time.perf_counter() - start, batch.workers, recorded,
-                     time.perf_counter() - record_start, batch)
+                     time.perf_counter() - record_start, batch, {lab for lab, count in by_lab.items() if count})
     log(
         f"judged {run.judged} and recorded {recorded} of {run.count} submissions ({', '.join(found) or 'none'}) "
         f"in {run.seconds:.1f} s with {batch.workers} worker(s): {batch.per_minute:.1f} judged per minute, "
@@ -325,24 +349,25 @@ def gradescope_results(course_dir, lab, student):
     Scores and hints come from the judge's verdict (the same numbers the
     gradebook holds). Hidden checks are marked ``"visibility": "hidden"``.
     """
-    from course.judging import verdict_path  # noqa: PLC0415
-    from cvlab_ch9.grader.batch.verdicts import read_verdict, verdict_results  # noqa: PLC0415
+    from course.judging import verdict_store  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.verdicts import verdict_results  # noqa: PLC0415
     from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
     from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
-    document = read_verdict(verdict_path(course_dir, lab, student))
+    document = verdict_store(course_dir).read(lab, student)
     if document is None:
-        raise CourseError(f"no verdict for {student}/{lab}: run `python -m course grade` first.")
+        raise CourseError(f"no verdict for {student}/{lab} (or it changed since it was written): "
+                          "run `python -m course grade` first.")
     hidden = {c.id for c in all_checks(lab=lab) if c.hidden}
     return json.loads(to_gradescope(verdict_results(document), hidden=hidden))
 
 
-def export(course_dir=COURSE_DIR, labs=None, log=print):
-    """Write ``exports/grades.csv`` (nbgrader export) and ``exports/gradescope/<lab>/<student>.json``."""
-    course_dir = Path(course_dir).resolve()
+def export(course_dir=None, labs=None, log=print):
+    """Write ``exports/grades.csv`` (nbgrader export, quoted CSV) and ``exports/gradescope/<lab>/<student>.json``."""
+    course_dir = course_folder(course_dir)
     exports = course_dir / "exports"
     exports.mkdir(exist_ok=True)
-    run_nbgrader(course_dir, "export", "--to", str(exports / "grades.csv"))
+    run_nbgrader(course_dir, "export", "--to", str(exports / "grades.csv"), f"--ExportApp.plugin_class={CSV_EXPORTER}")
     written = [exports / "grades.csv"]
     for lab in labs or course_labs(course_dir):
         for student in submissions(course_dir, lab):
@@ -356,19 +381,25 @@ def export(course_dir=COURSE_DIR, labs=None, log=print):
     return written
 
 
-def grade(course_dir=COURSE_DIR, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
-          scheduler=None):
+def grade(course_dir=None, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK_TIMEOUT_S, force=False, log=print,
+          scheduler=None, **cluster):
     """Judge and record every submission, generate feedback, export grades.
+
+    ``cluster``: ``limits``, ``tls_dir``, ``insecure``, ``task_timeout_s``, ``connect_timeout_s`` of :func:`autograde`.
 
     Returns:
         GradingRun of the autograde step.
     """
-    course_dir = Path(course_dir).resolve()
+    course_dir = course_folder(course_dir)
     if not (course_dir / "gradebook.db").is_file():
-        raise CourseError(f"{course_dir} has no gradebook yet: run `python -m course release` first.")
-    run = autograde(course_dir, labs, workers, check_timeout_s, force, log, scheduler=scheduler)
+        raise CourseError(f"{course_dir} has no gradebook yet: run `python -m course release` first."
+                          + old_data_hint(course_dir))
+    run = autograde(course_dir, labs, workers, check_timeout_s, force, log, scheduler=scheduler, **cluster)
     for lab in run.submissions:
-        run_nbgrader(course_dir, "generate_feedback", lab, "--force")
-        log(f"{lab}: feedback in {course_dir / 'feedback'}")
+        if lab in run.recorded_labs or not (course_dir / "feedback").is_dir():
+            run_nbgrader(course_dir, "generate_feedback", lab, "--force")
+            log(f"{lab}: feedback in {course_dir / 'feedback'}")
+        else:
+            log(f"{lab}: nothing recorded in this run, its feedback is up to date")
     export(course_dir, list(run.submissions), log)
     return run

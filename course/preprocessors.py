@@ -35,18 +35,16 @@ class JudgeOutputs(NbGraderPreprocessor):
     gradebook holds the judge's scores and the feedback shows its hints.
     """
 
-    verdicts_dir = Unicode("", help="folder with the judge's <lab>/<student>.json verdicts").tag(config=True)
+    course_dir = Unicode("", help="the course folder: its verdicts/<lab>/<student>.json and their seals").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from pathlib import Path  # noqa: PLC0415
-
-        from course.judging import cell_outcomes  # noqa: PLC0415
-        from cvlab_ch9.grader.batch.verdicts import read_verdict  # noqa: PLC0415
+        from course.judging import cell_outcomes, verdict_store  # noqa: PLC0415
 
         lab, student = resources["nbgrader"]["assignment"], resources["nbgrader"]["student"]
-        document = read_verdict(Path(self.verdicts_dir) / lab / f"{student}.json")
+        document = verdict_store(self.course_dir).read(lab, student)  # only a verdict as the judge's writer wrote it
         if document is None:
-            raise ValueError(f"the judge has no verdict for {student}/{lab}; run `python -m course grade` again")
+            raise ValueError(f"the judge has no verdict for {student}/{lab} (or it changed since it was written); "
+                             "run `python -m course grade` again")
         self._outcomes = cell_outcomes(lab, document)
         return super().preprocess(nb, resources)
 

@@ -66,6 +66,18 @@ def tree_memory(pid):
     return sum(sizes), max(sizes, default=0)
 
 
+def tree_cpu_seconds(pid):
+    """CPU seconds (user + system) of ``pid`` and its descendants, with the children they have waited for; 0 once ended."""
+    total = 0.0
+    for process in _tree(pid):
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue  # ended while we looked
+        total += times.user + times.system + getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
+    return total
+
+
 def load_average():
     """The 1-minute load average (psutil emulates it on Windows, where it starts at 0)."""
     return psutil.getloadavg()[0]

@@ -11,9 +11,10 @@ Student code never writes to stdout: the report is the only output there.
 import argparse
 import sys
 
+from cvlab_ch9.grader.budget import LimitError, add_limit_arguments, limits_from_arguments
 from cvlab_ch9.grader.core import labs_with_checks
 from cvlab_ch9.grader.isolation import isolation_status
-from cvlab_ch9.grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade, solutions_available
+from cvlab_ch9.grader.judge import GraderError, grade, solutions_available
 from cvlab_ch9.grader.report import FORMATS
 from cvlab_ch9.impl import LAB_NAMES, resolve_source
 
@@ -29,14 +30,7 @@ def build_parser():
         "(what the student kit has), or auto: live where solutions/ exists (default)",
     )
     parser.add_argument("--no-hidden", action="store_true", help="skip the hidden checks (as students see it)")
-    parser.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS",
-        help=f"wall-clock limit for every check (default: ${TIMEOUT_ENV}, else each check's own, usually 120 s)",
-    )
-    parser.add_argument(
-        "--memory-limit", type=float, default=None, metavar="GB",
-        help=f"memory a grading sandbox may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
-    )
+    add_limit_arguments(parser)
     parser.add_argument(
         "--require-isolation", action="store_true",
         help="refuse to grade where the kernel cannot confine student code (Landlock, namespaces, seccomp; "
@@ -77,13 +71,14 @@ def main(argv=None):
     directory = resolve_source(args.labs)
     if not directory.is_dir():
         return _usage_error(f"the labs directory {directory} does not exist; pass --labs with the folder holding your lab files.")
-    for name, value in (("--timeout", args.timeout), ("--memory-limit", args.memory_limit)):
-        if value is not None and value <= 0:
-            return _usage_error(f"{name} must be a positive number, not {value:g}.")
+    try:
+        limits = limits_from_arguments(args)
+    except LimitError as exc:
+        return _usage_error(str(exc))
     try:
         results = grade(
             source=args.labs, lab=args.lab, reference=args.reference, include_hidden=False if args.no_hidden else None,
-            timeout_s=args.timeout, memory_limit_gb=args.memory_limit, require_isolation=args.require_isolation,
+            limits=limits,
         )
     except GraderError as exc:
         print(f"python -m grader: {exc}", file=sys.stderr)

@@ -13,16 +13,22 @@ live from ``solutions/`` on the instructor's side, recorded in the kit.
 Limits per check: a wall-clock timeout (the check's own, or ``timeout_s``)
 and a memory limit; a check that outruns them, crashes the sandbox or
 answers with something unreadable scores 0 with a message, and a fresh
-sandbox grades the next check. The next lab's sandbox starts (imports
-TensorFlow) while the current lab is graded.
+sandbox grades the next check. Limits per submission (one lab of one
+student, :mod:`cvlab_ch9.grader.budget`): one deadline for loading it (all
+top-level statements or cells together; what hung is skipped and the rest
+loaded again), a wall-clock and a CPU budget for all of its grading, and a
+bounded number of sandbox restarts; once one is spent, the checks left score
+0 with a sentence. The next lab's sandbox starts (imports TensorFlow) while
+the current lab is graded.
 """
 
 import dataclasses
 import hashlib
-import os
+import time
 from pathlib import Path
 
-from cvlab_ch9.grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
+from cvlab_ch9.grader.budget import Budget, LimitError, Limits, statements_to_skip
+from cvlab_ch9.grader.core import ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference, RecordingError
 from cvlab_ch9.grader.isolation import isolation_status
 from cvlab_ch9.grader.remote import RemoteImplementation
@@ -30,58 +36,12 @@ from cvlab_ch9.grader.sandbox import Sandbox, SandboxFailure
 from cvlab_ch9.impl import LAB_NAMES, display_path, lab_path, resolve_source
 from cvlab_ch9.paths import REPO_ROOT
 
-TIMEOUT_ENV = "CVLAB_GRADER_TIMEOUT"
-MEMORY_ENV = "CVLAB_GRADER_MEMORY_GB"
-DEFAULT_MEMORY_GB = 3.0
-#: Most hanging statements or cells skipped while loading one submission.
-MAX_SKIPPED = 3
+#: Most times loading is tried again without what hung (each try is also a sandbox restart).
+MAX_LOAD_RETRIES = 3
 
 
 class GraderError(RuntimeError):
     """The grader itself cannot run (not the student's fault)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Per-check limits.
-
-    Attributes:
-        timeout_s: wall-clock seconds for every check (and for loading the
-            submission); None: each check's own ``timeout_s``.
-        memory_gb: most resident memory a sandbox may use, in GB.
-        require_isolation: refuse to grade (:class:`GraderError`) where the kernel does not
-            confine the sandbox fully (:func:`cvlab_ch9.grader.isolation.isolation_status`).
-    """
-
-    timeout_s: float | None = None
-    memory_gb: float = DEFAULT_MEMORY_GB
-    require_isolation: bool = False
-
-    @classmethod
-    def resolve(cls, timeout_s=None, memory_gb=None, require_isolation=False):
-        """Limits from the arguments, else the environment, else the defaults."""
-        if timeout_s is None:
-            timeout_s = _env_float(TIMEOUT_ENV)
-        if memory_gb is None:
-            memory_gb = _env_float(MEMORY_ENV) or DEFAULT_MEMORY_GB
-        if timeout_s is not None and timeout_s <= 0:
-            raise GraderError(f"The timeout must be a positive number of seconds, not {timeout_s}.")
-        if memory_gb <= 0:
-            raise GraderError(f"The memory limit must be a positive number of GB, not {memory_gb}.")
-        return cls(timeout_s, float(memory_gb), bool(require_isolation))
-
-    def timeout_for(self, chk):
-        return self.timeout_s if self.timeout_s is not None else chk.timeout_s
-
-
-def _env_float(name):
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise GraderError(f"{name}={value!r} is not a number; set it to seconds (timeout) or GB (memory).") from None
 
 
 # -- what is graded ----------------------------------------------------------------------
@@ -96,12 +56,14 @@ class LabCode:
         display_file: where it came from, for messages (``labs/segmentation.py``).
         text: the module's code (kind "module"), or None when the file is missing.
         cells: ``[{"name", "source"}]`` for notebook code (kind "cells").
+        refusal: why the submitted file was not read (a link, not a regular file): every check scores 0 with it.
     """
 
     lab: str
     display_file: str
     text: str | None = None
     cells: tuple = ()
+    refusal: str | None = None
 
     @property
     def kind(self):
@@ -112,7 +74,9 @@ class LabCode:
         return [c["source"] for c in self.cells] if self.cells else [self.text or ""]
 
     def problem(self):
-        """``(status, message)`` when the code cannot be loaded at all (missing, syntax error), else None."""
+        """``(status, message)`` when the code cannot be loaded at all (refused, missing, syntax error), else None."""
+        if self.refusal is not None:
+            return ERROR, self.refusal
         if self.kind == "cells":
             return None
         if self.text is None:
@@ -139,7 +103,9 @@ class LabCode:
     def content_hash(self):
         """sha256 (hex) of the code that is graded: a re-saved file or notebook with the same code hashes the same."""
         digest = hashlib.sha256()
-        if self.kind == "cells":
+        if self.refusal is not None:
+            digest.update(b"\0refused\0" + self.refusal.encode())
+        elif self.kind == "cells":
             for cell in self.cells:
                 digest.update(cell["name"].encode() + b"\0" + cell["source"].encode() + b"\0")
         elif self.text is None:
@@ -160,7 +126,7 @@ def read_lab(lab, source="labs"):
 
 
 #: The grading code every lab shares (with the lab's own checks and reference, it decides a grade).
-SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "remote.py", "sandbox.py", "modeltools.py", "harness/*.py")
+SHARED_GRADING_CODE = ("core.py", "expect.py", "judge.py", "budget.py", "remote.py", "sandbox.py", "modeltools.py", "harness/*.py")
 
 
 def grader_fingerprint(lab):
@@ -209,44 +175,68 @@ def reference_provider(kind="auto"):
 
 
 class _LabGrader:
-    """Grades the checks of one lab, with as many sandboxes as crashes require."""
+    """Grades the checks of one lab, with as many sandboxes as crashes require and the budget allows."""
 
     def __init__(self, code, checks, provider, limits, extra_deny):
         self.code, self.checks, self.provider, self.limits = code, checks, provider, limits
         self.extra_deny = extra_deny
+        self.budget = Budget(limits)
         self.sandbox = None
         self.spare = None
         self.notes = []
         self.skip = set()
         self.skipped_notes = []
+        self.load_retries = 0
 
     def start(self):
         if self.code.problem() is None and self.sandbox is None:
             self.sandbox = self._new_sandbox()
 
     def _new_sandbox(self):
-        return Sandbox(self.code.lab, self.code.sandbox_files(), self.code.sandbox_init(),
-                       self.limits.memory_gb, self.extra_deny, skip=self.skip)
+        """A fresh sandbox, or None when the restarts budget is spent."""
+        if not self.budget.may_start():
+            return None
+        sandbox = Sandbox(self.code.lab, self.code.sandbox_files(), self.code.sandbox_init(),
+                          self.limits.memory_gb, self.extra_deny, skip=self.skip)
+        self.budget.started(sandbox)
+        return sandbox
+
+    def _close(self, sandbox, kill=False):
+        if sandbox is not None:
+            self.budget.ended(sandbox)
+            sandbox.kill() if kill else sandbox.stop()
+
+    def _spent(self):
+        """``(status, message)`` for every check left once a budget is spent, else None."""
+        spent = self.budget.exhausted()
+        return None if spent is None else (TIMEOUT if spent == "wall" else ERROR, self.budget.sentence())
 
     def _ready(self, sandbox):
         """None when checks can run in ``sandbox``, else ``(status, message)`` for every remaining check."""
-        load_timeout = self.limits.timeout_s or DEFAULT_TIMEOUT_S
+        load_s = self.limits.load_timeout_s
+        deadline, cut = self.budget.deadline_after(load_s)
         name = Path(self.code.display_file).name
         try:
-            info = sandbox.wait_ready(load_timeout)
+            info = sandbox.wait_ready(max(deadline - time.monotonic(), 0.0))
         except SandboxFailure as exc:
-            sandbox.kill()
-            if exc.kind == "timeout" and exc.loading is not None and len(self.skip) < MAX_SKIPPED:
-                # like a notebook cell that is interrupted: skip what hung, load the rest
-                self.skip.add(exc.loading[0])
-                self.skipped_notes.append(f"{exc.loading[1]} did not finish in {load_timeout:g} s and was skipped")
-                self.sandbox = self._new_sandbox()
-                return self._ready(self.sandbox)
+            now = time.monotonic()
+            self._close(sandbox, kill=True)
+            if self._spent() is not None or (exc.kind == "timeout" and cut):  # the watchdog may end one that starts
+                self.budget.spent = self.budget.spent or "wall"
+                return self._spent()
             if exc.kind == "startup":
                 raise GraderError(f"The grading sandbox for {self.code.lab} could not start ({exc.detail}); "
                                   "set CVLAB_SANDBOX_DEBUG=1 to see its output.") from None
+            if exc.kind == "timeout" and exc.trace and self.load_retries < MAX_LOAD_RETRIES:
+                # like a notebook cell that is interrupted: skip what hung, load the rest
+                self.load_retries += 1
+                for index, note in statements_to_skip(exc.trace, now, load_s):
+                    self.skip.add(index)
+                    self.skipped_notes.append(note)
+                self.sandbox = self._new_sandbox()
+                return self._ready(self.sandbox) if self.sandbox is not None else self._spent()
             if exc.kind == "timeout":
-                return TIMEOUT, f"Importing {name} did not finish in {load_timeout:g} s; keep module-level code to imports and definitions."
+                return TIMEOUT, f"Importing {name} did not finish in {load_s:g} s; keep module-level code to imports and definitions."
             if exc.kind == "memory":
                 return ERROR, memory_message(self.limits.memory_gb) + f" (while importing {name})"
             return ERROR, (f"The grading process ended while importing {name}{exc.detail}; "
@@ -259,6 +249,8 @@ class _LabGrader:
         """A ready sandbox, or ``(None, problem)``."""
         if self.sandbox is None:
             self.sandbox, self.spare = self.spare or self._new_sandbox(), None
+            if self.sandbox is None:
+                return self._spent()
         problem = self._ready(self.sandbox) if self.sandbox.ready_info is None else None
         if problem is not None:
             self.sandbox = None
@@ -267,46 +259,47 @@ class _LabGrader:
     def run(self, on_ready=lambda: None):
         problem = self.code.problem()
         results = []
+        self.budget.begin()
         try:
             if problem is None:
                 self.start()
                 problem = self._sandbox_for_next()
             on_ready()
             for index, chk in enumerate(self.checks):
+                problem = problem or self._spent()
+                if problem is None and self.sandbox is None:
+                    problem = self._sandbox_for_next()
                 if problem is not None:
                     results.append(failed_result(chk, *problem))
                     continue
-                if self.sandbox is None:
-                    problem = self._sandbox_for_next()
-                    if problem is not None:
-                        results.append(failed_result(chk, *problem))
-                        continue
                 result, healthy = self._run_one(chk)
                 results.append(result)
                 if not healthy:
-                    self.sandbox.kill()
+                    self._close(self.sandbox, kill=True)
                     self.sandbox = None
-                    if self.spare is None and index + 1 < len(self.checks):
+                    if self.spare is None and index + 1 < len(self.checks) and self._spent() is None:
                         self.spare = self._new_sandbox()  # a crashing lab tends to crash again: keep one warm
         finally:
+            self.budget.end()
             for sandbox in (self.sandbox, self.spare):
-                if sandbox is not None:
-                    sandbox.stop()
+                self._close(sandbox)
+            self.sandbox = self.spare = None
         return results
 
     def _run_one(self, chk):
         """``(CheckResult, whether the sandbox can grade another check)``."""
-        import time  # noqa: PLC0415
-
         timeout_s = self.limits.timeout_for(chk)
         start = time.perf_counter()
-        self.sandbox.deadline = time.monotonic() + timeout_s
+        self.sandbox.deadline, cut = self.budget.deadline_after(timeout_s)
         student = RemoteImplementation(self.sandbox, self.code.display_file, self.code.sources)
         expected = Expected(self.provider, chk.lab)
         try:
             result = run_check(chk, student, expected, self.limits.memory_gb, passthrough=(SandboxFailure, RecordingError))
         except SandboxFailure as exc:
-            return failed_result(chk, *self._failure_message(chk, exc, timeout_s), time.perf_counter() - start), False
+            if exc.kind == "timeout" and cut:
+                self.budget.spent = self.budget.spent or "wall"
+            problem = self._spent() or self._failure_message(chk, exc, timeout_s)
+            return failed_result(chk, *problem, time.perf_counter() - start), False
         finally:
             self.sandbox.deadline = None
         if not result.passed and self.notes:
@@ -362,7 +355,10 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     """
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
-    limits = limits or Limits.resolve()
+    try:
+        limits = limits or Limits.resolve()
+    except LimitError as exc:
+        raise GraderError(str(exc)) from None
     check_isolation(limits)
     import_tensorflow()
     provider = reference_provider(reference) if isinstance(reference, str) else reference
@@ -385,19 +381,21 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     finally:
         for grader in graders:
             for sandbox in (grader.sandbox, grader.spare):
-                if sandbox is not None:
-                    sandbox.kill()
+                grader._close(sandbox, kill=True)
     return results
 
 
-def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None,
+def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None, limits=None,
           require_isolation=False):
     """Grade the lab modules in ``source`` (``"labs"``, ``"solutions"`` or a directory).
 
-    See :func:`grade_code`; the limits come from the arguments, else
-    ``CVLAB_GRADER_TIMEOUT`` / ``CVLAB_GRADER_MEMORY_GB``.
+    See :func:`grade_code`; the limits are ``limits``, else from the arguments, else
+    the environment (:mod:`cvlab_ch9.grader.budget`).
     """
-    limits = Limits.resolve(timeout_s, memory_limit_gb, require_isolation)
+    try:
+        limits = limits or Limits.resolve(timeout_s, memory_limit_gb, require_isolation=require_isolation)
+    except LimitError as exc:
+        raise GraderError(str(exc)) from None
     directory = resolve_source(source)
     codes = {name: read_lab(name, directory) for name in LAB_NAMES}
     return grade_code(codes, lab=lab, reference=reference, include_hidden=include_hidden, limits=limits)

@@ -66,6 +66,8 @@ class SandboxFailure(Exception):
         self.detail = detail
         #: while loading: ``(index, description)`` of the statement or cell that was running, or None.
         self.loading = None
+        #: while loading: ``[(index, description, monotonic start)]`` of the statements or cells that ran.
+        self.trace = []
 
 
 class StudentException(Exception):
@@ -339,17 +341,20 @@ class Sandbox:
         if layers != list(self.isolation.layers):
             self.kill()
             raise SandboxFailure("startup", f"it is confined by {layers}, not by {list(self.isolation.layers)}")
-        loading = None
+        loading, trace = None, []
+        deadline = time.monotonic() + load_timeout_s  # one deadline for the whole submission, not one per statement
         while True:
             try:
-                reply = self._receive(time.monotonic() + load_timeout_s)
+                reply = self._receive(deadline)
             except SandboxFailure as exc:
-                exc.loading = loading  # which statement or cell was running
+                exc.loading, exc.trace = loading, trace  # which statement or cell was running, and when each began
                 raise
             if "loading" not in reply:
                 break
             index, name = reply.get("loading"), reply.get("name")
             loading = (index, str(name)[:200]) if isinstance(index, int) else None
+            if loading is not None:
+                trace.append((*loading, time.monotonic()))
         if reply.get("ready") is not True:
             raise SandboxFailure("protocol", "unexpected ready message")
         problem = reply.get("problem")

@@ -1,7 +1,8 @@
 """The grading engine: every submission a task on Dask distributed, one writer for the results.
 
 :func:`run_batch` starts an in-process ``LocalCluster`` (worker processes with
-one thread each) or connects to an existing scheduler, registers
+one thread each) or connects to an existing scheduler, over TLS with client
+certificates (:mod:`cvlab_ch9.grader.batch.cluster`), registers
 :class:`WarmJudgePlugin` (each worker imports TensorFlow and computes the
 reference's expectations once, also a worker that replaces a dead one),
 submits one :func:`~cvlab_ch9.grader.batch.tasks.grade_task` per submission and hands
@@ -15,8 +16,14 @@ What Dask gives and what this adds:
   result arrives once per task, and ``record`` is idempotent besides.
 - A task that raises (the grader itself could not run): tried once more,
   then reported as not graded; nothing is recorded for it.
-- A worker of another grader version (its fingerprint of the lab differs
-  from this machine's): its result is refused, not recorded.
+- A task that runs longer than ``task_timeout_s`` (the judge's own budgets
+  end every submission well before): given up, reported, and its worker
+  restarted so that nothing of it keeps running.
+- A result is recorded on the judge's evidence only: the verdict the judge
+  computed on the worker must match the task it was sent for (student, lab,
+  code hash, this machine's grader fingerprint, the lab's checks, scores
+  within their points, :func:`~cvlab_ch9.grader.batch.tasks.outcome_problem`);
+  anything else is refused and reported, not recorded.
 - Ctrl+C, or the scheduler going away: the loop stops; what was recorded
   stays recorded, and the same command grades the rest.
 """
@@ -24,24 +31,25 @@ What Dask gives and what this adds:
 import asyncio
 import contextlib
 import dataclasses
-import logging
-import os
+import functools
+import threading
 import time
 
 from distributed import WorkerPlugin
 
+from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError, dask_client
 from cvlab_ch9.grader.batch.progress import Progress
-from cvlab_ch9.grader.batch.tasks import grade_task, warm_judge
+from cvlab_ch9.grader.batch.tasks import grade_task, outcome_problem, warm_judge
 from cvlab_ch9.grader.judge import grader_fingerprint
 
-#: Seconds to wait for a scheduler to answer, and for its first worker.
-CONNECT_TIMEOUT_S = 10.0
 #: Extra tries for a task that raised (a sandbox that could not start, say).
 RETRIES = 1
-
-
-class BatchError(RuntimeError):
-    """The batch cannot run (no scheduler, no workers); the message says what to do."""
+#: The event a task logs on its worker when it starts (the engine times it from then).
+STARTED_TOPIC = "cvlab-task-started"
+#: How often the engine looks for results and for tasks past their timeout.
+POLL_S = 0.2
+#: Seconds a worker restart (after a task ran past its timeout) may take.
+RESTART_TIMEOUT_S = 120
 
 
 @dataclasses.dataclass
@@ -98,57 +106,13 @@ class WarmJudgePlugin(WorkerPlugin):
         await asyncio.get_running_loop().run_in_executor(None, warm_judge, self.labs)
 
 
-def default_workers():
-    """Worker processes for this machine: one per core, at most one per 2 GB of memory (judge + sandbox)."""
-    import psutil  # noqa: PLC0415 - only where a cluster is sized
+def announced(grade, task):
+    """Run ``grade(task)`` on a worker, first telling the engine that it starts (its timeout runs from then)."""
+    from distributed import get_worker  # noqa: PLC0415 - on the worker
 
-    by_memory = int(psutil.virtual_memory().total / 2**31)
-    return max(1, min(os.cpu_count() or 1, by_memory))
-
-
-@contextlib.contextmanager
-def _quiet_dask_logs():
-    """Dask's own log lines (a traceback when the scheduler goes away) stay off stderr; the run says it in a sentence."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def dask_client(workers=None, scheduler=None, connect_timeout_s=CONNECT_TIMEOUT_S):
-    """A connected ``distributed.Client``: to ``scheduler``, else to a new in-process LocalCluster of ``workers``."""
-    import dask  # noqa: PLC0415 - Dask's modules load only when a batch runs
-    from distributed import Client, LocalCluster  # noqa: PLC0415
-
-    if scheduler:
-        with _quiet_dask_logs():
-            try:
-                client = Client(scheduler, timeout=connect_timeout_s)
-            except (OSError, TimeoutError, ValueError):
-                raise BatchError(
-                    f"No Dask scheduler answered at {scheduler} within {connect_timeout_s:g} s: start one there "
-                    f"(`dask scheduler`, then `dask worker {scheduler}` on each grading machine), "
-                    "or leave out --scheduler to grade on this machine."
-                ) from None
-            with client:
-                try:
-                    client.wait_for_workers(1, timeout=connect_timeout_s)
-                except (OSError, TimeoutError):
-                    raise BatchError(f"The Dask scheduler at {scheduler} has no workers: start `dask worker {scheduler}` "
-                                     "on each grading machine, in an environment with cvlab installed.") from None
-                yield client
-        return
-    # one task per worker at a time: a second one queued behind a long submission could wait while another worker idles
-    config = {"distributed.scheduler.worker-saturation": 1.0}
-    with dask.config.set(config), LocalCluster(
-        n_workers=workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, memory_limit=0,  # the sandboxes have their own memory limit
-    ) as cluster, Client(cluster) as client:
-        yield client
+    with contextlib.suppress(ValueError):  # not on a worker (called directly)
+        get_worker().log_event(STARTED_TOPIC, {"key": task.key})
+    return grade(task)
 
 
 def _failure_reason(exc):
@@ -158,21 +122,49 @@ def _failure_reason(exc):
     return f"the grader could not run ({name}: {str(exc)[:300]})"
 
 
-def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connect_timeout_s=CONNECT_TIMEOUT_S):
-    """Grade ``tasks`` on Dask; ``record(outcome) -> bool`` (written?) runs here for every result.
+class _Watch:
+    """When each task started (from the workers' events), to find the ones past their timeout."""
+
+    def __init__(self, timeout_s, clock=time.monotonic):
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self.started = {}
+        self.lock = threading.Lock()
+
+    def on_event(self, event):
+        _, message = event
+        if isinstance(message, dict) and "key" in message:
+            with self.lock:
+                self.started.setdefault(message["key"], self.clock())
+
+    def overdue(self, pending):
+        """Keys among ``pending`` that started more than ``timeout_s`` ago."""
+        now = self.clock()
+        with self.lock:
+            return [key for key in pending if key in self.started and now - self.started[key] > self.timeout_s]
+
+
+def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connect_timeout_s=CONNECT_TIMEOUT_S,
+              tls_dir=None, insecure=False, task_timeout_s=None, grade=grade_task, warm=True, local_tls=True):
+    """Grade ``tasks`` on Dask; ``record(outcome) -> bool`` (written?) runs here for every accepted result.
 
     Args:
         tasks: :class:`~cvlab_ch9.grader.batch.tasks.GradeTask` s (distinct keys).
         record: the single writer; returns False for a verdict it already had.
-        workers: LocalCluster worker processes (default :func:`default_workers`); ignored with ``scheduler``.
-        scheduler: ``tcp://HOST:PORT`` of an existing Dask scheduler, or None.
+        workers: LocalCluster worker processes (default: one per core); ignored with ``scheduler``.
+        scheduler: ``tls://HOST:PORT`` of an existing Dask scheduler (``tcp://`` with ``insecure``), or None.
         progress: a :class:`~cvlab_ch9.grader.batch.progress.Progress` for ``len(tasks)`` (default: one on stderr).
+        tls_dir: the folder of ``python -m grader batch certs`` for ``scheduler``.
+        task_timeout_s: longest a task may run (default: the tasks' ``Limits.task_timeout_s``).
+        grade: the function a worker runs per task (:func:`~cvlab_ch9.grader.batch.tasks.grade_task`).
+        warm: register :class:`WarmJudgePlugin` (TensorFlow and the reference on every worker).
+        local_tls: see :func:`~cvlab_ch9.grader.batch.cluster.dask_client` (False only to measure what TLS costs).
 
     Returns:
         BatchRun.
 
     Raises:
-        BatchError: no scheduler, no workers, or the workers cannot warm the judge.
+        BatchError: the scheduler is refused or does not answer, no workers, or the workers cannot warm the judge.
     """
     from distributed import as_completed  # noqa: PLC0415
 
@@ -180,22 +172,25 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     if not tasks:
         return run
     labs = sorted({t.lab for t in tasks})
-    expected = {lab: grader_fingerprint(lab) for lab in labs}
+    expected = {lab: (grader_fingerprint(lab), _check_points(lab)) for lab in labs}
     by_key = {t.key: t for t in tasks}
+    watch = _Watch(task_timeout_s or max(t.limits.task_timeout_s for t in tasks))
     start = time.perf_counter()
-    with dask_client(workers, scheduler, connect_timeout_s) as client:
-        try:
-            client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")
-        except Exception as exc:  # noqa: BLE001 - whatever a worker raised while warming, as a sentence
-            raise BatchError(f"The Dask workers could not start the judge ({type(exc).__name__}: {str(exc)[:300]}); "
-                             "every worker needs cvlab with solutions/ installed.") from None
+    with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure, local_tls) as client:
+        if warm:
+            try:
+                client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")
+            except Exception as exc:  # noqa: BLE001 - whatever a worker raised while warming, as a sentence
+                raise BatchError(f"The Dask workers could not start the judge ({type(exc).__name__}: {str(exc)[:300]}); "
+                                 "every worker needs cvlab with solutions/ installed.") from None
         run.workers = len(client.scheduler_info()["workers"])
         run.warm_seconds = time.perf_counter() - start
         progress = progress or Progress(len(tasks))
+        client.subscribe_topic(STARTED_TOPIC, watch.on_event)
         graded_start = time.perf_counter()
-        futures = client.map(grade_task, tasks, key=list(by_key), pure=False, retries=RETRIES)
+        futures = client.map(functools.partial(announced, grade), tasks, key=list(by_key), pure=False, retries=RETRIES)
         try:
-            _collect(as_completed(futures), by_key, expected, record, run, progress)
+            _collect(client, as_completed(futures), futures, by_key, expected, record, run, progress, watch)
         except KeyboardInterrupt:
             run.interrupted = "interrupted (Ctrl+C)"
         except (OSError, TimeoutError, asyncio.CancelledError) as exc:
@@ -206,31 +201,76 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
             if run.interrupted:
                 with contextlib.suppress(Exception):  # the scheduler may be gone already
                     client.cancel(futures)
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(STARTED_TOPIC)
     return run
 
 
-def _collect(completed, by_key, expected, record, run, progress):
-    for future in completed:
-        task = by_key[future.key]
-        failed = True
-        if future.status == "finished":
-            outcome = future.result()
-            if outcome.grader != expected[task.lab]:
-                run.failed[task.name] = (
-                    f"the worker {outcome.worker} grades {task.lab} with other checks or another reference than "
-                    f"this machine (fingerprint {outcome.grader}, here {expected[task.lab]}): install the same cvlab "
-                    "on every worker")
+def _check_points(lab):
+    from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415 - the registry loads the check modules
+
+    return [(c.id, c.points) for c in all_checks(lab=lab, include_hidden=True)]
+
+
+def _stop_overdue(client, futures, by_key, run, progress, watch, given_up):
+    """Give up the tasks past their timeout and restart the workers that ran them (in the background)."""
+    pending = [f.key for f in futures if f.key not in given_up and f.status == "pending"]
+    overdue = watch.overdue(pending)
+    if not overdue:
+        return
+    processing = client.processing()
+    workers = sorted({worker for worker, keys in processing.items() if set(keys) & set(overdue)})
+    for key in overdue:
+        given_up.add(key)
+        task = by_key[key]
+        run.failed[task.name] = (f"grading it took longer than {watch.timeout_s:g} s (the task timeout) and was stopped; "
+                                 "grade it alone to see why")
+        progress.update(failed=True)
+    client.cancel([f for f in futures if f.key in overdue])
+    if workers:  # a worker still runs the task: restart it, so nothing of it keeps running
+        threading.Thread(target=_restart, args=(client, workers), daemon=True).start()
+
+
+def _restart(client, workers):
+    with contextlib.suppress(Exception):  # a worker without a nanny cannot be restarted; the scheduler copes
+        client.restart_workers(workers, timeout=RESTART_TIMEOUT_S, raise_for_error=False)
+
+
+def _collect(client, completed, futures, by_key, expected, record, run, progress, watch):
+    given_up = set()
+    while not completed.is_empty():
+        ready = completed.next_batch(block=False)
+        if not ready:
+            _stop_overdue(client, futures, by_key, run, progress, watch, given_up)
+            time.sleep(POLL_S)
+            continue
+        for future in ready:
+            if future.key in given_up:
+                continue
+            if not _take(future, by_key[future.key], expected, record, run, progress):
+                return
+
+
+def _take(future, task, expected, record, run, progress):
+    """Handle one finished future; False when the run must stop (the scheduler went away)."""
+    failed = True
+    if future.status == "finished":
+        outcome = future.result()
+        problem = outcome_problem(task, outcome, *expected[task.lab])
+        if problem is not None:
+            run.failed[task.name] = f"its result was refused: {problem}"
+        else:
+            failed = False
+            run.cpu_s += outcome.cpu_s
+            if record(outcome):
+                run.recorded += 1
             else:
-                failed = False
-                run.cpu_s += outcome.cpu_s
-                if record(outcome):
-                    run.recorded += 1
-                else:
-                    run.duplicates += 1
-        elif future.status == "error":
-            run.failed[task.name] = _failure_reason(future.exception())
-        else:  # cancelled or lost: the scheduler went away
-            run.interrupted = f"the Dask scheduler went away (a task was {future.status})"
-            return
-        future.release()
-        progress.update(failed=failed)
+                run.duplicates += 1
+    elif future.status == "error":
+        run.failed[task.name] = _failure_reason(future.exception())
+    else:  # cancelled or lost: the scheduler went away
+        run.interrupted = f"the Dask scheduler went away (a task was {future.status})"
+        return False
+    future.release()
+    progress.update(failed=failed)
+    return True

@@ -3,12 +3,17 @@
 A :class:`GradeTask` carries the submission's code as text (a
 :class:`~cvlab_ch9.grader.judge.LabCode`), never a path, so a worker on another machine
 needs no shared folder. :func:`grade_task` runs on the worker: the judge
-grades the code in a fresh sandbox process of its own (timeouts, memory
-limit, crash isolation, the audit hook: everything :mod:`cvlab_ch9.grader.judge`
+grades the code in a fresh sandbox process of its own (timeouts, budgets,
+memory limit, crash isolation: everything :mod:`cvlab_ch9.grader.judge`
 does), against the live reference of this worker, which :func:`warm_judge`
 built once per worker process. Nothing of one student's sandbox outlives
 their task; only the judge's side (TensorFlow, the reference's expected
 values, frozen read-only) is reused.
+
+What comes back is the judge's :class:`Outcome`; the writer records it only
+when :func:`outcome_problem` finds it consistent with the task it was sent
+for (the same student, lab and code, this grader's fingerprint, exactly the
+lab's checks, full points exactly for a pass and none beyond a check's points).
 """
 
 import dataclasses
@@ -16,7 +21,9 @@ import os
 import socket
 import time
 
-from cvlab_ch9.grader.judge import Limits, grader_fingerprint
+from cvlab_ch9.grader.budget import Limits
+from cvlab_ch9.grader.core import PASSED
+from cvlab_ch9.grader.judge import grader_fingerprint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +83,34 @@ class Outcome:
         return sum(r.score for r in self.results)
 
 
+def outcome_problem(task, outcome, fingerprint, checks):
+    """None when ``outcome`` is a verdict the writer may record for ``task``, else why not (a sentence's end).
+
+    Args:
+        task: the :class:`GradeTask` that was sent.
+        outcome: what came back.
+        fingerprint: this machine's :func:`~cvlab_ch9.grader.judge.grader_fingerprint` of the lab.
+        checks: ``[(check id, points)]`` of the lab, hidden checks included, in order.
+    """
+    if not isinstance(outcome, Outcome):
+        return f"the worker returned a {type(outcome).__name__}, not a verdict"
+    if (outcome.student, outcome.lab, outcome.code_hash) != (task.student, task.lab, task.code_hash):
+        return (f"the worker returned a verdict for {outcome.student}/{outcome.lab} (code {str(outcome.code_hash)[:12]}), "
+                "not for the submission it was sent")
+    if outcome.grader != fingerprint:
+        return (f"the worker {outcome.worker} grades {task.lab} with other checks or another reference than this machine "
+                f"(fingerprint {outcome.grader}, here {fingerprint}): install the same cvlab on every worker")
+    results = outcome.results if isinstance(outcome.results, list) else []
+    if [(getattr(r, "id", None), getattr(r, "max_score", None)) for r in results] != list(checks):
+        return "the worker's verdict does not hold exactly the lab's checks and their points"
+    for result in results:
+        score = result.score
+        if not isinstance(score, (int, float)) or not 0 <= score <= result.max_score or (
+                (result.status == PASSED) != (score == result.max_score)):  # full points exactly for a pass
+            return f"the worker's verdict gives {result.id} {score!r} of {result.max_score:g} points with status {result.status!r}"
+    return None
+
+
 @dataclasses.dataclass
 class WarmJudge:
     """The judge's side of one worker process, built once: TensorFlow and the live reference."""
@@ -83,6 +118,10 @@ class WarmJudge:
     reference: object
     labs: set
     seconds: float
+
+    def reference_for(self, task):
+        """The reference to grade ``task`` with (today the worker's warm one; a fresh draw per task would go here)."""
+        return self.reference
 
 
 _JUDGE = []
@@ -153,7 +192,7 @@ def grade_task(task):
 
     judge = warm_judge([task.lab])
     cpu, start = process_cpu_s(), time.perf_counter()
-    results = grade_code({task.lab: task.code}, lab=task.lab, reference=judge.reference, include_hidden=True,
+    results = grade_code({task.lab: task.code}, lab=task.lab, reference=judge.reference_for(task), include_hidden=True,
                          limits=task.limits, extra_deny=list(task.deny))
     return Outcome(task.student, task.lab, task.code_hash, grader_fingerprint(task.lab), results,
                    time.perf_counter() - start, process_cpu_s() - cpu, f"{socket.gethostname()}:{os.getpid()}")

@@ -7,6 +7,11 @@ atomically (a reader never sees half a file). Recording is idempotent: a
 verdict for the same student, lab, code hash and grader is written once, so
 a task that Dask ran twice (its first worker died) or a re-run of an
 interrupted batch never counts a submission twice.
+
+Every verdict written is sealed in the writer's :class:`~cvlab_ch9.grader.batch.ledger.Ledger`,
+and every read checks the seal: a verdict changed on disk since it was
+written reads as absent (and is listed in :attr:`VerdictStore.changed`), so
+it is graded again and never reaches a report or a gradebook.
 """
 
 import dataclasses
@@ -16,8 +21,8 @@ from pathlib import Path
 
 from cvlab_ch9.grader.core import CheckResult
 
-#: Verdict file format version.
-VERDICT_FORMAT = 1
+#: Verdict file format version (2: sealed in the writer's ledger).
+VERDICT_FORMAT = 2
 
 
 def verdict_document(lab, student, code_hash, fingerprint, results):
@@ -29,20 +34,28 @@ def verdict_document(lab, student, code_hash, fingerprint, results):
     }
 
 
-def write_json(path, document):
-    """Write ``document`` to ``path`` atomically (a ``.part`` file renamed over it)."""
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically (a ``.part`` file renamed over it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    partial.unlink(missing_ok=True)  # a link left there must not be written through
+    partial.write_bytes(data)
     os.replace(partial, path)
 
 
-def read_verdict(path):
-    """The verdict document at ``path``, or None when there is none (or it is unreadable or of another format)."""
+def write_json(path, document):
+    """Write ``document`` to ``path`` atomically as JSON; returns the bytes written."""
+    data = json.dumps(document, indent=1).encode("utf-8")
+    write_bytes(path, data)
+    return data
+
+
+def parse_verdict(data):
+    """The verdict document in ``data`` (bytes), or None when it is unreadable or of another format."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = json.loads(data.decode("utf-8"))
+    except ValueError:
         return None
     if not isinstance(document, dict) or document.get("format") != VERDICT_FORMAT:
         return None
@@ -59,16 +72,30 @@ class VerdictStore:
 
     Args:
         path_of: ``path_of(lab, student) -> Path`` of that verdict's file.
+        ledger: the :class:`~cvlab_ch9.grader.batch.ledger.Ledger` of the data folder.
         replace: record every outcome, even one the store has already (a forced regrade;
             the engine still hands over each task's result once).
+
+    Attributes:
+        changed: ``"<student>/<lab>"`` of the verdicts found changed on disk since they were written.
     """
 
-    def __init__(self, path_of, replace=False):
+    def __init__(self, path_of, ledger, replace=False):
         self.path_of = path_of
+        self.ledger = ledger
         self.replace = replace
+        self.changed = set()
 
     def read(self, lab, student):
-        return read_verdict(self.path_of(lab, student))
+        """The verdict of ``student`` for ``lab`` as its writer wrote it, or None (none, unreadable or changed)."""
+        try:
+            data = Path(self.path_of(lab, student)).read_bytes()
+        except OSError:
+            return None
+        if not self.ledger.verify(f"{lab}/{student}", data):
+            self.changed.add(f"{student}/{lab}")
+            return None
+        return parse_verdict(data)
 
     def is_current(self, lab, student, code_hash, fingerprint):
         """True when the recorded verdict was made from this code by this grader."""
@@ -79,6 +106,12 @@ class VerdictStore:
         """Record a :class:`cvlab_ch9.grader.batch.tasks.Outcome`; False when the same verdict was already recorded."""
         if not self.replace and self.is_current(outcome.lab, outcome.student, outcome.code_hash, outcome.grader):
             return False
-        document = verdict_document(outcome.lab, outcome.student, outcome.code_hash, outcome.grader, outcome.results)
-        write_json(self.path_of(outcome.lab, outcome.student), document)
+        self.write(verdict_document(outcome.lab, outcome.student, outcome.code_hash, outcome.grader, outcome.results))
         return True
+
+    def write(self, document):
+        """Write a verdict document (of :func:`verdict_document`) and seal it in the ledger."""
+        lab, student = document["lab"], document["student"]
+        data = write_json(self.path_of(lab, student), document)
+        self.ledger.seal(f"{lab}/{student}", data)
+        self.changed.discard(f"{student}/{lab}")

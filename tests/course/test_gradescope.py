@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -53,7 +54,7 @@ def autograder(tmp_path_factory):
 
 
 def grade(root, files):
-    """Run the bundle's run_autograder on a submission made of ``files`` ({name: text}); return results.json."""
+    """Run the bundle's run_autograder on a submission made of ``files`` ({name: text, or a Path to link to}); return results.json."""
     submission = root / "submission"
     if submission.exists():
         subprocess.run(["rm", "-rf", str(submission)], check=True)
@@ -61,7 +62,10 @@ def grade(root, files):
     (root / "results" / "results.json").unlink(missing_ok=True)
     submission.mkdir()
     for name, text in files.items():
-        (submission / name).write_text(text)
+        if isinstance(text, Path):
+            (submission / name).symlink_to(text)
+        else:
+            (submission / name).write_text(text)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(AUTOGRADER_ROOT=str(root), CVLAB_PYTHON=sys.executable)
     env.pop("CVLAB_SANDBOX_USER", None)
@@ -113,6 +117,14 @@ def test_a_cheating_submission_cannot_write_its_own_results(autograder, tmp_path
     assert "999" not in done.stdout
     assert native_cheats.leftovers(outside, token) == ([], [])
     assert json.loads((autograder / "results" / "results.json").read_text()) == results, "rewritten after grading"
+
+
+def test_a_link_to_the_answer_key_is_one_sentence_and_never_graded_as_code(autograder):
+    answer_key = autograder / "source" / "solutions" / f"{LAB}.py"
+    results, _ = grade(autograder, {f"{LAB}.py": answer_key})
+    assert results["score"] == 0 and len(results["tests"]) == len(all_checks(lab=LAB))
+    assert {t["output"] for t in results["tests"]} == {
+        f"{LAB}.py in your submission is a link, which the grader does not follow: upload the file itself."}
 
 
 def test_a_notebook_submission_is_graded_from_its_answer_cells(autograder, tmp_path):

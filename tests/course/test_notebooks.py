@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course.judging import verdict_path
+from course.judging import verdict_path, verdict_store
 from course.notebooks import (
     SHOW_LAB_ID,
     answer_sources,
@@ -22,7 +22,7 @@ from course.notebooks import (
     split_module,
 )
 from course.preprocessors import HIDDEN_NOTE, HideHiddenTests, JudgeOutputs
-from cvlab_ch9.grader.batch.verdicts import verdict_document, write_json
+from cvlab_ch9.grader.batch.verdicts import verdict_document
 from cvlab_ch9.grader.core import all_checks
 from cvlab_ch9.paths import SOLUTIONS_DIR
 
@@ -177,13 +177,13 @@ def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
                     c.points if i == 0 else 0.0, c.points, "" if i == 0 else "Not implemented yet: write f() in x.")
         for i, c in enumerate(checks)
     ]
-    write_json(verdict_path(tmp_path, "segmentation", "ann"), verdict_document("segmentation", "ann", "hash", "grader", results))
+    verdict_store(tmp_path).write(verdict_document("segmentation", "ann", "hash", "grader", results))
     ids = check_cell_ids(checks)
     cells = [_feedback_cell(f"check({c.id!r}, globals())", [new_output("stream", name="stdout", text="forged PASS\n")])
              for c in checks]
     for cell, cell_id in zip(cells, ids):
         cell.metadata["nbgrader"]["grade_id"] = cell_id
-    preprocessor = JudgeOutputs(verdicts_dir=str(tmp_path / "verdicts"))
+    preprocessor = JudgeOutputs(course_dir=str(tmp_path))
     nb, _ = preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "ann"}})
     first, second = nb.cells[0].outputs, nb.cells[1].outputs
     assert [o.output_type for o in first] == ["stream"] and first[0].text.startswith("PASS")
@@ -191,6 +191,10 @@ def test_judge_outputs_write_each_test_cell_from_the_verdict(tmp_path):
     assert "its answer cell" in second[0].evalue
     with pytest.raises(ValueError, match="no verdict for bob/segmentation"):
         preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "bob"}})
+    forged = verdict_path(tmp_path, "segmentation", "ann")
+    forged.write_text(forged.read_text().replace('"not implemented"', '"passed"'))
+    with pytest.raises(ValueError, match="changed since it was written"):  # only a verdict as the judge wrote it counts
+        preprocessor.preprocess(new_notebook(cells=cells), {"nbgrader": {"assignment": "segmentation", "student": "ann"}})
 
 
 # -- cvlab_ch9.grader.nb, in this process ------------------------------------------------

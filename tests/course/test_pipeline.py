@@ -19,15 +19,27 @@ unless noted):
          both also cheat in native code (tests/grader/native_cheats.py:
          TensorFlow reads alice's notebook and the answer key; a detached
          process waits to rewrite the gradebook after grading);
-- zoe:   a file that is not a notebook -> reported, the batch goes on.
+- zoe:   a file that is not a notebook -> reported, the batch goes on;
+- meta:  one exercise right, the answer cell's nbgrader metadata edited (a schema
+         version nbgrader rejects, made-up points, a duplicated id) -> judged and recorded;
+- linker: the submitted notebook is a link to the source notebook (which holds the
+         answers) -> 0 with one sentence, recorded;
+- folders named ``eve,22,22`` and ``nl<newline>x`` holding the solution -> refused by
+  name; everyone after them is still graded and recorded.
+
+A re-run notices a verdict changed on disk (and a score changed in the
+gradebook) since it was written, judges or records it again, and nothing else.
 """
 
+import csv
 import html
+import io
 import json
 import shutil
 import time
 from types import SimpleNamespace
 
+import nbformat
 import pytest
 
 from course.notebooks import SHOW_LAB_ID, check_cell_ids, notebook_labs
@@ -52,7 +64,8 @@ pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 CHECK_TIMEOUT_S = 15
 
 LAB = "segmentation"
-STUDENTS = ("alice", "bob", "carol", "dave", "erin", "mallory", "oscar")
+STUDENTS = ("alice", "bob", "carol", "dave", "erin", "linker", "mallory", "meta", "oscar")
+REFUSED = ("eve,22,22", "nl\nx")
 
 
 def _points(lab, exercises=None, hidden=None):
@@ -92,7 +105,13 @@ def _lab1_submissions(release_nb, solution, course_root):
     mallory = _with_cheats(release_nb, course_root)
     oscar = _with_cheats(submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]}),
                          course_root)
+    meta = submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]})
+    for cell in list(meta.cells):
+        if grade_id(cell) == "answer_trimap_to_classes":
+            cell.metadata["nbgrader"].update(schema_version=99, points=50.0, grade=True)
+            meta.cells.insert(meta.cells.index(cell) + 1, nbformat.from_dict(cell))  # the same id twice
     return {
+        "meta": meta,
         "mallory": mallory,
         "oscar": oscar,
         "alice": submission(release_nb, solution),
@@ -178,11 +197,17 @@ def course(tmp_path_factory):
     broken = root / "submitted" / "zoe" / LAB
     broken.mkdir(parents=True)
     (broken / f"{LAB}.ipynb").write_text("{ this is not a notebook")
+    (root / "submitted" / "linker" / LAB).mkdir(parents=True)
+    (root / "submitted" / "linker" / LAB / f"{LAB}.ipynb").symlink_to(root / "source" / LAB / f"{LAB}.ipynb")
+    solution_nb = submission(read_notebook(root / "release" / LAB / f"{LAB}.ipynb"),
+                             answers(read_notebook(root / "source" / LAB / f"{LAB}.ipynb")))
+    for name in REFUSED:
+        write_submission(root, name, LAB, solution_nb)
     serial = copy_course(root, base / "serial")
     shutil.rmtree(serial / "submitted" / "erin")  # the endless loop is tested once, in the parallel run
-    shutil.rmtree(serial / "submitted" / "zoe")  # plain nbgrader exits 1 on it
-    for cheater in ("mallory", "oscar"):  # their cells would break plain nbgrader's gradebook
-        shutil.rmtree(serial / "submitted" / cheater)
+    # plain nbgrader exits 1 on these (or records a forged name, or aborts every student after a bad one)
+    for name in ("zoe", "mallory", "oscar", "meta", "linker", *REFUSED):
+        shutil.rmtree(serial / "submitted" / name)
     start = time.perf_counter()
     run = grade(root, workers=2, check_timeout_s=CHECK_TIMEOUT_S, log=log.append)
     parallel_s = time.perf_counter() - start
@@ -192,6 +217,16 @@ def course(tmp_path_factory):
     print("\n".join(log))
     print(f"grade(workers=2) incl. feedback/export: {parallel_s:.1f} s; serial nbgrader autograde {LAB}: {serial_s:.1f} s")
     return SimpleNamespace(root=root, serial=serial, labs=labs, run=run, log=log)
+
+
+def _set_gradebook_score(course_dir, student, score):
+    """Write ``score`` into the first graded cell of ``student``'s lab 1 (as a hand on the sqlite file would)."""
+    from nbgrader.api import Gradebook  # noqa: PLC0415
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        grade_cell = gradebook.find_submission_notebook(LAB, LAB, student).grades[0]
+        grade_cell.auto_score = score
+        gradebook.db.commit()
 
 
 def _autograded(course, student, lab=LAB):
@@ -205,10 +240,26 @@ def _feedback(course, student, lab=LAB):
 def test_every_submission_was_graded(course):
     assert submissions(course.root, LAB) == sorted(STUDENTS + ("zoe",))
     assert course.run.submissions == {lab: submissions(course.root, lab) for lab in course.labs}
-    assert list(course.run.failed) == [f"zoe/{LAB}"], course.run.failed
+    refused = {f"{name!r}/{LAB}" for name in REFUSED}
+    assert set(course.run.failed) == {f"zoe/{LAB}", *refused}, course.run.failed
     assert not (course.root / "autograded" / "zoe").exists()
     assert (course.run.judged, course.run.skipped) == (course.run.count, 0)
     assert "not a readable notebook" in course.run.failed[f"zoe/{LAB}"]
+    for name in refused:
+        assert "is not a usable student id" in course.run.failed[name] and f"could not grade {name}:" in "\n".join(course.log)
+
+
+def test_forged_ids_links_and_edited_metadata_are_refused_by_name_or_judged_and_recorded(course):
+    from nbgrader.api import Gradebook  # noqa: PLC0415 - the gradebook's own list of students
+
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+        recorded = sorted(s.id for s in gradebook.students)
+    assert recorded == sorted(STUDENTS), "no forged name reached the gradebook; everyone after one is recorded"
+    assert sum(cell_scores(course.root, LAB, "meta").values()) == _points(LAB, {"trimap_to_classes"})
+    assert sum(cell_scores(course.root, LAB, "linker").values()) == 0
+    assert f"{LAB}.ipynb in your submission is a link, which the grader does not follow" in _feedback(course, "linker")
+    rows = list(csv.reader(io.StringIO((course.root / "exports" / "grades.csv").read_text())))
+    assert all(len(row) == len(rows[0]) for row in rows) and sorted(r[3] for r in rows[1:] if r[0] == LAB) == sorted(STUDENTS)
 
 
 def test_solution_scores_full_marks_and_graded_cells_have_no_stderr(course):
@@ -320,12 +371,18 @@ def test_cheating_cells_earn_nothing_and_the_gradebook_is_intact(course):
 
 def test_a_rerun_judges_only_what_changed(course):
     before = {s: cell_scores(course.root, LAB, s) for s in STUDENTS}
-    again = grade(course.root, labs=[LAB], workers=1, check_timeout_s=CHECK_TIMEOUT_S, log=course.log.append)
-    assert again.judged == 1 and again.skipped == len(STUDENTS), "only the unreadable zoe is tried again"
+    verdict = course.root / "verdicts" / LAB / "bob.json"  # what a process that outlived its sandbox did
+    verdict.write_text(verdict.read_text().replace('"score": 0.0', '"score": 2.0'))
+    _set_gradebook_score(course.root, "carol", 22.0)
+    log = []
+    again = grade(course.root, labs=[LAB], workers=1, check_timeout_s=CHECK_TIMEOUT_S, log=log.append)
+    assert again.judged == 2 and again.skipped == len(STUDENTS) - 1, "the changed verdict and the unreadable zoe"
+    assert f"1 verdict(s) changed on disk since they were written, judged again: bob/{LAB}" in log
+    assert again.recorded == 2, "bob's new verdict, and carol's score the gradebook lost"
     assert {s: cell_scores(course.root, LAB, s) for s in STUDENTS} == before
     release_nb = read_notebook(course.root / "release" / LAB / f"{LAB}.ipynb")
     solution = answers(read_notebook(course.root / "source" / LAB / f"{LAB}.ipynb"))
     write_submission(course.root, "bob", LAB, submission(release_nb, {"answer_mean_iou": solution["answer_mean_iou"]}))
     changed = grade(course.root, labs=[LAB], workers=1, check_timeout_s=CHECK_TIMEOUT_S, log=course.log.append)
-    assert changed.judged == 2 and changed.skipped == len(STUDENTS) - 1
+    assert changed.judged == 2 and changed.skipped == len(STUDENTS) - 1 and changed.recorded == 1
     assert sum(cell_scores(course.root, LAB, "bob").values()) == _points(LAB, {"mean_iou"})

@@ -3,7 +3,6 @@ the command's sentences. Fast (no TensorFlow, no sandbox); the cluster runs are 
 
 import io
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from cvlab_ch9.grader.batch.cli import main as batch_main
+from cvlab_ch9.grader.batch.cluster import scheduler_problem
 from cvlab_ch9.grader.batch.folders import OutputFolder, collect, find_lab_files
 from cvlab_ch9.grader.batch.progress import Progress, duration_text, progress_line
 from cvlab_ch9.grader.batch.tasks import Outcome
 from cvlab_ch9.grader.core import CheckResult, all_checks
 from cvlab_ch9.grader.judge import LabCode, grader_fingerprint
 from cvlab_ch9.paths import REPO_ROOT
+from tools.serving import free_port
 
 LAB = "segmentation"
 
@@ -85,25 +86,37 @@ def test_collect_finds_nested_files_grades_missing_labs_and_explains_notebooks(t
     assert "is a notebook" in problems[f"ben/{LAB}"]
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_scheduler_that_does_not_answer_is_one_sentence(tmp_path, capsys):
     (tmp_path / "subs" / "ann").mkdir(parents=True)
     (tmp_path / "subs" / "ann" / f"{LAB}.py").write_text("x = 1\n")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    code = batch_main([str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler", address, "--connect-timeout", "1"])
+    address = f"tcp://127.0.0.1:{free_port()}"
+    code = batch_main([str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler", address, "--connect-timeout", "1",
+                       "--insecure-scheduler"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip().splitlines() == [
         f"python -m grader batch: No Dask scheduler answered at {address} within 1 s: start one there "
-        f"(`dask scheduler`, then `dask worker {address}` on each grading machine), or leave out --scheduler "
-        "to grade on this machine."
+        f"(`dask scheduler`, then `dask worker {address}` on each grading machine; `python -m grader batch certs DIR` "
+        "prints both), or leave out --scheduler to grade on this machine."
     ]
     assert not (tmp_path / "out").exists(), "nothing written"
+
+
+def test_a_plain_tcp_scheduler_is_refused_unless_the_instructor_opts_out(tmp_path, capsys):
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    (tmp_path / "subs" / "ann" / f"{LAB}.py").write_text("x = 1\n")
+    base = [str(tmp_path / "subs"), "--out", str(tmp_path / "out")]
+    assert batch_main([*base, "--scheduler", "tcp://10.0.0.1:8786"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m grader batch: tcp://10.0.0.1:8786 is a plain tcp:// scheduler: whoever reaches its port can run code "
+        "on the workers and change grades. Start the cluster with TLS certificates (`python -m grader batch certs DIR` "
+        "prints the commands) and pass --scheduler tls://HOST:PORT --tls DIR, or add --insecure-scheduler if only you "
+        "can reach that network."]
+    assert batch_main([*base, "--scheduler", "tls://10.0.0.1:8786"]) == 2
+    assert "needs this machine's client certificate: pass --tls DIR" in capsys.readouterr().err
+    assert scheduler_problem("10.0.0.1:8786") is not None and scheduler_problem("tcp://h:1", insecure=True) is None
+    assert scheduler_problem("tls://h:1", tls_dir="certs") is None
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_arguments_exit_2_with_a_sentence(tmp_path, capsys):

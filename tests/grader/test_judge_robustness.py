@@ -15,8 +15,9 @@ import sys
 
 import pytest
 
+from cvlab_ch9.grader.budget import MEMORY_ENV, TIMEOUT_ENV
 from cvlab_ch9.grader.core import ERROR, FAILED, PASSED, TIMEOUT, all_checks, labs_with_checks
-from cvlab_ch9.grader.judge import MEMORY_ENV, TIMEOUT_ENV, grade
+from cvlab_ch9.grader.judge import grade
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 
 pytestmark = pytest.mark.slow
