@@ -10,7 +10,7 @@ from a notebook (:func:`cvlab_ch9.ui.notebook.show_lab`): its labs directory is
 
 import gradio as gr
 
-from cvlab_ch9.ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from cvlab_ch9.ui import tabs_activations, tabs_architecture, tabs_filters, tabs_gradcam, tabs_grade, tabs_segmentation
 from cvlab_ch9.ui.common import DEFAULT_LABS_DIR, NOTEBOOK
 from cvlab_ch9.ui.config import DEFAULT_PORT, EXAMPLES_DIR, HOST
 from cvlab_ch9.ui.reference import reference_side
@@ -84,11 +84,11 @@ def build_app(notebook_lab=None):
             with gr.Tab("Architecture", id="architecture", elem_id="tab-architecture"):
                 tabs_architecture.build_tab(labs_dir)
             with gr.Tab("Activations", id="activations", elem_id="tab-activations"):
-                tabs_interpretation.build_activations_tab(labs_dir, everything)
+                tabs_activations.build_tab(labs_dir, everything)
             with gr.Tab("Filters", id="filters", elem_id="tab-filters"):
-                tabs_interpretation.build_filters_tab(labs_dir)
+                tabs_filters.build_tab(labs_dir)
             with gr.Tab("Grad-CAM", id="grad-cam", elem_id="tab-grad-cam"):
-                tabs_interpretation.build_gradcam_tab(labs_dir, everything)
+                tabs_gradcam.build_tab(labs_dir, everything)
             with gr.Tab("Grade", id="grade", elem_id="tab-grade"):
                 tabs_grade.build_tab(labs_dir, lab=notebook_lab or tabs_grade.ALL_LABS)
     app.queue(default_concurrency_limit=1)

@@ -37,29 +37,29 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
         max_filters: filters per layer (default: the most the Filters tab offers).
     """
     from cvlab_ch9.models import DEMO_MODELS  # noqa: PLC0415 - imports the model store
+    from cvlab_ch9.ui import classifiers, tabs_activations, tabs_filters, tabs_gradcam  # noqa: PLC0415
     from cvlab_ch9.ui import tabs_architecture as arch  # noqa: PLC0415 - imports gradio
-    from cvlab_ch9.ui import tabs_interpretation as interp  # noqa: PLC0415
     from cvlab_ch9.ui.reference import RecordingReference, make_reference, using_reference  # noqa: PLC0415
     from cvlab_ch9.ui.resources import example_images, model_info  # noqa: PLC0415
 
     models = list(models or DEMO_MODELS)
     examples = [str(p) for p in (examples or example_images())]
-    max_filters = max_filters or interp.MAX_FILTERS
+    max_filters = max_filters or tabs_filters.MAX_FILTERS
     recorder = RecordingReference(make_reference("live"))
     with tempfile.TemporaryDirectory(prefix="cvlab-gallery-") as tmp, using_reference(recorder):
         skeletons = Path(tmp) / "labs"
         generate_labs(SOLUTIONS_DIR, skeletons)
         for name in models:
             start = time.perf_counter()
-            classes = [interp.TOP_CLASS, *model_info(name)["class_names"]]
+            classes = [classifiers.TOP_CLASS, *model_info(name)["class_names"]]
             for example in examples:
                 for choice in classes:
-                    interp.run_grad_cam(skeletons, name, example, "", choice, interp.DEFAULT_ALPHA)
-                interp.run_activations(skeletons, name, example, [], interp.DEFAULT_PER_ROW)
-            for layer in interp.layer_choices(name)["filter_layers"]:
-                for _ in interp.run_filters(skeletons, name, layer, max_filters, interp.DEFAULT_ITERATIONS):
+                    tabs_gradcam.run_grad_cam(skeletons, name, example, "", choice, tabs_gradcam.DEFAULT_ALPHA)
+                tabs_activations.run_activations(skeletons, name, example, [], tabs_activations.DEFAULT_PER_ROW)
+            for layer in classifiers.layer_choices(name)["filter_layers"]:
+                for _ in tabs_filters.run_filters(skeletons, name, layer, max_filters, tabs_filters.DEFAULT_ITERATIONS):
                     pass
-            log(f"gallery: {name}: {len(examples)} images, filters of {len(interp.layer_choices(name)['filter_layers'])} layers "
+            log(f"gallery: {name}: {len(examples)} images, filters of {len(classifiers.layer_choices(name)['filter_layers'])} layers "
                 f"({time.perf_counter() - start:.1f} s)")
         for choice in arch.MODEL_CHOICES:
             size, filters, augment = arch.default_settings(choice)

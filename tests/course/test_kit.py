@@ -136,7 +136,7 @@ def test_the_kit_ui_shows_the_students_result_beside_the_recorded_reference(kit,
     from gradio_client import Client, handle_file  # noqa: PLC0415
     from PIL import Image  # noqa: PLC0415
 
-    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports gradio and TensorFlow
+    from cvlab_ch9.ui import tabs_gradcam  # noqa: PLC0415 - imports gradio and TensorFlow
     from cvlab_ch9.ui.reference import PHOTO_NOTE, RecordedReference, fast_live_reference, using_reference  # noqa: PLC0415
     from tools.serving import running_ui  # noqa: PLC0415
 
@@ -158,9 +158,9 @@ def test_the_kit_ui_shows_the_students_result_beside_the_recorded_reference(kit,
     # the served pictures are lossy WebP: compare the kit's recording with the live reference in this process
     arguments = (str(correct), "convnet", str(example), "", "top predicted class", 0.4)
     with using_reference(fast_live_reference()):
-        live = tabs_interpretation.run_grad_cam(*arguments)
+        live = tabs_gradcam.run_grad_cam(*arguments)
     with using_reference(RecordedReference(folder / "ui" / "reference_gallery.npz")):
-        recorded = tabs_interpretation.run_grad_cam(*arguments)
+        recorded = tabs_gradcam.run_grad_cam(*arguments)
     for index in (3, 4):  # reference heatmap and overlay, uint8 (h, w, 3)
         assert np.abs(np.asarray(recorded[index], "int16") - np.asarray(live[index], "int16")).max() <= 1
     assert _picture(ref_heat).shape == np.shape(live[3])

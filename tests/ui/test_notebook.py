@@ -149,9 +149,9 @@ def kernel(monkeypatch):
 
 
 def grad_cam_outputs(labs_dir, image):
-    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui import classifiers, tabs_gradcam  # noqa: PLC0415 - imports Gradio
 
-    return tabs_interpretation.run_grad_cam(labs_dir, MODEL, image, "", tabs_interpretation.TOP_CLASS)
+    return tabs_gradcam.run_grad_cam(labs_dir, MODEL, image, "", classifiers.TOP_CLASS)
 
 
 def test_the_notebook_source_gives_the_same_results_as_a_labs_folder(kernel, finished_labs, image):

@@ -105,9 +105,9 @@ def standalone():
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui import tabs_gradcam  # noqa: PLC0415 - imports Gradio
 
-    return lambda labs: tabs_interpretation.run_grad_cam(str(labs), MODEL, photo(), "", TOP, 0.4)
+    return lambda labs: tabs_gradcam.run_grad_cam(str(labs), MODEL, photo(), "", TOP, 0.4)
 
 
 def click(client):
