@@ -10,7 +10,7 @@ import functools
 import gradio as gr
 import numpy as np
 
-from cvlab_ch9.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
+from cvlab_ch9.layers import CONV_LAYER_TYPES, NOT_FEATURE_MAPS, class_name, four_d_layers, layer_names
 from cvlab_ch9.ui.common import user_error
 from cvlab_ch9.ui.fields import listing
 from cvlab_ch9.ui.images import model_input
@@ -73,18 +73,67 @@ def class_index_for(choice, info, model):
 
 @functools.lru_cache(maxsize=16)
 def feature_extractor(model_name, layer_name):
-    """``keras.Model`` from the model's input to ``layer_name``'s output, cached."""
+    """``keras.Model`` from the model's input to ``layer_name``'s output before its built-in activation, cached.
+
+    A convolution with ``activation="relu"`` is read before its ReLU (a copy
+    of the layer with its weights and a linear activation): a filter that is
+    off everywhere on the gray start image has no gradient after the ReLU, so
+    gradient ascent never moves it from noise. Layers without a built-in
+    activation (the Xceptions' separable convolutions) are read as they are.
+    """
     import keras  # noqa: PLC0415 - TensorFlow is slow to import
 
     model = load_model(model_name)
-    return keras.Model(model.inputs, model.get_layer(layer_name).output)
+    layer = model.get_layer(layer_name)
+    activation = getattr(layer, "activation", None)
+    if activation is None or activation is keras.activations.linear:
+        return keras.Model(model.inputs, layer.output)
+    linear = type(layer).from_config({**layer.get_config(), "activation": "linear", "name": f"{layer_name}_before_activation"})
+    output = linear(layer.input)
+    linear.set_weights(layer.get_weights())
+    return keras.Model(model.inputs, output)
+
+
+def ascent_settings(info):
+    """(start scale, learning rate) of gradient ascent for a model: the book's step per pixel, in its pixel units.
+
+    The book ascends the ImageNet Xception (inputs -1..1) on 200x200 images
+    from gray noise uniform(0.4, 0.6) with steps of 10. The demo models take
+    pixels 0..255 (they rescale inside), 127.5 times that range, and smaller
+    images: the book's start and step would barely move them (patterns stay
+    noise). So the start is scaled to the model's range (x255 for 0..255) and
+    the step keeps the book's change per pixel: 10 x (range / 2) x sqrt(H x W / 200²),
+    about 612 for the 96x96 convnet and 408 for the 64x64 mini-Xception.
+    """
+    height, width = info["input_size"]
+    half_range, start_scale = (1.0, 1.0) if info["preprocess"] == "xception" else (127.5, 255.0)
+    rate = 10.0 * half_range * float(np.sqrt(height * width)) / 200.0
+    return start_scale, float(f"{rate:.3g}")
+
+
+def default_filter_layer(model, names):
+    """The filter layer the Filters tab opens on: readable patterns in 30 steps on every model here.
+
+    The first convolution (kernel > 1) whose output side is closest to an
+    eighth of the input's: early layers give flat colours, deep ones noise in
+    30 steps (``python -m bench --sections patterns`` measures it).
+    """
+    side = min(model.inputs[0].shape[1:3]) / 8
+    kernels = [n for n in names if max(getattr(model.get_layer(n), "kernel_size", (1, 1))) > 1] or names
+    return min(kernels, key=lambda n: abs(min(model.get_layer(n).output.shape[1:3]) - side)) if kernels else None
+
+
+def explorable_layers(model):
+    """Layers whose (batch, h, w, c) output can be explored: every 4-D layer but the input and its rescaling."""
+    return [n for n in four_d_layers(model) if class_name(model.get_layer(n)) not in NOT_FEATURE_MAPS]
 
 
 def layer_choices(model_name):
     """Choices for the dropdowns of ``model_name``.
 
     Returns:
-        dict with ``activation_layers`` (conv/pool names), ``filter_layers``
+        dict with ``activation_layers`` (conv/pool names: extract_activations' default),
+        ``explorable_layers`` (every layer with a feature map), ``filter_layers``
         (conv layers with outputs of at least 5x5), ``filter_default``,
         ``gradcam_layers`` (4-D outputs), ``last_conv_layer`` and ``classes``
         (["top predicted class", *class names]).
@@ -96,9 +145,9 @@ def layer_choices(model_name):
     ]
     return {
         "activation_layers": layer_names(model, ACTIVATION_LAYER_TYPES),
+        "explorable_layers": explorable_layers(model),
         "filter_layers": filter_layers,
-        # halfway down: early layers give flat colours, the last ones noise on these small models
-        "filter_default": filter_layers[len(filter_layers) // 2] if filter_layers else None,
+        "filter_default": default_filter_layer(model, filter_layers),
         "gradcam_layers": four_d_layers(model),
         "last_conv_layer": info["last_conv_layer"],
         "classes": [TOP_CLASS, *info["class_names"]],
@@ -109,7 +158,7 @@ def model_changed(model_name):
     """Event: refresh the layer and class choices for ``model_name``.
 
     Returns:
-        (activation layers, filter layer, Grad-CAM layer, class) as ``gr.update`` dicts
+        (explorable layers, filter layer, Grad-CAM layer, class) as ``gr.update`` dicts
         (empty while the ImageNet Xception is not downloaded).
     """
     if needs_download(model_name):
@@ -117,7 +166,7 @@ def model_changed(model_name):
         return gr.update(choices=[], value=[]), empty, empty, gr.update(choices=[TOP_CLASS], value=TOP_CLASS)
     c = layer_choices(model_name)
     return (
-        gr.update(choices=c["activation_layers"], value=[]),
+        gr.update(choices=c["explorable_layers"], value=[]),
         gr.update(choices=c["filter_layers"], value=c["filter_default"]),
         gr.update(choices=c["gradcam_layers"], value=c["last_conv_layer"]),
         gr.update(choices=c["classes"], value=TOP_CLASS),

@@ -5,11 +5,12 @@ reference side computes anything) with a :class:`cvlab_ch9.ui.reference.Recordin
 around the live reference, and saves every reference result they asked for:
 
 - Grad-CAM heatmaps and overlays of every demo model on every example image,
-  for the top predicted class and each class, at the default layer and alpha;
-- the activation grids of every convolution and pooling layer, at the
-  default channels per row;
+  for each class, at the default layer and alpha;
+- the activation grids and statistics (blank channels, fine detail kept) of
+  every layer the Activations tab offers (BatchNormalization, Activation and
+  Add included), at the default channels per row;
 - the filter patterns of every offered layer (up to the most filters the tab
-  offers), at the default number of ascent steps;
+  offers), at each snapshot of the default number of ascent steps;
 - the architecture tab's reference layer tables for the chapter's settings.
 
 These are outputs on example images and fixed settings only; no code. The
@@ -51,13 +52,17 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
         generate_labs(SOLUTIONS_DIR, skeletons)
         for name in models:
             start = time.perf_counter()
-            classes = [classifiers.TOP_CLASS, *model_info(name)["class_names"]]
+            choices = classifiers.layer_choices(name)
+            classes = model_info(name)["class_names"]
             for example in examples:
-                for choice in classes:
-                    tabs_gradcam.run_grad_cam(skeletons, name, example, "", choice, tabs_gradcam.DEFAULT_ALPHA)
-                tabs_activations.run_activations(skeletons, name, example, [], tabs_activations.DEFAULT_PER_ROW)
-            for layer in classifiers.layer_choices(name)["filter_layers"]:
-                for _ in tabs_filters.run_filters(skeletons, name, layer, max_filters, tabs_filters.DEFAULT_ITERATIONS):
+                for first in range(0, len(classes), tabs_gradcam.MAX_CLASSES):
+                    tabs_gradcam.run_grad_cam(skeletons, name, example, "", classes[first : first + tabs_gradcam.MAX_CLASSES],
+                                              tabs_gradcam.DEFAULT_ALPHA)
+                tabs_activations.run_activations(skeletons, name, example, choices["explorable_layers"],
+                                                 tabs_activations.DEFAULT_PER_ROW)
+            for layer in choices["filter_layers"]:
+                for _ in tabs_filters.run_filters(skeletons, name, layer, max_filters, tabs_filters.DEFAULT_ITERATIONS,
+                                                  progress=lambda *args, **kwargs: None):
                     pass
             log(f"gallery: {name}: {len(examples)} images, filters of {len(classifiers.layer_choices(name)['filter_layers'])} layers "
                 f"({time.perf_counter() - start:.1f} s)")

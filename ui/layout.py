@@ -8,6 +8,7 @@ import gradio as gr
 
 from cvlab_ch9.ui import inputs
 from cvlab_ch9.ui.classifiers import download_model, model_changed, model_status
+from cvlab_ch9.ui.images import load_input_image
 from cvlab_ch9.ui.reference import reference_side
 from cvlab_ch9.ui.resources import IMAGENET_XCEPTION, model_note, needs_download
 
@@ -49,17 +50,51 @@ def model_picker(names, default):
     return model, note, download
 
 
-def wire_model_picker(model, note, download, outputs, pick):
+def wire_model_picker(model, note, download, outputs, pick, results=()):
     """Refresh ``outputs`` (``pick`` selects them from model_changed's updates), the note and the
-    download button when the model changes or its download finishes."""
+    download button when the model changes or its download finishes; clear ``results`` (the previous
+    model's pictures, messages and state) when the model changes."""
+    results = list(results)
 
     def changed(name):
-        return (*pick(model_changed(name)), *model_status(name))
+        return (*pick(model_changed(name)), *model_status(name), *([None] * len(results)))
 
     def downloaded(name, progress=gr.Progress()):
         updates = download_model(name, progress)
         return (*pick(updates[:4]), *updates[4:])
 
     targets = [*outputs, note, download]
-    model.change(changed, inputs=model, outputs=targets, api_visibility="private")
+    model.change(changed, inputs=model, outputs=[*targets, *results], api_visibility="private")
     download.click(downloaded, inputs=model, outputs=targets, api_visibility="private", show_progress_on=note)
+
+
+def upload_problem(value):
+    """Event (the image box changed): ``(image update, warning update)``.
+
+    A picture the lab can read (an upload, an example) keeps its preview
+    and clears the warning; a file it cannot read (the project's sentence:
+    empty, damaged, HEIC, SVG, too large, ...) is removed from the image box
+    and its sentence stays below it until another picture is chosen, so no
+    preview shows a picture Run would refuse. An emptied box changes nothing.
+    """
+    if value is None:
+        return gr.update(), gr.update()
+    try:
+        load_input_image(value)
+    except gr.Error as exc:
+        return None, f"⚠ {exc.message}"
+    return gr.update(), ""
+
+
+def image_with_examples(examples, elem_id, height=240):
+    """The image box (the upload reaches the event undecoded), its upload warning and the examples below it.
+
+    Returns:
+        the :class:`cvlab_ch9.ui.inputs.ImageFile`.
+    """
+    image = inputs.ImageFile(label="Image", height=height, elem_id=elem_id)
+    warning = gr.Markdown(elem_id=f"{elem_id}-warning")
+    image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private")
+    if examples:
+        gr.Examples(examples, inputs=image, label="Examples", elem_id=elem_id.replace("-image", "-examples"))
+    return image

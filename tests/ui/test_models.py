@@ -80,8 +80,11 @@ def test_clicking_download_fetches_it_and_then_it_works_like_a_demo_model(empty_
     assert "African_elephant" in classes["choices"] and button["visible"] is False
     assert "Keras' Xception trained on ImageNet" in note
     assert fractions[-1][0] == 1.0 and "Downloading xception_weights" in fractions[0][1]
-    *_, predictions, _note, _reference_note = tabs_gradcam.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
+    student, _, _, differences, predictions, note, _ = tabs_gradcam.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
     assert len(predictions) == 5 and all(name.startswith("class_") or name == "African_elephant" for name in predictions)
+    # the top 3 of the ImageNet Xception side by side, each beside the reference
+    assert student["columns"] == 3 and len(student["value"]) == 6 and len(differences["value"]) == 3
+    assert note.count("%") == 3
 
 
 def test_a_failed_download_says_how_and_the_demo_models_stay(empty_cache, monkeypatch):
@@ -114,8 +117,8 @@ def test_models_trained_on_oxford_are_listed_first_and_described(models_dir):
     assert resources.model_choices() == ["convnet_oxford", *models.DEMO_MODELS, IMAGENET]
     note = resources.model_note("convnet_oxford")
     assert "trained on Oxford-IIIT Pets photos (2400 training images)" in note and "cartoon" not in note
-    heat, *_ = tabs_gradcam.run_grad_cam("solutions", "convnet_oxford", photo(), "", TOP)
-    assert heat is not None
+    student, *_ = tabs_gradcam.run_grad_cam("solutions", "convnet_oxford", photo(), "", TOP)
+    assert len(student["value"]) == 4, "both classes: overlays and heatmaps"
     (models_dir / "convnet_oxford.json").unlink()  # a model without its metadata is not offered
     assert resources.model_choices() == [*models.DEMO_MODELS, IMAGENET]
 
