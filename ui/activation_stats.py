@@ -93,7 +93,7 @@ def layer_stats(activations, image):
     return stats
 
 
-def stats_plot(series, layer_order, width=900, height=280):
+def stats_plot(series, layer_order, width=900, height=300):
     """The plot of the stats as a uint8 (height, width, 3) picture.
 
     Args:
@@ -120,7 +120,7 @@ def stats_plot(series, layer_order, width=900, height=280):
                     fontsize=7 if len(layer_order) > 14 else 8)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    axes.set_title("What each layer keeps of this image (left: first layer)", fontsize=9)
-    figure.subplots_adjust(left=0.07, right=0.76, top=0.9, bottom=0.3 if len(layer_order) > 6 else 0.15)
+    # room on top for the label gr.Image draws over the picture's corner
+    figure.subplots_adjust(left=0.07, right=0.76, top=0.86, bottom=0.3 if len(layer_order) > 6 else 0.15)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()

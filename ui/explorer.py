@@ -85,8 +85,8 @@ def numbered(side, layer):
     if layer not in side.grids:
         return None
     if layer not in side.layouts:
-        return pictures.as_rgb(side.grids[layer])
-    return pictures.numbered_grid(side.grids[layer], side.layouts[layer])[0]
+        return pictures.under_label(side.grids[layer])
+    return pictures.under_label(pictures.numbered_grid(side.grids[layer], side.layouts[layer])[0])
 
 
 def layer_text(explored, layer):
@@ -110,7 +110,7 @@ def clicked_channel(explored, layer, side_name, x, y):
     if layout is None:
         return None
     scale = pictures.tile_scale(layout)
-    return layout.channel_at(y // scale, x // scale)
+    return layout.channel_at((y - pictures.LABEL_BAND) // scale, x // scale)
 
 
 def channel_views(explored, layer, channel):

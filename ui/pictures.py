@@ -17,6 +17,10 @@ MIN_TILE = 40
 #: Difference maps saturate at this value or the largest |difference|, whichever is larger.
 MIN_DIFFERENCE_LIMIT = 0.1
 LABEL_SIZE = 13
+#: Blank band on top of a picture shown in a labelled gr.Image (the label covers the picture's top-left corner).
+LABEL_BAND = 28
+#: Height of the pictures in a strip (one row of a filter table).
+STRIP_HEIGHT = 96
 
 
 @functools.cache
@@ -171,7 +175,7 @@ def value_range(array):
     return f"{finite.min():.3g} … {finite.max():.3g}"
 
 
-def strip(pictures, labels, height=96, gap=6, background=255):
+def strip(pictures, labels, height=STRIP_HEIGHT, gap=6, background=255):
     """Pictures side by side, each scaled (nearest) to ``height`` and labelled above.
 
     Args:
@@ -203,3 +207,23 @@ def strip(pictures, labels, height=96, gap=6, background=255):
         draw.text((left, 2), label, fill=(40, 40, 40), font=font)
         left += width + gap
     return np.asarray(canvas)
+
+
+def under_label(picture, band=LABEL_BAND, background=255):
+    """``picture`` (uint8) with a blank band on top, where a gr.Image draws its label."""
+    picture = as_rgb(picture)
+    return np.concatenate([np.full((band, *picture.shape[1:]), background, dtype="uint8"), picture])
+
+
+def stacked(rows, gap=8, top=LABEL_BAND, background=255):
+    """uint8 pictures (e.g. :func:`strip` rows) one under the other, left-aligned, padded to the widest, below a ``top`` band."""
+    rows = [as_rgb(row) for row in rows]
+    if not rows:
+        return None
+    width = max(row.shape[1] for row in rows)
+    height = top + sum(row.shape[0] for row in rows) + gap * (len(rows) - 1)
+    canvas = np.full((height, width, 3), background, dtype="uint8")
+    for row in rows:
+        canvas[top : top + row.shape[0], : row.shape[1]] = row
+        top += row.shape[0] + gap
+    return canvas

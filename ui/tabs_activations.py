@@ -28,6 +28,12 @@ PER_ROW_RANGE = (4, 32)
 #: The slider's starting value (what the kit's recorded reference uses).
 DEFAULT_PER_ROW = 8
 DEFAULT_TYPES = ", ".join(ACTIVATION_LAYER_TYPES)
+STATS_HELP = (
+    "**Blank channels**: the share of a layer's channels with no positive value (all zero after a ReLU). "
+    "**Fine detail kept**: how much of the image's fine detail (edges, texture) the best weighted sum of the "
+    "layer's channels, enlarged to the image's size, reproduces. The chapter's three observations: the first "
+    "layers keep almost all of the image, deeper ones are more abstract, and more and more channels are blank."
+)
 
 
 def _student_activations(module, model, batch, names):
@@ -266,8 +272,10 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
             per_row = inputs.Slider(*PER_ROW_RANGE, value=DEFAULT_PER_ROW, step=1, label="Channels per row")
             button = gr.Button("Show activations", variant="primary", elem_id="activations-run")
             note = gr.Markdown()
-    plot = gr.Image(label="What each layer keeps of the image (yours solid, the reference dashed)", interactive=False,
-                    format="png", elem_id="activations-stats")
+    with gr.Row():
+        plot = gr.Image(label="What each layer keeps of the image (yours solid, the reference dashed)", interactive=False,
+                        format="png", elem_id="activations-stats", scale=3, min_width=320)
+        gr.Markdown(STATS_HELP, min_height=0)
     overview = {"columns": 3, "height": 420, "object_fit": "contain", "allow_preview": False, "format": "png"}
     student, status, reference, reference_note = side_by_side(
         lambda: gr.Gallery(label="Your layers (click one to explore it)", elem_id="activations-student", **overview),

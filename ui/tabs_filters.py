@@ -27,7 +27,7 @@ from cvlab_ch9.ui.fields import listing, whole_number
 from cvlab_ch9.ui.images import load_input_image
 from cvlab_ch9.ui.layout import model_picker, side_by_side, upload_problem, wire_model_picker
 from cvlab_ch9.ui.patches import receptive_field, top_patches
-from cvlab_ch9.ui.pictures import strip
+from cvlab_ch9.ui.pictures import stacked, strip
 from cvlab_ch9.ui.reference import generate_patterns, model_fingerprint, reference_side, result_key
 from cvlab_ch9.ui.resources import example_images, load_model, model_info
 
@@ -130,15 +130,20 @@ def _patches(model_name, layer_name, picture, filters):
     return top_patches(responses, pictures, names, receptive_field(model, layer_name), model_info(model_name)["input_size"], filters)
 
 
-def _patch_item(index, pattern, patches):
-    """Gallery item: the filter's pattern, then the patches that excite it most, labelled with their images."""
+def _patch_row(index, pattern, patches):
+    """(picture, sentence): the filter's pattern, then the patches that excite it most, labelled with their images."""
     labels = [f"filter {index}", *(p.name for p in patches)]
     found = ", ".join(f"{p.name} ({p.value:.3g})" for p in patches)
     if patches and patches[0].value <= 0:
-        caption = f"filter {index} — off (below 0) in every image; the closest to firing: {found}"
+        sentence = f"filter {index}: off (below 0) in every image; the closest to firing: {found}."
     else:
-        caption = f"filter {index} — most excited by: {found}"
-    return strip([pattern, *(p.picture for p in patches)], labels), caption
+        sentence = f"filter {index}: most excited by {found}."
+    return strip([pattern, *(p.picture for p in patches)], labels), sentence
+
+
+def _patch_words(sentences):
+    """Markdown: one line per filter with the images and values of its patches."""
+    return "  \n".join(sentences)
 
 
 def _checked_layer(model, layer_name):
@@ -168,9 +173,10 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
         image: an optional upload searched for patches besides the example images.
 
     Yields:
-        (student items, student status markdown, reference items, reference note markdown, patch items):
-        items ``(uint8 picture, caption)``, one per filter: the snapshots of its ascent side by side
-        (student, reference), its pattern beside the patches that excite it most (patches).
+        (student picture, student status markdown, reference picture, reference note markdown,
+        patches picture, patches markdown): uint8 (H, W, 3) pictures (or None) with one row per filter:
+        the snapshots of its ascent side by side (student, reference), its pattern beside the patches
+        that excite it most (patches, each named with its image; the markdown gives their values).
     """
     source = resolve_labs_dir(labs_dir)
     model = load_model(model_name)
@@ -184,11 +190,11 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
     size = info["input_size"]
     settings = {"extractor": feature_extractor(model_name, layer_name), "steps": snapshot_steps(iterations), "size": size,
                 "learning_rate": learning_rate, "start_scale": start_scale, "crop": min(25, min(size) // 8)}
-    labels = [f"step {s}" for s in settings["steps"]]
+    steps = settings["steps"]
     starts = [ascent_start(size, i, start_scale) for i in range(n_filters)]
     patches = _patches(model_name, layer_name, picture, range(n_filters))
     batch_size = max(1, reference_side().batch_size)
-    student_items, ref_items, ref_snapshots, patch_items, problems = [], [], [], [], []
+    student_rows, ref_rows, ref_snapshots, patch_rows, sentences, problems = [], [], [], [], [], []
     status = ref_note = ""
     then = then_sentence(bool(compare_reference))
     with student_module(LAB, source, ("generate_filter_pattern", "deprocess_image"), then) as (module, failure):
@@ -197,10 +203,11 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
         for i in range(n_filters):
             progress(i / n_filters, desc=f"Filter {i + 1} of {n_filters}")
             pattern = None
+            labels = [f"filter {i}: step {steps[0]}", *(f"step {s}" for s in steps[1:])]
             if failure is None:
                 try:
                     pictures, problems = _ascend(module, settings, i, starts[i])
-                    student_items.append((strip(pictures, labels), f"filter {i}"))
+                    student_rows.append(strip(pictures, labels))
                     pattern = pictures[-1]
                 except Exception as exc:  # noqa: BLE001 - shown in the status, the reference goes on
                     failure = outcome_from_exception(exc, LAB, "generate_filter_pattern", source, then)
@@ -212,15 +219,17 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
                     ref_snapshots.extend(shown)
                     ref_note = ref_note or note
                 if ref_snapshots[i] is not None:
-                    ref_items.append((strip(ref_snapshots[i], labels), f"filter {i}"))
+                    ref_rows.append(strip(ref_snapshots[i], labels))
                     pattern = ref_snapshots[i][-1] if pattern is None else pattern
-            patch_items.append(_patch_item(i, pattern, patches.get(i, [])))
+            row, sentence = _patch_row(i, pattern, patches.get(i, []))
+            patch_rows.append(row)
+            sentences.append(sentence)
             if failure is None:
                 status = with_problems(
-                    f"{len(student_items)} of {n_filters} patterns from your generate_filter_pattern() "
+                    f"{len(student_rows)} of {n_filters} patterns from your generate_filter_pattern() "
                     f"({iterations} steps each, learning rate {learning_rate:g}).", problems,
                 )
-            yield list(student_items), status, list(ref_items), ref_note, list(patch_items)
+            yield stacked(student_rows), status, stacked(ref_rows), ref_note, stacked(patch_rows), _patch_words(sentences)
 
 
 def build_tab(labs_dir, where="`interpretation.py`"):
@@ -255,21 +264,24 @@ def build_tab(labs_dir, where="`interpretation.py`"):
             image = inputs.ImageFile(label="Also look in this image (optional)", height=200, elem_id="filters-image")
             warning = gr.Markdown(elem_id="filters-image-warning")
             image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private")
-    strips = {"columns": 2, "height": "auto", "object_fit": "contain", "format": "png"}
     student, status, reference, reference_note = side_by_side(
-        lambda: gr.Gallery(label="Your ascent, step by step", elem_id="filters-student", **strips),
-        lambda: gr.Gallery(label="Reference ascent", elem_id="filters-reference", **strips),
+        lambda: gr.Image(label="Your ascent, step by step (one row per filter)", interactive=False, format="png",
+                         elem_id="filters-student"),
+        lambda: gr.Image(label="Reference ascent", interactive=False, format="png", elem_id="filters-reference"),
         status_id="filters-status", note_id="filters-reference-note",
     )
     gr.Markdown("### What excites each filter\nEach pattern beside the patches of the example images (and yours) where the "
                 "filter's output is highest, cut to what that position of the layer sees (its receptive field).")
-    patches = gr.Gallery(label="Patterns and the patches that excite them", elem_id="filters-patches", **strips)
+    with gr.Row():
+        patches = gr.Image(label="Patterns and the patches that excite them", interactive=False, format="png",
+                           elem_id="filters-patches", scale=3)
+        patch_words = gr.Markdown(elem_id="filters-patch-values")
     wire_model_picker(model, model_info_note, download, [layer], lambda updates: updates[1:2],
-                      results=[student, status, reference, reference_note, patches])
+                      results=[student, status, reference, reference_note, patches, patch_words])
     running = button.click(
         run_filters,
         inputs=[labs_dir, model, layer, n_filters, iterations, compare, image],
-        outputs=[student, status, reference, reference_note, patches],
+        outputs=[student, status, reference, reference_note, patches, patch_words],
         api_name="filters",
         show_progress_on=status,  # the galleries stay visible as they fill in
     )

@@ -21,6 +21,7 @@ from cvlab_ch9.ui.images import jet_image, load_input_image
 from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, wire_model_picker
 from cvlab_ch9.ui.pictures import difference_picture, value_range
 from cvlab_ch9.ui.reference import model_fingerprint, reference_side, result_key
+from cvlab_ch9.ui.resources import load_model
 
 ALPHA_RANGE = (0.1, 1.0)
 #: The slider's starting value (what the kit's recorded reference uses).
@@ -92,10 +93,11 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, classes, alpha=DEFAULT
         alpha: heatmap weight in the overlays.
 
     Returns:
-        (student gallery update, student status markdown, reference gallery update,
-        difference gallery update, {class: probability}, note markdown, reference note markdown).
-        Each gallery shows the classes side by side: the overlays, then the heatmaps
-        (items ``(uint8 picture, caption)``); the difference gallery one picture per class.
+        (student gallery items, student status markdown, reference gallery items,
+        difference gallery items, {class: probability}, note markdown, reference note markdown).
+        Gallery items are ``(uint8 picture, caption)``: the overlays of the classes, then their
+        heatmaps (a gallery with one column per class shows them side by side); one difference
+        picture per class.
     """
     source = resolve_labs_dir(labs_dir)
     picture, note = load_input_image(image, max_side=512)
@@ -114,11 +116,7 @@ def run_grad_cam(labs_dir, model_name, image, layer_name, classes, alpha=DEFAULT
     )
     reference_items = [] if reference is None else _gallery_items(reference, captions, picture.shape[:2])
     note = " ".join(filter(None, [note, f"Layer `{layer}`; classes compared: {listing(captions)}."]))
-    columns = len(chosen)
-    return (
-        gr.update(value=student_items, columns=columns), status, gr.update(value=reference_items, columns=columns),
-        gr.update(value=difference_items, columns=columns), top_classes(model, info, batch), note, ref_note,
-    )
+    return student_items, status, reference_items, difference_items, top_classes(model, info, batch), note, ref_note
 
 
 def _class_name(caption):
@@ -244,7 +242,8 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
             button = gr.Button("Run Grad-CAM", variant="primary", elem_id="gradcam-run")
             predictions = gr.Label(num_top_classes=5, label="Predicted probabilities", elem_id="gradcam-predictions")
             note = gr.Markdown()
-    gallery = {"columns": 2, "height": "auto", "object_fit": "contain", "allow_preview": True}
+    columns = gallery_columns(default, [])[0]["columns"] if choices else 2
+    gallery = {"columns": columns, "height": "100%", "object_fit": "contain", "allow_preview": True}
     student, status, reference, reference_note = side_by_side(
         lambda: gr.Gallery(label="Your overlays and heatmaps", elem_id="gradcam-student", **gallery),
         lambda: gr.Gallery(label="Reference overlays and heatmaps", elem_id="gradcam-reference", **gallery),
@@ -252,15 +251,29 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
     )
     gr.Markdown("### Your heatmap minus the reference's\nRed: yours is higher, blue: yours is lower, white: equal "
                 "(gray: NaN). The range under each picture is the largest difference either way.")
-    differences = gr.Gallery(label="Differences", elem_id="gradcam-difference", **gallery)
+    differences = gr.Gallery(label="Differences", elem_id="gradcam-difference", **{**gallery, "columns": columns + 1, "fit_columns": False})
     wire_model_picker(model, model_info_note, download, [layer, classes], lambda updates: (updates[2], _class_update(updates[3])),
                       results=[student, status, reference, differences, predictions, note, reference_note])
+    # one column per compared class, so the classes stand side by side (the overlays, then the heatmaps)
+    for changed in (model, classes):
+        changed.change(gallery_columns, inputs=[model, classes], outputs=[student, reference, differences], api_visibility="private")
     button.click(
         run_grad_cam,
         inputs=[labs_dir, model, image, layer, classes, alpha],
         outputs=[student, status, reference, differences, predictions, note, reference_note],
         api_name="grad_cam",
     )
+
+
+def gallery_columns(model_name, classes):
+    """Event (the model or the classes changed): (student, reference, difference) gallery updates with one column per class."""
+    picked = [n for n in name_list(classes) if n != TOP_CLASS]
+    try:
+        outputs = load_model(model_name).outputs[0].shape[-1]
+    except gr.Error:  # e.g. the ImageNet Xception before its download
+        outputs = TOP_K
+    count = len(picked) or (1 if outputs == 1 else min(TOP_K, outputs))
+    return gr.update(columns=count), gr.update(columns=count), gr.update(columns=count + 1)
 
 
 def _class_update(update):

@@ -8,6 +8,7 @@ from cvlab_ch9.models import DEMO_MODELS, load_demo_model
 from cvlab_ch9.quiet import import_tensorflow
 from cvlab_ch9.ui import (
     classifiers,
+    pictures,
     resources,
     tabs_activations,
     tabs_architecture,
@@ -67,11 +68,6 @@ def test_no_image_gets_a_message():
         tabs_activations.run_activations("solutions", MODEL, None, [], 8)
 
 
-def items(update):
-    """The gallery items of a gallery update the Grad-CAM event returns."""
-    return update["value"]
-
-
 @pytest.mark.parametrize(
     "make",
     [
@@ -85,9 +81,9 @@ def items(update):
 def test_grayscale_rgba_and_float_images_work(make, image):
     outputs = tabs_gradcam.run_grad_cam("solutions", MODEL, make(image), "", TOP)
     student, status, reference, differences, predictions, _, _ = outputs
-    student_overlay, ref_overlay = items(student)[0][0], items(reference)[0][0]
+    student_overlay, ref_overlay = student[0][0], reference[0][0]
     assert student_overlay.dtype == np.uint8 and student_overlay.shape[-1] == 3
-    assert ref_overlay.shape == student_overlay.shape and len(items(differences)) == 2
+    assert ref_overlay.shape == student_overlay.shape and len(differences) == 2
     assert reference_difference(status) < 1e-5
     # the convnet has two classes: both are listed and their probabilities sum to 1
     assert set(predictions) == {"cat", "dog"}
@@ -119,7 +115,7 @@ def test_non_image_file_is_refused(tmp_path):
 def test_an_image_file_path_works():
     student, status, reference, *_ = tabs_gradcam.run_grad_cam("solutions", MODEL, str(PHOTO), "", TOP)
     expected_shape = load_input_image(str(PHOTO), max_side=512)[0].shape
-    assert items(student)[0][0].shape == items(reference)[0][0].shape == expected_shape
+    assert student[0][0].shape == reference[0][0].shape == expected_shape
     assert reference_difference(status) < 1e-5
 
 
@@ -146,13 +142,13 @@ def test_grad_cam_not_implemented_shows_reference(skeletons, image):
     student, status, reference, differences, predictions, _, _ = tabs_gradcam.run_grad_cam(
         str(skeletons), XCEPTION, image, "", TOP
     )
-    assert items(student) == [] and items(differences) == []
+    assert student == [] and differences == []
     assert "Not implemented yet: write grad_cam() in" in status
     assert "interpretation.py. The reference result is shown on the right." in status
     # the 512x600 photo is shown downscaled to at most 512 pixels on its long side; both classes, overlays then heatmaps
-    assert len(items(reference)) == 4
-    assert items(reference)[0][0].shape == load_input_image(image, max_side=512)[0].shape
-    assert items(reference)[2][0].dtype == np.uint8 and predictions
+    assert len(reference) == 4
+    assert reference[0][0].shape == load_input_image(image, max_side=512)[0].shape
+    assert reference[2][0].dtype == np.uint8 and predictions
 
 
 def test_activations_for_solutions_and_skeleton(skeletons, image):
@@ -180,13 +176,15 @@ def activation_grid(activation, images_per_row=16):
 def test_filters_for_solutions_and_skeleton(skeletons):
     layer = classifiers.layer_choices(MODEL)["filter_default"]
     steps = list(tabs_filters.run_filters("solutions", MODEL, layer, 2, 5, True))
-    student, status, reference, _, patches = steps[-1]
-    assert len(steps) == 2 and len(student) == len(reference) == len(patches) == 2
-    assert student[0][0].dtype == np.uint8 and student[0][0].ndim == 3
-    np.testing.assert_allclose(student[0][0], reference[0][0], atol=2)
-    student, status, reference, _, patches = list(tabs_filters.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
-    assert student == [] and "Not implemented yet: write generate_filter_pattern()" in status and len(reference) == 2
-    assert len(patches) == 2, "the reference's pattern beside the patches"
+    student, status, reference, _, patches, words = steps[-1]
+    assert len(steps) == 2 and "2 of 2 patterns" in status and words.count("filter ") == 2
+    # one row per filter (the snapshots: steps 0, 1, 2, 5), the same on both sides
+    assert student.dtype == np.uint8 and student.ndim == 3 and student.shape == reference.shape
+    assert student.shape[0] > steps[0][0].shape[0], "the second filter's row was added"
+    np.testing.assert_allclose(student, reference, atol=2)
+    student, status, reference, _, patches, _ = list(tabs_filters.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
+    assert student is None and "Not implemented yet: write generate_filter_pattern()" in status
+    assert reference is not None and patches.shape[0] > 2 * pictures.STRIP_HEIGHT, "the reference's pattern beside the patches"
 
 
 def test_architecture_for_solutions_and_skeleton(skeletons):
@@ -233,7 +231,7 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
     return weights[last_conv_layer_name]
 ''')
     student, status, reference, *_ = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)
-    assert items(student) == [] and items(reference)
+    assert student == [] and reference
     assert "Your grad_cam() raised KeyError" in status
     assert "interpretation.py, line" in status and "weights[last_conv_layer_name]" in status
 

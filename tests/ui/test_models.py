@@ -83,7 +83,8 @@ def test_clicking_download_fetches_it_and_then_it_works_like_a_demo_model(empty_
     student, _, _, differences, predictions, note, _ = tabs_gradcam.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
     assert len(predictions) == 5 and all(name.startswith("class_") or name == "African_elephant" for name in predictions)
     # the top 3 of the ImageNet Xception side by side, each beside the reference
-    assert student["columns"] == 3 and len(student["value"]) == 6 and len(differences["value"]) == 3
+    assert len(student) == 6 and len(differences) == 3
+    assert [u["columns"] for u in tabs_gradcam.gallery_columns(IMAGENET, [])] == [3, 3, 4]
     assert note.count("%") == 3
 
 
@@ -118,7 +119,7 @@ def test_models_trained_on_oxford_are_listed_first_and_described(models_dir):
     note = resources.model_note("convnet_oxford")
     assert "trained on Oxford-IIIT Pets photos (2400 training images)" in note and "cartoon" not in note
     student, *_ = tabs_gradcam.run_grad_cam("solutions", "convnet_oxford", photo(), "", TOP)
-    assert len(student["value"]) == 4, "both classes: overlays and heatmaps"
+    assert len(student) == 4, "both classes: overlays and heatmaps"
     (models_dir / "convnet_oxford.json").unlink()  # a model without its metadata is not offered
     assert resources.model_choices() == [*models.DEMO_MODELS, IMAGENET]
 

@@ -158,9 +158,9 @@ def test_the_notebook_source_gives_the_same_results_as_a_labs_folder(kernel, fin
     assert resolve_labs_dir(NOTEBOOK) is attached_notebook()
     from_notebook, from_folder = grad_cam_outputs(NOTEBOOK, image), grad_cam_outputs(str(finished_labs), image)
     for ours, theirs in zip(from_notebook, from_folder):
-        if isinstance(ours, dict) and "value" in ours:  # a gallery: (picture, caption) items
-            assert [c for _, c in ours["value"]] == [c for _, c in theirs["value"]]
-            for (mine, _), (other, _) in zip(ours["value"], theirs["value"]):
+        if isinstance(ours, list):  # a gallery: (picture, caption) items
+            assert [c for _, c in ours] == [c for _, c in theirs]
+            for (mine, _), (other, _) in zip(ours, theirs):
                 np.testing.assert_allclose(mine, other, atol=1)
         else:
             assert ours == theirs
