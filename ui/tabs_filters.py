@@ -196,7 +196,16 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
     batch_size = max(1, reference_side().batch_size)
     student_rows, ref_rows, ref_snapshots, patch_rows, sentences, problems = [], [], [], [], [], []
     status = ref_note = ""
-    then = then_sentence(bool(compare_reference))
+
+    def reference_chunk(first):
+        chunk = list(range(first, min(first + batch_size, n_filters)))
+        shown, note = _reference_snapshots(model_name, layer_name, settings, chunk, [starts[k] for k in chunk])
+        ref_snapshots.extend(shown)
+        return note
+
+    if compare_reference:
+        ref_note = reference_chunk(0)  # first: whether a reference is shown decides what the student's sentences say
+    then = then_sentence(any(s is not None for s in ref_snapshots))
     with student_module(LAB, source, ("generate_filter_pattern", "deprocess_image"), then) as (module, failure):
         if failure is not None:
             status = failure.markdown()
@@ -214,10 +223,7 @@ def run_filters(labs_dir, model_name, layer_name, n_filters=DEFAULT_FILTERS, ite
                     status = failure.markdown()
             if compare_reference:
                 if i == len(ref_snapshots):
-                    chunk = list(range(i, min(i + batch_size, n_filters)))
-                    shown, note = _reference_snapshots(model_name, layer_name, settings, chunk, [starts[k] for k in chunk])
-                    ref_snapshots.extend(shown)
-                    ref_note = ref_note or note
+                    ref_note = ref_note or reference_chunk(i)
                 if ref_snapshots[i] is not None:
                     ref_rows.append(strip(ref_snapshots[i], labels))
                     pattern = ref_snapshots[i][-1] if pattern is None else pattern
