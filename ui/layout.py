@@ -42,9 +42,9 @@ def side_by_side(student_component, reference_component, status_id=None, note_id
     return student, status, reference, reference_note
 
 
-def model_picker(names, default):
-    """The model dropdown, a note on the model in use and the (hidden) ImageNet download button."""
-    model = inputs.Dropdown(names, value=default, label="Model")
+def model_picker(names, default, elem_id=None):
+    """The model dropdown (``elem_id``), a note on the model in use and the (hidden) ImageNet download button."""
+    model = inputs.Dropdown(names, value=default, label="Model", elem_id=elem_id)
     note = gr.Markdown(model_note(default))
     download = gr.Button(f"Download {IMAGENET_XCEPTION}", visible=needs_download(default), variant="secondary")
     return model, note, download

@@ -264,7 +264,7 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
         with gr.Column(scale=2, min_width=300):
             image = image_with_examples(examples, "activations-image")
         with gr.Column(scale=1, min_width=260):
-            model, model_info_note, download = model_picker(names, default)
+            model, model_info_note, download = model_picker(names, default, "activations-model")
             layers = inputs.Dropdown(
                 choices.get("explorable_layers", []), value=[], multiselect=True,
                 label=f"Layers (empty: the default, every {DEFAULT_TYPES})",

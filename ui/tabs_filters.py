@@ -255,13 +255,14 @@ def build_tab(labs_dir, where="`interpretation.py`"):
         gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            model, model_info_note, download = model_picker(names, default)
+            model, model_info_note, download = model_picker(names, default, "filters-model")
             layer = inputs.Dropdown(choices.get("filter_layers", []), value=choices.get("filter_default"), label="Layer",
                                     elem_id="filters-layer")
             with gr.Row():
-                n_filters = inputs.Slider(*FILTERS_RANGE, value=DEFAULT_FILTERS, step=1, label="Filters", min_width=160)
+                n_filters = inputs.Slider(*FILTERS_RANGE, value=DEFAULT_FILTERS, step=1, label="Filters", min_width=160,
+                                          elem_id="filters-count")
                 iterations = inputs.Slider(*ITERATIONS_RANGE, value=DEFAULT_ITERATIONS, step=5, label="Gradient ascent steps",
-                                           min_width=160)
+                                           min_width=160, elem_id="filters-steps")
             compare = gr.Checkbox(True, label="Also run the reference")
             with gr.Row():
                 button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run", min_width=160)

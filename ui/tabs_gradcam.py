@@ -229,7 +229,7 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
         with gr.Column(scale=2, min_width=300):
             image = image_with_examples(examples, "gradcam-image", height=260)
         with gr.Column(scale=1, min_width=260):
-            model, model_info_note, download = model_picker(names, default)
+            model, model_info_note, download = model_picker(names, default, "gradcam-model")
             layer = inputs.Dropdown(
                 choices.get("gradcam_layers", []), value=choices.get("last_conv_layer"),
                 label="Layer (last convolution)", allow_custom_value=True,
