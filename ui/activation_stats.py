@@ -17,9 +17,9 @@ and sparsity grows with depth. Two numbers per layer make them visible:
 import numpy as np
 
 #: Largest side the detail is measured at (the image and the channels are resized to it).
-WORK_SIDE = 64
+WORK_SIDE = 48
 #: Channels (those that vary most) the read-out may combine; far fewer than the pixels it fits.
-READOUT_CHANNELS = 64
+READOUT_CHANNELS = 48
 #: Standard deviation, in pixels at the working size, of the blur that separates fine detail from the rest.
 BLUR_SIGMA = 2.0
 
