@@ -168,7 +168,10 @@ def patterns(quick):
 
 
 def contact_sheet(path, count=8, steps=30):
-    """Draw every filter layer's patterns of both demo models, before and now, into a PNG at ``path``."""
+    """Draw, for both demo models, the filter layer the tab opened on before (halfway down) and the one it opens on now,
+    each with the settings before and now, into a PNG at ``path``."""
+    from PIL import Image  # noqa: PLC0415
+
     from cvlab_ch9.ui import classifiers  # noqa: PLC0415
     from cvlab_ch9.ui.pictures import stacked, strip  # noqa: PLC0415
 
@@ -176,13 +179,12 @@ def contact_sheet(path, count=8, steps=30):
     for model in MODELS:
         crop = min(25, min(classifiers.model_info(model)["input_size"]) // 8)
         choices = classifiers.layer_choices(model)
-        for layer in choices["filter_layers"]:
+        halfway = choices["filter_layers"][len(choices["filter_layers"]) // 2]
+        for layer, when in ((halfway, "the default before"), (choices["filter_default"], "the default now")):
             for setting, (_, results) in ascent_variants(model, layer, count, steps).items():
                 pictures = [_deprocessed(p, crop).astype("uint8") for p in results]
-                mark = " (default)" if layer == choices["filter_default"] else ""
-                rows.append(strip(pictures, [f"{model} {layer}{mark} — {setting.split(':')[0]}", *[""] * (count - 1)], height=64))
-    from PIL import Image  # noqa: PLC0415
-
+                label = f"{model} {layer} ({when}), {setting}"
+                rows.append(strip(pictures, [label, *[""] * (count - 1)], height=64))
     Image.fromarray(stacked(rows, top=0)).save(path, optimize=True)
     return path
 
