@@ -7,10 +7,23 @@ and wire their events; they compute nothing themselves.
 import gradio as gr
 
 from cvlab_ch9.ui import inputs
-from cvlab_ch9.ui.classifiers import download_model, model_changed, model_status
+from cvlab_ch9.ui.classifiers import download_model, initial_choices, model_changed, model_status
 from cvlab_ch9.ui.images import load_input_image
 from cvlab_ch9.ui.reference import reference_side
 from cvlab_ch9.ui.resources import IMAGENET_XCEPTION, model_note, needs_download
+
+
+def tab_intro(text):
+    """A classifier tab's first lines: ``text`` (markdown), and why not when the default model cannot load.
+
+    Returns:
+        (model names, default model, its layer choices or {}).
+    """
+    names, default, choices, problem = initial_choices()
+    gr.Markdown(text)
+    if problem:
+        gr.Markdown(problem)
+    return names, default, choices
 
 
 def reference_heading():
@@ -86,13 +99,13 @@ def upload_problem(value):
     return gr.update(), ""
 
 
-def image_with_examples(examples, elem_id, height=240):
-    """The image box (the upload reaches the event undecoded), its upload warning and the examples below it.
+def image_with_examples(examples, elem_id, height=240, label="Image"):
+    """The image box (the upload reaches the event undecoded), its upload warning and the examples below it (if any).
 
     Returns:
         the :class:`cvlab_ch9.ui.inputs.ImageFile`.
     """
-    image = inputs.ImageFile(label="Image", height=height, elem_id=elem_id)
+    image = inputs.ImageFile(label=label, height=height, elem_id=elem_id)
     warning = gr.Markdown(elem_id=f"{elem_id}-warning")
     image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private")
     if examples:

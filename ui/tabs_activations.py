@@ -14,12 +14,12 @@ import numpy as np
 from cvlab_ch9.layers import layer_names
 from cvlab_ch9.ui import explorer, inputs
 from cvlab_ch9.ui.activation_stats import layer_stats, stats_plot
-from cvlab_ch9.ui.classifiers import LAB, explorable_layers, initial_choices, model_batch
+from cvlab_ch9.ui.classifiers import LAB, explorable_layers, model_batch
 from cvlab_ch9.ui.common import StudentResultError, expect_array, resolve_labs_dir, run_student, user_error
 from cvlab_ch9.ui.contracts import clipped_uint8, picture_problems, then_sentence, with_problems
 from cvlab_ch9.ui.fields import listing, name_list, whole_number
 from cvlab_ch9.ui.images import load_input_image, upscale_gray
-from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, wire_model_picker
+from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, tab_intro, wire_model_picker
 from cvlab_ch9.ui.pictures import GridLayout
 from cvlab_ch9.ui.reference import model_fingerprint, reference_side, result_key
 from cvlab_ch9.ui.resources import ACTIVATION_LAYER_TYPES
@@ -252,14 +252,11 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
     Args:
         where: how the page names the student's code (the file, or this notebook).
     """
-    names, default, choices, problem = initial_choices()
-    gr.Markdown(
+    names, default, choices = tab_intro(
         f"What does each layer output for this image? Your `extract_activations()` and `activation_grid()` from {where}, "
         "every layer at once (one small picture per channel), and what each layer keeps of the image: early layers keep "
         "almost all of it, deeper ones are more abstract, and more and more of their channels are blank."
     )
-    if problem:
-        gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             image = image_with_examples(examples, "activations-image")

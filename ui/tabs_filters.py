@@ -20,12 +20,12 @@ import numpy as np
 
 from cvlab_ch9.layers import CONV_LAYER_TYPES, layer_names
 from cvlab_ch9.ui import inputs
-from cvlab_ch9.ui.classifiers import LAB, MIN_ASCENT_SIDE, ascent_settings, feature_extractor, initial_choices, model_batch
+from cvlab_ch9.ui.classifiers import LAB, MIN_ASCENT_SIDE, ascent_settings, feature_extractor, model_batch
 from cvlab_ch9.ui.common import expect_array, outcome_from_exception, resolve_labs_dir, student_module, user_error
 from cvlab_ch9.ui.contracts import clipped_uint8, picture_problems, then_sentence, with_problems
 from cvlab_ch9.ui.fields import listing, whole_number
 from cvlab_ch9.ui.images import load_input_image
-from cvlab_ch9.ui.layout import model_picker, side_by_side, upload_problem, wire_model_picker
+from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, tab_intro, wire_model_picker
 from cvlab_ch9.ui.patches import receptive_field, top_patches
 from cvlab_ch9.ui.pictures import stacked, strip
 from cvlab_ch9.ui.reference import generate_patterns, model_fingerprint, reference_side, result_key
@@ -244,15 +244,12 @@ def build_tab(labs_dir, where="`interpretation.py`"):
     Args:
         where: how the page names the student's code (the file, or this notebook).
     """
-    names, default, choices, problem = initial_choices()
-    gr.Markdown(
+    names, default, choices = tab_intro(
         f"The pattern each filter responds to most, grown by gradient ascent from gray noise with your "
         f"`generate_filter_pattern()` from {where} and shown with your `deprocess_image()` at a few steps, beside the "
         "reference; below, each pattern beside the places in the example images (and yours) that excite the filter most. "
         "Patterns appear one by one; Stop cancels between filters."
     )
-    if problem:
-        gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             model, model_info_note, download = model_picker(names, default, "filters-model")
@@ -268,9 +265,7 @@ def build_tab(labs_dir, where="`interpretation.py`"):
                 button = gr.Button("Generate filter patterns", variant="primary", elem_id="filters-run", min_width=160)
                 stop = gr.Button("Stop", variant="stop", min_width=80)
         with gr.Column(scale=1, min_width=240):
-            image = inputs.ImageFile(label="Also look in this image (optional)", height=200, elem_id="filters-image")
-            warning = gr.Markdown(elem_id="filters-image-warning")
-            image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private")
+            image = image_with_examples([], "filters-image", height=200, label="Also look in this image (optional)")
     student, status, reference, reference_note = side_by_side(
         lambda: gr.Image(label="Your ascent, step by step (one row per filter)", interactive=False, format="png",
                          elem_id="filters-student"),

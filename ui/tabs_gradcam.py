@@ -13,12 +13,12 @@ import numpy as np
 
 from cvlab_ch9.layers import CONV_LAYER_TYPES, four_d_layers, layer_names
 from cvlab_ch9.ui import inputs
-from cvlab_ch9.ui.classifiers import LAB, TOP_CLASS, initial_choices, model_batch, top_classes
+from cvlab_ch9.ui.classifiers import LAB, TOP_CLASS, model_batch, top_classes
 from cvlab_ch9.ui.common import StudentResultError, expect_array, resolve_labs_dir, run_student, user_error
 from cvlab_ch9.ui.contracts import heatmap_problems, picture_problems, then_sentence, with_problems
 from cvlab_ch9.ui.fields import listing, name_list, number_between
 from cvlab_ch9.ui.images import jet_image, load_input_image
-from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, wire_model_picker
+from cvlab_ch9.ui.layout import image_with_examples, model_picker, side_by_side, tab_intro, wire_model_picker
 from cvlab_ch9.ui.pictures import difference_picture, value_range
 from cvlab_ch9.ui.reference import model_fingerprint, reference_side, result_key
 from cvlab_ch9.ui.resources import load_model
@@ -218,13 +218,10 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
     Args:
         where: how the page names the student's code (the file, or this notebook).
     """
-    names, default, choices, problem = initial_choices()
-    gr.Markdown(
+    names, default, choices = tab_intro(
         f"Where in the image is the evidence for each class? Your `grad_cam()` and `overlay_heatmap()` from {where} "
         "for the top classes side by side, beside the reference, and below them your heatmap minus the reference's."
     )
-    if problem:
-        gr.Markdown(problem)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             image = image_with_examples(examples, "gradcam-image", height=260)

@@ -12,6 +12,7 @@ import pytest
 
 from cvlab_ch9.models.real_photos import PHOTOS, photo_path
 from tests.ui.helpers import PHOTO, app_in_browser, require_chromium, set_labs_dir
+from tools.screenshots import open_tab, upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 RESULT_TIMEOUT_MS = 120_000
@@ -30,15 +31,6 @@ def real_photo():
     return photo_path(lion) or PHOTO
 
 
-def open_tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).click()
-
-
-def upload(page, box, path):
-    page.locator(f"{box} input[type=file]").set_input_files(str(path))
-    page.locator(f"{box} img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
-
-
 def choose(page, elem_id, option):
     """Pick ``option`` in the gr.Dropdown with ``elem_id``."""
     page.locator(f"#{elem_id} input").first.click()
@@ -47,7 +39,7 @@ def choose(page, elem_id, option):
 
 def test_skeletons_get_the_reference_and_a_pointer_to_what_to_write(page):
     open_tab(page, "Grad-CAM")
-    upload(page, "#gradcam-image", PHOTO)
+    upload(page, "gradcam-image", PHOTO)
     page.locator("#gradcam-run").click()
     page.locator("#gradcam-reference img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     assert "Not implemented yet: write grad_cam()" in page.locator("#gradcam-status").inner_text()
@@ -57,7 +49,7 @@ def test_skeletons_get_the_reference_and_a_pointer_to_what_to_write(page):
 def test_grad_cam_of_both_classes_on_a_real_photo(page):
     set_labs_dir(page, "solutions")
     open_tab(page, "Grad-CAM")
-    upload(page, "#gradcam-image", real_photo())
+    upload(page, "gradcam-image", real_photo())
     page.locator("#gradcam-run").click()
     page.locator("#gradcam-difference img").nth(1).wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     # both classes side by side: the overlays, then the heatmaps, on each side; one difference per class
