@@ -100,10 +100,12 @@ def ascent_settings(info):
     The book ascends the ImageNet Xception (inputs -1..1) on 200x200 images
     from gray noise uniform(0.4, 0.6) with steps of 10. The demo models take
     pixels 0..255 (they rescale inside), 127.5 times that range, and smaller
-    images: the book's start and step would barely move them (patterns stay
-    noise). So the start is scaled to the model's range (x255 for 0..255) and
-    the step keeps the book's change per pixel: 10 x (range / 2) x sqrt(H x W / 200²),
-    about 612 for the 96x96 convnet and 408 for the 64x64 mini-Xception.
+    images: the book's numbers would start from an almost black image and
+    move it by a fraction of a gray level per step, far from the pictures
+    the model knows. So the start is scaled to the model's range (x255 for
+    0..255: mid-gray noise) and the step keeps the book's change per pixel:
+    10 x (range / 2) x sqrt(H x W) / 200, about 612 for the 96x96 convnet and
+    408 for the 64x64 mini-Xception.
     """
     height, width = info["input_size"]
     half_range, start_scale = (1.0, 1.0) if info["preprocess"] == "xception" else (127.5, 255.0)

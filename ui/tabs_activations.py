@@ -273,7 +273,7 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
         plot = gr.Image(label="What each layer keeps of the image (yours solid, the reference dashed)", interactive=False,
                         format="png", elem_id="activations-stats", scale=3, min_width=320)
         gr.Markdown(STATS_HELP, min_height=0)
-    overview = {"columns": 3, "height": 420, "object_fit": "contain", "allow_preview": False, "format": "png"}
+    overview = {"columns": 3, "height": 420, "object_fit": "contain", "allow_preview": False}
     student, status, reference, reference_note = side_by_side(
         lambda: gr.Gallery(label="Your layers (click one to explore it)", elem_id="activations-student", **overview),
         lambda: gr.Gallery(label="Reference layers", elem_id="activations-reference", **overview),
