@@ -58,10 +58,11 @@ def clicks(quick):
     """Seconds per click of the Grad-CAM, Activations and Filters tabs' handlers on the demo models."""
     from cvlab_ch9.ui import classifiers, tabs_activations, tabs_filters, tabs_gradcam  # noqa: PLC0415 - imports TF
 
-    repeat = 2 if quick else 5
+    repeat = 1 if quick else 5
+    models = MODELS[:1] if quick else MODELS
     photo = _photo()
     rows = []
-    for model in MODELS:
+    for model in models:
         size = "x".join(str(s) for s in classifiers.model_info(model)["input_size"])
         rows.append(_timed_row(f"Grad-CAM, both classes side by side ({model} {size})",
                                lambda model=model: tabs_gradcam.run_grad_cam("solutions", model, photo, "", [], 0.4), repeat))
@@ -77,7 +78,7 @@ def clicks(quick):
         rows.append(_timed_row(f"  explorer: one channel large and over the photo ({model})",
                                lambda explored=explored, layer=layer: tabs_activations.open_channel(explored, layer, 1), repeat))
     count, steps = (2, 5) if quick else (8, 30)
-    for model in MODELS:
+    for model in models:
         layer = classifiers.layer_choices(model)["filter_default"]
 
         def filters(model=model, layer=layer):
