@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Entry point for students, instructors and CI on Linux and macOS
-# (on Windows, in the lab's folder: py -m cvlab_ch9 ui|test|grade).
-#   ./run.sh ui      set up .venv, then launch the lab UI on http://127.0.0.1:7860
-#   ./run.sh test    set up (also Debian's chromium for the browser test), then run the project's test suite
-#   ./run.sh grade   set up, then grade labs/ (python -m grader)
-#   ./run.sh setup   only set up .venv
-# The work is done by `python -m cvlab_ch9` (cvlab/__main__.py); this script only
+# Entry point of the instructor's checkout on Linux and macOS (Windows, in the checkout: py -m cvlab_ch9 ...).
+# Each command first makes .venv hold the packages of its role (pyproject.toml), then runs in the checkout:
+#   ./run.sh ui                   the student's packages, then the lab UI on http://127.0.0.1:7860
+#   ./run.sh grade                the student's packages, then the judge on labs/ (python -m grader)
+#   ./run.sh test                 every role's packages (and Debian's chromium for the browser test), then the test suite
+#   ./run.sh course kit|release|grade|gradescope   the instructor's packages, then python -m course ...
+#   ./run.sh setup [--instructor|--dev]            only set up .venv
+# Students do not use this script: they install the student package (docs/students.md).
+# The work is done by `python -m cvlab_ch9` (cvlab_ch9/__main__.py); this script only
 # finds a Python for it: $PYTHON, else .venv's, else python3.11/3.12/3.13/python3.
 set -euo pipefail
 cd "$(dirname "$0")"

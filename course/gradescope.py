@@ -29,7 +29,7 @@ from cvlab_ch9.paths import REPO_ROOT
 DEFAULT_ZIP = REPO_ROOT / "dist" / "autograder.zip"
 SANDBOX_USER = "cvlab-sandbox"
 #: What the bundle holds of the project (the judge, the reference, hidden checks; no tests or dev tools).
-BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course", "models")
+BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course")
 BUNDLE_FILES = ("pyproject.toml",)
 SKIP = ("__pycache__", ".ipynb_checkpoints", "release", "submitted", "autograded", "feedback", "exports",
         "verdicts", "gradebook.db")
@@ -54,7 +54,9 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python - <<'PY' > /tmp/cvlab-requirements.txt
 import tomllib
-print("\\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+extras = project["optional-dependencies"]
+print("\\n".join(project["dependencies"] + extras["cpu"] + extras["instructor"]))  # the judge: TensorFlow, nbformat, Dask
 PY
 .venv/bin/python -m pip install --quiet -r /tmp/cvlab-requirements.txt
 id -u {SANDBOX_USER} >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin {SANDBOX_USER}
@@ -102,6 +104,7 @@ def lab_code(lab, path):
 def results_document(submission_dir):
     """The Gradescope results (a dict) for the files in ``submission_dir``."""
     from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
+    from cvlab_ch9.grader.isolation import isolation_status  # noqa: PLC0415
     from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
     from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
@@ -122,9 +125,11 @@ def results_document(submission_dir):
             results.extend(grade_code({lab: codes[lab]}, lab=lab, reference="live", include_hidden=True,
                                       extra_deny=[Path(submission_dir).resolve().parent]))
     hidden = {c.id for c in all_checks() if c.hidden}
-    document = json.loads(to_gradescope(results, hidden=hidden, hidden_visibility="after_published"))
+    document = json.loads(to_gradescope(results, hidden=hidden, hidden_visibility="after_published",
+                                        isolation=isolation_status()))
     graded = ", ".join(f"{found[lab].name}" for lab in codes)
-    document["output"] = f"Graded {graded or 'nothing'}." + (" " + " ".join(unreadable) if unreadable else "")
+    notes = [f"Graded {graded or 'nothing'}.", *unreadable, document.get("output", "")]
+    document["output"] = " ".join(note for note in notes if note)
     document["stdout_visibility"] = "hidden"
     return document
 

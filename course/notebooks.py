@@ -5,8 +5,8 @@ has grader checks gets ``course/source/<lab>/<lab>.ipynb`` with:
 
 - a title cell and a short introduction per exercise (``course/narrative/<lab>.md``,
   falling back to the function's docstring);
-- an ungraded, read-only setup cell that finds the repository and imports
-  TensorFlow silently;
+- an ungraded, read-only setup cell that imports the installed ``cvlab_ch9``
+  (or finds the checkout) and imports TensorFlow silently;
 - the module-level code of the solution (imports, constants, helpers) in
   read-only cells;
 - one autograded-answer cell per exercise function (its ``### BEGIN SOLUTION``
@@ -50,30 +50,34 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 SETUP_SOURCE = '''\
 # Setup (not graded): run this cell first.
-# It makes the cvlab repository importable -- taken from the environment
-# variable CVLAB_ROOT, else the nearest folder above this notebook that holds
-# grader/ and cvlab_ch9/ -- and imports TensorFlow without its log noise.
+# It imports the lab's package, cvlab_ch9 -- installed with pip (the kit, a hub
+# image), or else the instructor's cvlab checkout above this notebook or named
+# by CVLAB_ROOT -- and TensorFlow without its log noise.
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 
-def _cvlab_root():
-    """The repository root (a Path): $CVLAB_ROOT or the nearest parent with grader/ and cvlab_ch9/."""
+def _cvlab_checkout():
+    """The checkout's root (a Path): $CVLAB_ROOT, else the nearest folder above this notebook with grader/ and cvlab_ch9/."""
     configured = os.environ.get("CVLAB_ROOT")
     candidates = [Path(configured).expanduser()] if configured else [Path.cwd(), *Path.cwd().parents]
     for folder in candidates:
         if (folder / "grader" / "nb.py").is_file() and (folder / "cvlab_ch9" / "quiet.py").is_file():
             return folder.resolve()
-    where = f"CVLAB_ROOT={configured}" if configured else f"any folder above {Path.cwd()}"
+    if configured:
+        raise RuntimeError(f"CVLAB_ROOT={configured} is not a cvlab checkout (a folder holding grader/ and cvlab_ch9/); "
+                           "correct it, or unset it to use the installed package.")
     raise RuntimeError(
-        f"Cannot find the cvlab repository (the folder holding grader/ and cvlab_ch9/) in {where}. "
-        "Open this notebook from inside the repository, or set CVLAB_ROOT to the repository folder."
+        "The lab's package cvlab_ch9 is not installed in this notebook's Python: install it as your kit's "
+        "README says (`pip install` of the kit's .whl file) and restart the kernel."
     )
 
 
-if str(_cvlab_root()) not in sys.path:
-    sys.path.insert(0, str(_cvlab_root()))
+if os.environ.get("CVLAB_ROOT") or importlib.util.find_spec("cvlab_ch9") is None:
+    if str(_cvlab_checkout()) not in sys.path:
+        sys.path.insert(0, str(_cvlab_checkout()))
 
 from cvlab_ch9.quiet import import_tensorflow
 

@@ -1,34 +1,75 @@
-"""``python -m cvlab_ch9 setup|ui|test|grade [args...]``: the lab's one entry point, on any OS.
+"""``cvlab setup|ui|grade|test|course [args...]`` (also ``python -m cvlab_ch9 ...``): the lab's one entry point, on any OS.
 
-    setup   create .venv and install pyproject.toml's packages (idempotent, about a second when done)
-    ui      setup, then the lab UI on http://127.0.0.1:7860 (python -m ui args...)
-    test    setup, Debian's chromium on Linux, then the project's tests (python -m pytest args...)
-    grade   setup, then grade labs/ (python -m grader args...)
+Installed (the student package: ``pip install cvlab-ch9``, the kit's wheel or
+a hub image), in the folder that holds (or will hold) ``labs/``::
 
-``./run.sh`` (Linux, macOS) calls it; on Windows run ``py -m cvlab_ch9 ui`` in
-the lab's folder. Uses only the standard library until the environment
-exists, and parses on old Pythons so that it can say which one to install.
+    setup [--labs DIR]   check that TensorFlow is there (once), write the lab skeletons into labs/ (never over a file);
+                         --check only checks (a hub image's build step)
+    ui                   the lab UI on http://127.0.0.1:7860 (python -m cvlab_ch9.ui args...)
+    grade                grade labs/ (python -m cvlab_ch9.grader args...: --labs DIR, --lab NAME, --format ...)
+    test                 the same checks as pytest tests (python -m pytest --pyargs cvlab_ch9.grader args...)
+
+In the instructor's checkout (``./run.sh`` calls it; Windows: ``py -m cvlab_ch9``),
+each command first makes ``.venv`` hold its role's packages (:mod:`cvlab_ch9.install`)::
+
+    setup [--instructor | --dev]   only that (default: the student's packages)
+    ui | grade                     the student's packages, then the UI / the judge on labs/ (solutions/ as the reference)
+    test                           the development packages, Debian's chromium on Linux, then the project's tests
+    course                         the instructor's packages, then python -m course args... (kit, release, grade, gradescope)
+
+Uses only the standard library until the environment exists, and parses on
+old Pythons so that it can say which one to install.
 """
 
 import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from cvlab_ch9.install import SetupError, setup
-from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.paths import REPO_ROOT, is_checkout, labs_dir
+from cvlab_ch9.platforms import problem, tensorflow_problem
+from cvlab_ch9.workspace import WorkspaceError, write_skeletons
 
-COMMANDS = {"setup": None, "ui": ["-m", "cvlab_ch9.ui"], "test": ["-m", "pytest"], "grade": ["-m", "cvlab_ch9.grader"]}
+#: Command -> (the role whose packages it needs in a checkout, what it runs there).
+COMMANDS = {
+    "setup": ("student", None),
+    "ui": ("student", ["-m", "cvlab_ch9.ui"]),
+    "grade": ("student", ["-m", "cvlab_ch9.grader"]),
+    "test": ("dev", ["-m", "pytest"]),
+    "course": ("instructor", ["-m", "course"]),
+}
+#: What the commands run in an installed copy (no course: it is the instructor's checkout's).
+INSTALLED = {
+    "ui": ["-m", "cvlab_ch9.ui"],
+    "grade": ["-m", "cvlab_ch9.grader"],
+    "test": ["-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "cvlab_ch9.grader"],
+}
 BROWSER_SCRIPT = REPO_ROOT / "scripts" / "install_browser.sh"
 BROWSER_FAILED = "cvlab: chromium could not be installed; the browser test skips (and fails under CI=true)."
+NOT_INSTALLED_COURSE = ("cvlab: the course commands (kit, release, grade, gradescope) are the instructor's and run in the "
+                        "instructor's checkout (./run.sh course ...), not in the student package.")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m cvlab_ch9", description="Set up the lab's environment and run the UI, the tests or the grader.",
+        prog="cvlab", description="The chapter 9 lab: set up, run the UI, grade the labs, run the checks as tests.",
     )
     parser.add_argument("command", choices=list(COMMANDS))
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to python -m ui / pytest / grader")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the UI / the grader / pytest / course")
+    return parser
+
+
+def setup_parser(checkout):
+    parser = argparse.ArgumentParser(prog="cvlab setup")
+    if checkout:
+        roles = parser.add_mutually_exclusive_group()
+        roles.add_argument("--instructor", action="store_true", help="also the instructor's packages (nbgrader, Dask)")
+        roles.add_argument("--dev", action="store_true", help="also the development packages (the test suite)")
+    else:
+        parser.add_argument("--labs", default=None, help="the folder for the lab skeletons (default: labs in this folder)")
+        parser.add_argument("--check", action="store_true", help="only check the installation; write nothing (an image's build step)")
     return parser
 
 
@@ -65,13 +106,13 @@ def child_environment(windows=None):
     return env
 
 
-def run_tool(python, args):
-    """Run ``python args...`` in the repository; its exit code.
+def run_tool(python, args, cwd=REPO_ROOT):
+    """Run ``python args...`` in ``cwd`` (default the checkout); its exit code.
 
     Ctrl-C reaches the child as well (same console): wait for it to finish
     its own shutdown, and stop it only on a second Ctrl-C.
     """
-    process = subprocess.Popen([str(python), *args], cwd=REPO_ROOT, env=child_environment())
+    process = subprocess.Popen([str(python), *args], cwd=cwd, env=child_environment())
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -82,20 +123,66 @@ def run_tool(python, args):
             return process.wait()
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def _say(message):
+    print(f"cvlab: {message}", file=sys.stderr)
+
+
+def checkout_main(command, args):
+    """A command in the instructor's checkout: its role's packages in .venv, then the tool there."""
+    role, tool = COMMANDS[command]
+    if command == "setup":
+        options = setup_parser(checkout=True).parse_args(args)
+        role = "dev" if options.dev else "instructor" if options.instructor else "student"
     try:
-        python = setup()
+        python = setup(role=role)
     except SetupError as exc:
-        print(f"cvlab: {exc}", file=sys.stderr)
+        _say(exc)
         return 1
-    if args.command == "test":
-        install_browser(lambda message: print(message, file=sys.stderr))
-    tool = COMMANDS[args.command]
+    if command == "test":
+        install_browser(_say)
     if tool is None:
-        print(f"cvlab: {python} is ready.")
+        print(f"cvlab: {python} is ready ({role} packages).")
         return 0
-    return run_tool(python, [*tool, *args.args])
+    return run_tool(python, [*tool, *args])
+
+
+def installed_main(command, args):
+    """A command of the installed student package, in the working folder."""
+    cwd = Path.cwd()
+    if command == "course":
+        print(NOT_INSTALLED_COURSE, file=sys.stderr)
+        return 2
+    reason = problem() or tensorflow_problem()
+    if command == "setup":
+        options = setup_parser(checkout=False).parse_args(args)
+        if not options.check:
+            folder = Path(options.labs or labs_dir())
+            try:
+                written = write_skeletons(folder)
+            except WorkspaceError as exc:
+                _say(exc)
+                return 1
+            print(f"cvlab: {folder}: " + (f"wrote {', '.join(written)}" if written else "the lab files are there (none replaced)"))
+        if reason:
+            _say(reason)
+            return 1
+        print("cvlab: ready. Next: `cvlab ui` (the lab UI) and `cvlab grade --lab segmentation` (the checks).")
+        return 0
+    if reason:
+        _say(reason)
+        return 1
+    if command == "grade" and not any(a.startswith("--labs") for a in args) and not labs_dir().is_dir():
+        _say(f"there is no labs folder in {cwd}: run `cvlab setup` to write the lab skeletons into it, "
+             "or name your folder with `cvlab grade --labs DIR`.")
+        return 2
+    return run_tool(sys.executable, [*INSTALLED[command], *args], cwd=cwd)
+
+
+def main(argv=None):
+    options = build_parser().parse_args(argv)
+    if is_checkout():
+        return checkout_main(options.command, options.args)
+    return installed_main(options.command, options.args)
 
 
 if __name__ == "__main__":

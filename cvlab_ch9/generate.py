@@ -23,7 +23,7 @@ END_MARKER = "### END SOLUTION"
 BANNER = (
     "# Generated from solutions/{name} by `python -m cvlab_ch9.generate`.\n"
     "# Implement every function that raises NotImplementedError, then run\n"
-    "#     python -m grader --lab {lab}\n"
+    "#     cvlab grade --lab {lab}        (or: python -m cvlab_ch9 grade --lab {lab})\n"
 )
 _DEF_RE = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
 

@@ -23,11 +23,12 @@ import traceback
 import types
 from pathlib import Path
 
-from cvlab_ch9.paths import LABS_DIR, REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.paths import SOLUTIONS_DIR, labs_dir, work_dir
 
 LAB_NAMES = ("segmentation", "architecture", "interpretation")
-_NAMED_DIRS = {"labs": LABS_DIR, "solutions": SOLUTIONS_DIR}
-#: The sources with a name: the student's skeletons and the reference.
+#: The sources with a name: the student's labs (the checkout's, or the working folder's in an installed copy)
+#: and the reference (only in the instructor's checkout).
+_NAMED_DIRS = {"labs": labs_dir, "solutions": lambda: SOLUTIONS_DIR}
 SOURCE_NAMES = tuple(_NAMED_DIRS)
 _counter = itertools.count()
 
@@ -44,7 +45,7 @@ def named_source(source):
 def resolve_source(source="labs"):
     """Directory for ``source``: ``"labs"``, ``"solutions"`` or a path."""
     name = named_source(source)
-    return _NAMED_DIRS[name] if name else Path(source).expanduser().resolve()
+    return _NAMED_DIRS[name]() if name else Path(source).expanduser().resolve()
 
 
 def lab_path(lab, source="labs"):
@@ -188,9 +189,9 @@ def reference_lab(lab):
 
 
 def display_path(path):
-    """``path`` as messages show it: relative to the repository (``labs/x.py``) inside it, else absolute."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+    """``path`` as messages show it: relative to the checkout (or the working folder of an installed copy), else absolute."""
+    path, base = Path(path).resolve(), work_dir().resolve()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def deepest_frame_where(exc, is_student_file):

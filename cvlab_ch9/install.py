@@ -1,9 +1,19 @@
-"""Create ``.venv`` and install pyproject.toml's dependency list into it, on any OS.
+"""Create the checkout's ``.venv`` and install pyproject.toml's dependencies for a role into it, on any OS.
+
+Roles (:data:`ROLES`) name the lists of pyproject.toml: ``student`` is
+the default dependencies plus the ``cpu`` extra (TensorFlow); ``instructor``
+adds the ``jupyter`` and ``instructor`` extras (nbgrader, Dask);
+``dev`` adds the ``dev`` extra (the test suite). The checkout's code is
+used in place: only the dependencies are installed, never the checkout
+itself (``pip install .`` builds the student wheel, without the answer key).
 
 :func:`setup` is idempotent: a second run only asks the environment's
 Python whether every requirement is met (about a second) and runs pip only
-for what is missing or outside its range. Uses only the standard library
-and parses on old Pythons (see :mod:`cvlab_ch9.platforms`).
+when something is missing or outside its range. A TensorFlow requirement
+counts as met by any TensorFlow distribution in range (``tensorflow`` where
+the list names ``tensorflow-cpu``): installing a second one breaks both.
+Uses only the standard library and parses on old Pythons (see
+:mod:`cvlab_ch9.platforms`).
 """
 
 import json
@@ -13,41 +23,54 @@ import sys
 from pathlib import Path
 
 from cvlab_ch9.paths import REPO_ROOT
-from cvlab_ch9.platforms import PYTHONS, platform_problem, python_problem
+from cvlab_ch9.platforms import PYTHONS, TENSORFLOW_DISTRIBUTIONS, platform_problem, python_problem
 
 VENV_DIR = REPO_ROOT / ".venv"
 PYPROJECT = REPO_ROOT / "pyproject.toml"
+#: Role -> the extras of pyproject.toml installed with the default dependencies.
+ROLES = {
+    "student": ("cpu",),
+    "instructor": ("cpu", "jupyter", "instructor"),
+    "dev": ("cpu", "jupyter", "instructor", "dev"),
+}
 
-# Run by the environment's Python with pyproject.toml's path: prints that Python's version, the
-# requirements, and those it does not meet (markers evaluated there) as JSON.
+# Run by the environment's Python with the requirements as a JSON list: prints that Python's version and
+# the requirements it does not meet (markers evaluated there) as JSON.
 _UNMET = """
 import json, sys
 version = "%d.%d" % sys.version_info[:2]
 if sys.version_info < (3, 11):
-    print(json.dumps({"python": version, "requirements": [], "unmet": []}))
+    print(json.dumps({"python": version, "unmet": []}))
     sys.exit()
-import tomllib
 from importlib import metadata
 try:
     from packaging.requirements import Requirement
 except ImportError:
     from pip._vendor.packaging.requirements import Requirement
-with open(sys.argv[1], "rb") as f:
-    lines = tomllib.load(f)["project"]["dependencies"]
+TENSORFLOW = __TENSORFLOW__
+
+
+def versions(name):
+    names = TENSORFLOW if name in TENSORFLOW else (name,)
+    found = []
+    for candidate in names:
+        try:
+            found.append(metadata.version(candidate))
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 unmet = []
-for line in lines:
+for line in json.loads(sys.argv[1]):
     req = Requirement(line)
     if req.marker is not None and not req.marker.evaluate():
         continue
-    try:
-        installed = metadata.version(req.name)
-    except metadata.PackageNotFoundError:
+    name = req.name.lower().replace("_", "-")
+    if not any(req.specifier.contains(v, prereleases=True) for v in versions(name)):
         unmet.append(line)
-        continue
-    if not req.specifier.contains(installed, prereleases=True):
-        unmet.append(line)
-print(json.dumps({"python": version, "requirements": lines, "unmet": unmet}))
-"""
+print(json.dumps({"python": version, "unmet": unmet}))
+""".replace("__TENSORFLOW__", repr(TENSORFLOW_DISTRIBUTIONS))
 
 
 class SetupError(RuntimeError):
@@ -65,12 +88,21 @@ def venv_python(venv_dir=VENV_DIR, windows=None):
     return venv_dir / "Scripts" / "python.exe" if windows else venv_dir / "bin" / "python"
 
 
-def requirements(pyproject=PYPROJECT):
-    """The ``[project] dependencies`` of ``pyproject``, markers included."""
+def requirements(pyproject=PYPROJECT, extras=()):
+    """The ``[project] dependencies`` of ``pyproject`` and those of ``extras``, markers included, without repeats."""
     import tomllib  # noqa: PLC0415 - Python 3.11+; the version check runs first
 
     with open(pyproject, "rb") as f:
-        return list(tomllib.load(f)["project"]["dependencies"])
+        project = tomllib.load(f)["project"]
+    lines = list(project["dependencies"])
+    for extra in extras:
+        lines += [line for line in project["optional-dependencies"][extra] if line not in lines]
+    return lines
+
+
+def role_requirements(role, pyproject=PYPROJECT):
+    """The requirements of a role of :data:`ROLES` (``student``, ``instructor`` or ``dev``)."""
+    return requirements(pyproject, ROLES[role])
 
 
 def _run(command, failure):
@@ -95,15 +127,14 @@ def create_venv(venv_dir, log=print):
     )
 
 
-def check_environment(python, pyproject=PYPROJECT):
-    """What ``python``'s environment lacks.
+def check_environment(python, reqs):
+    """What ``python``'s environment lacks of the requirement lines ``reqs``.
 
     Returns:
-        dict: ``python`` (its ``"X.Y"`` version), ``requirements`` (all of
-        ``pyproject``'s) and ``unmet`` (those not installed or outside their
-        range); both lists are empty for a Python older than 3.11.
+        dict: ``python`` (its ``"X.Y"`` version) and ``unmet`` (the lines not
+        installed or outside their range; empty for a Python older than 3.11).
     """
-    done = subprocess.run([str(python), "-c", _UNMET, str(pyproject)], capture_output=True, text=True, check=False)
+    done = subprocess.run([str(python), "-c", _UNMET, json.dumps(list(reqs))], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise SetupError(f"{python} does not run ({last}); delete the .venv folder and run the same command again.")
@@ -124,8 +155,8 @@ def install(python, reqs, log=print):
     )
 
 
-def setup(venv_dir=VENV_DIR, log=print):
-    """Make sure ``venv_dir`` exists and meets every requirement; return its Python.
+def setup(venv_dir=VENV_DIR, log=print, role="student"):
+    """Make sure ``venv_dir`` exists and meets every requirement of ``role`` (:data:`ROLES`); return its Python.
 
     An existing environment is kept (whichever Python runs this); a new one
     is made with this interpreter.
@@ -144,7 +175,8 @@ def setup(venv_dir=VENV_DIR, log=print):
         if reason is not None:
             raise SetupError(reason)
         create_venv(venv_dir, log)
-    state = check_environment(python)
+    reqs = role_requirements(role)
+    state = check_environment(python, reqs)
     version = state["python"]
     if version not in PYTHONS:
         raise SetupError(
@@ -152,6 +184,16 @@ def setup(venv_dir=VENV_DIR, log=print):
             f"the same command again with Python {' / '.join(PYTHONS)}."
         )
     if state["unmet"]:
-        # the whole list: pip then resolves every range together, not only the missing ones
-        install(python, state["requirements"], log)
+        # the whole list (less a TensorFlow that another distribution already provides): pip then resolves
+        # every range together, not only the missing ones
+        tensorflow_met = not any(_name(line) in TENSORFLOW_DISTRIBUTIONS for line in state["unmet"])
+        install(python, [line for line in reqs if not (tensorflow_met and _name(line) in TENSORFLOW_DISTRIBUTIONS)], log)
     return python
+
+
+def _name(requirement):
+    """The canonical distribution name at the start of a requirement line."""
+    head = requirement.split(";")[0].strip()
+    for stop in "<>=!~[ ":
+        head = head.split(stop)[0]
+    return head.lower().replace("_", "-")

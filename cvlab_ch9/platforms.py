@@ -1,4 +1,4 @@
-"""Where cvlab runs: the platforms and Python versions TensorFlow publishes wheels for.
+"""Where cvlab runs: the platforms and Python versions TensorFlow publishes wheels for, and TensorFlow itself.
 
 One table serves two readers: ``python -m cvlab_ch9 setup``, which stops with
 one sentence on a machine that cannot work (the README quotes the same
@@ -11,7 +11,9 @@ the standard library and parses on old Pythons: it is what tells a student
 running Python 3.9 to install 3.11-3.13.
 """
 
+import contextlib
 import dataclasses
+import importlib.util
 import platform
 import sys
 
@@ -145,3 +147,67 @@ def platform_problem(sys_platform=None, machine=None):
 def problem(sys_platform=None, machine=None, version_info=None):
     """Why cvlab cannot run here (one sentence), or None when it can."""
     return platform_problem(sys_platform, machine) or python_problem(version_info)
+
+
+#: The TensorFlow versions cvlab is tested with (pyproject.toml's ``cpu`` extra says the same).
+TENSORFLOW_RANGE = ("2.18", "2.22")
+#: The distributions that install the ``tensorflow`` import package; both in one environment break each other.
+#: (TensorFlow 2.15 and older also had tensorflow-macos and tensorflow-intel, which ``tensorflow`` itself required.)
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu")
+
+
+def tensorflow_wheel(sys_platform=None, machine=None):
+    """The TensorFlow distribution pip should install here: ``tensorflow-cpu`` where it has wheels, else ``tensorflow``."""
+    found = find_platform(sys_platform, machine)
+    return "tensorflow-cpu" if found is not None and found.name in ("Linux x86-64", "Windows x86-64") else "tensorflow"
+
+
+def installed_tensorflows(distributions=None):
+    """``{distribution: version}`` of the TensorFlow distributions installed in this environment.
+
+    Args:
+        distributions: ``{name: version}`` of every installed distribution
+            (default: read with :mod:`importlib.metadata`).
+    """
+    if distributions is None:
+        from importlib import metadata  # noqa: PLC0415 - Python 3.8+, only when asked
+
+        distributions = {}
+        for name in TENSORFLOW_DISTRIBUTIONS:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                distributions[name] = metadata.version(name)
+    return {name: version for name, version in distributions.items() if name.lower().replace("_", "-") in TENSORFLOW_DISTRIBUTIONS}
+
+
+def missing_tensorflow_sentence(python=None):
+    """What to do when TensorFlow is not installed, as one sentence naming the pip command for this computer."""
+    low, high = TENSORFLOW_RANGE
+    return (
+        f"cvlab needs TensorFlow ({low} or later, before {high}), which this Python ({python or sys.executable}) does not have: "
+        f'install it with `python -m pip install "{tensorflow_wheel()}>={low},<{high}"` (or install the lab with '
+        '`pip install "cvlab-ch9[cpu]"`), then run the command again. Where TensorFlow comes with the environment '
+        "(Colab, a Jupyter TensorFlow image, conda), use that environment's Python instead."
+    )
+
+
+def tensorflow_problem(distributions=None, importable=None):
+    """Why TensorFlow cannot be used here (one sentence), or None.
+
+    Args:
+        distributions: as for :func:`installed_tensorflows`.
+        importable: whether ``import tensorflow`` would find a module
+            (default: asked with :func:`importlib.util.find_spec`); a
+            TensorFlow without pip metadata (some conda builds) counts.
+    """
+    found = installed_tensorflows(distributions)
+    if len(found) > 1:
+        names = " and ".join(f"{name} {version}" for name, version in sorted(found.items()))
+        keep = "tensorflow" if "tensorflow" in found else sorted(found)[0]
+        others = " ".join(sorted(name for name in found if name != keep))
+        return (f"This environment has two TensorFlow distributions ({names}), which overwrite each other's files and break "
+                f"TensorFlow: keep one (`python -m pip uninstall {others}`), then run the command again.")
+    if found:
+        return None
+    if importable is None:
+        importable = importlib.util.find_spec("tensorflow") is not None
+    return None if importable else missing_tensorflow_sentence()

@@ -14,6 +14,8 @@ import sys
 import threading
 import warnings
 
+from cvlab_ch9.platforms import missing_tensorflow_sentence
+
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "tensorflow"}
 
 
@@ -60,8 +62,14 @@ def import_tensorflow():
     """
     set_quiet_environment()
     with stderr_silenced():
-        import keras  # noqa: F401, PLC0415
-        import tensorflow as tf  # noqa: PLC0415 - deliberate lazy import
+        try:
+            import keras  # noqa: F401, PLC0415
+            import tensorflow as tf  # noqa: PLC0415 - deliberate lazy import
+        except ModuleNotFoundError as exc:
+            if exc.name != "tensorflow":
+                raise
+            # the student package does not require TensorFlow (a second distribution beside an installed one breaks both)
+            raise ModuleNotFoundError(missing_tensorflow_sentence(), name="tensorflow") from exc
 
         tf.get_logger().setLevel(logging.ERROR)
         logging.getLogger("absl").setLevel(logging.ERROR)

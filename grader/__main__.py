@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from cvlab_ch9.grader.core import labs_with_checks
-from cvlab_ch9.grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade
+from cvlab_ch9.grader.isolation import isolation_status
+from cvlab_ch9.grader.judge import DEFAULT_MEMORY_GB, MEMORY_ENV, TIMEOUT_ENV, GraderError, grade, solutions_available
 from cvlab_ch9.grader.report import FORMATS
 from cvlab_ch9.impl import LAB_NAMES, resolve_source
 
@@ -36,7 +37,17 @@ def build_parser():
         "--memory-limit", type=float, default=None, metavar="GB",
         help=f"memory a grading sandbox may use (default: ${MEMORY_ENV}, else {DEFAULT_MEMORY_GB:g} GB)",
     )
+    parser.add_argument(
+        "--require-isolation", action="store_true",
+        help="refuse to grade where the kernel cannot confine student code (Landlock, namespaces, seccomp; "
+        "see docs/grading-security.md)",
+    )
     return parser
+
+
+def _live(reference):
+    """Whether ``--reference`` means the instructor's live judge (whose reports say how the sandbox was confined)."""
+    return reference == "live" or (reference == "auto" and solutions_available())
 
 
 def _usage_error(message):
@@ -72,12 +83,13 @@ def main(argv=None):
     try:
         results = grade(
             source=args.labs, lab=args.lab, reference=args.reference, include_hidden=False if args.no_hidden else None,
-            timeout_s=args.timeout, memory_limit_gb=args.memory_limit,
+            timeout_s=args.timeout, memory_limit_gb=args.memory_limit, require_isolation=args.require_isolation,
         )
     except GraderError as exc:
         print(f"python -m grader: {exc}", file=sys.stderr)
         return 1
-    print(FORMATS[args.format](results))
+    isolation = isolation_status() if _live(args.reference) else None  # student feedback: no sentence
+    print(FORMATS[args.format](results, isolation=isolation))
     return 0
 
 

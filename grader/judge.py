@@ -1,9 +1,10 @@
 """The judge: grade a submission without ever importing it.
 
 For each lab, the submission's code runs in a :class:`~cvlab_ch9.grader.sandbox.Sandbox`
-(a separate ``python -I`` process with no project on its path and an audit
-hook that refuses the answer key, the recordings, other submissions,
-processes, signals and the network). The checks run here, in the judge,
+(a separate ``python -I`` process with no project on its path, confined by the
+kernel where it offers that: :mod:`cvlab_ch9.grader.isolation` says how far,
+and ``Limits(require_isolation=True)`` refuses to grade where it is not
+enough). The checks run here, in the judge,
 against the sandbox's answers, which are only ever values: a submission
 cannot send a verdict, reach the checks or the reference, or change how they
 compare. The reference side comes from a provider of :mod:`cvlab_ch9.grader.expect`:
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from cvlab_ch9.grader.core import DEFAULT_TIMEOUT_S, ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference, RecordingError
+from cvlab_ch9.grader.isolation import isolation_status
 from cvlab_ch9.grader.remote import RemoteImplementation
 from cvlab_ch9.grader.sandbox import Sandbox, SandboxFailure
 from cvlab_ch9.impl import LAB_NAMES, display_path, lab_path, resolve_source
@@ -47,13 +49,16 @@ class Limits:
         timeout_s: wall-clock seconds for every check (and for loading the
             submission); None: each check's own ``timeout_s``.
         memory_gb: most resident memory a sandbox may use, in GB.
+        require_isolation: refuse to grade (:class:`GraderError`) where the kernel does not
+            confine the sandbox fully (:func:`cvlab_ch9.grader.isolation.isolation_status`).
     """
 
     timeout_s: float | None = None
     memory_gb: float = DEFAULT_MEMORY_GB
+    require_isolation: bool = False
 
     @classmethod
-    def resolve(cls, timeout_s=None, memory_gb=None):
+    def resolve(cls, timeout_s=None, memory_gb=None, require_isolation=False):
         """Limits from the arguments, else the environment, else the defaults."""
         if timeout_s is None:
             timeout_s = _env_float(TIMEOUT_ENV)
@@ -63,7 +68,7 @@ class Limits:
             raise GraderError(f"The timeout must be a positive number of seconds, not {timeout_s}.")
         if memory_gb <= 0:
             raise GraderError(f"The memory limit must be a positive number of GB, not {memory_gb}.")
-        return cls(timeout_s, float(memory_gb))
+        return cls(timeout_s, float(memory_gb), bool(require_isolation))
 
     def timeout_for(self, chk):
         return self.timeout_s if self.timeout_s is not None else chk.timeout_s
@@ -322,6 +327,21 @@ class _LabGrader:
                        "return plain values (arrays, numbers, models).")
 
 
+def check_isolation(limits):
+    """Raise :class:`GraderError` (one sentence) when ``limits`` require isolation the kernel does not offer here.
+
+    Returns:
+        the :class:`~cvlab_ch9.grader.isolation.Isolation` every sandbox of this process gets.
+    """
+    try:
+        status = isolation_status()
+    except LookupError as exc:  # $CVLAB_SANDBOX_USER names no user
+        raise GraderError(str(exc)) from None
+    if limits.require_isolation and not status.protected:
+        raise GraderError(status.refusal)
+    return status
+
+
 def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=None, extra_deny=()):
     """Grade submitted code, one sandbox per lab (more after crashes).
 
@@ -337,15 +357,17 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
         list[CheckResult] in check order.
 
     Raises:
-        GraderError: the grader itself cannot run.
+        GraderError: the grader itself cannot run, or ``limits.require_isolation``
+            and the kernel does not confine the sandbox here.
     """
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
+    limits = limits or Limits.resolve()
+    check_isolation(limits)
     import_tensorflow()
     provider = reference_provider(reference) if isinstance(reference, str) else reference
     if include_hidden is None:
         include_hidden = provider.kind == "live"
-    limits = limits or Limits.resolve()
     by_lab = {}
     for chk in all_checks(lab=lab, include_hidden=include_hidden):
         by_lab.setdefault(chk.lab, []).append(chk)
@@ -368,13 +390,14 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     return results
 
 
-def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None):
+def grade(source="labs", lab=None, reference="auto", include_hidden=None, timeout_s=None, memory_limit_gb=None,
+          require_isolation=False):
     """Grade the lab modules in ``source`` (``"labs"``, ``"solutions"`` or a directory).
 
     See :func:`grade_code`; the limits come from the arguments, else
     ``CVLAB_GRADER_TIMEOUT`` / ``CVLAB_GRADER_MEMORY_GB``.
     """
-    limits = Limits.resolve(timeout_s, memory_limit_gb)
+    limits = Limits.resolve(timeout_s, memory_limit_gb, require_isolation)
     directory = resolve_source(source)
     codes = {name: read_lab(name, directory) for name in LAB_NAMES}
     return grade_code(codes, lab=lab, reference=reference, include_hidden=include_hidden, limits=limits)

@@ -1,4 +1,10 @@
-"""Render grading results as a table, JSON or a Gradescope results.json."""
+"""Render grading results as a table, JSON or a Gradescope results.json.
+
+The instructor's judge passes ``isolation`` (a
+:class:`~cvlab_ch9.grader.isolation.Isolation`): every format then says which
+kernel layers confined the sandbox, and, where they do not protect the
+grade, the one sentence that says so. Student feedback runs pass none.
+"""
 
 import dataclasses
 import json
@@ -21,8 +27,15 @@ def status_word(status):
     return {PASSED: "PASS", NOT_IMPLEMENTED: "TODO"}.get(status, "FAIL")
 
 
-def to_table(results):
-    """A plain-text table: one row per check, hints indented below failures."""
+def isolation_line(isolation):
+    """The report's line about the sandbox's confinement: the warning sentence, or the layers that held."""
+    if isolation.warning:
+        return f"WARNING: {isolation.warning}"
+    return f"Sandbox confined by the kernel: {', '.join(isolation.layers)}" + (f", user {isolation.user}" if isolation.user else "") + "."
+
+
+def to_table(results, isolation=None):
+    """A plain-text table: one row per check, hints indented below failures (and the isolation line)."""
     lines = []
     width = max((len(r.id) for r in results), default=10)
     for r in results:
@@ -32,25 +45,29 @@ def to_table(results):
             lines.extend(f"        {line}" for line in r.message.splitlines())
     score, max_score = totals(results)
     lines.append(f"Total: {fmt_points(score)}/{fmt_points(max_score)}")
+    if isolation is not None:
+        lines.append(isolation_line(isolation))
     return "\n".join(lines)
 
 
-def to_json(results):
-    """JSON with totals and one object per check."""
+def to_json(results, isolation=None):
+    """JSON with totals, one object per check and (instructor's side) ``"isolation"``: layers, warning."""
     score, max_score = totals(results)
-    return json.dumps(
-        {"score": score, "max_score": max_score, "results": [dataclasses.asdict(r) for r in results]},
-        indent=2,
-    )
+    document = {"score": score, "max_score": max_score, "results": [dataclasses.asdict(r) for r in results]}
+    if isolation is not None:
+        document["isolation"] = isolation.as_dict()
+    return json.dumps(document, indent=2)
 
 
-def to_gradescope(results, hidden=(), hidden_visibility="hidden"):
+def to_gradescope(results, hidden=(), hidden_visibility="hidden", isolation=None):
     """A Gradescope autograder ``results.json`` document.
 
     Args:
         results: CheckResults.
         hidden: ids of hidden checks; their tests get ``"visibility": hidden_visibility``
             (Gradescope's "after_published" shows them once grades are published).
+        isolation: the judge's isolation: the layers go into ``extra_data`` (instructors only),
+            the warning sentence, if any, into ``output``.
     """
     score, _ = totals(results)
     tests = []
@@ -65,7 +82,12 @@ def to_gradescope(results, hidden=(), hidden_visibility="hidden"):
         if r.id in hidden:
             test["visibility"] = hidden_visibility
         tests.append(test)
-    return json.dumps({"score": score, "tests": tests}, indent=2)
+    document = {"score": score, "tests": tests}
+    if isolation is not None:
+        document["extra_data"] = {"isolation": isolation.as_dict()}
+        if isolation.warning:
+            document["output"] = isolation.warning
+    return json.dumps(document, indent=2)
 
 
 FORMATS = {"table": to_table, "json": to_json, "gradescope": to_gradescope}

@@ -5,6 +5,14 @@ copy of :mod:`cvlab_ch9.grader.harness` and the submission, and exchanges
 :mod:`cvlab_ch9.grader.harness.wire` frames with it over two pipes. Every reply is
 checked (request id, size) before anyone reads it.
 
+The kernel confines the process before anything else runs in it
+(:mod:`cvlab_ch9.grader.harness.confine`: namespaces, Landlock, seccomp, as
+far as :func:`cvlab_ch9.grader.isolation.isolation_status` found them on this
+machine): it reads only the Python installation, system libraries and its
+scratch folder, writes only there, starts nothing that outlives it, sees no
+other process and has no network. ``HOME``, ``TMPDIR`` and ``KERAS_HOME``
+point into the scratch folder, which is deleted afterwards.
+
 A request that outlives the check's deadline, a sandbox that uses more
 memory than the limit, ends, or answers with anything malformed raises
 :class:`SandboxFailure`; the caller scores that check 0 and starts a fresh
@@ -12,10 +20,12 @@ sandbox for the next one. :mod:`cvlab_ch9.grader.remote` reads the replies as va
 """
 
 import contextlib
+import json
 import os
 import queue
 import secrets
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -24,7 +34,9 @@ import threading
 import time
 from pathlib import Path
 
+from cvlab_ch9.grader.harness.confine import FAILED_EXIT
 from cvlab_ch9.grader.harness.wire import MAX_MESSAGE_BYTES, WireError, decode_body, encode, find_signed_frame
+from cvlab_ch9.grader.isolation import isolation_status, readable_folders, sandbox_user, user_popen_args
 from cvlab_ch9.processes import kill_tree, start_group, tree_memory
 
 HARNESS_DIR = Path(__file__).resolve().parent / "harness"
@@ -35,10 +47,8 @@ STARTUP_LIMIT_S = 300.0
 POLL_S = 0.05
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "tensorflow",
              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "CUDA_VISIBLE_DEVICES": ""}
-#: Names the user the sandbox runs as when the judge runs as root (Gradescope).
-SANDBOX_USER_ENV = "CVLAB_SANDBOX_USER"
 #: Environment variables passed through to the sandbox (nothing else of the judge's environment is).
-PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
               "TF_NUM_INTRAOP_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -71,13 +81,38 @@ class SandboxViolationError(Exception):
 
 
 def python_roots():
-    """Folders of this Python installation the sandbox may read (stdlib, site-packages, prefixes)."""
+    """Folders of this Python installation the sandbox may read (stdlib, site-packages, prefixes).
+
+    Also the folders that ``.pth`` files in site-packages add to the path: a venv
+    made on top of another environment's packages (a kit installed beside an
+    existing TensorFlow) imports numpy and TensorFlow from there.
+    """
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
+    roots.update(_pth_folders(site.getsitepackages()))
     return sorted(roots)
+
+
+def _pth_folders(site_dirs):
+    """Existing folders named by the path lines of the ``.pth`` files in ``site_dirs`` (as :mod:`site` reads them)."""
+    folders = set()
+    for site_dir in site_dirs:
+        for pth in sorted(Path(site_dir).glob("*.pth")):
+            try:
+                lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue  # site skips an unreadable .pth file too
+            for line in lines:
+                line = line.strip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                folder = Path(site_dir, line)
+                if folder.is_dir():
+                    folders.add(str(folder.resolve()))
+    return folders
 
 
 def project_roots():
@@ -97,6 +132,8 @@ def project_roots():
 def _exit_description(code):
     if code is None:
         return ""
+    if code == FAILED_EXIT:
+        return " (its kernel confinement failed although this machine offered it at first)"
     return f" (killed by signal {-code})" if code < 0 else f" (exit code {code})"
 
 
@@ -131,6 +168,17 @@ class Sandbox:
         shutil.copytree(HARNESS_DIR, self.scratch / "harness" / HARNESS_PACKAGE,
                         ignore=shutil.ignore_patterns("__pycache__"))
         (self.scratch / "keras").mkdir()
+        (self.scratch / "tmp").mkdir()
+        read_roots = [*python_roots(), str(self.scratch)]
+        deny_roots = [*project_roots(), *map(str, extra_deny)]
+        try:
+            self.isolation = isolation_status()
+        except LookupError as exc:  # $CVLAB_SANDBOX_USER names no user
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise SandboxFailure("startup", str(exc)) from None
+        confinement = {"layers": list(self.isolation.layers), "read": readable_folders(python_roots(), deny_roots),
+                       "write": [str(self.scratch)]}
+        (self.scratch / "confine.json").write_text(json.dumps(confinement), encoding="utf-8")
         message = dict(init)
         if message["kind"] == "module":
             message["path"] = str(submission / message.pop("file"))
@@ -140,8 +188,8 @@ class Sandbox:
             lab=lab,
             memory_gb=memory_gb,
             workdir=str(submission),
-            read_roots=[*python_roots(), str(self.scratch)],
-            deny_roots=[*project_roots(), *map(str, extra_deny)],
+            read_roots=read_roots,
+            deny_roots=deny_roots,
             write_roots=[],
             debug=bool(os.environ.get("CVLAB_SANDBOX_DEBUG")),
             key=self._key.hex(),
@@ -151,12 +199,14 @@ class Sandbox:
 
     def _start(self, message):
         harness = str(self.scratch / "harness")
+        # the kernel confines the process before numpy, TensorFlow (and their threads) or student code load
         code = (
             f"import sys; sys.path.insert(0, {harness!r}); "
-            f"from {HARNESS_PACKAGE}.server import main; main()"
+            f"from {HARNESS_PACKAGE}.confine import enter; confinement = enter({str(self.scratch / 'confine.json')!r}); "
+            f"from {HARNESS_PACKAGE}.server import main; main(confinement)"
         )
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-        env.update(QUIET_ENV, HOME=str(self.scratch), KERAS_HOME=str(self.scratch / "keras"))
+        env.update(QUIET_ENV, HOME=str(self.scratch), KERAS_HOME=str(self.scratch / "keras"), TMPDIR=str(self.scratch / "tmp"))
         debug = bool(os.environ.get("CVLAB_SANDBOX_DEBUG"))
         # its own process group (POSIX) or console group (Windows): the student's killpg(0) reaches only the sandbox
         self.process = start_group(
@@ -177,18 +227,15 @@ class Sandbox:
         an unprivileged user that cannot read the answer key at all (its
         files are root-only), whatever the code tries.
         """
-        name = os.environ.get(SANDBOX_USER_ENV)
-        if not name or os.name != "posix" or os.geteuid() != 0:
-            return {}
-        import pwd  # noqa: PLC0415 - POSIX only
-
         try:
-            user = pwd.getpwnam(name)
-        except KeyError:
-            raise SandboxFailure("startup", f"{SANDBOX_USER_ENV}={name} names no user on this machine") from None
+            user = sandbox_user()
+        except LookupError as exc:
+            raise SandboxFailure("startup", str(exc)) from None
+        if user is None:
+            return {}
         for path in [self.scratch, *self.scratch.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)
-        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        return user_popen_args(user)
 
     # -- frames ------------------------------------------------------------------------
     # Reads and writes run in threads so that a deadline holds even when the sandbox
@@ -288,6 +335,10 @@ class Sandbox:
         if started.get("started") is not True:
             self.kill()
             raise SandboxFailure("startup", "unexpected first message")
+        layers = (started.get("confinement") or {}).get("layers") if isinstance(started.get("confinement"), dict) else None
+        if layers != list(self.isolation.layers):
+            self.kill()
+            raise SandboxFailure("startup", f"it is confined by {layers}, not by {list(self.isolation.layers)}")
         loading = None
         while True:
             try:

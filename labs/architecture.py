@@ -1,12 +1,12 @@
 # Generated from solutions/architecture.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
-#     python -m grader --lab architecture
+#     cvlab grade --lab architecture        (or: python -m cvlab_ch9 grade --lab architecture)
 """Lab 2 — Modern convnet architecture patterns (DLwP 2nd ed., section 9.3).
 
 Residual connections, batch normalization, depthwise separable
 convolutions, and the chapter's mini-Xception that puts them together.
 
-Run ``python -m grader --lab architecture`` to check your work.
+Run ``cvlab grade --lab architecture`` (or ``python -m cvlab_ch9 grade --lab architecture``) to check your work.
 """
 
 import keras

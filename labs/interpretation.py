@@ -1,6 +1,6 @@
 # Generated from solutions/interpretation.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
-#     python -m grader --lab interpretation
+#     cvlab grade --lab interpretation        (or: python -m cvlab_ch9 grade --lab interpretation)
 """Lab 3 — Interpreting what convnets learn (DLwP 2nd ed., section 9.4).
 
 Three ways to look inside a trained convnet:
@@ -16,7 +16,7 @@ Three ways to look inside a trained convnet:
    gradient of the class score) to see *where* in the image the evidence
    for that class is.
 
-Run ``python -m grader --lab interpretation`` to check your work.
+Run ``cvlab grade --lab interpretation`` (or ``python -m cvlab_ch9 grade --lab interpretation``) to check your work.
 """
 
 import math

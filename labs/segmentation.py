@@ -1,6 +1,6 @@
 # Generated from solutions/segmentation.py by `python -m cvlab_ch9.generate`.
 # Implement every function that raises NotImplementedError, then run
-#     python -m grader --lab segmentation
+#     cvlab grade --lab segmentation        (or: python -m cvlab_ch9 grade --lab segmentation)
 """Lab 1 — Image segmentation (Deep Learning with Python, 2nd ed., section 9.2).
 
 You build the book's segmentation model for the Oxford-IIIT Pets dataset:
@@ -9,7 +9,7 @@ spatial location of information is preserved) and a decoder of
 ``Conv2DTranspose`` layers that upsamples back to the input size, ending in
 a per-pixel softmax over three classes (pet, background, contour).
 
-Run ``python -m grader --lab segmentation`` to check your work.
+Run ``cvlab grade --lab segmentation`` (or ``python -m cvlab_ch9 grade --lab segmentation``) to check your work.
 """
 
 import numpy as np

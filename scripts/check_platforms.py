@@ -1,4 +1,4 @@
-"""Does pyproject.toml's dependency list still resolve to wheels on every platform students use?
+"""Do pyproject.toml's dependencies (every role's, TensorFlow included) still resolve to wheels on every platform?
 
     python scripts/check_platforms.py [--resolver uv|pip] [--jobs N]
 
@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a script in scripts/: import cvlab from the checkout
 
-from cvlab_ch9.install import requirements
+from cvlab_ch9.install import role_requirements
 from cvlab_ch9.platforms import MACOS, PLATFORMS, PYTHONS
 
 TENSORFLOW = ("tensorflow", "tensorflow-cpu")
@@ -211,7 +211,7 @@ def main(argv=None):
         print("check_platforms: uv is not installed; `python -m pip install uv`, or run with --resolver pip (slower).", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    reqs = requirements()
+    reqs = role_requirements("dev")  # every role's packages: the student's with TensorFlow, the instructor's, development's
     probe = tensorflow_probe(reqs)
     jobs = [(target, python) for target in PLATFORMS for python in PYTHONS]
 

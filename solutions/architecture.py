@@ -3,7 +3,7 @@
 Residual connections, batch normalization, depthwise separable
 convolutions, and the chapter's mini-Xception that puts them together.
 
-Run ``python -m grader --lab architecture`` to check your work.
+Run ``cvlab grade --lab architecture`` (or ``python -m cvlab_ch9 grade --lab architecture``) to check your work.
 """
 
 import keras

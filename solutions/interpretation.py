@@ -13,7 +13,7 @@ Three ways to look inside a trained convnet:
    gradient of the class score) to see *where* in the image the evidence
    for that class is.
 
-Run ``python -m grader --lab interpretation`` to check your work.
+Run ``cvlab grade --lab interpretation`` (or ``python -m cvlab_ch9 grade --lab interpretation``) to check your work.
 """
 
 import math

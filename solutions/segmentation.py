@@ -6,7 +6,7 @@ spatial location of information is preserved) and a decoder of
 ``Conv2DTranspose`` layers that upsamples back to the input size, ending in
 a per-pixel softmax over three classes (pet, background, contour).
 
-Run ``python -m grader --lab segmentation`` to check your work.
+Run ``cvlab grade --lab segmentation`` (or ``python -m cvlab_ch9 grade --lab segmentation``) to check your work.
 """
 
 import numpy as np

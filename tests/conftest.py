@@ -1,5 +1,5 @@
 """Fixtures shared by every test package: lab folders made from solutions/ (never the student's labs/),
-and the ImageNet stand-ins."""
+the ImageNet stand-ins, and the student wheel (built once per run)."""
 
 import pytest
 
@@ -33,3 +33,18 @@ def imagenet_stand_ins(tmp_path_factory):
 def small_imagenet_stand_ins(tmp_path_factory):
     """Keras' ImageNet files with a weights file of a few bytes (not a model), for the download tests."""
     return small_stand_ins(tmp_path_factory.mktemp("imagenet-small-stand-ins"))
+
+
+#: The UI gallery recorded into the tests' student wheel, kept small (a real build records every demo model and filter).
+SMALL_GALLERY = {"models": ["convnet"], "max_filters": 2}
+
+
+@pytest.fixture(scope="session")
+def student_wheel(tmp_path_factory):
+    """The student wheel, built once per test run by the kit's own steps (a small recorded UI gallery, then
+    ``pip wheel`` of a copy of the checkout, which setup.py leak-checks); about 30 s."""
+    from course.kit import build_student_wheel, record_gallery  # noqa: PLC0415 - only the slow packaging tests need it
+
+    folder = tmp_path_factory.mktemp("student-wheel")
+    gallery = record_gallery(folder / "reference_gallery.npz", log=lambda _: None, **SMALL_GALLERY)
+    return build_student_wheel(folder / "dist", gallery, log=lambda _: None)

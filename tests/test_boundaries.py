@@ -20,7 +20,7 @@ ALLOWED = {
     "grader": {"cvlab_ch9", "grader"},
     "course": {"cvlab_ch9", "grader", "course"},
     "ui": {"cvlab_ch9", "grader", "ui"},
-    "tools": {"cvlab_ch9", "ui", "tools"},
+    "tools": {"cvlab_ch9", "grader", "ui", "tools"},
     "bench": {"cvlab_ch9", "grader", "ui", "tools", "bench"},
     "solutions": set(),
     "labs": set(),

@@ -1,10 +1,8 @@
-"""Packaging: pyproject.toml and environment.yml install the same set for every supported platform,
-CI lints, tests and checks the platforms, and an installed copy (a wheel, outside the checkout)
-grades the reference at full marks."""
+"""Packaging: the roles' dependency lists (pyproject.toml) and environment.yml agree, one TensorFlow per platform,
+CI lints, tests and checks the platforms, the docs name the current wheel, and the student wheel (built once per
+run, tests/conftest.py) installs only cvlab_ch9 without any part of the answer key; its build refuses a planted leak."""
 
-import json
-import os
-import shutil
+import re
 import subprocess
 import sys
 import tomllib
@@ -14,7 +12,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from cvlab_ch9.generate import drift_cli
+from cvlab_ch9.generate import drift_cli, skeleton_for, solution_files
+from cvlab_ch9.install import ROLES, role_requirements
+from cvlab_ch9.leaks import find_leaks
 from cvlab_ch9.paths import REPO_ROOT
 from cvlab_ch9.platforms import PLATFORMS, PYTHONS
 
@@ -33,7 +33,8 @@ def _pyproject():
 
 
 def _pyproject_requirements():
-    return {_normalize(r) for r in _pyproject()["dependencies"]}
+    """Every role's requirements together (the dev role holds them all)."""
+    return {_normalize(r) for r in role_requirements("dev")}
 
 
 def _environment_lines():
@@ -67,7 +68,7 @@ def test_requires_python_is_the_tested_versions():
 def test_one_tensorflow_package_per_supported_platform(target, python):
     environment = target.marker_environment(python)
     chosen = [
-        req.name for req in map(Requirement, _pyproject()["dependencies"])
+        req.name for req in map(Requirement, _pyproject()["optional-dependencies"]["cpu"])
         if req.name in TENSORFLOW and req.marker.evaluate(environment)
     ]
     # tensorflow-cpu publishes wheels for Linux x86-64 and Windows x86-64 only
@@ -75,10 +76,18 @@ def test_one_tensorflow_package_per_supported_platform(target, python):
     assert chosen == [expected]
 
 
+def test_the_student_set_holds_no_tensorflow_and_no_instructor_or_development_package():
+    """A second TensorFlow beside an installed one breaks both: only the cpu extra brings it."""
+    student = {Requirement(r).name.lower() for r in _pyproject()["dependencies"]}
+    assert not student & TENSORFLOW
+    assert not student & {"nbgrader", "dask", "playwright", "ruff", "pytest-timeout", "notebook", "jupyterlab"}
+    assert set(ROLES) == {"student", "instructor", "dev"} and set(ROLES["dev"]) == set(_pyproject()["optional-dependencies"])
+
+
 def test_installed_versions_satisfy_the_ranges():
     from importlib.metadata import version  # noqa: PLC0415
 
-    for req in map(Requirement, _pyproject()["dependencies"]):
+    for req in map(Requirement, role_requirements("dev")):
         if req.marker is not None and not req.marker.evaluate():
             continue  # a package for another platform
         installed = version(req.name)
@@ -98,6 +107,33 @@ def test_ci_lints_runs_the_readme_test_command_and_checks_the_platforms():
 def test_readme_gives_the_windows_commands():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "py -m cvlab_ch9 ui" in readme and "py -m cvlab_ch9 test" in readme
+
+
+def _markdown_files():
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def test_the_docs_name_the_wheel_of_this_version():
+    version = _pyproject()["version"]
+    named = {m for path in _markdown_files() for m in re.findall(r"cvlab_ch9-([0-9][^-]*)-py3-none-any\.whl", path.read_text())}
+    assert named == {version}
+
+
+def test_every_link_of_the_readme_and_the_docs_reaches_a_file():
+    for path in _markdown_files():
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            if not target.startswith(("http://", "https://", "mailto:")):
+                assert (path.parent / target).exists(), f"{path.relative_to(REPO_ROOT)} links to {target}, which does not exist"
+
+
+def test_the_readme_is_short_and_starts_each_audience_with_its_commands():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 170
+    headings = re.findall(r"^## (.+)$", readme, flags=re.MULTILINE)
+    assert [h for h in headings if h.startswith(("For students", "For instructors", "Where it runs"))] == [
+        "For students", "For instructors", "Where it runs"]
+    students = readme.split("## For students")[1].split("\n## ")[0]
+    assert "cvlab ui" in students and "cvlab grade" in students
 
 
 def test_ruff_finds_nothing():
@@ -125,56 +161,66 @@ def test_command_lines_start(module):
     assert out.returncode == 0 and f"python -m {module}" in out.stdout, out.stdout + out.stderr
 
 
-def _tracked_copy(target):
-    """The files git tracks, copied to ``target``: setuptools builds in the source tree, and never in the checkout here."""
-    names = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-    for name in filter(None, names.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
-
-
-def _build_wheel(out_dir):
-    source = _tracked_copy(out_dir / "source")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out_dir), str(source)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )
-    (wheel,) = out_dir.glob("cvlab-*.whl")
-    return wheel
+@pytest.mark.slow
+def test_the_student_wheel_holds_only_cvlab_ch9_and_no_answer_key(student_wheel):
+    """``pip wheel .`` (what ``pip install .`` builds) of the checkout: one import name, the package data, the skeletons."""
+    names = set(zipfile.ZipFile(student_wheel).namelist())
+    assert {n.split("/")[0] for n in names} == {"cvlab_ch9", student_wheel.name.split("-py3")[0] + ".dist-info"}
+    for expected in ("cvlab_ch9/models/store.py", "cvlab_ch9/grader/checks/segmentation.py", "cvlab_ch9/grader/test_checks.py",
+                     "cvlab_ch9/ui/examples/photo_grace_hopper.jpg", "cvlab_ch9/models/shipped/convnet.keras",
+                     "cvlab_ch9/models/shipped/convnet.json", "cvlab_ch9/models/shipped/real_photos/chelsea.png",
+                     "cvlab_ch9/data/photo_textures/grass.jpg", "cvlab_ch9/data/photo_textures/README.md",
+                     "cvlab_ch9/grader/recordings/segmentation.rec", "cvlab_ch9/grader/harness/server.py",
+                     "cvlab_ch9/ui/reference_gallery.npz", "cvlab_ch9/leaks.py"):
+        assert expected in names, expected
+    for instructor_only in ("cvlab_ch9/grader/record.py", "cvlab_ch9/fastpaths.py", "cvlab_ch9/ui/gallery.py"):
+        assert instructor_only not in names
+    assert not [n for n in names if n.startswith(("cvlab_ch9/grader/hidden/", "cvlab_ch9/grader/batch/"))]
+    with zipfile.ZipFile(student_wheel) as wheel:
+        for solution in solution_files():
+            assert wheel.read(f"cvlab_ch9/skeletons/{solution.name}").decode() == skeleton_for(solution)
+        entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "cvlab = cvlab_ch9.__main__:main" in entry_points and "[pytest11]" in entry_points
+    assert find_leaks(student_wheel) == []
 
 
 @pytest.mark.slow
-def test_an_installed_copy_grades_the_reference_at_full_marks(tmp_path):
-    """The wheel holds the package data, and ``python -m grader --labs solutions`` works from it, outside the checkout.
+def test_the_wheel_build_refuses_to_finish_with_a_planted_leak(tmp_path):
+    """A solution body copied into package data stops the build (setup.py's check), and no wheel is written."""
+    from course.kit import KitError, build_student_wheel, copy_sources  # noqa: PLC0415
 
-    One lab keeps the test short; the README's claim (all labs) is the same command without ``--lab``.
-    """
-    wheel = _build_wheel(tmp_path / "dist")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("cvlab_ch9/models/store.py", "cvlab_ch9/grader/checks/segmentation.py",
-                     "cvlab_ch9/ui/examples/photo_grace_hopper.jpg", "models/convnet.keras", "models/convnet.json",
-                     "models/real_photos/chelsea.png", "cvlab_ch9/data/photo_textures/grass.jpg",
-                     "cvlab_ch9/data/photo_textures/README.md", "course/narrative/segmentation.md",
-                     "course/nbgrader_config.py", "course/source/segmentation/segmentation.ipynb",
-                     "labs/segmentation.py", "solutions/interpretation.py", "cvlab_ch9/grader/recordings/segmentation.rec",
-                     "cvlab_ch9/grader/harness/server.py", "cvlab_ch9/grader/hidden/segmentation.py"):
-        assert expected in names, expected
-    assert not [n for n in names if n.startswith(("tests/", "tools/", "bench/"))]
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, text=True, timeout=300)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(target), CVLAB_DATA_DIR=str(tmp_path / "data"))
-    out = subprocess.run([sys.executable, "-m", "cvlab_ch9.grader", "--labs", "solutions", "--lab", "segmentation", "--format", "json"],
-                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout)
-    assert report["score"] == report["max_score"] > 0
-    assert {r["id"].split(".")[0] for r in report["results"]} == {"segmentation"}
-    where = subprocess.run([sys.executable, "-c", "import cvlab_ch9.grader; print(cvlab_ch9.__file__, cvlab_ch9.grader.__file__)"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
-    assert str(REPO_ROOT) not in where and str(target) in where
+    source = copy_sources(tmp_path / "source")
+    body = re.search(r"def strided_downsampling.*?### END SOLUTION", (source / "solutions" / "segmentation.py").read_text(), re.S)
+    with (source / "ui" / "examples" / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write("\n```python\n" + body.group(0) + "\n```\n")
+    with pytest.raises(KitError, match=r"The student wheel would hold the answer key \(.*segmentation.strided_downsampling "
+                                       r"in cvlab_ch9/ui/examples/README.md"):
+        build_student_wheel(tmp_path / "dist", log=lambda _: None, source=source)
+    assert not list((tmp_path / "dist").glob("*.whl"))
+
+
+def test_there_is_no_source_distribution(tmp_path):
+    """A source archive of the checkout would hold the answer key: the build backend refuses it."""
+    from course.kit import copy_sources  # noqa: PLC0415
+
+    source = copy_sources(tmp_path / "source")
+    done = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; build_meta.build_sdist(sys.argv[1])",
+                           str(tmp_path / "dist")], cwd=source, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "no source distribution" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
+
+
+def test_the_wheel_lists_every_package_of_cvlab_ch9_except_the_instructor_only_ones():
+    """pyproject's explicit package list must follow new subpackages (else the student wheel silently lacks them)."""
+    from cvlab_ch9.leaks import instructor_only  # noqa: PLC0415
+
+    folders = {"cvlab_ch9": REPO_ROOT / "cvlab_ch9", "cvlab_ch9.grader": REPO_ROOT / "grader", "cvlab_ch9.ui": REPO_ROOT / "ui"}
+    found = set()
+    for name, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            dotted = ".".join([name, *init.parent.relative_to(folder).parts])
+            if not instructor_only(dotted.replace(".", "/") + "/__init__.py"):
+                found.add(dotted)
+    with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+        listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+    assert listed == found

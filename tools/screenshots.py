@@ -124,6 +124,8 @@ def take_screenshots(url, out):
             open_tab(page, "Architecture")
             click_and_wait(page, "architecture-run", "#architecture-summary p")
             paths.append(shoot(page, out, "architecture", "#tab-architecture"))
+            paths.extend(architecture_pictures(page, out))
+            paths.extend(segmentation_pictures(page, out))
 
             set_labs_dir(page, "labs")
             open_tab(page, "Grade")
@@ -133,6 +135,39 @@ def take_screenshots(url, out):
             paths.append(shoot(page, out, "grade", "#tab-grade"))
         finally:
             browser.close()
+    return paths
+
+
+def architecture_pictures(page, out):
+    """The Architecture tab's pictures (on ``solutions``): the graphs with a layer's output, separable costs, batch norm."""
+    page.locator("#architecture-reference-graph svg").wait_for(timeout=RESULT_TIMEOUT_MS)
+    node = page.locator("#architecture-student-graph [data-layer='8']")
+    node.scroll_into_view_if_needed()
+    node.click()
+    page.locator("#architecture-student-output img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_timeout(800)
+    paths = [shoot(page, out, "architecture-graph", "#architecture-graphs")]
+    page.locator("#separable-student .cvlab-separable").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    click_and_wait(page, "separable-mini-run", "#separable-mini-student .cvlab-separable")
+    paths.append(shoot(page, out, "architecture-separable", "#separable-section"))
+    click_and_wait(page, "batchnorm-run", "#batchnorm-trained img")
+    page.locator("#batchnorm-student img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+    paths.append(shoot(page, out, "architecture-batchnorm", "#batchnorm-section"))
+    return paths
+
+
+def segmentation_pictures(page, out):
+    """The Segmentation tab's pipeline (with the max-pooling variant) and a short training run."""
+    open_tab(page, "Segmentation")
+    page.locator("#pipeline-pooling input").check()
+    click_and_wait(page, "pipeline-run", "#pipeline-classes img")
+    page.locator("#pipeline-pooled img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+    paths = [shoot(page, out, "segmentation-pipeline", "#pipeline-section")]
+    page.locator("#training-section button").first.click()  # open the accordion
+    click_and_wait(page, "training-run", "#training-curves img")
+    page.locator("#training-status").get_by_text("Done").wait_for(timeout=RESULT_TIMEOUT_MS * 3)
+    page.wait_for_timeout(800)
+    paths.append(shoot(page, out, "segmentation-training", "#training-section"))
     return paths
 
 

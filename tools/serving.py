@@ -59,12 +59,14 @@ def wait_until_ready(url, process, timeout_s, name="python -m ui"):
 
 
 @contextlib.contextmanager
-def running_ui(timeout_s=150, port=None, cwd=REPO_ROOT, env=None):
+def running_ui(timeout_s=150, port=None, cwd=REPO_ROOT, env=None, command=None):
     """``python -m ui --port N --share never`` in a child process.
 
     Args:
         cwd: the folder it runs in (a student kit, for example).
         env: its environment (default: this process's).
+        command: what starts the UI, before ``--port`` (default: this Python's
+            ``-m cvlab_ch9.ui``; an installed copy's ``cvlab ui``, for example).
 
     Yields:
         (url, seconds from launch to the first HTTP 200). The process is
@@ -74,7 +76,7 @@ def running_ui(timeout_s=150, port=None, cwd=REPO_ROOT, env=None):
     env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")  # UTF-8 pipe on Windows too
     env.pop("GRADIO_ANALYTICS_ENABLED", None)  # the launcher must set it itself
     process = subprocess.Popen(
-        [sys.executable, "-m", "cvlab_ch9.ui", "--port", str(port), "--share", "never"],
+        [*(command or [sys.executable, "-m", "cvlab_ch9.ui"]), "--port", str(port), "--share", "never"],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         encoding="utf-8", errors="replace",
     )
@@ -105,9 +107,10 @@ def serve_in_background(port=None):
 
 
 @contextlib.contextmanager
-def jupyter_server(root_dir, env, timeout_s=120):
+def jupyter_server(root_dir, env, timeout_s=120, python=sys.executable):
     """Notebook 7 (``python -m notebook``) on 127.0.0.1 serving ``root_dir``, with a random token.
 
+    ``python`` runs it (default: this one; an installed copy's, for example).
     Its configuration and runtime folders are temporary ones inside
     ``root_dir``'s parent, so nothing of the user's Jupyter setup is read or
     written. Yields ``(base URL, token)``; the server and its kernels are
@@ -119,7 +122,7 @@ def jupyter_server(root_dir, env, timeout_s=120):
     port, token = free_port(), secrets.token_hex(16)
     env = dict(env, JUPYTER_CONFIG_DIR=str(root_dir.parent / "jupyter-config"),
                JUPYTER_RUNTIME_DIR=str(root_dir.parent / "jupyter-runtime"))
-    command = [sys.executable, "-m", "notebook", "--no-browser", f"--ip={HOST}", f"--port={port}",
+    command = [str(python), "-m", "notebook", "--no-browser", f"--ip={HOST}", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True"]
     log = root_dir.parent / "jupyter.log"  # a file, not a pipe nobody reads (the server logs every kernel start)
     with log.open("w") as output:

@@ -19,7 +19,7 @@ from cvlab_ch9.ui.resources import example_images
 TITLE = "cvlab — Chapter 9 lab"
 #: What the notebook's page says instead of the "Labs directory" box.
 NOTEBOOK_SOURCE_LINE = ("**Your code:** this notebook's functions, as they are when you click "
-                        "(to try a folder of lab modules instead, run `python -m ui`).")
+                        "(to try a folder of lab modules instead, run `cvlab ui`).")
 #: The tab each lab's notebook opens on.
 LAB_TABS = {"segmentation": "segmentation", "architecture": "architecture", "interpretation": "grad-cam"}
 
@@ -77,7 +77,7 @@ def build_app(notebook_lab=None):
             + reference_sentence()
         )
         if notebook:
-            # the notebook's own functions: nothing to type (python -m ui reads folders)
+            # the notebook's own functions: nothing to type (cvlab ui reads folders)
             labs_dir = gr.Textbox(NOTEBOOK, visible=False, elem_id="labs-dir")
             gr.Markdown(NOTEBOOK_SOURCE_LINE, elem_id="labs-dir-notebook")
         else:

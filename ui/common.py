@@ -33,7 +33,7 @@ from cvlab_ch9.impl import (
     student_function,
     student_location,
 )
-from cvlab_ch9.paths import REPO_ROOT
+from cvlab_ch9.paths import work_dir
 
 DEFAULT_LABS_DIR = "labs"
 #: The "labs directory" text meaning the notebook that opened the UI (:func:`attach_notebook`).
@@ -61,7 +61,7 @@ def resolve_labs_dir(text):
 
     Args:
         text: ``"labs"``, ``"solutions"`` (a trailing slash is fine), an
-            absolute path, a path relative to the repository root, or
+            absolute path, a path relative to the checkout (the working folder for an installed copy), or
             ``"notebook"`` (the attached notebook). Empty means ``labs``.
             A NamespaceSource is returned as it is.
 
@@ -92,7 +92,7 @@ def resolve_labs_dir(text):
     except RuntimeError:  # "~nosuchuser"
         path = Path(text)
     if not path.is_absolute():
-        path = REPO_ROOT / path
+        path = work_dir() / path
     problem = source_problem(path, text if len(text) <= 80 else text[:79] + "…", what="labs directory")
     if problem:
         modules = "them" if lab_files_text() in problem else lab_files_text()
@@ -167,8 +167,8 @@ def notebook_missing_message(function, source):
 def outcome_from_exception(exc, lab, function, source, then=NOT_IMPLEMENTED_NEXT):
     """The Outcome (with a message saying what to do) for an exception from student code.
 
-    Args:
-        then: what the not-implemented sentence ends with ("" where no reference result is shown).
+    ``then`` follows "Not implemented yet: write f() in …" (what the page shows meanwhile; "" where no
+    reference result is shown).
     """
     if isinstance(exc, ImplementationError):
         return Outcome(message=str(exc), kind="import error")
@@ -254,7 +254,8 @@ class student_module:  # noqa: N801 - used like a function in `with`
 
     ``with student_module(lab, source, ("f", "g")) as (module, failure):``
     gives ``(module, None)`` when the file imports and defines every named
-    function, else ``(module or None, Outcome)`` with the message to show.
+    function, else ``(module or None, Outcome)`` with the message to show
+    (``then``: see :func:`outcome_from_exception`).
     """
 
     def __init__(self, lab, source, functions, then=NOT_IMPLEMENTED_NEXT):

@@ -5,13 +5,14 @@ and development tools can read these settings before they import either.
 """
 
 import os
-from pathlib import Path
+
+from cvlab_ch9.paths import package_data
 
 #: The UI listens on the loopback interface only.
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-#: The bundled example images (synthetic pets and a public-domain photograph).
-EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+#: The bundled example images (synthetic pets and a public-domain photograph): package data of ``cvlab_ch9.ui``.
+EXAMPLES_DIR = package_data("cvlab_ch9.ui", "examples")
 
 
 def set_offline_environment():

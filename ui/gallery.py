@@ -11,7 +11,8 @@ around the live reference, and saves every reference result they asked for:
   Add included), at the default channels per row;
 - the filter patterns of every offered layer (up to the most filters the tab
   offers), at each snapshot of the default number of ascent steps;
-- the architecture tab's reference layer tables for the chapter's settings.
+- the architecture tab's reference layer tables and graphs for the chapter's
+  settings, its separable convolution counts and batch normalization histograms.
 
 These are outputs on example images and fixed settings only; no code. The
 kit's build (``python -m course kit``) runs this command; the instructor's
@@ -66,9 +67,7 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
                     pass
             log(f"gallery: {name}: {len(examples)} images, filters of {len(classifiers.layer_choices(name)['filter_layers'])} layers "
                 f"({time.perf_counter() - start:.1f} s)")
-        for choice in arch.MODEL_CHOICES:
-            size, filters, augment = arch.default_settings(choice)
-            arch.compare_architectures(skeletons, choice, size, filters, 1, augment)
+        arch.record_reference(skeletons, examples)
     recorder.gallery.save(out)
     log(f"gallery: {out} ({len(recorder.gallery.entries)} results, {Path(out).stat().st_size / 1e6:.1f} MB)")
     return recorder.gallery

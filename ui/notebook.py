@@ -52,7 +52,7 @@ PORTS_TRIED = 40
 DEFAULT_HEIGHT = 900
 NOTEBOOK_NAME = "this notebook"
 NOTEBOOK_WHERE = "its answer cell in this notebook and run that cell"
-OUTSIDE_KERNEL = "show_lab() opens the lab UI inside a Jupyter notebook; outside one, run `python -m ui` instead."
+OUTSIDE_KERNEL = "show_lab() opens the lab UI inside a Jupyter notebook; outside one, run `cvlab ui` (python -m cvlab_ch9 ui) instead."
 #: The app now served from this kernel, with its port: {"app": gr.Blocks, "port": int}.
 _running = {}
 

@@ -1,10 +1,13 @@
-"""Architecture tab: the student's residual / mini-Xception models against the reference.
+"""Architecture tab: the student's models against the reference, as graphs and as a layer table.
 
 :func:`compare_architectures` builds the chosen model with the student's
 functions, asks the reference side (:func:`cvlab_ch9.ui.reference.reference_side`:
 built from ``solutions/``, or recorded in the student kit for the chapter's
 settings) for the reference's layer table, and returns both plus a summary of
-parameter counts and where they differ.
+parameter counts and where they differ. The graphs, a clicked layer's output
+(:mod:`cvlab_ch9.ui.architecture_graph`), the cost of a separable convolution
+(:mod:`cvlab_ch9.ui.separable`) and batch normalization
+(:mod:`cvlab_ch9.ui.batchnorm`) are built into the tab by :func:`build_tab`.
 """
 
 import collections
@@ -12,78 +15,36 @@ import collections
 import gradio as gr
 
 from cvlab_ch9.ui import inputs
-from cvlab_ch9.ui.common import describe_lab, resolve_labs_dir, run_student, user_error
-from cvlab_ch9.ui.fields import one_of, whole_number
-from cvlab_ch9.ui.reference import reference_side, result_key
+from cvlab_ch9.ui.architecture_models import (  # noqa: F401 - the tab's names, as callers know them
+    CONV_BN_RELU,
+    EXERCISE,
+    EXERCISE_CHOICES,
+    IMAGENET,
+    LAB,
+    LAB_OF,
+    MAX_CLASSES,
+    MAX_SIZE,
+    MIN_SIZE,
+    MINI_XCEPTION,
+    MODEL_CHOICES,
+    RESIDUAL,
+    SEGMENTATION,
+    XCEPTION_BLOCK,
+    build_model,
+    checked_settings,
+    default_settings,
+    parse_filters,
+    reference_model,
+    settings_for_choice,
+    student_model,
+)
+from cvlab_ch9.ui.common import describe_lab, resolve_labs_dir
+from cvlab_ch9.ui.reference import Shown, reference_side, result_key
 
-LAB = "architecture"
-RESIDUAL = "Residual network (residual_block)"
-MINI_XCEPTION = "Mini-Xception (build_mini_xception)"
-XCEPTION_BLOCK = "One Xception block (xception_block)"
-CONV_BN_RELU = "Conv → BN → ReLU (conv_bn_relu)"
-MODEL_CHOICES = (MINI_XCEPTION, RESIDUAL, XCEPTION_BLOCK, CONV_BN_RELU)
-#: The exercise each choice runs (named in messages).
-EXERCISE = {
-    RESIDUAL: "residual_block",
-    MINI_XCEPTION: "build_mini_xception",
-    XCEPTION_BLOCK: "xception_block",
-    CONV_BN_RELU: "conv_bn_relu",
-}
 TABLE_HEADERS = [
     "#", "your layer", "your output shape", "your params", "in reference?",
     "reference layer", "reference output shape", "reference params",
 ]
-MIN_SIZE, MAX_SIZE = 16, 299
-MAX_CLASSES = 1000
-
-
-def parse_filters(text):
-    """``"32, 64, 128"`` -> (32, 64, 128); gr.Error for anything else."""
-    parts = [p for p in str(text or "").replace(";", ",").replace(" ", ",").split(",") if p]
-    try:
-        filters = tuple(int(p) for p in parts)
-    except ValueError:
-        filters = ()
-    if not filters or any(f < 1 or f > 1024 for f in filters) or len(filters) > 8:
-        raise user_error(
-            f"Block filters {text!r} must be 1 to 8 whole numbers between 1 and 1024, separated by commas, "
-            "e.g. 32, 64, 128."
-        )
-    return filters
-
-
-def build_model(module, choice, input_size, filters, num_classes, augment):
-    """The model for ``choice`` built with ``module``'s functions (student or reference).
-
-    Returns:
-        keras.Model taking float32 (batch, input_size, input_size, 3).
-    """
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
-
-    shape = (input_size, input_size, 3)
-    if choice == MINI_XCEPTION:
-        return module.build_mini_xception(
-            input_shape=shape, num_classes=num_classes, block_filters=filters, augment=augment
-        )
-    inputs = keras.Input(shape=shape)
-    if choice == RESIDUAL:
-        # the chapter's small residual network: pooling in every block but the last
-        x = layers.Rescaling(1.0 / 255)(inputs)
-        for i, f in enumerate(filters):
-            x = module.residual_block(x, f, pooling=i < len(filters) - 1)
-        x = layers.GlobalAveragePooling2D()(x)
-        outputs = layers.Dense(1, activation="sigmoid")(x) if num_classes == 1 else layers.Dense(
-            num_classes, activation="softmax"
-        )(x)
-    elif choice == XCEPTION_BLOCK:
-        outputs = module.xception_block(inputs, filters[0])
-    elif choice == CONV_BN_RELU:
-        outputs = module.conv_bn_relu(inputs, filters[0])
-    else:
-        raise user_error(f"Unknown model {choice!r}; choose one of: {', '.join(MODEL_CHOICES)}.")
-    return keras.Model(inputs, outputs, name=choice.split(" (")[0].lower().replace(" ", "_"))
-
 
 def layer_rows(model):
     """One ``[index, name, type, output shape, params]`` row per layer of ``model``."""
@@ -178,34 +139,21 @@ def difference_summary(student_rows, reference_rows, student_params, reference_p
     return "\n\n".join(lines)
 
 
-def separable_params_line(source):
-    """Markdown comparing the student's separable_conv_params(64, 64, 3) to the reference."""
-    expected = reference_side().one(
-        LAB, result_key("separable_conv_params", args=[64, 64, 3]),
-        lambda lab: tuple(int(v) for v in lab.separable_conv_params(64, 64, 3)),
-    ).value
-    outcome = run_student(LAB, source, "separable_conv_params", lambda m: m.separable_conv_params(64, 64, 3))
-    if not outcome.ok:
-        return outcome.markdown()
-    got = tuple(int(v) for v in outcome.value) if isinstance(outcome.value, (tuple, list)) else outcome.value
-    if expected is None:
-        return f"`separable_conv_params(64, 64, 3)` — yours: `{got}`."
-    mark = "✓" if got == tuple(expected) else "✗"
-    return f"{mark} `separable_conv_params(64, 64, 3)` — yours: `{got}`, reference: `{tuple(expected)}`."
-
-
 def reference_table(choice, input_size, filters, num_classes, augment):
     """Shown((layer rows, parameter count) of the reference model, or None with a sentence) from the reference side."""
-    args = (choice, input_size, filters, num_classes, augment)
+    args = (choice, input_size, tuple(filters), num_classes, augment)
 
     def compute(lab):
         model = build_model(lab, *args)
         return layer_rows(model), int(model.count_params())
 
+    if choice == IMAGENET:
+        model = reference_model(args)
+        return Shown((layer_rows(model), int(model.count_params())))
     key = result_key("architecture", choice=choice, input_size=input_size, filters=list(filters), num_classes=num_classes,
                      augment=augment)
     return reference_side().one(
-        LAB, key, compute,
+        LAB_OF.get(choice, LAB), key, compute,
         settings="for the chapter's settings of each model (those choosing the model fills in); choose them to compare",
     )
 
@@ -227,20 +175,18 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
         reference layer, reference output shape, reference params]``.
     """
     source = resolve_labs_dir(labs_dir)
-    choice = one_of(choice, "model", MODEL_CHOICES)
-    input_size = whole_number(input_size, "Input size (pixels)", MIN_SIZE, MAX_SIZE)
-    num_classes = whole_number(num_classes, "Classes", 1, MAX_CLASSES)
-    filters = parse_filters(block_filters)
-    args = (choice, input_size, filters, num_classes, bool(augment))
+    args = checked_settings(choice, input_size, block_filters, num_classes, augment)
+    choice = args[0]
     reference = reference_table(*args)
     reference_rows, reference_params = reference.value if reference.value is not None else (None, None)
-    exercise = EXERCISE[choice]
-    outcome = run_student(LAB, source, exercise, lambda m: build_model(m, *args))
-    extra = separable_params_line(source) if choice == XCEPTION_BLOCK else ""
     if reference_rows is None:
         reference_only = reference.note
     else:
         reference_only = f"Reference: **{reference_params:,}** parameters in {len(reference_rows)} layers."
+    if choice == IMAGENET:
+        return reference_only, "Keras' own model: no exercise builds it.", side_by_side_rows([], reference_rows)
+    exercise = EXERCISE[choice]
+    outcome = student_model(source, args)
     if not outcome.ok:
         return reference_only, outcome.markdown(), side_by_side_rows([], reference_rows)
     model = outcome.value
@@ -252,49 +198,118 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
         summary = f"**Parameters** — yours: **{int(model.count_params()):,}** in {len(student_rows)} layers.\n\n{reference.note}"
     else:
         summary = difference_summary(student_rows, reference_rows, int(model.count_params()), reference_params)
-    if extra:
-        summary += "\n\n" + extra
-    status = f"Built with {describe_lab(source, LAB)}"
+    status = f"Built with {describe_lab(source, LAB_OF.get(choice, LAB))}"
     return summary, status, side_by_side_rows(student_rows, reference_rows)
 
 
-#: Sensible (input size, block filters, augment) for each choice.
-DEFAULTS = {
-    MINI_XCEPTION: (180, "32, 64, 128, 256, 512", True),
-    RESIDUAL: (32, "32, 64, 128", False),
-    XCEPTION_BLOCK: (32, "64", False),
-    CONV_BN_RELU: (32, "32", False),
-}
+def record_reference(labs_dir, examples):
+    """Run the tab's events with the chapter's settings so a recording reference side keeps what they show.
+
+    Used by ``python -m ui.gallery`` (on fresh skeletons: only the reference
+    computes): the layer tables and graphs of every exercise's model, the
+    separable convolution counts at the sliders' start, the mini-Xception's
+    counts, the batch normalization histograms of each example image.
+    """
+    from cvlab_ch9.ui import architecture_graph, batchnorm, separable  # noqa: PLC0415 - they import this module's names
+
+    for choice in EXERCISE_CHOICES:
+        settings = settings_for_choice(choice)
+        compare_architectures(labs_dir, choice, *settings)
+        architecture_graph.draw_graphs(labs_dir, choice, *settings)
+    separable.separable_costs(labs_dir, *separable.DEFAULT)
+    separable.mini_xception_costs(labs_dir)
+    for example in examples:
+        for which in batchnorm.BATCH_CHOICES:
+            batchnorm.batchnorm_histograms(labs_dir, example, which)
 
 
-def default_settings(choice):
-    """Event: the chapter's settings for the chosen model (input size, filters, augment)."""
-    return DEFAULTS.get(choice, DEFAULTS[MINI_XCEPTION])
+def download_status(choice):
+    """Event: show the Download button while the ImageNet Xception is chosen and not downloaded."""
+    from cvlab_ch9.ui.resources import IMAGENET_XCEPTION, needs_download  # noqa: PLC0415 - the model store
+
+    return gr.update(visible=choice == IMAGENET and needs_download(IMAGENET_XCEPTION))
+
+
+def download_imagenet_model(progress=gr.Progress()):
+    """Event: download the ImageNet Xception (with a progress bar); hide the button when done."""
+    from cvlab_ch9.ui.resources import download_imagenet  # noqa: PLC0415
+
+    download_imagenet(progress)
+    return gr.update(visible=False)
 
 
 def build_tab(labs_dir):
     """Create the Architecture tab's components inside the current ``gr.Tab``."""
+    from cvlab_ch9.ui import architecture_graph, batchnorm, separable  # noqa: PLC0415 - they import this module's names
+    from cvlab_ch9.ui.graph_view import CLICK_JS, CSS, legend_html  # noqa: PLC0415
+    from cvlab_ch9.ui.reference import reference_side  # noqa: PLC0415
+    from cvlab_ch9.ui.resources import example_images  # noqa: PLC0415
+
     gr.Markdown(
-        "Build a model with **your** functions from `architecture.py` and compare it layer by layer "
-        "with the reference: parameter counts, output shapes, and where they differ."
+        "Build a model with **your** functions and see it as a graph beside the reference's: one box per layer, "
+        "the shape of what flows on each arrow, the skip connections (orange) into each `Add`, the parameters as bars. "
+        "The first difference is marked red on both. **Click a layer** to see its output for the image; "
+        "click ▸/▾ to open or close a residual block."
     )
     with gr.Row():
-        choice = inputs.Dropdown(list(MODEL_CHOICES), value=MINI_XCEPTION, label="Model")
+        choice = inputs.Dropdown(list(MODEL_CHOICES), value=MINI_XCEPTION, label="Model", elem_id="architecture-model")
         input_size = inputs.Slider(MIN_SIZE, MAX_SIZE, value=180, step=1, label="Input size (pixels)")
         block_filters = gr.Textbox("32, 64, 128, 256, 512", label="Block filters")
         num_classes = inputs.Number(1, precision=0, minimum=1, maximum=MAX_CLASSES, label="Classes (1 = sigmoid)")
         augment = gr.Checkbox(True, label="Data augmentation layers")
-    button = gr.Button("Compare with the reference", variant="primary", elem_id="architecture-run")
+    with gr.Row():
+        button = gr.Button("Compare with the reference", variant="primary", elem_id="architecture-run")
+        download = gr.Button("Download the ImageNet Xception", visible=False, variant="secondary", elem_id="architecture-download")
     status = gr.Markdown()
     summary = gr.Markdown(elem_id="architecture-summary")
-    table = gr.Dataframe(
-        headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=520,
-        column_widths=["4%", "20%", "16%", "9%", "8%", "20%", "15%", "8%"],
-    )
-    choice.change(default_settings, inputs=choice, outputs=[input_size, block_filters, augment], api_visibility="private")
+    with gr.Column(elem_id="architecture-graphs"):
+        gr.HTML(legend_html())
+        state = gr.State(architecture_graph.empty_state())
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                gr.Markdown("### Your model")
+                graph_status = gr.Markdown(elem_id="architecture-graph-status", min_height=48)
+                student_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-student-graph")
+            with gr.Column():
+                gr.Markdown("### Reference" + (" (recorded)" if reference_side().kind == "recorded" else ""))
+                reference_note = gr.Markdown(elem_id="architecture-reference-note", min_height=48)
+                reference_graph = gr.HTML("", js_on_load=CLICK_JS, css_template=CSS, elem_id="architecture-reference-graph")
+        gr.Markdown("### A layer's output")
+        with gr.Row():
+            with gr.Column(scale=1):
+                pets = example_images("pet_") or example_images()
+                image = inputs.ImageFile(label="Image", height=220, elem_id="architecture-image",
+                                         value=pets[0] if pets else None)
+                gr.Examples(example_images(), inputs=image, label="Examples")
+                layer = inputs.Dropdown([], value=None, label="Layer (click one in a graph)", elem_id="architecture-layer")
+            with gr.Column(scale=2):
+                student_caption = gr.Markdown(elem_id="architecture-output-caption")
+                student_output = gr.Image(label="Your model", height=300, interactive=False, elem_id="architecture-student-output")
+            with gr.Column(scale=2):
+                reference_caption = gr.Markdown()
+                reference_output = gr.Image(label="Reference", height=300, interactive=False, elem_id="architecture-reference-output")
+    with gr.Accordion("Layer table", open=False):
+        table = gr.Dataframe(
+            headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=520,
+            column_widths=["4%", "20%", "16%", "9%", "8%", "20%", "15%", "8%"],
+        )
+    separable.build_section(labs_dir, button)
+    batchnorm.build_section(labs_dir, image)
+
+    settings = [choice, input_size, block_filters, num_classes, augment]
+    choice.change(settings_for_choice, inputs=choice, outputs=[input_size, block_filters, num_classes, augment],
+                  api_visibility="private")
+    choice.change(download_status, inputs=choice, outputs=download, api_visibility="private")
+    download.click(download_imagenet_model, outputs=download, api_visibility="private", show_progress_on=status)
+    button.click(compare_architectures, inputs=[labs_dir, *settings], outputs=[summary, status, table], api_name="architecture")
     button.click(
-        compare_architectures,
-        inputs=[labs_dir, choice, input_size, block_filters, num_classes, augment],
-        outputs=[summary, status, table],
-        api_name="architecture",
+        architecture_graph.draw_graphs, inputs=[labs_dir, *settings],
+        outputs=[student_graph, reference_graph, graph_status, reference_note, state, layer], api_name="architecture_graph",
+    )
+    for graph in (student_graph, reference_graph):
+        graph.click(architecture_graph.toggle_block, inputs=state, outputs=[student_graph, reference_graph, state, layer],
+                    api_visibility="private")
+    layer.change(
+        architecture_graph.layer_output, inputs=[labs_dir, *settings, image, layer],
+        outputs=[student_output, student_caption, reference_output, reference_caption], api_name="layer_output",
     )

@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-TEXTURES_DIR = Path(__file__).resolve().parent / "photo_textures"
+from cvlab_ch9.paths import package_data
+
+#: Package data of ``cvlab_ch9.data`` (read with importlib.resources).
+TEXTURES_DIR = package_data("cvlab_ch9.data", "photo_textures")
 #: Vendored file -> the scikit-image data function it comes from.
 TEXTURE_FILES = {
     "brick.jpg": "brick",

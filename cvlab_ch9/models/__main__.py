@@ -20,9 +20,8 @@ from cvlab_ch9.download import DEFAULT_TIMEOUT, MIRROR_ENV
 from cvlab_ch9.models.imagenet import download_command
 from cvlab_ch9.models.pointing_game import evaluate_pointing_game
 from cvlab_ch9.models.real_photos import evaluate_real_photos, format_table
-from cvlab_ch9.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, demo_model_info, read_info, write_info
+from cvlab_ch9.models.store import DEMO_MODELS, REAL_DATA_SUFFIX, default_models_dir, demo_model_info, read_info, write_info
 from cvlab_ch9.models.training import default_config, train_demo_model
-from cvlab_ch9.paths import MODELS_DIR
 
 
 def _selected(model_arg):
@@ -32,11 +31,12 @@ def _selected(model_arg):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m cvlab_ch9.models", description="cvlab demo models")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train demo models into models/ (reproducible, seeded)")
+    train = commands.add_parser("train", help="train demo models into the shipped models' folder (reproducible, seeded)")
     train.add_argument("--model", choices=DEMO_MODELS + ("all",), default="all")
     train.add_argument("--epochs", type=int, default=None, help="override the default number of epochs")
     train.add_argument("--n-images", type=int, default=None, help="override the training set size")
-    train.add_argument("--out", type=Path, default=MODELS_DIR)
+    train.add_argument("--out", type=Path, default=None,
+                       help="where to save (default: cvlab_ch9/models/shipped; with --data, the trained models' folder)")
     train.add_argument("--data-root", type=Path, default=None, help="synthetic training data folder (default data/synthetic_pets_cls)")
     train.add_argument("--data", default="", help="'oxford' (after `python -m cvlab_ch9.data download`) or an Oxford-IIIT Pets "
                        f"folder: train on the photos, saved as <model>{REAL_DATA_SUFFIX}.keras")
@@ -76,8 +76,9 @@ def _train(args):
     for name in _selected(args.model):
         config = config_from_args(name, args)
         info = train_demo_model(config, out_dir=args.out, data_root=args.data_root)
+        saved = Path(args.out or default_models_dir(info["name"])) / info["file"]
         print(f"{info['name']}: val_accuracy {info['val_accuracy']:.3f} ({info['n_val']} images), "
-              f"{info['params']:,} parameters, {info['train_seconds']:.0f} s -> {args.out / info['file']}")
+              f"{info['params']:,} parameters, {info['train_seconds']:.0f} s -> {saved}")
 
 
 def _pointing_game(args):

@@ -2,7 +2,7 @@
 
 ``python -m cvlab_ch9.models real-photos`` runs the shipped classifiers and the
 segmentation demo on each photo of :data:`PHOTOS` that is installed here and
-compares them with a hand-drawn pet mask (``models/real_photos/<name>.png``,
+compares them with a hand-drawn pet mask (``cvlab_ch9/models/shipped/real_photos/<name>.png``,
 255 = animal). Only one photo is a pet (scikit-image's ``chelsea``, a cat);
 the others are wild cats from Gradio's example images (a cheetah's face, a
 lion and a lioness, a running cheetah), counted as "cat" because that is the

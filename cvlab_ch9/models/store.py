@@ -1,13 +1,16 @@
 """The shipped demo models: where their files are, their metadata, loading them.
 
-``models/<name>.keras`` holds a model, ``models/<name>.json`` its metadata
+The shipped models are package data (``cvlab_ch9/models/shipped/``,
+:data:`cvlab_ch9.paths.MODELS_DIR`): ``<name>.keras`` holds a model, ``<name>.json`` its metadata
 (input size, class names, Grad-CAM layer, scores, the training command).
 The classifiers (:data:`DEMO_MODELS`) take float32 RGB pixels in 0..255
 (they rescale inside); the segmentation demo (:data:`SEGMENTATION_DEMO`)
 is the Lab 1 model trained by ``python -m cvlab_ch9.train_segmentation``.
 
-Models the user trains on Oxford-IIIT Pets (``--data oxford``) are saved
-beside them as ``<name>_oxford.keras`` (:data:`REAL_DATA_SUFFIX`); they are
+Models the user trains on Oxford-IIIT Pets (``--data oxford``) are generated
+data, saved as ``<name>_oxford.keras`` (:data:`REAL_DATA_SUFFIX`) in
+:data:`cvlab_ch9.paths.TRAINED_MODELS_DIR` (``data/models`` in a checkout,
+``~/.cache/cvlab/models`` for an installed copy), never in the package; they are
 listed first (:func:`available_models`) and the segmentation one replaces
 the demo (:func:`segmentation_model_in_use`).
 """
@@ -15,12 +18,12 @@ the demo (:func:`segmentation_model_in_use`).
 import json
 from pathlib import Path
 
-from cvlab_ch9.paths import MODELS_DIR
+from cvlab_ch9.paths import MODELS_DIR, TRAINED_MODELS_DIR
 
 DEMO_MODELS = ("mini_xception", "convnet")
 #: ``--data oxford`` saves ``<name>_oxford.keras`` next to the shipped demo models.
 REAL_DATA_SUFFIX = "_oxford"
-#: The segmentation demo model's name (``models/segmentation_demo.keras``).
+#: The segmentation demo model's name (``shipped/segmentation_demo.keras``).
 SEGMENTATION_DEMO = "segmentation_demo"
 #: The segmentation model ``python -m cvlab_ch9.train_segmentation --data oxford`` saves.
 SEGMENTATION_OXFORD = "segmentation" + REAL_DATA_SUFFIX
@@ -54,11 +57,19 @@ def metadata_path(model_path):
     return Path(model_path).with_suffix(".json")
 
 
+def default_models_dir(name):
+    """Where model ``name`` lives by default: :data:`TRAINED_MODELS_DIR` for ``<name>_oxford``, else the shipped :data:`MODELS_DIR`."""
+    return TRAINED_MODELS_DIR if name.endswith(REAL_DATA_SUFFIX) else MODELS_DIR
+
+
 def demo_model_path(name, models_dir=None):
-    """Path of ``<models_dir>/<name>.keras`` (it may not exist); ``name`` is a classifier or a segmentation model."""
+    """Path of ``<models_dir>/<name>.keras`` (it may not exist); ``name`` is a classifier or a segmentation model.
+
+    Without ``models_dir``: the folder :func:`default_models_dir` names.
+    """
     if name not in SEGMENTATION_MODELS:
         _check_name(name)
-    return Path(models_dir or MODELS_DIR) / f"{name}.keras"
+    return Path(models_dir or default_models_dir(name)) / f"{name}.keras"
 
 
 def read_info(name, models_dir=None):
@@ -74,8 +85,8 @@ def read_info(name, models_dir=None):
 
 
 def write_info(info, out_dir=None):
-    """Write the metadata dict ``info`` to ``<out_dir>/<info["name"]>.json``; return the path."""
-    path = Path(out_dir or MODELS_DIR) / f"{info['name']}.json"
+    """Write the metadata dict ``info`` to ``<out_dir>/<info["name"]>.json`` (default: :func:`default_models_dir`); return the path."""
+    path = Path(out_dir or default_models_dir(info["name"])) / f"{info['name']}.json"
     path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -125,7 +136,7 @@ def load_demo_model(name, models_dir=None, augmentation=False):
 
     Args:
         name: one of DEMO_MODELS.
-        models_dir: where the ``.keras`` files are (default ``models/``).
+        models_dir: where the ``.keras`` files are (default :func:`default_models_dir`).
         augmentation: keep the RandomFlip/RandomRotation/RandomZoom layers.
             By default they are left out (see :func:`without_augmentation`):
             the interpretation exercises call models the book's way, without
@@ -140,7 +151,7 @@ def load_demo_model(name, models_dir=None, augmentation=False):
 
 
 def demo_segmentation_info(models_dir=None, name=SEGMENTATION_DEMO):
-    """Metadata of a segmentation model (default the shipped demo, ``models/segmentation_demo.json``) as a dict.
+    """Metadata of a segmentation model (default the shipped demo, ``shipped/segmentation_demo.json``) as a dict.
 
     Keys include ``img_size`` [h, w], ``filters``, ``num_classes``, ``class_names``,
     ``config``, ``val_mean_iou`` and (newer files) ``trained_on``.

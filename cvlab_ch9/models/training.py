@@ -21,8 +21,8 @@ from cvlab_ch9.data.oxford import resolve_data_root
 from cvlab_ch9.layers import flat_layers, last_conv_layer
 from cvlab_ch9.models.classifiers import build_classifier
 from cvlab_ch9.models.config import TrainingConfig
-from cvlab_ch9.models.store import REAL_DATA_SUFFIX, write_info
-from cvlab_ch9.paths import DATA_DIR, MODELS_DIR
+from cvlab_ch9.models.store import REAL_DATA_SUFFIX, default_models_dir, write_info
+from cvlab_ch9.paths import DATA_DIR
 
 CLASSIFICATION_DATA_ROOT = DATA_DIR / "synthetic_pets_cls"
 #: Photos a ``--data`` training uses by default (a seeded random choice; 0 = all).
@@ -143,7 +143,8 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
 
     Args:
         config: a ClassifierConfig (see DEFAULT_CONFIGS and default_config).
-        out_dir: where to save (default MODELS_DIR).
+        out_dir: where to save (default: the shipped models' folder, or the trained models' folder for
+            ``_oxford`` models; :func:`cvlab_ch9.models.store.default_models_dir`).
         data_root: synthetic training data folder (default data/synthetic_pets_cls).
         verbose: Keras ``fit`` verbosity.
 
@@ -155,7 +156,7 @@ def train_demo_model(config, out_dir=None, data_root=None, verbose=2):
     import_tensorflow()
     import keras  # noqa: PLC0415
 
-    out_dir = Path(out_dir or MODELS_DIR)
+    out_dir = Path(out_dir or default_models_dir(model_name(config)))
     data = training_arrays(config, data_root)
     model = build_classifier(config, num_classes=len(data["class_names"]))
     model.compile(

@@ -1,8 +1,12 @@
-"""Limits the sandbox arms before it runs student code.
+"""Python-level limits the sandbox arms before it runs student code: friendly messages, not protection.
 
-The judge never takes anything the sandbox says as a verdict, so these
-limits are not what keeps a grade honest; they keep the submission from
-reaching what it has no business with while it runs:
+The judge never takes anything the sandbox says as a verdict, and the
+kernel (:mod:`.confine`: namespaces, Landlock, seccomp) is what keeps the
+submission from what it has no business with: native code (TensorFlow's C++
+file functions, a re-imported C module, ctypes) walks past an audit hook.
+These limits stay as an extra layer that turns the common attempts into a
+sentence in the student's report ("the grader refused reading ..."), and
+nothing depends on them:
 
 - :func:`silence_output` points file descriptors 1 and 2 at /dev/null.
 - :func:`limit_memory` caps the address space (where the platform has

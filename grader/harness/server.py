@@ -7,9 +7,11 @@ path. Over two pipes the judge sends requests ("call trimap_to_classes with
 this array", "build strided_downsampling on Input((32, 32, 3))", "run model
 3 on this batch") and the sandbox answers with values, never verdicts.
 
-Startup: read the init message, silence stdout/stderr, import TensorFlow,
-answer ``{"started": true}``, cap memory, arm the audit hook
-(:mod:`.guard`), load the submission, answer ``{"ready": ...}``; then serve
+Startup: the kernel's confinement (:mod:`.confine`, before this module and
+numpy are even imported), read the init message, silence stdout/stderr,
+import TensorFlow, answer ``{"started": true, "confinement": ...}``, cap
+memory, arm the audit hook (:mod:`.guard`: friendly messages, not the
+protection), load the submission, answer ``{"ready": ...}``; then serve
 requests until ``{"op": "stop"}`` or the pipe closes.
 
 Self-contained: standard library, numpy, TensorFlow/Keras, this package.
@@ -339,15 +341,19 @@ def _take_standard_streams():
     return read_fd, write_fd
 
 
-def main():
-    """Entry point: ``python -I -c "...; main()"`` with the channel on stdin/stdout."""
+def main(confinement=None):
+    """Entry point: ``python -I -c "...; main(confinement)"`` with the channel on stdin/stdout.
+
+    Args:
+        confinement: what :func:`.confine.enter` applied (``{"layers", "details"}``), told to the judge.
+    """
     channel = Channel(*_take_standard_streams())
     init = channel.receive()
     channel.key = bytes.fromhex(init.pop("key"))
     if not init.get("debug"):
         guard.silence_output()
     _import_tensorflow()
-    channel.send({"started": True})
+    channel.send({"started": True, "confinement": confinement})
     # before each statement or cell: the judge restarts without the one that hangs
     submission = Submission(init, progress=lambda index, name: channel.send({"loading": index, "name": name}))
     server = Server(channel, submission)

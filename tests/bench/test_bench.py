@@ -18,7 +18,8 @@ def test_quick_bench_prints_every_table():
     out = done.stdout
     titles = (
         "Grad-CAM, Xception(weights=None)", "Filter patterns:", "Arithmetic limit:", "TensorFlow settings",
-        "Grader on the reference solutions", "Interpretation tabs per click", "Filter patterns after 30 steps",
+        "Grader on the reference solutions", "Model graphs: read from the model", "Time per click",
+        "Interpretation tabs per click", "Filter patterns after 30 steps",
     )
     for title in titles:
         assert title in out, out

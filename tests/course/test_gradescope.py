@@ -18,6 +18,7 @@ from course.gradescope import build_bundle
 from cvlab_ch9.generate import skeleton_for
 from cvlab_ch9.grader.core import all_checks
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
+from tests.grader import native_cheats
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -98,11 +99,20 @@ def test_crashing_submissions_score_zero_with_messages(autograder):
     assert all("syntax error" in m for k, m in messages.items() if k.startswith("architecture"))
 
 
-def test_a_cheating_submission_cannot_write_its_own_results(autograder):
-    cheating = skeleton_for(SOLUTIONS_DIR / f"{LAB}.py") + CHEAT
+def test_a_cheating_submission_cannot_write_its_own_results(autograder, tmp_path):
+    # also in native code: TensorFlow reads the bundle's answer key; a detached process rewrites results.json late
+    outside, token = tmp_path / "outside", native_cheats.unique_token()
+    outside.mkdir()
+    steal = ("\nfor _name in ('trimap_to_classes', 'mean_iou'):\n    _function = _stolen(_name)\n"
+             "    if _function is not None:\n        globals()[_name] = _function\n")
+    native = (native_cheats.read_the_key([autograder / "source" / "solutions" / f"{LAB}.py"]) + steal
+              + native_cheats.side_effects(outside, token, victim=autograder / "results" / "results.json"))
+    cheating = skeleton_for(SOLUTIONS_DIR / f"{LAB}.py") + CHEAT + native
     results, done = grade(autograder, {f"{LAB}.py": cheating})
     assert results["score"] == 0 and len(results["tests"]) == len(all_checks(lab=LAB))
     assert "999" not in done.stdout
+    assert native_cheats.leftovers(outside, token) == ([], [])
+    assert json.loads((autograder / "results" / "results.json").read_text()) == results, "rewritten after grading"
 
 
 def test_a_notebook_submission_is_graded_from_its_answer_cells(autograder, tmp_path):

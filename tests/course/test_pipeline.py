@@ -16,6 +16,9 @@ unless noted):
          in-notebook check helper, write into the gradebook, forge a test
          cell's output, copy another student's answers) -> 0;
 - oscar: one exercise right plus the same cheats -> exactly that exercise;
+         both also cheat in native code (tests/grader/native_cheats.py:
+         TensorFlow reads alice's notebook and the answer key; a detached
+         process waits to rewrite the gradebook after grading);
 - zoe:   a file that is not a notebook -> reported, the batch goes on.
 """
 
@@ -31,6 +34,7 @@ from course.notebooks import RAISES_TAG, SHOW_LAB_ID, check_cell_ids, notebook_l
 from course.notebooks import answer_sources as answers
 from course.pipeline import grade, release, run_nbgrader, submissions
 from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.paths import SOLUTIONS_DIR
 from tests.course.helpers import (
     cell_scores,
     cells_by_id,
@@ -42,6 +46,7 @@ from tests.course.helpers import (
     substitute,
     write_submission,
 )
+from tests.grader import native_cheats
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 CHECK_TIMEOUT_S = 15
@@ -117,6 +122,23 @@ for path in {paths!r}:
 """
 
 
+NATIVE_TOKEN = native_cheats.unique_token()
+
+
+def native_outside(course_root):
+    return course_root.parent / "outside"
+
+
+def native_cheat(course_root, alice):
+    """A cell: alice's answers or the answer key's, read by TensorFlow; a detached process that rewrites the gradebook late."""
+    native_outside(course_root).mkdir(exist_ok=True)
+    steal = ("\nfor _name in ('trimap_to_classes', 'strided_downsampling', 'conv_transpose_decoder', "
+             "'build_segmentation_model', 'mean_iou'):\n    _function = _stolen(_name)\n"
+             "    if _function is not None:\n        globals()[_name] = _function\n")
+    return (native_cheats.read_the_key([alice, SOLUTIONS_DIR / f"{LAB}.py"]) + steal
+            + native_cheats.side_effects(native_outside(course_root), NATIVE_TOKEN, victim=course_root / "gradebook.db"))
+
+
 def _with_cheats(notebook, course_root=None):
     """``notebook`` with the cheater's cells added after the setup cell and forged test-cell outputs.
 
@@ -129,6 +151,7 @@ def _with_cheats(notebook, course_root=None):
     if course_root is not None:
         alice = str(course_root / "submitted" / "alice" / LAB / f"{LAB}.ipynb")
         cells.append(COPY_ANSWERS.format(paths=[alice, "../../alice/segmentation/segmentation.ipynb"]))
+        cells.append(native_cheat(course_root, alice))
     for offset, source in enumerate(cells):
         cheated.cells.insert(2 + offset, nbformat.v4.new_code_cell(source))
     for cell in cheated.cells:
@@ -306,6 +329,7 @@ def test_cheating_cells_earn_nothing_and_the_gradebook_is_intact(course):
     assert sum(cell_scores(course.root, LAB, "mallory").values()) == 0
     assert sum(cell_scores(course.root, LAB, "oscar").values()) == _points(LAB, {"trimap_to_classes"})
     assert sum(cell_scores(course.root, LAB, "alice").values()) == _points(LAB), "other grades untouched"
+    assert native_cheats.leftovers(native_outside(course.root), NATIVE_TOKEN) == ([], [])
 
 
 def test_a_rerun_judges_only_what_changed(course):

@@ -62,10 +62,10 @@ def test_tested_pythons_have_no_problem():
         assert python_problem((major, minor, 0)) is None
 
 
-def test_readme_quotes_the_sentences_setup_stops_with():
-    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+def test_the_platforms_page_quotes_the_sentences_setup_stops_with():
+    page = " ".join((REPO_ROOT / "docs" / "platforms.md").read_text(encoding="utf-8").split())
     for sentence in (INTEL_MAC, WINDOWS_ARM, python_problem((3, 14, 0))):
-        assert sentence in readme
+        assert sentence in page
 
 
 def test_marker_environment_matches_the_platform():
@@ -74,3 +74,35 @@ def test_marker_environment_matches_the_platform():
     assert windows["python_version"] == "3.13" and windows["platform_machine"] == "AMD64"
     mac = find_platform("darwin", "arm64").marker_environment("3.11")
     assert mac["sys_platform"] == "darwin" and mac["os_name"] == "posix" and mac["python_full_version"] == "3.11.0"
+
+
+def test_one_tensorflow_is_no_problem_two_are_and_none_says_what_to_install():
+    from cvlab_ch9.platforms import missing_tensorflow_sentence, tensorflow_problem, tensorflow_wheel  # noqa: PLC0415
+
+    assert tensorflow_problem({"tensorflow": "2.19.0", "keras": "3.10.0"}) is None
+    assert tensorflow_problem({"tensorflow-cpu": "2.21.0"}) is None
+    two = tensorflow_problem({"tensorflow": "2.19.0", "tensorflow_cpu": "2.21.0"})
+    assert "two TensorFlow distributions (tensorflow 2.19.0 and tensorflow_cpu 2.21.0)" in two
+    assert "`python -m pip uninstall tensorflow_cpu`" in two
+    assert tensorflow_problem({}, importable=True) is None  # a TensorFlow without pip metadata (some conda builds)
+    assert tensorflow_problem({}, importable=False) == missing_tensorflow_sentence()
+    assert tensorflow_wheel("linux", "x86_64") == tensorflow_wheel("win32", "AMD64") == "tensorflow-cpu"
+    assert tensorflow_wheel("darwin", "arm64") == tensorflow_wheel("linux", "aarch64") == "tensorflow"
+    assert f'pip install "{tensorflow_wheel()}>=2.18,<2.22"' in missing_tensorflow_sentence()
+
+
+def test_without_tensorflow_importing_it_raises_the_sentence():
+    """import_tensorflow where TensorFlow cannot be imported: ModuleNotFoundError with the sentence, in a child process."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = ("import sys\n"
+            "class NoTensorFlow:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] == 'tensorflow':\n"
+            "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+            "sys.meta_path.insert(0, NoTensorFlow())\n"
+            "from cvlab_ch9.quiet import import_tensorflow\n"
+            "try:\n    import_tensorflow()\nexcept ModuleNotFoundError as exc:\n    print(exc.name, '|', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120).stdout
+    assert out.startswith("tensorflow | cvlab needs TensorFlow (2.18 or later, before 2.22)"), out

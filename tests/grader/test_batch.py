@@ -10,7 +10,10 @@ tests/course/test_pipeline.py). The class (lab 1):
 - carol: ``mean_iou`` calls ``os._exit`` on one check's input (crashes its sandbox);
 - dave: ``trimap_to_classes`` loops forever on one check's input;
 - mallory: the blank skeleton plus cheats: it reads alice's file, imports
-  the answer key and kills the grading process (the Dask worker).
+  the answer key and kills the grading process (the Dask worker); in native
+  code (TensorFlow's file functions, /proc) it reads alice's file and the
+  answer key, and a detached process waits for the batch to end to rewrite
+  alice's file (tests/grader/native_cheats.py).
 
 A last test starts a real ``dask scheduler`` and ``dask worker`` (as the
 README does) and kills the scheduler mid-batch.
@@ -39,6 +42,7 @@ from cvlab_ch9.grader.core import all_checks
 from cvlab_ch9.grader.judge import Limits
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from cvlab_ch9.processes import kill_tree, start_group
+from tests.grader import native_cheats
 from tests.grader.helpers import solution_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -72,13 +76,26 @@ except Exception:
 '''
 
 
+NATIVE_TOKEN = native_cheats.unique_token()
+
+
+def native_cheat(subs):
+    """Mallory's native cheats: alice's functions or the answer key's, read by TensorFlow; a late rewrite of alice's file."""
+    outside = subs.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    steal = "\nfor _name in ('trimap_to_classes', 'strided_downsampling', 'conv_transpose_decoder', " \
+            "'build_segmentation_model', 'mean_iou'):\n    globals()[_name] = _stolen(_name) or globals()[_name]\n"
+    return (native_cheats.read_the_key([subs / "alice" / f"{LAB}.py", SOLUTIONS_DIR / f"{LAB}.py"]) + steal
+            + native_cheats.side_effects(outside, NATIVE_TOKEN, victim=subs / "alice" / f"{LAB}.py"))
+
+
 def class_texts(subs):
     return {
         "alice": (SOLUTIONS_DIR / f"{LAB}.py").read_text(),
         "bob": solution_text(LAB, (MEAN_IOU_BODY, '    raise NotImplementedError("segmentation.mean_iou")\n' + MEAN_IOU_BODY)),
         "carol": solution_text(LAB, (MEAN_IOU_BODY, "    if num_classes == 4:\n        import os\n        os._exit(3)\n" + MEAN_IOU_BODY)),
         "dave": solution_text(LAB, (TRIMAP_BODY, "    while (np.asarray(trimap) == 4).any():\n        pass\n" + TRIMAP_BODY)),
-        "mallory": SKELETON + CHEATS.format(subs=str(subs)),
+        "mallory": SKELETON + CHEATS.format(subs=str(subs)) + native_cheat(subs),
     }
 
 
@@ -145,6 +162,8 @@ def test_two_workers_grade_a_mixed_class_as_serial_grading_does(serial, cluster,
     assert crashed and all("grading process ended" in r["message"] for r in crashed)
     results = json.loads((tmp_path / "out" / "alice" / "results.json").read_text())
     assert results["score"] == points() and any(t.get("visibility") == "after_published" for t in results["tests"])
+    assert native_cheats.leftovers(subs.parent / "outside", NATIVE_TOKEN) == ([], [])
+    assert (subs / "alice" / f"{LAB}.py").read_text() == class_texts(subs)["alice"], "rewritten after grading"
 
 
 def _kill_a_busy_worker(cluster, out, killed):

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,14 +115,22 @@ def test_bad_arguments_exit_2_with_a_sentence(tmp_path, capsys):
 
 
 def test_in_the_student_kit_batch_grading_says_it_is_for_instructors(tmp_path):
-    """The kit leaves grader/batch out (course.kit.PACKAGES); the command then says so in one sentence."""
-    from course.kit import PACKAGES  # noqa: PLC0415 - the kit's own exclusion list
+    """The student package leaves grader/batch out (cvlab_ch9.leaks.INSTRUCTOR_ONLY); the command then says so in one sentence."""
+    from cvlab_ch9.leaks import instructor_only  # noqa: PLC0415 - the student wheel's exclusion rule
 
-    assert "batch" in PACKAGES["grader"]
-    for package in ("grader", "cvlab_ch9"):
-        shutil.copytree(REPO_ROOT / package, tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__", *PACKAGES.get(package, ())))
-    process = subprocess.run([sys.executable, "-m", "grader", "batch", "subs", "--out", "out"], cwd=tmp_path,
+    assert instructor_only("cvlab_ch9/grader/batch/cli.py")
+
+    def student_files(root, name):
+        def ignore(folder, names):
+            inside = Path(name, Path(folder).relative_to(root)).as_posix()
+            return [n for n in names if n == "__pycache__" or instructor_only(f"{inside}/{n}")]
+        return ignore
+
+    # laid out as the wheel installs it: cvlab_ch9/ with grader/ inside
+    shutil.copytree(REPO_ROOT / "cvlab_ch9", tmp_path / "cvlab_ch9", ignore=student_files(REPO_ROOT / "cvlab_ch9", "cvlab_ch9"))
+    shutil.copytree(REPO_ROOT / "grader", tmp_path / "cvlab_ch9" / "grader", ignore=student_files(REPO_ROOT / "grader", "cvlab_ch9/grader"))
+    assert not (tmp_path / "cvlab_ch9" / "grader" / "batch").exists()
+    process = subprocess.run([sys.executable, "-m", "cvlab_ch9.grader", "batch", "subs", "--out", "out"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert process.returncode == 2
     assert process.stderr.strip().splitlines() == [

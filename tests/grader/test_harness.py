@@ -120,3 +120,16 @@ def test_layer_views_read_config_like_keras_layers():
     assert summary.output_shape == (None, 4, 4, 2) and summary.count_params_by_class() == {"Conv2D": 20}
     with pytest.raises(AttributeError):
         conv.kernel_size  # noqa: B018 - the attribute access is the test
+
+
+def test_the_sandbox_may_read_the_folders_pth_files_add(tmp_path):
+    """A venv on top of another environment's packages (a kit beside an existing TensorFlow) imports from there."""
+    from cvlab_ch9.grader.sandbox import _pth_folders  # noqa: PLC0415 - the sandbox module, for one helper
+
+    site_dir, other = tmp_path / "site-packages", tmp_path / "other-env" / "site-packages"
+    site_dir.mkdir()
+    other.mkdir(parents=True)
+    (site_dir / "heavy.pth").write_text(f"# a comment\n{other}\nimport os\n{tmp_path / 'missing'}\n\n")
+    (site_dir / "relative.pth").write_text("../other-env/site-packages\n")
+    assert _pth_folders([site_dir]) == {str(other.resolve())}
+    assert _pth_folders([tmp_path / "nowhere"]) == set()

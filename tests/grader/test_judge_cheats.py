@@ -4,12 +4,17 @@ Every cheat is appended to (a) the blank skeleton, which must still score 0,
 and (b) an honest partial submission (the solution with ``mean_iou`` left
 unimplemented), which must score exactly its honest points. The judge
 grades each in its own sandbox against the live reference, as
-``python -m grader`` does on the instructor's side.
+``python -m grader`` does on the instructor's side. The native cheats
+(:mod:`tests.grader.native_cheats`: TensorFlow's file functions, ``/proc``
+of the judge, a detached process, loopback, a signal) walk past the
+sandbox's Python guard; only the kernel's confinement holds them, and they
+leave nothing behind.
 """
 
 import concurrent.futures
 import os
 import signal
+import socket
 
 import pytest
 
@@ -17,6 +22,7 @@ from cvlab_ch9.generate import skeleton_for
 from cvlab_ch9.grader.core import all_checks
 from cvlab_ch9.grader.judge import LabCode, Limits, grade_code, reference_provider
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
+from tests.grader import native_cheats
 from tests.grader.helpers import solution_text
 
 pytestmark = pytest.mark.slow
@@ -164,6 +170,7 @@ import ctypes
 import concurrent.futures
 import os
 import signal
+import socket
 
 
 def _trick(name, *args, **kwargs):
@@ -199,35 +206,61 @@ def _trick(name, *args, **kwargs):
 }
 
 
+NATIVE = "native code: TensorFlow file functions, /proc, a detached process, loopback, signals"
+NAMES = sorted([*CHEATS, NATIVE])
+
+
+def native_cheat(outside, token, port):
+    """The native cheats against this judge: read the answer key, write ``outside``, outlive grading, connect to ``port``."""
+    return (native_cheats.read_the_key([SOLUTION_FILE])
+            + native_cheats.side_effects(outside, token, port=port, judge_pid=os.getpid())
+            + "\n\ndef _trick(name, *args, **kwargs):\n    function = _stolen(name)\n"
+            + "    return None if function is None else function(*args, **kwargs)\n" + WRAP)
+
+
 @pytest.fixture(scope="module")
-def graded():
+def graded(tmp_path_factory):
     """``{(cheat, base): (total score, results)}`` for every cheat on both bases, each in its own sandbox.
 
     Two submissions are graded at a time, as a batch's two workers would
-    (each has its own sandbox process), against one live reference.
+    (each has its own sandbox process), against one live reference. Also
+    ``"native"``: what the native cheats left behind (files outside the
+    scratch folder, processes, connections to a listener on 127.0.0.1,
+    signals to this process, the judge).
     """
     limits = Limits(timeout_s=60.0, memory_gb=3.0)
     reference = reference_provider("live")  # shared: each expectation is computed once (twice at worst)
+    outside, token = tmp_path_factory.mktemp("outside-the-sandbox"), native_cheats.unique_token()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    texts = dict(CHEATS, **{NATIVE: native_cheat(outside, token, listener.getsockname()[1])})
 
     def grade_one(key):
         name, base = key
         text = {"skeleton": SKELETON, "partial": PARTIAL}[base]
-        results = grade_code({LAB: LabCode(LAB, f"labs/{LAB}.py", text + "\n" + CHEATS[name])}, lab=LAB,
+        results = grade_code({LAB: LabCode(LAB, f"labs/{LAB}.py", text + "\n" + texts[name])}, lab=LAB,
                              reference=reference, limits=limits)
         return sum(r.score for r in results), results
 
-    keys = [(name, base) for name in CHEATS for base in ("skeleton", "partial")]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(keys, pool.map(grade_one, keys)))
+    keys = [(name, base) for name in NAMES for base in ("skeleton", "partial")]
+    with native_cheats.SignalCounter() as signals, listener, concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        graded = dict(zip(keys, pool.map(grade_one, keys)))
+        files, processes = native_cheats.leftovers(outside, token)
+        try:
+            connections = [listener.accept()[1]]
+        except BlockingIOError:
+            connections = []
+        graded["native"] = {"files": files, "processes": processes, "connections": connections, "signals": signals.count}
+    return graded
 
 
-@pytest.mark.parametrize("name", sorted(CHEATS))
+@pytest.mark.parametrize("name", NAMES)
 def test_a_cheat_on_the_blank_skeleton_scores_zero(graded, name):
     score, results = graded[(name, "skeleton")]
     assert score == 0, [(r.id, r.status, r.message) for r in results if r.score]
 
 
-@pytest.mark.parametrize("name", sorted(CHEATS))
+@pytest.mark.parametrize("name", NAMES)
 def test_a_cheat_on_an_honest_partial_submission_scores_its_honest_points(graded, name):
     score, results = graded[(name, "partial")]
     assert score == HONEST_PARTIAL_POINTS, [(r.id, r.status, r.message) for r in results]
@@ -239,3 +272,7 @@ def test_no_cheat_left_a_file_or_reached_the_judge(graded):
     assert not gradebook.exists() or gradebook.read_text(errors="ignore")[:1] != "{"
     assert not os.path.exists("/tmp/leak.txt")
     assert not (REPO_ROOT / "results.json").exists()
+
+
+def test_native_cheats_left_no_file_process_connection_or_signal(graded):
+    assert graded["native"] == {"files": [], "processes": [], "connections": [], "signals": 0}

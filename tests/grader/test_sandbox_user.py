@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cvlab_ch9.grader.sandbox import SANDBOX_USER_ENV, Sandbox, SandboxFailure
+from cvlab_ch9.grader.isolation import SANDBOX_USER_ENV
+from cvlab_ch9.grader.sandbox import Sandbox, SandboxFailure
 
 pwd = pytest.importorskip("pwd", reason="user accounts are POSIX")  # Windows has no such drop
 

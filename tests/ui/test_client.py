@@ -32,6 +32,17 @@ def client(server):
 def test_endpoints_are_named(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/segment", "/train", "/architecture", "/activations", "/filters", "/grad_cam", "/grade"} <= set(endpoints)
+    assert {"/architecture_graph", "/layer_output", "/separable", "/separable_mini_xception", "/batchnorm", "/pipeline"} <= set(endpoints)
+
+
+def test_graph_and_layer_output_endpoints(client, skeletons):
+    settings = ("Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False)
+    student, reference, status, note, layers = client.predict(str(skeletons), *settings, api_name="/architecture_graph")
+    assert student == "" and reference.count("data-layer=") == 4 and "Not implemented yet: write conv_bn_relu()" in status
+    mine, caption, theirs, reference_caption = client.predict(
+        "solutions", *settings, gradio_client.handle_file(str(PHOTO)), "#1 conv2d (Conv2D)", api_name="/layer_output"
+    )
+    assert os.path.getsize(mine) > 1000 and os.path.getsize(theirs) > 1000 and "32×32×32" in caption
 
 
 def test_grad_cam_endpoint(client):

@@ -19,9 +19,9 @@ from cvlab_ch9.ui import (
 )
 from cvlab_ch9.ui.__main__ import parse_args
 from cvlab_ch9.ui.common import resolve_labs_dir
-from cvlab_ch9.ui.config import EXAMPLES_DIR
 from cvlab_ch9.ui.images import load_input_image
 from tests.labs import skeleton_labs, solution_labs
+from tests.ui.architecture_cases import NO_PROJECTION
 from tests.ui.helpers import PHOTO, browser_decision, photo, reference_difference, replace_function
 
 MODEL = "convnet"
@@ -188,12 +188,12 @@ def test_filters_for_solutions_and_skeleton(skeletons):
 
 
 def test_architecture_for_solutions_and_skeleton(skeletons):
-    for choice in tabs_architecture.MODEL_CHOICES:
-        size, filters, augment = tabs_architecture.default_settings(choice)
-        summary, status, rows = tabs_architecture.compare_architectures("solutions", choice, size, filters, 1, augment)
+    for choice in tabs_architecture.EXERCISE_CHOICES:
+        settings = tabs_architecture.settings_for_choice(choice)
+        summary, status, rows = tabs_architecture.compare_architectures("solutions", choice, *settings)
         assert "Same layers" in summary and rows and all(row[4] == "✓" for row in rows)
         assert all(row[2] == row[6] and row[3] == row[7] for row in rows)
-        summary, status, rows = tabs_architecture.compare_architectures(str(skeletons), choice, size, filters, 1, augment)
+        summary, status, rows = tabs_architecture.compare_architectures(str(skeletons), choice, *settings)
         assert rows and all(row[1] == "" and row[5] for row in rows) and "Not implemented yet: write" in status
     with pytest.raises(gr.Error, match="Block filters"):
         tabs_architecture.compare_architectures("solutions", tabs_architecture.RESIDUAL, 32, "a, b", 1, False)
@@ -201,19 +201,7 @@ def test_architecture_for_solutions_and_skeleton(skeletons):
 
 def test_architecture_names_the_difference(tmp_path):
     labs = solution_labs(tmp_path)
-    replace_function(labs, "architecture", "residual_block", '''
-def residual_block(x, filters, pooling=False):
-    residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    if pooling:
-        x = layers.MaxPooling2D(2, padding="same")(x)
-        residual = layers.MaxPooling2D(2, padding="same")(residual)
-        residual = layers.Conv2D(filters, 1)(residual)
-    elif filters != residual.shape[-1]:
-        residual = layers.Conv2D(filters, 1)(residual)
-    return layers.add([x, residual])
-''')
+    replace_function(labs, "architecture", "residual_block", NO_PROJECTION)
     summary, _, rows = tabs_architecture.compare_architectures(str(labs), tabs_architecture.RESIDUAL, 32, "32, 64, 128", 1, False)
     assert "**Only in yours:** MaxPooling2D → (None, 16, 16, 3), 0 params" in summary
     assert "Layers — yours: 20, reference: 18" in summary
@@ -297,31 +285,6 @@ def strided_downsampling(x, filters=(64, 128, 256)):
     assert "The demo weights do not fit your build_segmentation_model()" in status
 
 
-@pytest.mark.slow
-def test_training_runs_a_few_epochs_with_progress(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
-    monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
-    calls = []
-    steps = list(
-        tabs_segmentation.train_segmentation(
-            "solutions", tabs_segmentation.SCRATCH, 2, 4, None, progress=lambda *a, **k: calls.append(a)
-        )
-    )
-    assert len(steps) == 2
-    prediction, log = steps[-1]
-    assert "epoch 2: loss" in log and "validation mean IoU" in log
-    assert prediction[0].shape == (64, 64, 3)
-    assert calls and calls[-1][0] == pytest.approx(1.0)
-
-
-def test_training_with_skeleton_says_what_to_write(skeletons, tmp_path, monkeypatch):
-    monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
-    monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
-    steps = list(tabs_segmentation.train_segmentation(str(skeletons), tabs_segmentation.SCRATCH, 1, 4, None))
-    assert steps == [(None, steps[0][1])]
-    assert "Not implemented yet: write trimap_to_classes()" in steps[0][1]
-
-
 # -- grade -----------------------------------------------------------------------------------
 
 
@@ -367,17 +330,3 @@ def test_demo_models_are_deterministic_without_training_flag():
         np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model(x)), atol=1e-6)
         original = load_demo_model(name)
         np.testing.assert_allclose(np.asarray(model(x)), np.asarray(original(x, training=False)), atol=1e-5)
-
-
-@pytest.mark.slow
-def test_fine_tuning_starts_from_the_demo_weights(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabs_segmentation, "DATA_ROOT", tmp_path / "pets")
-    monkeypatch.setattr(tabs_segmentation, "DATA_IMAGES", 16)
-    pet = str(EXAMPLES_DIR / "pet_dog_beagle.jpg")
-    steps = list(tabs_segmentation.train_segmentation("solutions", tabs_segmentation.FINE_TUNE, 1, 4, pet))
-    prediction, log = steps[-1]
-    assert "fine-tune the demo model" in log and "epoch 1: loss" in log
-    # started from the demo weights (small steps): the dog is still found
-    picture, masks = prediction
-    assert picture.shape[:2] == masks[0][0].shape
-    assert masks[0][0].mean() > 0.05

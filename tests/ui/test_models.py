@@ -51,6 +51,7 @@ def models_dir(tmp_path, monkeypatch):
     for name in SHIPPED:
         shutil.copy(MODELS_DIR / name, folder / name)
     monkeypatch.setattr(store, "MODELS_DIR", folder)
+    monkeypatch.setattr(store, "TRAINED_MODELS_DIR", folder)  # models trained on photos are looked for there too
     _clear_caches()
     yield folder
     _clear_caches()

@@ -57,7 +57,7 @@ def test_outside_a_kernel_it_says_to_use_python_m_ui():
     for shell in (terminal_ipython, None):
         decided, why = notebook.launch_decision({"CVLAB_SHOW_LAB": "always"}, shell)
         assert not decided and why == notebook.OUTSIDE_KERNEL
-    assert "python -m ui" in notebook.OUTSIDE_KERNEL
+    assert "cvlab ui" in notebook.OUTSIDE_KERNEL
 
 
 def test_show_lab_outside_a_kernel_prints_one_line_and_starts_nothing(capsys, monkeypatch):
