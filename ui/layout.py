@@ -107,7 +107,7 @@ def image_with_examples(examples, elem_id, height=240, label="Image"):
     """
     image = inputs.ImageFile(label=label, height=height, elem_id=elem_id)
     warning = gr.Markdown(elem_id=f"{elem_id}-warning")
-    image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private")
+    image.change(upload_problem, inputs=image, outputs=[image, warning], api_visibility="private", show_progress="hidden")
     if examples:
         gr.Examples(examples, inputs=image, label="Examples", elem_id=elem_id.replace("-image", "-examples"))
     return image

@@ -138,7 +138,7 @@ def test_a_click_on_a_graph_node_shows_that_layers_output(page):
     graph = page.locator("#architecture-reference-graph svg")
     graph.wait_for(timeout=RESULT_TIMEOUT_MS)
     page.locator("#architecture-student-graph svg").wait_for(timeout=RESULT_TIMEOUT_MS)
-    assert "Same graph as the reference" in page.locator("#architecture-graph-status").inner_text()
+    page.locator("#architecture-graph-status").get_by_text("Same graph as the reference").wait_for(timeout=RESULT_TIMEOUT_MS)
     layers = graph.locator("[data-layer]").count()
     node = graph.locator("[data-layer='6']")
     node.scroll_into_view_if_needed()
