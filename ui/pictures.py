@@ -14,8 +14,9 @@ from cvlab_ch9.ui.images import nearest_resize
 
 #: Smallest side of a channel tile in a numbered grid (room for its number).
 MIN_TILE = 40
-#: Difference maps saturate at this value or the largest |difference|, whichever is larger.
-MIN_DIFFERENCE_LIMIT = 0.1
+#: Difference maps saturate at the largest |difference|, but at least this: the grader's heatmap tolerance,
+#: so what it counts as equal (float rounding, about 1e-7) stays white and what it would fail gets colour.
+MIN_DIFFERENCE_LIMIT = 2e-3
 LABEL_SIZE = 13
 #: Blank band on top of a picture shown in a labelled gr.Image (the label covers the picture's top-left corner).
 LABEL_BAND = 28

@@ -247,7 +247,7 @@ def build_tab(labs_dir, examples, where="`interpretation.py`"):
         status_id="gradcam-status", note_id="gradcam-reference-note",
     )
     gr.Markdown("### Your heatmap minus the reference's\nRed: yours is higher, blue: yours is lower, white: equal "
-                "(gray: NaN). The range under each picture is the largest difference either way.")
+                "(within the grader's tolerance, 0.002; gray: NaN). Under each picture: the smallest and largest difference.")
     differences = gr.Gallery(label="Differences", elem_id="gradcam-difference", **{**gallery, "columns": columns + 1, "fit_columns": False})
     wire_model_picker(model, model_info_note, download, [layer, classes], lambda updates: (updates[2], _class_update(updates[3])),
                       results=[student, status, reference, differences, predictions, note, reference_note])

@@ -76,8 +76,10 @@ def test_a_difference_picture_is_red_above_blue_below_white_at_zero_gray_for_nan
     assert int(blue[2]) > int(blue[0]) + 40, blue
     assert white.min() > 230, white
     assert np.ptp(gray) == 0 and 150 < gray[0] < 170, gray
-    # tiny (float rounding) differences stay white: the colour scale is at least MIN_DIFFERENCE_LIMIT
+    # what the grader counts as equal stays white (the colour scale is at least MIN_DIFFERENCE_LIMIT); beyond, colour
     assert pictures.difference_picture(np.full((2, 2), 3e-8), photo).min() > 230
+    small = pictures.difference_picture(np.full((2, 2), -5e-3), photo)[5, 5].astype(int)
+    assert small[2] > small[0] + 40, small
     assert pictures.value_range(difference) == "-0.5 … 0.5" and pictures.value_range([np.nan]) == "no finite values"
 
 
