@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-SECTIONS = ("gradcam", "filters", "roofline", "tfconfig", "grader", "ui", "architecture")
+SECTIONS = ("gradcam", "filters", "roofline", "tfconfig", "grader", "ui", "architecture", "clicks", "patterns")
 
 
 def build_parser():
@@ -44,11 +44,12 @@ def _machine():
 
 def _section(name):
     """The function that measures section ``name`` (imported late: the modules import TensorFlow)."""
-    from bench import architecture, interp, sections, tfconfig  # noqa: PLC0415
+    from bench import architecture, clicks, interp, sections, tfconfig  # noqa: PLC0415
 
     return {
         "gradcam": interp.gradcam, "filters": interp.filters, "roofline": interp.roofline,
         "tfconfig": tfconfig.tfconfig, "grader": sections.grader, "ui": sections.ui, "architecture": architecture.architecture,
+        "clicks": clicks.clicks, "patterns": clicks.patterns,
     }[name]
 
 

@@ -13,7 +13,11 @@ has grader checks gets ``course/source/<lab>/<lab>.ipynb`` with:
   block is already nbgrader syntax);
 - one locked autograder test cell per grader check, worth the check's points,
   calling :func:`cvlab_ch9.grader.nb.check`. Hidden checks sit inside
-  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``;
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``. A failing check
+  raises (nbgrader scores a cell by its outputs: an error is 0 points), and
+  each test cell carries Jupyter's ``raises-exception`` tag, so Run All in
+  JupyterLab or Notebook 7 reports it and goes on to the next cells, the
+  lab UI at the end included;
 - last, an ungraded, read-only cell (grade_id ``show_lab``) that opens the
   lab UI on the notebook's functions (:func:`cvlab_ch9.ui.notebook.show_lab`; it starts
   nothing when nbgrader or any non-interactive run executes the notebook, and
@@ -103,8 +107,9 @@ SHOW_LAB_INTRO = """\
 
 The next cell (not graded) opens the lab UI below it, on **this notebook's functions**: the same app as
 `python -m ui`, with the reference result beside yours. Every click uses your functions as they are at that
-moment: edit an answer cell, run it, click again. The Grade tab runs this lab's visible checks. When the
-notebook is graded, or run outside Jupyter, the cell starts nothing and prints one line."""
+moment: edit an answer cell, run it, click again. A function whose answer cell has not run yet (after a kernel
+restart, for example) gets a sentence saying so, and the rest of the UI works. The Grade tab runs this lab's
+visible checks. When the notebook is graded, or run outside Jupyter, the cell starts nothing and prints one line."""
 
 SHOW_LAB_SOURCE = '''\
 # Not graded: the lab UI on this notebook's functions.
@@ -258,11 +263,16 @@ def _read_only(cell_id, text):
     return _code(cell_id, text, {"deletable": False, "editable": False, **_nbgrader_meta(cell_id, locked=True)})
 
 
+#: Jupyter's cell tag for a cell expected to raise: JupyterLab and Notebook 7 send it with ``stop_on_error=False``,
+#: so Run All goes on past a failing check (nbgrader still scores the cell by its error output: 0 points).
+RAISES_TAG = "raises-exception"
+
+
 def _test_cell(grade_id, chk):
     template = HIDDEN_CHECK_SOURCE if chk.hidden else CHECK_SOURCE
     text = template.format(points=_points(chk.points), title=chk.title, check_id=chk.id)
     meta = _nbgrader_meta(grade_id, grade=True, locked=True, points=chk.points)
-    return _code(grade_id, text, {"deletable": False, "editable": False, **meta})
+    return _code(grade_id, text, {"deletable": False, "editable": False, "tags": [RAISES_TAG], **meta})
 
 
 def build_notebook(lab, solutions_dir=SOLUTIONS_DIR, narrative_dir=NARRATIVE_DIR, checks=None):

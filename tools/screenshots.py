@@ -22,6 +22,13 @@ VIEWPORT = {"width": 1280, "height": 900}
 #: The notebook's window: the show_lab cell's code, its 900-pixel frame and the line below it.
 NOTEBOOK_VIEWPORT = {"width": 1280, "height": 1160}
 PET = EXAMPLES_DIR / "pet_dog_beagle.jpg"
+
+
+def real_photo():
+    """Gradio's photo of a lion (a real photo an installed package ships), else the bundled pet."""
+    from cvlab_ch9.models.real_photos import PHOTOS, photo_path  # noqa: PLC0415
+
+    return photo_path(next(p for p in PHOTOS if p.name == "lion")) or PET
 #: Screenshots above this size are re-saved with a 256-colour palette.
 MAX_BYTES = 300_000
 #: Seconds allowed for one click's result to appear.
@@ -90,8 +97,8 @@ def take_screenshots(url, out):
             set_labs_dir(page, "solutions")
 
             open_tab(page, "Grad-CAM")
-            upload(page, "gradcam-image", PET)
-            click_and_wait(page, "gradcam-run", "#gradcam-student-overlay img")
+            upload(page, "gradcam-image", real_photo())
+            click_and_wait(page, "gradcam-run", "#gradcam-difference img")
             paths.append(shoot(page, out, "gradcam", "#tab-grad-cam"))
 
             open_tab(page, "Segmentation")
@@ -100,13 +107,18 @@ def take_screenshots(url, out):
             paths.append(shoot(page, out, "segmentation", "#tab-segmentation"))
 
             open_tab(page, "Activations")
-            page.locator("#activations-examples button, #activations-examples img").first.click()
-            click_and_wait(page, "activations-run", "#activations-student img")
+            page.locator("#activations-examples button, #activations-examples img").nth(1).click()
+            click_and_wait(page, "activations-run", "#activations-student-channel img")
+            deeper = page.locator("#activations-student .caption-label").nth(6).inner_text().split(" — ")[0]
+            page.locator("#activations-student .thumbnail-item").nth(6).click()  # a deeper layer, from the overview
+            page.locator("#activations-layer-text").get_by_text(f"{deeper} —").wait_for(timeout=RESULT_TIMEOUT_MS)
+            page.wait_for_timeout(1000)
             paths.append(shoot(page, out, "activations", "#tab-activations"))
 
             open_tab(page, "Filters")
             click_and_wait(page, "filters-run", "#filters-reference img")
             page.locator("#filters-status").get_by_text("8 of 8 patterns").wait_for(timeout=RESULT_TIMEOUT_MS)
+            page.locator("#filters-patches img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
             paths.append(shoot(page, out, "filters", "#tab-filters"))
 
             open_tab(page, "Architecture")
@@ -193,12 +205,12 @@ def take_notebook_screenshot(out):
                 page = browser.new_page(viewport=NOTEBOOK_VIEWPORT, device_scale_factor=1)
                 app = run_all_cells(page, base, token, name, timeout_ms=RESULT_TIMEOUT_MS)
                 app.locator(f"#gradcam-examples img[src*='{PET.stem}'], #gradcam-examples button").first.click()
+                app.locator("#gradcam-image img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
                 app.locator("#gradcam-run").click()
-                app.locator("#gradcam-student-overlay img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
-                page.wait_for_timeout(1000)
-                # the frame shows the controls and both results; the page, the cell's code above the frame
-                app.locator("#gradcam-student-overlay").evaluate("el => el.scrollIntoView({block: 'end'})")
-                page.locator(".jp-Notebook .jp-Cell").last.evaluate("el => el.scrollIntoView({block: 'start'})")
+                app.locator("#gradcam-student img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+                page.wait_for_timeout(1500)
+                # the frame has the app's height: the page scrolls to the results, no scroll inside the frame
+                app.locator("#gradcam-status").evaluate("el => el.scrollIntoView({block: 'start'})")
                 page.wait_for_timeout(500)
                 Path(out).mkdir(parents=True, exist_ok=True)
                 return shoot(page, out, "notebook", full_page=False)

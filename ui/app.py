@@ -10,13 +10,16 @@ from a notebook (:func:`cvlab_ch9.ui.notebook.show_lab`): its labs directory is
 
 import gradio as gr
 
-from cvlab_ch9.ui import tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from cvlab_ch9.ui import tabs_activations, tabs_architecture, tabs_filters, tabs_gradcam, tabs_grade, tabs_segmentation
 from cvlab_ch9.ui.common import DEFAULT_LABS_DIR, NOTEBOOK
 from cvlab_ch9.ui.config import DEFAULT_PORT, EXAMPLES_DIR, HOST
 from cvlab_ch9.ui.reference import reference_side
 from cvlab_ch9.ui.resources import example_images
 
 TITLE = "cvlab — Chapter 9 lab"
+#: What the notebook's page says instead of the "Labs directory" box.
+NOTEBOOK_SOURCE_LINE = ("**Your code:** this notebook's functions, as they are when you click "
+                        "(to try a folder of lab modules instead, run `cvlab ui`).")
 #: The tab each lab's notebook opens on.
 LAB_TABS = {"segmentation": "segmentation", "architecture": "architecture", "interpretation": "grad-cam"}
 
@@ -64,6 +67,7 @@ def build_app(notebook_lab=None):
     everything = example_images()
     notebook = notebook_lab is not None
     edit = "edit an answer cell, run it, click again" if notebook else "edit `labs/*.py`, save, click again"
+    where = "this notebook" if notebook else "`interpretation.py`"
     # delete_cache: result images older than an hour are removed every hour
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(
@@ -72,30 +76,30 @@ def build_app(notebook_lab=None):
             f"(*Deep Learning with Python*, 2nd ed., chapter 9). Each tab runs **your current code** — {edit}. "
             + reference_sentence()
         )
-        labs_dir = gr.Textbox(
-            NOTEBOOK if notebook else DEFAULT_LABS_DIR,
-            label="Labs directory",
-            info=labs_dir_info(notebook),
-            elem_id="labs-dir",
-        )
+        if notebook:
+            # the notebook's own functions: nothing to type (cvlab ui reads folders)
+            labs_dir = gr.Textbox(NOTEBOOK, visible=False, elem_id="labs-dir")
+            gr.Markdown(NOTEBOOK_SOURCE_LINE, elem_id="labs-dir-notebook")
+        else:
+            labs_dir = gr.Textbox(DEFAULT_LABS_DIR, label="Labs directory", info=labs_dir_info(notebook), elem_id="labs-dir")
         with gr.Tabs(selected=LAB_TABS.get(notebook_lab or "")):
             with gr.Tab("Segmentation", id="segmentation", elem_id="tab-segmentation"):
                 tabs_segmentation.build_tab(labs_dir, pets or everything)
             with gr.Tab("Architecture", id="architecture", elem_id="tab-architecture"):
                 tabs_architecture.build_tab(labs_dir)
             with gr.Tab("Activations", id="activations", elem_id="tab-activations"):
-                tabs_interpretation.build_activations_tab(labs_dir, everything)
+                tabs_activations.build_tab(labs_dir, everything, where)
             with gr.Tab("Filters", id="filters", elem_id="tab-filters"):
-                tabs_interpretation.build_filters_tab(labs_dir)
+                tabs_filters.build_tab(labs_dir, where)
             with gr.Tab("Grad-CAM", id="grad-cam", elem_id="tab-grad-cam"):
-                tabs_interpretation.build_gradcam_tab(labs_dir, everything)
+                tabs_gradcam.build_tab(labs_dir, everything, where)
             with gr.Tab("Grade", id="grade", elem_id="tab-grade"):
                 tabs_grade.build_tab(labs_dir, lab=notebook_lab or tabs_grade.ALL_LABS)
     app.queue(default_concurrency_limit=1)
     return app
 
 
-def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inline=False, height=None):
+def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inline=False, height=None, head=None):
     """Start ``app`` on http://127.0.0.1:``port`` with offline settings (no share link).
 
     Args:
@@ -107,6 +111,7 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inli
         inline: show the app in the running notebook cell's output (Gradio's
             inline display; :func:`cvlab_ch9.ui.notebook.show_lab`); ``height`` is the
             frame's, in pixels.
+        head: HTML added to the page's head (the notebook's frame-height script), or None.
 
     Returns:
         what ``gr.Blocks.launch`` returns (app, local URL, share URL).
@@ -126,5 +131,6 @@ def launch(app, port=DEFAULT_PORT, block=True, quiet=False, root_path=None, inli
         theme=offline_theme(),
         footer_links=["api"],
         allowed_paths=[str(EXAMPLES_DIR)],
+        head=head,
     )
 

@@ -42,8 +42,8 @@ _attached = []
 
 
 def user_error(message):
-    """A ``gr.Error`` shown to the user as a toast (no traceback, no server error)."""
-    return gr.Error(message, print_exception=False)
+    """A ``gr.Error`` shown to the user as a toast that stays until closed (no traceback, no server error)."""
+    return gr.Error(message, duration=None, print_exception=False)
 
 
 def attach_notebook(source):
@@ -154,14 +154,21 @@ class Outcome:
         return f"{icon} {self.message}"
 
 
-#: What a UI user does about an exercise that is not written yet.
+#: What a UI user does about an exercise that is not written yet (where the reference column shows a result).
 NOT_IMPLEMENTED_NEXT = "The reference result is shown on the right."
+
+
+def notebook_missing_message(function, source):
+    """The sentence for a function a notebook's kernel does not have: its answer cell was not run (or renamed)."""
+    return (f"{source.name} has no {function}() in its kernel yet: run its answer cell (a restarted kernel has forgotten "
+            "every cell run before), and keep the name the skeleton gives it.")
 
 
 def outcome_from_exception(exc, lab, function, source, then=NOT_IMPLEMENTED_NEXT):
     """The Outcome (with a message saying what to do) for an exception from student code.
 
-    ``then`` follows "Not implemented yet: write f() in …" (what the page shows meanwhile).
+    ``then`` follows "Not implemented yet: write f() in …" (what the page shows meanwhile; "" where no
+    reference result is shown).
     """
     if isinstance(exc, ImplementationError):
         return Outcome(message=str(exc), kind="import error")
@@ -171,6 +178,8 @@ def outcome_from_exception(exc, lab, function, source, then=NOT_IMPLEMENTED_NEXT
         where = source.where if isinstance(source, NamespaceSource) else describe_lab(source, lab)
         return Outcome(message=not_implemented_message(function, where, then), kind="not implemented")
     if isinstance(exc, MissingFunction):
+        if isinstance(source, NamespaceSource):
+            return Outcome(message=notebook_missing_message(function, source), kind="missing")
         return Outcome(message=str(exc), kind="missing")
     if isinstance(exc, StudentResultError):
         return Outcome(message=str(exc), kind="error")
@@ -194,7 +203,7 @@ def missing_function(module, function, lab, source):
     return None
 
 
-def run_student(lab, source, function, call):
+def run_student(lab, source, function, call, then=NOT_IMPLEMENTED_NEXT):
     """Load the student's lab afresh and run ``call(module)``.
 
     Args:
@@ -202,6 +211,7 @@ def run_student(lab, source, function, call):
         source: as returned by :func:`resolve_labs_dir`.
         function: the exercise being run, named in messages.
         call: ``call(module) -> value``; it uses the module's functions.
+        then: what a not-implemented sentence ends with ("" where no reference result is shown).
 
     Returns:
         Outcome: ``value`` from ``call``, or a message saying what to do.
@@ -215,7 +225,7 @@ def run_student(lab, source, function, call):
     except gr.Error:
         raise
     except Exception as exc:  # noqa: BLE001 - student code may raise anything: show it, keep serving
-        return outcome_from_exception(exc, lab, function, source)
+        return outcome_from_exception(exc, lab, function, source, then)
 
 
 class StudentResultError(Exception):

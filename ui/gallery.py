@@ -5,11 +5,12 @@ reference side computes anything) with a :class:`cvlab_ch9.ui.reference.Recordin
 around the live reference, and saves every reference result they asked for:
 
 - Grad-CAM heatmaps and overlays of every demo model on every example image,
-  for the top predicted class and each class, at the default layer and alpha;
-- the activation grids of every convolution and pooling layer, at the
-  default channels per row;
+  for each class, at the default layer and alpha;
+- the activation grids and statistics (blank channels, fine detail kept) of
+  every layer the Activations tab offers (BatchNormalization, Activation and
+  Add included), at the default channels per row;
 - the filter patterns of every offered layer (up to the most filters the tab
-  offers), at the default number of ascent steps;
+  offers), at each snapshot of the default number of ascent steps;
 - the architecture tab's reference layer tables and graphs for the chapter's
   settings, its separable convolution counts and batch normalization histograms.
 
@@ -38,29 +39,33 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
         max_filters: filters per layer (default: the most the Filters tab offers).
     """
     from cvlab_ch9.models import DEMO_MODELS  # noqa: PLC0415 - imports the model store
+    from cvlab_ch9.ui import classifiers, tabs_activations, tabs_filters, tabs_gradcam  # noqa: PLC0415
     from cvlab_ch9.ui import tabs_architecture as arch  # noqa: PLC0415 - imports gradio
-    from cvlab_ch9.ui import tabs_interpretation as interp  # noqa: PLC0415
     from cvlab_ch9.ui.reference import RecordingReference, make_reference, using_reference  # noqa: PLC0415
     from cvlab_ch9.ui.resources import example_images, model_info  # noqa: PLC0415
 
     models = list(models or DEMO_MODELS)
     examples = [str(p) for p in (examples or example_images())]
-    max_filters = max_filters or interp.MAX_FILTERS
+    max_filters = max_filters or tabs_filters.MAX_FILTERS
     recorder = RecordingReference(make_reference("live"))
     with tempfile.TemporaryDirectory(prefix="cvlab-gallery-") as tmp, using_reference(recorder):
         skeletons = Path(tmp) / "labs"
         generate_labs(SOLUTIONS_DIR, skeletons)
         for name in models:
             start = time.perf_counter()
-            classes = [interp.TOP_CLASS, *model_info(name)["class_names"]]
+            choices = classifiers.layer_choices(name)
+            classes = model_info(name)["class_names"]
             for example in examples:
-                for choice in classes:
-                    interp.run_grad_cam(skeletons, name, example, "", choice, interp.DEFAULT_ALPHA)
-                interp.run_activations(skeletons, name, example, [], interp.DEFAULT_PER_ROW)
-            for layer in interp.layer_choices(name)["filter_layers"]:
-                for _ in interp.run_filters(skeletons, name, layer, max_filters, interp.DEFAULT_ITERATIONS):
+                for first in range(0, len(classes), tabs_gradcam.MAX_CLASSES):
+                    tabs_gradcam.run_grad_cam(skeletons, name, example, "", classes[first : first + tabs_gradcam.MAX_CLASSES],
+                                              tabs_gradcam.DEFAULT_ALPHA)
+                tabs_activations.run_activations(skeletons, name, example, choices["explorable_layers"],
+                                                 tabs_activations.DEFAULT_PER_ROW)
+            for layer in choices["filter_layers"]:
+                for _ in tabs_filters.run_filters(skeletons, name, layer, max_filters, tabs_filters.DEFAULT_ITERATIONS,
+                                                  progress=lambda *args, **kwargs: None):
                     pass
-            log(f"gallery: {name}: {len(examples)} images, filters of {len(interp.layer_choices(name)['filter_layers'])} layers "
+            log(f"gallery: {name}: {len(examples)} images, filters of {len(classifiers.layer_choices(name)['filter_layers'])} layers "
                 f"({time.perf_counter() - start:.1f} s)")
         arch.record_reference(skeletons, examples)
     recorder.gallery.save(out)

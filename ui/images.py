@@ -84,11 +84,14 @@ def model_input(image, size):
 
 
 def jet_image(heatmap, size=None):
-    """uint8 (H, W, 3) jet-colored picture of a [0, 1] heatmap, nearest-upscaled to ``size``."""
+    """uint8 (H, W, 3) jet-colored picture of a [0, 1] heatmap (clipped; NaN gray), nearest-upscaled to ``size``."""
     import matplotlib  # noqa: PLC0415
 
-    heatmap = np.clip(np.nan_to_num(np.asarray(heatmap, dtype="float32")), 0, 1)
-    colors = (matplotlib.colormaps["jet"](np.uint8(255 * heatmap))[..., :3] * 255).astype("uint8")
+    heatmap = np.asarray(heatmap, dtype="float32")
+    finite = np.isfinite(heatmap)
+    levels = np.uint8(255 * np.clip(np.where(finite, heatmap, 0), 0, 1))
+    colors = (matplotlib.colormaps["jet"](levels)[..., :3] * 255).astype("uint8")
+    colors[~finite] = 128
     return colors if size is None else nearest_resize(colors, size)
 
 

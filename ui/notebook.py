@@ -33,6 +33,7 @@ import io
 import logging
 import os
 import socket
+import sys
 
 from cvlab_ch9.ui.config import HOST, set_offline_environment
 
@@ -210,22 +211,31 @@ def quiet_server():
             logger.setLevel(level)
 
 
+def on_colab():
+    """True inside Google Colab, where only Gradio's own inline display reaches the kernel's port (Colab's port proxy)."""
+    return "google.colab" in sys.modules
+
+
 def start_app(lab, port, root_path, height):
     """Build the notebook's app, serve it on ``port`` (not blocking) and show it in the cell's output; return it.
 
-    Without a proxy, Gradio's own inline display shows it (an iframe on
-    ``http://127.0.0.1:port/``; on Colab, through Colab's port proxy). Behind
-    a proxy that frame would point at the kernel's loopback address, which
-    the student's browser cannot reach: :func:`show_frame` shows the proxied
-    address instead.
+    The frame is :func:`cvlab_ch9.ui.notebook_frame.frame_html` on
+    ``http://127.0.0.1:port/`` or, behind a proxy, the proxied path (the
+    student's browser cannot reach the kernel's loopback address there): it
+    follows the app's height and says "run this cell again" where the app
+    no longer answers. On Colab, Gradio's own inline display shows it
+    (through Colab's port proxy).
     """
     from cvlab_ch9.ui.app import build_app, launch  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui.notebook_frame import APP_HEAD  # noqa: PLC0415
 
     app = build_app(notebook_lab=lab)
+    colab = on_colab() and root_path is None
     with quiet_server():
-        launch(app, port=port, block=False, quiet=True, root_path=root_path, inline=root_path is None, height=height)
+        launch(app, port=port, block=False, quiet=True, root_path=root_path, inline=colab, height=height or DEFAULT_HEIGHT,
+               head=APP_HEAD)
     _running.update(app=app, port=port)
-    if root_path is not None:
+    if not colab:
         show_frame(frame_address(port, root_path), height)
     return app
 
@@ -237,18 +247,16 @@ def frame_address(port, root_path):
     return f"http://{HOST}:{port}/"
 
 
-def show_frame(address, height):
-    """Display the frame Gradio's inline display makes, with ``address`` (the proxied path) as its source."""
+def show_frame(address, height=None):
+    """Display the app's frame at ``address`` (fixed ``height`` in pixels, or None: the app's own height)."""
     from IPython.display import HTML, display  # noqa: PLC0415
 
-    display(HTML(
-        f'<div><iframe src="{address}" width="100%" height="{int(height)}" '
-        'allow="autoplay; camera; microphone; clipboard-read; clipboard-write;" frameborder="0" allowfullscreen>'
-        "</iframe></div>"
-    ))
+    from cvlab_ch9.ui.notebook_frame import frame_html  # noqa: PLC0415
+
+    display(HTML(frame_html(address, height)))
 
 
-def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
+def show_lab(namespace, lab=None, port=None, height=None):
     """Open the lab UI in this notebook's output, on the notebook's functions as they are at each click.
 
     Args:
@@ -257,7 +265,8 @@ def show_lab(namespace, lab=None, port=None, height=DEFAULT_HEIGHT):
             (``"segmentation"``, ``"architecture"``, ``"interpretation"``), or None.
         port: the port on 127.0.0.1 (default: the running app's, else the
             first free one from 7861).
-        height: of the inline frame, in pixels.
+        height: of the inline frame, in pixels; None (default) follows the app's
+            own height as tabs switch and results arrive.
 
     Prints one line: where the UI runs, or why it was not started
     (non-interactive runs, outside a kernel, a taken port, a bad

@@ -101,11 +101,18 @@ def model_fingerprint(name):
         return ""
 
 
-def generate_patterns(module, extractor, indices, iterations, img_size):
-    """float32 (H, W, 3) patterns of ``module.generate_filter_pattern``, one per filter index, each seeded with its index."""
+def generate_patterns(module, extractor, indices, iterations, img_size, learning_rate=10.0, starts=None):
+    """float32 (H, W, 3) patterns of ``module.generate_filter_pattern``, one per filter index.
+
+    Each starts from ``starts[k]`` (float (H, W, 3)) when given, else from
+    the function's own gray noise seeded with its index.
+    """
     return [
-        module.generate_filter_pattern(extractor, i, iterations=iterations, learning_rate=10.0, img_size=img_size, seed=i)
-        for i in indices
+        module.generate_filter_pattern(
+            extractor, i, iterations=iterations, learning_rate=learning_rate,
+            image=None if starts is None else np.asarray(starts[k], dtype="float32"), img_size=img_size, seed=i,
+        )
+        for k, i in enumerate(indices)
     ]
 
 
@@ -128,9 +135,9 @@ class LiveReference:
     Args:
         grad_cam: replaces the reference ``grad_cam(model, image, layer, class_index)``
             (a traced equivalent), or None.
-        filter_patterns: ``f(extractor, indices, iterations, img_size) -> [float32 (H, W, 3)]``
+        filter_patterns: ``f(extractor, indices, iterations, img_size, learning_rate, starts) -> [float32 (H, W, 3)]``
             replacing the reference's one-filter-at-a-time ascent (a batched
-            equivalent seeded like :func:`generate_patterns`), or None.
+            equivalent of :func:`generate_patterns`), or None.
         batch_size: how many filters the Filters tab asks for at once.
     """
 
@@ -373,12 +380,13 @@ class RecordingReference(LiveReference):
         return shown
 
 
-def fast_patterns(extractor, indices, iterations, img_size):
-    """float32 (H, W, 3) patterns of ``indices`` by :mod:`cvlab_ch9.fastpaths`' batched ascent, seeded like :func:`generate_patterns`."""
+def fast_patterns(extractor, indices, iterations, img_size, learning_rate=10.0, starts=None):
+    """float32 (H, W, 3) patterns of ``indices`` by :mod:`cvlab_ch9.fastpaths`' batched ascent, started like :func:`generate_patterns`."""
     from cvlab_ch9.fastpaths import filter_ascent, start_images  # noqa: PLC0415 - imports TensorFlow
 
     indices = list(indices)
-    return list(filter_ascent(extractor).patterns(indices, start_images(img_size, indices), iterations=iterations, learning_rate=10.0))
+    starts = start_images(img_size, indices) if starts is None else np.asarray(starts, dtype="float32")
+    return list(filter_ascent(extractor).patterns(indices, starts, iterations=iterations, learning_rate=learning_rate))
 
 
 def fast_grad_cam(model, image, layer, class_index):

@@ -217,7 +217,7 @@ def test_cvlab_ui_shows_the_students_result_beside_the_recorded_reference(kit, k
     from gradio_client import Client, handle_file  # noqa: PLC0415
     from PIL import Image  # noqa: PLC0415
 
-    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports gradio and TensorFlow
+    from cvlab_ch9.ui import tabs_gradcam  # noqa: PLC0415 - imports gradio and TensorFlow
     from cvlab_ch9.ui.config import EXAMPLES_DIR  # noqa: PLC0415
     from cvlab_ch9.ui.reference import PHOTO_NOTE, RecordedReference, fast_live_reference, using_reference  # noqa: PLC0415
     from tools.serving import running_ui  # noqa: PLC0415
@@ -231,25 +231,25 @@ def test_cvlab_ui_shows_the_students_result_beside_the_recorded_reference(kit, k
     assert example.read_bytes() == (EXAMPLES_DIR / EXAMPLE).read_bytes()
     with running_ui(cwd=folder, env=activated(kit_venv), command=["cvlab", "ui"]) as (url, _):
         client = Client(url, verbose=False)
-        on_example = client.predict(str(correct), "convnet", handle_file(str(example)), "", "top predicted class", 0.4,
-                                    api_name="/grad_cam")
-        on_photo = client.predict(str(correct), "convnet", handle_file(str(photo)), "", "top predicted class", 0.4,
-                                  api_name="/grad_cam")
-    student_heat, student_overlay, status, ref_heat, ref_overlay, _, _, ref_note = on_example
-    assert student_heat and student_overlay and "heatmap" in status, status
-    assert ref_heat and ref_overlay and ref_note == ""
+        on_example = client.predict(str(correct), "convnet", handle_file(str(example)), "", [], 0.4, api_name="/grad_cam")
+        on_photo = client.predict(str(correct), "convnet", handle_file(str(photo)), "", [], 0.4, api_name="/grad_cam")
+    student, status, reference, differences, _, _, ref_note = on_example
+    assert len(student) == 4 and "heatmaps" in status and "max difference from the reference" in status, status
+    assert len(reference) == 4 and len(differences) == 2 and ref_note == ""
     # the served pictures are lossy WebP: compare the installed recording with the live reference in this process
-    arguments = (str(correct), "convnet", str(example), "", "top predicted class", 0.4)
+    arguments = (str(correct), "convnet", str(example), "", [], 0.4)
     with using_reference(fast_live_reference()):
-        live = tabs_interpretation.run_grad_cam(*arguments)
+        live = tabs_gradcam.run_grad_cam(*arguments)
     with using_reference(RecordedReference(installed / "ui" / "reference_gallery.npz")):
-        recorded = tabs_interpretation.run_grad_cam(*arguments)
-    for index in (3, 4):  # reference heatmap and overlay, uint8 (h, w, 3)
-        assert np.abs(np.asarray(recorded[index], "int16") - np.asarray(live[index], "int16")).max() <= 1
-    assert _picture(ref_heat).shape == np.shape(live[3])
-    student_heat, _, status, ref_heat, ref_overlay, _, _, ref_note = on_photo
-    assert student_heat and "heatmap" in status, status
-    assert ref_heat is None and ref_overlay is None and ref_note == PHOTO_NOTE
+        recorded = tabs_gradcam.run_grad_cam(*arguments)
+    for (mine, _), (theirs, _) in zip(recorded[2], live[2]):  # overlays and heatmaps, uint8 (h, w, 3)
+        assert np.abs(np.asarray(mine, "int16") - np.asarray(theirs, "int16")).max() <= 1
+    assert _picture(reference[0]["image"]).shape == np.shape(live[2][0][0])
+    student, status, reference, differences, _, _, ref_note = on_photo
+    assert len(student) == 4 and "heatmaps" in status, status
+    # no reference for an own photo in the kit: nothing points at one
+    assert reference == [] and differences == [] and ref_note == PHOTO_NOTE
+    assert "reference" not in status
 
 
 CHEAT = """

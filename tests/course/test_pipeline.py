@@ -42,7 +42,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from course.notebooks import SHOW_LAB_ID, check_cell_ids, notebook_labs
+from course.notebooks import RAISES_TAG, SHOW_LAB_ID, check_cell_ids, notebook_labs
 from course.notebooks import answer_sources as answers
 from course.pipeline import grade, release, run_nbgrader, submissions
 from cvlab_ch9.grader.core import all_checks
@@ -348,6 +348,20 @@ def test_the_show_lab_cell_starts_nothing_under_nbgrader(course):
         cell = cells_by_id(autograded)[SHOW_LAB_ID]
         assert [(o.output_type, o.get("name")) for o in cell.outputs] == [("stream", "stdout")], cell.outputs
         assert cell.outputs[0].text == "The lab UI is not started while nbgrader runs this notebook (autograde).\n"
+
+
+def test_test_cells_let_run_all_go_on_and_nbgrader_still_scores_a_failing_one_zero(course):
+    """Test cells carry Jupyter's raises-exception tag (JupyterLab and Notebook 7 run the next cells after a failing
+    one); nbgrader, which scores a cell by its outputs, still gives a failing check 0 in a real executing autograde."""
+    release_nb = read_notebook(course.root / "release" / LAB / f"{LAB}.ipynb")
+    tests = [c for c in release_nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests and all(c.metadata.get("tags") == [RAISES_TAG] for c in tests)
+    assert not [c for c in release_nb.cells if RAISES_TAG in c.metadata.get("tags", []) and c not in tests]
+    bob = read_notebook(course.serial / "autograded" / "bob" / LAB / f"{LAB}.ipynb")  # the untouched release
+    graded = [c for c in bob.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded and all(any(o.output_type == "error" for o in c.outputs) for c in graded), "every check raised"
+    assert set(cell_scores(course.serial, LAB, "bob").values()) == {0.0}
+    assert cells_by_id(bob)[SHOW_LAB_ID].outputs, "the cells after the failing checks ran"
 
 
 def test_gradescope_export_matches_gradebook(course):

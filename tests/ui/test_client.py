@@ -47,13 +47,15 @@ def test_graph_and_layer_output_endpoints(client, skeletons):
 
 def test_grad_cam_endpoint(client):
     start = time.perf_counter()
-    heat, overlay, status, ref_heat, ref_overlay, predictions, note, ref_note = client.predict(
-        "solutions", "mini_xception", gradio_client.handle_file(str(PHOTO)), "", "top predicted class", 0.4,
-        api_name="/grad_cam",
+    student, status, reference, differences, predictions, note, ref_note = client.predict(
+        "solutions", "mini_xception", gradio_client.handle_file(str(PHOTO)), "", [], 0.4, api_name="/grad_cam",
     )
     print(f"grad_cam via API: {time.perf_counter() - start:.2f} s")
-    for path in (heat, overlay, ref_heat, ref_overlay):
-        assert os.path.getsize(path) > 1000
+    # both classes side by side: the overlays, then the heatmaps; one difference picture per class
+    assert [item["caption"].split(" — ")[0] for item in student[:2]] == [item["caption"].split(" — ")[0] for item in reference[:2]]
+    assert len(student) == len(reference) == 4 and len(differences) == 2
+    for item in (*student, *reference, *differences):
+        assert os.path.getsize(item["image"]) > 1000
     assert reference_difference(status) < 1e-5
     # the mini-Xception demo model has two classes: both are listed
     assert {c["label"] for c in predictions["confidences"]} == {"cat", "dog"}
@@ -71,7 +73,7 @@ def test_architecture_endpoint_with_unfinished_labs(client, skeletons):
 
 def test_bad_input_is_a_message_not_a_crash(client):
     with pytest.raises(gradio_client.exceptions.AppError, match="No image yet"):
-        client.predict("solutions", "convnet", None, "", "top predicted class", 0.4, api_name="/grad_cam")
+        client.predict("solutions", "convnet", None, "", [], 0.4, api_name="/grad_cam")
     with pytest.raises(gradio_client.exceptions.AppError, match="does not exist"):
         client.predict("/no/such/dir", "Conv → BN → ReLU (conv_bn_relu)", 32, "32", 1, False, api_name="/architecture")
     # the server is still serving: the reference architecture is summarized as before

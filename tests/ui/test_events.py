@@ -6,7 +6,17 @@ import pytest
 
 from cvlab_ch9.models import DEMO_MODELS, load_demo_model
 from cvlab_ch9.quiet import import_tensorflow
-from cvlab_ch9.ui import resources, tabs_architecture, tabs_grade, tabs_interpretation, tabs_segmentation
+from cvlab_ch9.ui import (
+    classifiers,
+    pictures,
+    resources,
+    tabs_activations,
+    tabs_architecture,
+    tabs_filters,
+    tabs_gradcam,
+    tabs_grade,
+    tabs_segmentation,
+)
 from cvlab_ch9.ui.__main__ import parse_args
 from cvlab_ch9.ui.common import resolve_labs_dir
 from cvlab_ch9.ui.images import load_input_image
@@ -16,7 +26,7 @@ from tests.ui.helpers import PHOTO, browser_decision, photo, reference_differenc
 
 MODEL = "convnet"
 XCEPTION = "mini_xception"
-TOP = tabs_interpretation.TOP_CLASS
+TOP = classifiers.TOP_CLASS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -51,11 +61,11 @@ def test_labs_dir_accepts_names_and_paths(tmp_path):
 
 def test_no_image_gets_a_message():
     with pytest.raises(gr.Error, match="No image yet"):
-        tabs_interpretation.run_grad_cam("solutions", MODEL, None, "", TOP)
+        tabs_gradcam.run_grad_cam("solutions", MODEL, None, "", TOP)
     with pytest.raises(gr.Error, match="No image yet"):
         tabs_segmentation.run_segmentation("solutions", None)
     with pytest.raises(gr.Error, match="No image yet"):
-        tabs_interpretation.run_activations("solutions", MODEL, None, [], 8)
+        tabs_activations.run_activations("solutions", MODEL, None, [], 8)
 
 
 @pytest.mark.parametrize(
@@ -69,10 +79,11 @@ def test_no_image_gets_a_message():
     ids=["gray", "one-channel", "rgba", "float"],
 )
 def test_grayscale_rgba_and_float_images_work(make, image):
-    outputs = tabs_interpretation.run_grad_cam("solutions", MODEL, make(image), "", TOP)
-    student_heatmap, student_overlay, status, ref_heatmap, ref_overlay, predictions, _, _ = outputs
+    outputs = tabs_gradcam.run_grad_cam("solutions", MODEL, make(image), "", TOP)
+    student, status, reference, differences, predictions, _, _ = outputs
+    student_overlay, ref_overlay = student[0][0], reference[0][0]
     assert student_overlay.dtype == np.uint8 and student_overlay.shape[-1] == 3
-    assert ref_overlay.shape == student_overlay.shape
+    assert ref_overlay.shape == student_overlay.shape and len(differences) == 2
     assert reference_difference(status) < 1e-5
     # the convnet has two classes: both are listed and their probabilities sum to 1
     assert set(predictions) == {"cat", "dog"}
@@ -81,7 +92,7 @@ def test_grayscale_rgba_and_float_images_work(make, image):
 
 def test_tiny_image_is_refused():
     with pytest.raises(gr.Error, match="only 1x1 pixels"):
-        tabs_interpretation.run_grad_cam("solutions", MODEL, np.zeros((1, 1, 3), "uint8"), "", TOP)
+        tabs_gradcam.run_grad_cam("solutions", MODEL, np.zeros((1, 1, 3), "uint8"), "", TOP)
 
 
 def test_huge_image_is_downscaled_with_a_note():
@@ -98,55 +109,55 @@ def test_non_image_file_is_refused(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("this is not a picture")
     with pytest.raises(gr.Error, match="notes.jpg is not a picture this lab can read"):
-        tabs_interpretation.run_grad_cam("solutions", MODEL, str(text), "", TOP)
+        tabs_gradcam.run_grad_cam("solutions", MODEL, str(text), "", TOP)
 
 
 def test_an_image_file_path_works():
-    outputs = tabs_interpretation.run_grad_cam("solutions", MODEL, str(PHOTO), "", TOP)
-    student_overlay, status, ref_overlay = outputs[1], outputs[2], outputs[4]
+    student, status, reference, *_ = tabs_gradcam.run_grad_cam("solutions", MODEL, str(PHOTO), "", TOP)
     expected_shape = load_input_image(str(PHOTO), max_side=512)[0].shape
-    assert student_overlay.shape == ref_overlay.shape == expected_shape
+    assert student[0][0].shape == reference[0][0].shape == expected_shape
     assert reference_difference(status) < 1e-5
 
 
 def test_unknown_layer_names_are_refused(image):
     with pytest.raises(gr.Error, match="no layer named 'nope'"):
-        tabs_interpretation.run_grad_cam("solutions", MODEL, image, "nope", TOP)
-    with pytest.raises(gr.Error, match="no convolution or pooling layer named 'nope'"):
-        tabs_interpretation.run_activations("solutions", MODEL, image, ["nope"], 8)
+        tabs_gradcam.run_grad_cam("solutions", MODEL, image, "nope", TOP)
+    with pytest.raises(gr.Error, match="no layer named 'nope' with a 4-D output"):
+        tabs_activations.run_activations("solutions", MODEL, image, ["nope"], 8)
     with pytest.raises(gr.Error, match="no convolution layer named 'nope'"):
-        list(tabs_interpretation.run_filters("solutions", MODEL, "nope", 2, 5))
+        list(tabs_filters.run_filters("solutions", MODEL, "nope", 2, 5))
 
 
 def test_unknown_class_and_model_are_refused(image):
     with pytest.raises(gr.Error, match="Unknown class 'zebra'"):
-        tabs_interpretation.run_grad_cam("solutions", MODEL, image, "", "zebra")
+        tabs_gradcam.run_grad_cam("solutions", MODEL, image, "", "zebra")
     with pytest.raises(gr.Error, match="Unknown model"):
-        tabs_interpretation.run_grad_cam("solutions", "resnet9000", image, "", TOP)
+        tabs_gradcam.run_grad_cam("solutions", "resnet9000", image, "", TOP)
 
 
 # -- the reference always works, unfinished labs get a pointer -------------------------
 
 
 def test_grad_cam_not_implemented_shows_reference(skeletons, image):
-    heat, overlay, status, ref_heat, ref_overlay, predictions, _, _ = tabs_interpretation.run_grad_cam(
+    student, status, reference, differences, predictions, _, _ = tabs_gradcam.run_grad_cam(
         str(skeletons), XCEPTION, image, "", TOP
     )
-    assert heat is None and overlay is None
+    assert student == [] and differences == []
     assert "Not implemented yet: write grad_cam() in" in status
     assert "interpretation.py. The reference result is shown on the right." in status
-    # the 512x600 photo is shown downscaled to at most 512 pixels on its long side
-    assert ref_overlay.shape == load_input_image(image, max_side=512)[0].shape
-    assert ref_heat.dtype == np.uint8 and predictions
+    # the 512x600 photo is shown downscaled to at most 512 pixels on its long side; both classes, overlays then heatmaps
+    assert len(reference) == 4
+    assert reference[0][0].shape == load_input_image(image, max_side=512)[0].shape
+    assert reference[2][0].dtype == np.uint8 and predictions
 
 
 def test_activations_for_solutions_and_skeleton(skeletons, image):
-    student, status, reference, _, _ = tabs_interpretation.run_activations("solutions", XCEPTION, image, [], 8)
-    layers = tabs_interpretation.layer_choices(XCEPTION)["activation_layers"]
+    student, status, reference, *_ = tabs_activations.run_activations("solutions", XCEPTION, image, [], 8)
+    layers = classifiers.layer_choices(XCEPTION)["activation_layers"]
     assert len(student) == len(reference) == len(layers)
     assert all(grid.dtype == np.uint8 and grid.ndim == 2 for grid, _ in student)
     assert student[0][1].startswith(layers[0])
-    student, status, reference, _, _ = tabs_interpretation.run_activations(str(skeletons), XCEPTION, image, layers[:2], 8)
+    student, status, reference, *_ = tabs_activations.run_activations(str(skeletons), XCEPTION, image, layers[:2], 8)
     assert student == [] and "Not implemented yet: write extract_activations()" in status
     assert len(reference) == 2
 
@@ -157,20 +168,23 @@ def test_activation_grid_not_implemented_names_it(tmp_path, image):
 def activation_grid(activation, images_per_row=16):
     raise NotImplementedError("interpretation.activation_grid")
 ''')
-    student, status, reference, _, _ = tabs_interpretation.run_activations(str(labs), MODEL, image, [], 8)
+    student, status, reference, *_ = tabs_activations.run_activations(str(labs), MODEL, image, [], 8)
     assert student == [] and reference
     assert "Not implemented yet: write activation_grid()" in status
 
 
 def test_filters_for_solutions_and_skeleton(skeletons):
-    layer = tabs_interpretation.layer_choices(MODEL)["filter_default"]
-    steps = list(tabs_interpretation.run_filters("solutions", MODEL, layer, 2, 5, True))
-    student, status, reference, _ = steps[-1]
-    assert len(steps) == 2 and len(student) == len(reference) == 2
-    assert student[0][0].dtype == np.uint8 and student[0][0].ndim == 3
-    np.testing.assert_allclose(student[0][0], reference[0][0], atol=2)
-    student, status, reference, _ = list(tabs_interpretation.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
-    assert student == [] and "Not implemented yet: write generate_filter_pattern()" in status and len(reference) == 2
+    layer = classifiers.layer_choices(MODEL)["filter_default"]
+    steps = list(tabs_filters.run_filters("solutions", MODEL, layer, 2, 5, True))
+    student, status, reference, _, patches, words = steps[-1]
+    assert len(steps) == 2 and "2 of 2 patterns" in status and words.count("filter ") == 2
+    # one row per filter (the snapshots: steps 0, 1, 2, 5), the same on both sides
+    assert student.dtype == np.uint8 and student.ndim == 3 and student.shape == reference.shape
+    assert student.shape[0] > steps[0][0].shape[0], "the second filter's row was added"
+    np.testing.assert_allclose(student, reference, atol=2)
+    student, status, reference, _, patches, _ = list(tabs_filters.run_filters(str(skeletons), MODEL, layer, 2, 5, True))[-1]
+    assert student is None and "Not implemented yet: write generate_filter_pattern()" in status
+    assert reference is not None and patches.shape[0] > 2 * pictures.STRIP_HEIGHT, "the reference's pattern beside the patches"
 
 
 def test_architecture_for_solutions_and_skeleton(skeletons):
@@ -204,8 +218,8 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
     weights = {"conv": 1}
     return weights[last_conv_layer_name]
 ''')
-    heat, overlay, status, ref_heat, ref_overlay, _, _, _ = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)
-    assert heat is None and ref_overlay is not None
+    student, status, reference, *_ = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)
+    assert student == [] and reference
     assert "Your grad_cam() raised KeyError" in status
     assert "interpretation.py, line" in status and "weights[last_conv_layer_name]" in status
 
@@ -216,14 +230,14 @@ def test_student_nan_heatmap_is_explained(tmp_path, image):
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     return np.zeros((4, 4), "float32") / np.zeros((4, 4), "float32")
 ''')
-    status = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)[2]
-    assert "NaN" in status and "divide by the max only when it is > 0" in status
+    status = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)[1]
+    assert "returned NaN in 16 of 16 values (drawn gray)" in status and "divide by the max only when it is > 0" in status
 
 
 def test_syntax_error_in_student_module_is_shown(tmp_path, image):
     labs = solution_labs(tmp_path)
     (labs / "interpretation.py").write_text("def grad_cam(:\n")
-    status = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)[2]
+    status = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)[1]
     assert "syntax error on line 1" in status
 
 
@@ -233,14 +247,14 @@ def test_hot_reload_uses_the_new_code_on_the_next_click(tmp_path, image):
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     return np.ones((3, 3), "float32")
 ''')
-    first = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)[2]
+    first = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)[1]
     replace_function(labs, "interpretation", "grad_cam", '''
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     return np.ones((7, 5), "float32") * 0.5
 ''')
-    second = tabs_interpretation.run_grad_cam(str(labs), MODEL, image, "", TOP)[2]
-    assert "gave a 3x3 heatmap" in first
-    assert "gave a 7x5 heatmap" in second
+    second = tabs_gradcam.run_grad_cam(str(labs), MODEL, image, "", TOP)[1]
+    assert "gave 3x3 heatmaps" in first
+    assert "gave 7x5 heatmaps" in second
 
 
 # -- segmentation -------------------------------------------------------------------------

@@ -12,13 +12,13 @@ from cvlab_ch9.download import MIRROR_ENV
 from cvlab_ch9.models import imagenet, store
 from cvlab_ch9.paths import MODELS_DIR
 from cvlab_ch9.quiet import import_tensorflow
-from cvlab_ch9.ui import resources, tabs_interpretation
+from cvlab_ch9.ui import classifiers, resources, tabs_gradcam
 from tests.http_server import LoopbackServer, refused_url
 from tests.imagenet_stand_ins import serve_stand_ins, use_stand_in_hashes
 from tests.ui.helpers import photo
 
 IMAGENET = resources.IMAGENET_XCEPTION
-TOP = tabs_interpretation.TOP_CLASS
+TOP = classifiers.TOP_CLASS
 #: The files of the shipped models (what a fresh clone's models/ holds).
 SHIPPED = [f"{name}{suffix}" for name in (*models.DEMO_MODELS, models.SEGMENTATION_DEMO) for suffix in (".keras", ".json")]
 
@@ -32,7 +32,7 @@ def _clear_caches():
     resources._load_imagenet.cache_clear()
     resources._load_demo.cache_clear()
     resources.model_info.cache_clear()
-    tabs_interpretation.feature_extractor.cache_clear()
+    classifiers.feature_extractor.cache_clear()
 
 
 @pytest.fixture()
@@ -59,13 +59,13 @@ def models_dir(tmp_path, monkeypatch):
 
 def test_not_cached_the_imagenet_choice_offers_a_download(empty_cache):
     assert IMAGENET in resources.model_choices()
-    note, button = tabs_interpretation.model_status(IMAGENET)
+    note, button = classifiers.model_status(IMAGENET)
     assert "not downloaded yet" in note and "click **Download**" in note and button["visible"] is True
-    layers, filter_layer, gradcam_layer, classes = tabs_interpretation.model_changed(IMAGENET)
+    layers, filter_layer, gradcam_layer, classes = classifiers.model_changed(IMAGENET)
     assert layers["choices"] == [] and gradcam_layer["choices"] == [] and classes["choices"] == [TOP]
     with pytest.raises(gr.Error, match="not downloaded yet: click Download"):
-        tabs_interpretation.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
-    assert tabs_interpretation.model_status("convnet")[1]["visible"] is False
+        tabs_gradcam.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
+    assert classifiers.model_status("convnet")[1]["visible"] is False
 
 
 @pytest.mark.slow
@@ -75,26 +75,30 @@ def test_clicking_download_fetches_it_and_then_it_works_like_a_demo_model(empty_
     with LoopbackServer() as server:
         serve_stand_ins(server, imagenet_stand_ins)
         monkeypatch.setenv(MIRROR_ENV, server.url)
-        updates = tabs_interpretation.download_model(IMAGENET, lambda fraction, desc="": fractions.append((fraction, desc)))
+        updates = classifiers.download_model(IMAGENET, lambda fraction, desc="": fractions.append((fraction, desc)))
     layers, filter_layer, gradcam_layer, classes, note, button = updates
     assert gradcam_layer["value"] == imagenet.LAST_CONV_LAYER and "block1_conv1" in layers["choices"]
     assert "African_elephant" in classes["choices"] and button["visible"] is False
     assert "Keras' Xception trained on ImageNet" in note
     assert fractions[-1][0] == 1.0 and "Downloading xception_weights" in fractions[0][1]
-    *_, predictions, _note, _reference_note = tabs_interpretation.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
+    student, _, _, differences, predictions, note, _ = tabs_gradcam.run_grad_cam("solutions", IMAGENET, photo(), "", TOP)
     assert len(predictions) == 5 and all(name.startswith("class_") or name == "African_elephant" for name in predictions)
+    # the top 3 of the ImageNet Xception side by side, each beside the reference
+    assert len(student) == 6 and len(differences) == 3
+    assert [u["columns"] for u in tabs_gradcam.gallery_columns(IMAGENET, [])] == [3, 3, 4]
+    assert note.count("%") == 3
 
 
 def test_a_failed_download_says_how_and_the_demo_models_stay(empty_cache, monkeypatch):
     monkeypatch.setenv(MIRROR_ENV, refused_url())
     with pytest.raises(gr.Error) as caught:
-        tabs_interpretation.download_model(IMAGENET)
+        classifiers.download_model(IMAGENET)
     message = caught.value.message
     assert message.startswith("Could not connect to 127.0.0.1") and imagenet.XCEPTION_WEIGHTS.url in message
     assert "stays on the demo models" in message
     assert resources.needs_download(IMAGENET)
-    assert tabs_interpretation.model_status(IMAGENET)[1]["visible"] is True
-    assert tabs_interpretation.model_changed("convnet")[2]["value"] == "conv5"  # demo models unaffected
+    assert classifiers.model_status(IMAGENET)[1]["visible"] is True
+    assert classifiers.model_changed("convnet")[2]["value"] == "conv5"  # demo models unaffected
 
 
 def test_demo_models_say_they_were_trained_on_cartoon_pets(models_dir):
@@ -115,8 +119,8 @@ def test_models_trained_on_oxford_are_listed_first_and_described(models_dir):
     assert resources.model_choices() == ["convnet_oxford", *models.DEMO_MODELS, IMAGENET]
     note = resources.model_note("convnet_oxford")
     assert "trained on Oxford-IIIT Pets photos (2400 training images)" in note and "cartoon" not in note
-    heat, *_ = tabs_interpretation.run_grad_cam("solutions", "convnet_oxford", photo(), "", TOP)
-    assert heat is not None
+    student, *_ = tabs_gradcam.run_grad_cam("solutions", "convnet_oxford", photo(), "", TOP)
+    assert len(student) == 4, "both classes: overlays and heatmaps"
     (models_dir / "convnet_oxford.json").unlink()  # a model without its metadata is not offered
     assert resources.model_choices() == [*models.DEMO_MODELS, IMAGENET]
 

@@ -23,6 +23,7 @@ from nbclient import NotebookClient
 from PIL import Image
 
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
+from cvlab_ch9.ui.notebook_frame import NOT_RUNNING
 from tests.labs import solution_labs
 from tests.ui.helpers import PHOTO, photo, reference_difference, replace_function
 from tests.ui.notebooks import (
@@ -105,14 +106,14 @@ def standalone():
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()
-    from cvlab_ch9.ui import tabs_interpretation  # noqa: PLC0415 - imports Gradio
+    from cvlab_ch9.ui import tabs_gradcam  # noqa: PLC0415 - imports Gradio
 
-    return lambda labs: tabs_interpretation.run_grad_cam(str(labs), MODEL, photo(), "", TOP, 0.4)
+    return lambda labs: tabs_gradcam.run_grad_cam(str(labs), MODEL, photo(), "", [], 0.4)
 
 
 def click(client):
     """Grad-CAM through the API, with the labs directory the inline app starts with: ``notebook``."""
-    return client.predict("notebook", MODEL, gradio_client.handle_file(str(PHOTO)), "", TOP, 0.4, api_name="/grad_cam")
+    return client.predict("notebook", MODEL, gradio_client.handle_file(str(PHOTO)), "", [], 0.4, api_name="/grad_cam")
 
 
 def picture(path):
@@ -132,7 +133,8 @@ def test_a_non_interactive_run_starts_no_server(kernel):
 def test_forced_interactive_the_cell_shows_the_app_inline(kernel, app):
     cell = kernel.notebook.cells[kernel.show]
     html = [o.data["text/html"] for o in cell.outputs if o.output_type == "display_data"]
-    assert len(html) == 1 and f'<iframe src="{kernel.url}"' in html[0]
+    # the frame is made by the output's script once the app answers; without it (a saved notebook), one sentence
+    assert len(html) == 1 and f'data-address="{kernel.url}"' in html[0] and NOT_RUNNING in html[0]
     assert stdout_text(cell).count("\n") == 1, "one line besides the frame"
     assert kernel.servers() == {kernel.port}
     parameters = app.view_api(print_info=False, return_format="dict")["named_endpoints"]["/grad_cam"]["parameters"]
@@ -140,26 +142,29 @@ def test_forced_interactive_the_cell_shows_the_app_inline(kernel, app):
 
 
 def test_results_equal_the_standalone_ui(kernel, app, standalone, finished_labs):
-    heat, overlay, status, ref_heat, ref_overlay, predictions, note, ref_note = click(app)
-    s_heat, s_overlay, s_status, s_ref_heat, s_ref_overlay, s_predictions, s_note, s_ref_note = standalone(finished_labs)
+    student, status, reference, differences, predictions, note, ref_note = click(app)
+    s_student, s_status, s_reference, s_differences, s_predictions, s_note, s_ref_note = standalone(finished_labs)
     assert reference_difference(status) < 1e-5
     number = re.compile(r"reference: [0-9.e+-]+\)")
     assert number.sub("", status) == number.sub("", s_status)
     assert (note, ref_note) == (s_note, s_ref_note)
     assert {c["label"]: c["confidence"] for c in predictions["confidences"]} == pytest.approx(s_predictions, abs=1e-5)
-    for path, expected in ((heat, s_heat), (overlay, s_overlay), (ref_heat, s_ref_heat), (ref_overlay, s_ref_overlay)):
-        got = picture(path)
-        assert got.shape == expected.shape
-        assert np.abs(got - expected).mean() < 3, "the same picture (the page gets lossy WebP)"
+    for served, expected in ((student, s_student), (reference, s_reference), (differences, s_differences)):
+        assert [item["caption"] for item in served] == [caption for _, caption in expected]
+        for item, (picture_expected, _) in zip(served, expected):
+            got = picture(item["image"])
+            assert got.shape == picture_expected.shape
+            assert np.abs(got - picture_expected).mean() < 3, "the same picture (the page gets lossy WebP)"
 
 
 def test_a_redefined_grad_cam_is_used_on_the_next_click(kernel, app):
     cell = kernel.run('def grad_cam(model, image, last_conv_layer_name, class_index=None):\n'
                       '    return np.full((5, 3), 0.25, "float32")\n')
     assert stderr_outputs(cell) == []
-    heat, _, status, *_ = click(app)
-    assert status.startswith("Your grad_cam() gave a 5x3 heatmap (max difference from the reference: ")
-    assert picture(heat).std(axis=(0, 1)).max() < 3, "a constant map is one colour"
+    student, status, *_ = click(app)
+    assert status.startswith("Your grad_cam() gave 5x3 heatmaps for ")
+    assert "max difference from the reference: " in status
+    assert picture(student[2]["image"]).std(axis=(0, 1)).max() < 3, "a constant map is one colour"
 
 
 BROKEN = {
@@ -176,10 +181,10 @@ BROKEN = {
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_broken_cells_get_the_sentences_of_the_standalone_ui(case, kernel, app, standalone, tmp_path):
     cell = kernel.run(BROKEN[case])
-    in_notebook = click(app)[2]
+    in_notebook = click(app)[1]
     labs = solution_labs(tmp_path)
     path = replace_function(labs, "interpretation", "grad_cam", BROKEN[case])
-    in_folder = standalone(labs)[2]
+    in_folder = standalone(labs)[1]
     if case == "raises":
         line = path.read_text().splitlines().index("    return weights[last_conv_layer_name]") + 1
         assert in_folder.endswith(f" (interpretation.py, line {line}: `return weights[last_conv_layer_name]`)")
@@ -193,12 +198,13 @@ def test_broken_cells_get_the_sentences_of_the_standalone_ui(case, kernel, app, 
 
 def test_a_missing_function_names_the_notebook(kernel, app, standalone, tmp_path):
     kernel.run("del grad_cam")
-    in_notebook = click(app)[2]
+    in_notebook = click(app)[1]
     labs = solution_labs(tmp_path)
     text = (SOLUTIONS_DIR / "interpretation.py").read_text()
     (labs / "interpretation.py").write_text(text.replace("def grad_cam(", "def grad_cam_renamed("))
-    in_folder = standalone(labs)[2]
-    assert in_notebook == "⚠ this notebook has no function named grad_cam(); keep the name from the skeleton."
+    in_folder = standalone(labs)[1]
+    assert in_notebook == ("⚠ this notebook has no grad_cam() in its kernel yet: run its answer cell (a restarted kernel "
+                           "has forgotten every cell run before), and keep the name the skeleton gives it.")
     assert in_folder.endswith("/interpretation.py has no function named grad_cam(); keep the name from the skeleton.")
 
 
@@ -208,5 +214,5 @@ def test_running_the_cell_again_replaces_the_app_on_the_same_port(kernel, app):
     cell = kernel.run_show_lab()
     assert stderr_outputs(cell) == [] and URL_RE.search(stdout_text(cell)).group(1) == kernel.url
     assert kernel.servers() == {kernel.port}, "one server: the first app was closed"
-    status = click(gradio_client.Client(kernel.url, verbose=False))[2]
+    status = click(gradio_client.Client(kernel.url, verbose=False))[1]
     assert reference_difference(status) < 1e-5

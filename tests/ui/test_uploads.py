@@ -60,9 +60,8 @@ def skeletons(tmp_path_factory):
 # one call per endpoint that takes an image: (client, labs directory, uploaded file) -> outputs
 IMAGE_ENDPOINTS = {
     "segment": lambda c, labs, image: c.predict(labs, image, api_name="/segment"),
-    "train": lambda c, labs, image: c.predict(labs, SCRATCH, 1, 4, image, api_name="/train"),
     "activations": lambda c, labs, image: c.predict(labs, MODEL, image, ["conv1"], 8, api_name="/activations"),
-    "grad_cam": lambda c, labs, image: c.predict(labs, MODEL, image, "", TOP, 0.4, api_name="/grad_cam"),
+    "grad_cam": lambda c, labs, image: c.predict(labs, MODEL, image, "", [], 0.4, api_name="/grad_cam"),
 }
 
 
@@ -79,12 +78,10 @@ def check_works(endpoint, outputs):
     """The endpoint's answer to a good image: the reference side is there, the student side says what to write."""
     if endpoint == "segment":
         assert outputs[2]["image"] and "Not implemented yet: write" in outputs[1]
-    elif endpoint == "train":
-        assert "Not implemented yet: write" in outputs[1]  # the image was read before training starts
     elif endpoint == "activations":
         assert len(outputs[2]) == 1 and "Not implemented yet: write" in outputs[1]
     else:
-        assert outputs[3] and outputs[4] and "Not implemented yet: write" in outputs[2]
+        assert outputs[2] and "Not implemented yet: write" in outputs[1]
 
 
 @pytest.mark.parametrize("endpoint", IMAGE_ENDPOINTS)
@@ -107,7 +104,7 @@ def test_unusual_photo_works_upright(client, corpus, skeletons, case, endpoint):
         with Image.open(outputs[2]["image"]) as shown:
             assert_looks_like(shown.convert("RGB"), case.expected())
     elif endpoint == "grad_cam":
-        with Image.open(outputs[4]) as overlay:
+        with Image.open(outputs[2][0]["image"]) as overlay:  # the reference's overlay of the first class
             assert overlay.size == (WIDTH, HEIGHT)
 
 
@@ -149,17 +146,17 @@ def test_other_numeric_fields_are_checked(client, skeletons):
     photo = handle_file(str(PHOTO))
     calls = {
         "Filters must be a whole number from 1 to 16; got 500.": lambda: client.predict(
-            "solutions", MODEL, "conv3", 500, 5, False, api_name="/filters"),
+            "solutions", MODEL, "conv3", 500, 5, False, None, api_name="/filters"),
         "Gradient ascent steps must be a whole number from 5 to 60; got nothing.": lambda: client.predict(
-            "solutions", MODEL, "conv3", 1, None, False, api_name="/filters"),
+            "solutions", MODEL, "conv3", 1, None, False, None, api_name="/filters"),
         "Heatmap weight (alpha) must be a number from 0.1 to 1; got 7.": lambda: client.predict(
-            skeletons, MODEL, photo, "", TOP, 7, api_name="/grad_cam"),
+            skeletons, MODEL, photo, "", [], 7, api_name="/grad_cam"),
         "Channels per row must be a whole number from 4 to 32; got 0.": lambda: client.predict(
             skeletons, MODEL, photo, [], 0, api_name="/activations"),
         "Epochs must be a whole number from 1 to 10; got 99.": lambda: client.predict(
-            skeletons, SCRATCH, 99, 4, None, api_name="/train"),
+            skeletons, SCRATCH, 99, 4, api_name="/train"),
         "Unknown training mode 'forever'": lambda: client.predict(
-            skeletons, "forever", 1, 4, None, api_name="/train"),
+            skeletons, "forever", 1, 4, api_name="/train"),
     }
     for message, call in calls.items():
         assert message in app_message(call)
@@ -168,20 +165,20 @@ def test_other_numeric_fields_are_checked(client, skeletons):
 def test_pickers_with_the_other_models_values(client, skeletons):
     photo = handle_file(str(PHOTO))
     # a layer of the model that is not the default one works (Gradio's dropdown knew only the default's)
-    student, _status, reference, _reference_note = client.predict(
-        "solutions", MODEL, "conv3", 1, 5, True, api_name="/filters")
-    assert len(student) == len(reference) == 1
+    student, _status, reference, _reference_note, patches, _words = client.predict(
+        "solutions", MODEL, "conv3", 1, 5, True, None, api_name="/filters")
+    assert student and reference and patches, "one filter's row on each side, and its patches"
     # a layer of the other model, as after a model switch: the sentence names this model's layers
     stale = {
-        "/filters": (skeletons, MODEL, XCEPTION_LAYER, 1, 5, False),
-        "/grad_cam": (skeletons, MODEL, photo, XCEPTION_LAYER, TOP, 0.4),
+        "/filters": (skeletons, MODEL, XCEPTION_LAYER, 1, 5, False, None),
+        "/grad_cam": (skeletons, MODEL, photo, XCEPTION_LAYER, [], 0.4),
         "/activations": (skeletons, MODEL, photo, [XCEPTION_LAYER], 8),
     }
     for api_name, args in stale.items():
         message = app_message(lambda args=args, api_name=api_name: client.predict(*args, api_name=api_name))
         assert f"named '{XCEPTION_LAYER}'" in message and "conv1, " in message and message.endswith("conv5.")
-    assert "Unknown class 'zebra' for this model; choose one of: cat, dog" in app_message(
-        lambda: client.predict(skeletons, MODEL, photo, "", "zebra", 0.4, api_name="/grad_cam"))
+    assert "Unknown class 'zebra' for this model; choose from: cat, dog" in app_message(
+        lambda: client.predict(skeletons, MODEL, photo, "", ["zebra"], 0.4, api_name="/grad_cam"))
     assert "Unknown model 'resnet9000'; choose one of:" in app_message(
-        lambda: client.predict(skeletons, "resnet9000", photo, "", TOP, 0.4, api_name="/grad_cam"))
+        lambda: client.predict(skeletons, "resnet9000", photo, "", [], 0.4, api_name="/grad_cam"))
     assert "Unknown lab 'chemistry'" in app_message(lambda: client.predict(skeletons, "chemistry", api_name="/grade"))

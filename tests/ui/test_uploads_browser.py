@@ -3,8 +3,10 @@
 A user uploads a PNG cut off after 2,000 bytes, a text file named .jpg and
 a phone photo stored sideways with an EXIF orientation tag, on the
 Grad-CAM and the Segmentation tab. The broken files must show the
-project's sentence (naming the file, no temporary path); the photo must
-come out upright. Skipped like tests/ui/test_browser.py: only when
+project's sentence (naming the file, no temporary path): the Grad-CAM tab
+says it under the image as soon as the file is uploaded (and removes the
+file from the box), the Segmentation tab when Run is clicked; the photo
+must come out upright. Skipped like tests/ui/test_browser.py: only when
 /usr/bin/chromium is missing and CI is not set.
 """
 
@@ -32,7 +34,7 @@ RESULT_TIMEOUT_MS = 90_000
 MESSAGES = {case.id: case.message for case in CASES}
 #: tab name -> (image box, run button, element holding the upright picture the model saw)
 TABS = {
-    "Grad-CAM": ("#gradcam-image", "#gradcam-run", "#gradcam-reference-overlay img"),
+    "Grad-CAM": ("#gradcam-image", "#gradcam-run", "#gradcam-reference img"),
     "Segmentation": ("#segmentation-image", "#segmentation-run", "#segmentation-reference img.base-image"),
 }
 # mean colour of a 9x9 patch at (x, y) of an <img>, drawn at its natural size on a canvas
@@ -70,24 +72,40 @@ def dismiss_messages(page):
     playwright_api.expect(page.get_by_test_id("toast-text")).to_have_count(0, timeout=RESULT_TIMEOUT_MS)
 
 
-def upload_and_run(page, tab, path):
-    """On ``tab``, replace the image with the file ``path`` and click the tab's run button."""
-    box, button, _ = TABS[tab]
+def upload(page, tab, path):
+    """On ``tab``, replace the image with the file ``path``."""
+    box = TABS[tab][0]
     dismiss_messages(page)
     page.get_by_role("tab", name=tab, exact=True).click()
     remove = page.locator(f"{box} button[aria-label='Remove Image']")
     if remove.count():
         remove.first.click()
     page.locator(f"{box} input[type=file]").set_input_files(str(path))
+
+
+def upload_and_run(page, tab, path):
+    """On ``tab``, replace the image with the file ``path`` and click the tab's run button."""
+    box, button, _ = TABS[tab]
+    upload(page, tab, path)
     # the preview of the uploaded file (broken for a broken file) means the upload is done
     page.locator(f"{box} img").first.wait_for(state="attached", timeout=RESULT_TIMEOUT_MS)
     page.locator(button).click()
 
 
-@pytest.mark.parametrize("tab", TABS)
 @pytest.mark.parametrize("case_id", ["truncated-png", "text-named-jpg"])
-def test_broken_upload_shows_the_sentence(page, corpus, tab, case_id):
-    upload_and_run(page, tab, corpus[case_id])
+def test_broken_upload_is_flagged_at_upload_time(page, corpus, case_id):
+    upload(page, "Grad-CAM", corpus[case_id])
+    warning = page.locator("#gradcam-image-warning")
+    warning.get_by_text(MESSAGES[case_id]).wait_for(timeout=RESULT_TIMEOUT_MS)
+    text = warning.inner_text()
+    assert text.startswith(f"⚠ {corpus[case_id].name}") and "/" not in text, text
+    # the box no longer shows a preview Run would refuse
+    playwright_api.expect(page.locator("#gradcam-image img")).to_have_count(0, timeout=RESULT_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("case_id", ["truncated-png", "text-named-jpg"])
+def test_broken_upload_shows_the_sentence(page, corpus, case_id):
+    upload_and_run(page, "Segmentation", corpus[case_id])
     toast = page.get_by_test_id("toast-text").filter(has_text=MESSAGES[case_id])
     toast.first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
     text = toast.first.inner_text()
@@ -121,7 +139,7 @@ def test_examples_still_load_and_run(page):
     # the first example is a 192x192 synthetic pet, not the 96x64 photo of the test before
     page.wait_for_function(
         """() => {
-            const img = document.querySelector("#gradcam-reference-overlay img");
+            const img = document.querySelector("#gradcam-reference img");
             return img && img.complete && img.naturalWidth === 192 && img.naturalHeight === 192;
         }""",
         timeout=RESULT_TIMEOUT_MS,
