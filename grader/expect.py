@@ -1,38 +1,45 @@
 """Expected values: what the reference gives on the checks' fixed inputs.
 
 Each lab's check module declares its expectations as functions of the
-reference implementation::
+reference implementation and a :class:`~cvlab_ch9.grader.draw.Draw`, the source of
+every input::
 
     @expectation(LAB)
-    def encoder(ref):
-        model = ref.build_block("strided_downsampling", ENCODER_INPUT, filters=ENCODER_FILTERS)
-        return {"weights": model.get_weights(), "output": model.predict(encoder_input())}
+    def encoder(ref, draw):
+        case = encoder_case(draw)
+        model = ref.build_block("strided_downsampling", case.input_shape, filters=case.filters)
+        return {"weights": model.get_weights(), "output": model.predict(case.batch)}
 
-and a check reads them by name: ``expected["encoder"]["output"]``. Two
-providers give the same values:
+and a check derives the same case from ``expected.draw`` and reads the
+values by name: ``expected["encoder"]["output"]``. Two providers:
 
 - :class:`RecordedReference` reads them from ``grader/recordings/<lab>.rec``,
-  written by ``python -m grader.record`` from ``solutions/``. This is what
-  students run (the kit has no ``solutions/``); a drift test fails when the
-  recordings no longer match what ``solutions/`` produces.
-- :class:`LiveReference` computes them from ``solutions/`` in this process;
-  the instructor's judge uses it, and hidden checks' expectations (never
-  recorded) exist only there.
+  written by ``python -m grader.record`` from ``solutions/`` on the fixed
+  draw (:meth:`Draw.fixed`). This is what students run (the kit has no
+  ``solutions/``); a drift test fails when the recordings no longer match
+  what ``solutions/`` produces.
+- :class:`LiveReference` computes them from ``solutions/`` in this process.
+  The instructor's judge asks it for a fresh secret draw per grading
+  (:meth:`LiveReference.for_grading`): inputs, weights, shapes and seeds no
+  submission can know in advance, so replaying the recordings (or any fixed
+  table) earns nothing. The solution modules stay loaded between gradings;
+  the values are computed, lazily, for each draw. Hidden checks'
+  expectations (never recorded) exist only here.
 
 Recordings hold only plain data (arrays, numbers, texts, layer summaries) in
 the :mod:`cvlab_ch9.grader.harness.wire` format: reference weights to copy in, outputs
-on seeded inputs, parameter counts, layer summaries for hints.
+on the fixed draw's inputs, parameter counts, layer summaries for hints.
 """
 
 import dataclasses
 from pathlib import Path
 
+from cvlab_ch9.grader.draw import Draw
 from cvlab_ch9.grader.harness.wire import WireError, decode_body, encode
 
 RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
-FORMAT = 1
-#: Seed set before each expectation is computed (test models and reference weights).
-SEED = 0
+#: 2: expectations of a draw (recorded on ``Draw.fixed()``); 1 had fixed inputs.
+FORMAT = 2
 
 
 class RecordingError(RuntimeError):
@@ -51,7 +58,7 @@ _REGISTRY = {}
 
 
 def expectation(lab, hidden=False, name=None):
-    """Decorator registering ``func(ref) -> value`` as the expectation ``name`` of ``lab``."""
+    """Decorator registering ``func(ref, draw) -> value`` as the expectation ``name`` of ``lab``."""
 
     def register(func):
         key = (lab, name or func.__name__)
@@ -81,23 +88,41 @@ def _get_expectation(lab, name):
         raise RecordingError(f"the grader has no expectation {lab}.{name}") from None
 
 
-def compute(expectation_, reference):
-    """The value of one expectation on ``reference`` (an Implementation), seeded."""
+def compute(expectation_, reference, draw):
+    """The value of one expectation on ``reference`` (an Implementation) for ``draw``.
+
+    Keras is seeded from the draw first, so the reference's initial weights
+    (copied into the student's model by the checks) are the draw's too.
+    """
     import keras  # noqa: PLC0415
 
-    keras.utils.set_random_seed(SEED)
-    return expectation_.func(reference)
+    keras.utils.set_random_seed(draw.seed(expectation_.lab, expectation_.name, "keras"))
+    return expectation_.func(reference, draw)
 
 
 class LiveReference:
-    """Expectations computed from ``solutions/`` in this process (instructor's side only)."""
+    """Expectations computed from ``solutions/`` in this process (instructor's side only).
+
+    Args:
+        source: where the reference lives (``"solutions"``).
+        draw: the :class:`Draw` of the inputs; default a fresh secret one.
+    """
 
     kind = "live"
 
-    def __init__(self, source="solutions"):
+    def __init__(self, source="solutions", draw=None, implementations=None):
         self.source = source
-        self._implementations = {}
+        self.draw = Draw.secret() if draw is None else draw
+        self._implementations = {} if implementations is None else implementations
         self._values = {}
+
+    def with_draw(self, draw):
+        """This reference on another draw: the loaded solution modules are shared, the values are not."""
+        return LiveReference(self.source, draw, self._implementations)
+
+    def for_grading(self):
+        """The reference for one grading: a fresh secret draw (what the judge calls per submission)."""
+        return self.with_draw(Draw.secret())
 
     def implementation(self, lab):
         if lab not in self._implementations:
@@ -111,7 +136,7 @@ class LiveReference:
     def get(self, lab, name):
         key = (lab, name)
         if key not in self._values:
-            self._values[key] = compute(_get_expectation(lab, name), self.implementation(lab))
+            self._values[key] = compute(_get_expectation(lab, name), self.implementation(lab), self.draw)
         return self._values[key]
 
 
@@ -151,13 +176,18 @@ def write_recording(lab, values, directory=None):
 
 
 class RecordedReference:
-    """Expectations read from the recordings (what students run)."""
+    """Expectations read from the recordings (what students run), on the fixed draw they were made with."""
 
     kind = "recorded"
 
     def __init__(self, directory=None):
         self.directory = directory
+        self.draw = Draw.fixed()
         self._labs = {}
+
+    def for_grading(self):
+        """Itself: the recordings hold one draw (feedback for students, never the instructor's grade)."""
+        return self
 
     def get(self, lab, name):
         if lab not in self._labs:
@@ -172,17 +202,22 @@ class RecordedReference:
 
 
 class Expected:
-    """The expectations one check reads: ``expected["encoder"]``."""
+    """What one check reads: the provider's ``draw`` (its inputs) and values, ``expected["encoder"]``."""
 
     def __init__(self, provider, lab):
         self.provider = provider
         self.lab = lab
+
+    @property
+    def draw(self):
+        """The :class:`Draw` the check derives its inputs from (the values were computed on the same)."""
+        return self.provider.draw
 
     def __getitem__(self, name):
         return self.provider.get(self.lab, name)
 
 
 def record_values(lab, source="solutions"):
-    """``{name: value}`` of every visible expectation of ``lab``, computed from ``source``."""
-    live = LiveReference(source)
+    """``{name: value}`` of every visible expectation of ``lab``, computed from ``source`` on the fixed draw."""
+    live = LiveReference(source, Draw.fixed())
     return {e.name: live.get(lab, e.name) for e in expectations_of(lab)}

@@ -105,9 +105,79 @@ def copy_weights_by_layer(source_layers, target, hint):
     target.set_layer_weights(assignments)
 
 
-def seeded_inputs(shape, seed=0, low=0.0, high=255.0):
-    """Fixed float32 inputs of ``shape`` drawn uniformly from [low, high)."""
-    return np.random.default_rng(seed).uniform(low, high, size=shape).astype("float32")
+def layer_shapes(layers):
+    """``[[class name, [shape tuples]]]`` of :func:`layers_with_weights` output (what a recording needs of them)."""
+    return [[name, [tuple(int(d) for d in np.shape(w)) for w in weights]] for name, weights in layers]
+
+
+def weight_values(kind, shape, rng):
+    """Drawn float32 values for one weight: ``kind`` is its Keras name (kernel, bias, gamma, moving_variance...).
+
+    Kernels lie on Glorot's scale (fans as Keras computes them), scales and
+    variances around 1 (never 0), shifts and means around 0: a model with
+    these weights computes something non-trivial, and BatchNormalization is
+    not the identity (which would hide where it sits).
+    """
+    if kind in ("gamma", "moving_variance"):
+        values = rng.uniform(0.7, 1.3, size=shape)
+    elif kind in ("beta", "moving_mean"):
+        values = rng.normal(0.0, 0.15, size=shape)
+    elif len(shape) >= 2:
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        limit = np.sqrt(6.0 / (receptive * (shape[-2] + shape[-1])))
+        values = rng.uniform(-limit, limit, size=shape)
+    else:
+        values = rng.uniform(-0.05, 0.05, size=shape)  # biases: small, not all zero
+    return values.astype("float32")
+
+
+_BATCHNORM_KINDS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+def drawn_layer_weights(shapes, rng):
+    """``[[class name, [arrays]]]`` for :func:`layer_shapes` output, drawn (see :func:`weight_values`).
+
+    A BatchNormalization layer's arrays are gamma, beta, moving mean and
+    moving variance, in Keras' order; every other 1-D array is a bias.
+    """
+    out = []
+    for name, layer in shapes:
+        kinds = _BATCHNORM_KINDS if name == "BatchNormalization" and len(layer) == 4 else [None] * len(layer)
+        out.append([name, [weight_values(kind or ("kernel" if len(s) >= 2 else "bias"), tuple(s), rng)
+                           for kind, s in zip(kinds, layer)]])
+    return out
+
+
+def drawn_weights(model, rng):
+    """Drawn values for every weight of a Keras ``model``, in ``model.weights`` order."""
+    return [weight_values(w.name, tuple(int(d) for d in w.shape), rng) for w in model.weights]
+
+
+def sample_positions(rng, shape, count=512):
+    """Flat indices of ``count`` drawn entries of an array of ``shape`` (all of them when it is smaller)."""
+    size = int(np.prod(shape))
+    return np.sort(rng.choice(size, size=min(count, size), replace=False))
+
+
+def output_of(model, batch, what):
+    """``model.predict(batch)`` as a float array (AssertionError naming ``what`` when it is not one)."""
+    got = model.predict(batch)
+    if not np.issubdtype(np.asarray(got).dtype, np.number):
+        raise AssertionError(f"{what} did not return numbers (got an array of {np.asarray(got).dtype}).")
+    return np.asarray(got)
+
+
+def assert_input_matters(model, batch, other, what):
+    """AssertionError unless ``model`` gives different outputs for the different inputs ``batch`` and ``other``.
+
+    A constant answer (zeros, ones, a fixed table) has the right shape at best; it scores nothing.
+    """
+    first, second = output_of(model, batch, what), output_of(model, other, what)
+    if first.shape == second.shape and np.allclose(first, second, atol=1e-6, rtol=1e-5):
+        raise AssertionError(
+            f"{what} gives the same output for different inputs: compute it from the input tensor with the "
+            "layers the exercise asks for (a constant tensor of the right shape is not a block)."
+        )
 
 
 def assert_close(actual, expected, what, atol=1e-5, rtol=1e-4):
@@ -138,23 +208,17 @@ def effective_final_activation(model):
     return None
 
 
-def randomize_batchnorm(model, seed=0):
-    """Give every BatchNormalization layer of a ModelHandle non-trivial, seeded gamma/beta/statistics.
+def randomize_batchnorm(model, rng):
+    """Give every BatchNormalization layer of a ModelHandle drawn gamma/beta/statistics (numpy Generator ``rng``).
 
     Freshly built BN layers are the identity in inference mode (gamma 1,
     beta 0, mean 0, variance 1), which would hide a misplaced BN. Weights are
     in Keras' order: gamma, beta, moving mean, moving variance.
     """
-    rng = np.random.default_rng(seed)
     assignments = {}
     for layer in layers_of(model, "BatchNormalization"):
-        values = []
-        for position, shape in enumerate(layer.weight_shapes):
-            if position in (0, 3):  # gamma, moving_variance
-                values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
-            else:  # beta, moving_mean
-                values.append(rng.normal(0.0, 0.3, shape).astype("float32"))
-        assignments[layer.index] = values
+        kinds = _BATCHNORM_KINDS if len(layer.weight_shapes) == 4 else ["bias"] * len(layer.weight_shapes)
+        assignments[layer.index] = [weight_values(kind, shape, rng) for kind, shape in zip(kinds, layer.weight_shapes)]
     model.set_layer_weights(assignments)
 
 

@@ -7,8 +7,9 @@ grades the code in a fresh sandbox process of its own (timeouts, memory
 limit, crash isolation, the audit hook: everything :mod:`cvlab_ch9.grader.judge`
 does), against the live reference of this worker, which :func:`warm_judge`
 built once per worker process. Nothing of one student's sandbox outlives
-their task; only the judge's side (TensorFlow, the reference's expected
-values, frozen read-only) is reused.
+their task; only the judge's side (TensorFlow, the loaded reference) is
+reused: each submission's expected values are computed on its own secret
+draw and frozen read-only.
 """
 
 import dataclasses
@@ -115,16 +116,26 @@ class FrozenReference:
     def __init__(self, live):
         self.live = live
 
+    @property
+    def draw(self):
+        return self.live.draw
+
+    def for_grading(self):
+        """The worker's reference on a fresh secret draw for one submission (solution modules stay loaded)."""
+        return FrozenReference(self.live.for_grading())
+
     def get(self, lab, name):
         return _frozen(self.live.get(lab, name))
 
 
 def warm_judge(labs=()):
-    """This process's judge, with the expectations of ``labs`` (hidden ones included) computed.
+    """This process's judge, warmed up on the expectations of ``labs`` (hidden ones included).
 
-    The first call imports TensorFlow and builds the reference; later calls
+    The first call imports TensorFlow and loads the reference; later calls
     add the labs not seen yet. Costs one TensorFlow import per worker, not
-    per submission.
+    per submission. Each submission is graded on a fresh secret draw
+    (``grade_code`` asks the reference ``for_grading()``); computing one
+    draw's values here loads the solution modules and warms Keras up.
     """
     from cvlab_ch9.grader.expect import LiveReference, expectations_of  # noqa: PLC0415
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import

@@ -1,21 +1,32 @@
 """Checks for Lab 1 — segmentation (strided encoder, Conv2DTranspose decoder).
 
-Each model check builds the student's block on a tiny input, copies the
-reference weights into it and compares outputs with the reference's
-(recorded, or computed from solutions/ on the instructor's side).
+Every input comes from the check's draw (:mod:`cvlab_ch9.grader.draw`): trimap
+contents and shapes, block input sizes, filter counts, class counts, label
+maps. Block checks build the student's block on the drawn input shape: the
+shape check runs it and reads the shape of what it returns; the output
+check copies the reference's weights into it and compares outputs with the
+reference's (recorded on the fixed draw, or computed from solutions/ on the
+instructor's secret one). Structure (pooling layers, activations) is read
+only to explain a failure.
 """
+
+import dataclasses
+import re
 
 import numpy as np
 
 from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
+from cvlab_ch9.grader.modelfacts import assert_parameter_count, model_facts, model_probe
 from cvlab_ch9.grader.modeltools import (
     assert_close,
+    assert_input_matters,
     copy_weights,
     effective_final_activation,
     is_model,
     layers_of,
-    seeded_inputs,
+    output_of,
     type_name,
 )
 
@@ -24,23 +35,42 @@ POOLING = ("MaxPooling2D", "AveragePooling2D")
 UPSAMPLING = ("UpSampling2D",)
 
 
-def trimap(seed=0, shape=(6, 7)):
-    """Seeded uint8 trimap of ``shape`` with values 1, 2, 3."""
-    return np.random.default_rng(seed).integers(1, 4, size=shape).astype("uint8")
-
-
 # -- trimap_to_classes ---------------------------------------------------------
 
 
+def trimap(draw, stream="trimap"):
+    """A drawn uint8 trimap of values 1, 2, 3 (each present), shape (h, w) or (h, w, 1)."""
+    rng = draw.rng(LAB, stream)
+    shape = (integers(rng, 4, 12), integers(rng, 4, 12))
+    if rng.random() < 0.3:
+        shape += (1,)
+    values = rng.integers(1, 4, size=shape).astype("uint8")
+    flat = values.reshape(-1)
+    flat[rng.choice(flat.size, size=3, replace=False)] = (1, 2, 3)
+    return values
+
+
+def bad_trimap(draw):
+    """``(trimap with one or two values outside 1..3, sorted list of those values)``."""
+    rng = draw.rng(LAB, "bad_trimap")
+    values = trimap(draw, "bad_trimap_base")
+    bad = distinct(rng, 4, 255, integers(rng, 1, 2))
+    if rng.random() < 0.25:
+        bad[0] = 0
+    flat = values.reshape(-1)
+    flat[rng.choice(flat.size, size=len(bad), replace=False)] = bad
+    return values, sorted(bad)
+
+
 @expectation(LAB)
-def trimap_classes(ref):
-    return ref.call("trimap_to_classes", trimap())
+def trimap_classes(ref, draw):
+    return ref.call("trimap_to_classes", trimap(draw))
 
 
 @check(LAB, "trimap_to_classes", points=2)
 def check_mapping(student, expected):
     """trimap values 1, 2, 3 become classes 0, 1, 2 (uint8, same shape)"""
-    given = trimap()
+    given = trimap(expected.draw)
     got = np.asarray(student.function("trimap_to_classes")(given.copy()))
     if got.shape != given.shape:
         raise AssertionError(f"the result must keep the trimap's shape {given.shape}; got {got.shape}.")
@@ -54,140 +84,195 @@ def check_mapping(student, expected):
         raise AssertionError(f"return uint8 labels (`.astype('uint8')`); got dtype {got.dtype}.")
 
 
+def _names_value(message, value):
+    return re.search(rf"(?<![\d.]){value}(?![\d.])", message) is not None
+
+
 @check(LAB, "trimap_to_classes", points=1)
 def check_rejects_unknown_values(student, expected):
-    """a trimap value outside 1..3 raises ValueError naming it"""
-    given = trimap()
-    given[0, 0] = 4
+    """a trimap value outside 1..3 raises ValueError naming it (and valid trimaps still work)"""
     func = student.function("trimap_to_classes")
+    valid = trimap(expected.draw, "valid_trimap")
+    try:
+        mapped = np.asarray(func(valid.copy()))
+    except ValueError as exc:
+        raise AssertionError(
+            f"a valid trimap (values 1, 2, 3 only) raised ValueError ({exc}): raise only for other values."
+        ) from None
+    if mapped.shape != valid.shape or not np.array_equal(mapped.astype("int64"), valid.astype("int64") - 1):
+        raise AssertionError("first map valid trimaps right (see the mapping check): rejecting values earns "
+                             "nothing from a function that does not work on good ones.")
+    given, bad = bad_trimap(expected.draw)
     try:
         func(given)
     except ValueError as exc:
-        if "4" not in str(exc):
-            raise AssertionError(f"the ValueError must name the unexpected value(s) found (4); it said: {exc}") from None
+        missing = [v for v in bad if not _names_value(str(exc), v)]
+        if missing:
+            raise AssertionError(
+                f"the ValueError must name the unexpected value(s) found ({', '.join(map(str, bad))}); it said: {exc}"
+            ) from None
         return
-    raise AssertionError("a trimap containing 4 must raise ValueError naming the values found, not return labels.")
+    raise AssertionError(
+        f"a trimap containing {', '.join(map(str, bad))} must raise ValueError naming the values found, "
+        "not return labels."
+    )
+
+
+# -- the blocks ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockCase:
+    """A drawn block input: ``input_shape`` (h, w, c), ``filters`` per stage and two float32 batches."""
+
+    input_shape: tuple
+    filters: tuple
+    batch: np.ndarray
+    other: np.ndarray
+
+    @property
+    def factor(self):
+        return 2 ** len(self.filters)
+
+
+def block_case(draw, stream, divisible):
+    """Two or three stages of 2..8 filters; sides drawn (h != w likely), multiples of 2**stages if ``divisible``."""
+    rng = draw.rng(LAB, stream)
+    stages = integers(rng, 2, 3)
+    unit = 2**stages if divisible else 1
+    shape = (unit * integers(rng, 2, 5), unit * integers(rng, 2, 5), integers(rng, 1, 4))
+    filters = tuple(integers(rng, 2, 8, size=stages))
+    batch_size = integers(rng, 1, 3)
+    return BlockCase(shape, filters, uniform(rng, (batch_size,) + shape), uniform(rng, (batch_size,) + shape))
+
+
+def encoder_case(draw):
+    return block_case(draw, "encoder", divisible=True)
+
+
+def decoder_case(draw):
+    return block_case(draw, "decoder", divisible=False)
+
+
+def _reference_block(ref, name, case):
+    model = ref.build_block(name, case.input_shape, filters=case.filters)
+    return {"weights": model.get_weights(), "output": model.predict(case.batch)}
+
+
+def assert_relu_everywhere(model, part):
+    for layer in layers_of(model, "Conv2D", "Conv2DTranspose"):
+        if layer.activation not in ("relu", "linear", None):
+            raise AssertionError(f"every convolution of the {part} uses activation='relu'; {layer.name} uses {layer.activation}.")
+
+
+def _block_shape_check(student, name, case, want, what, explain):
+    """The block's output on the drawn batch has shape ``want`` and depends on its input."""
+    model = student.build_block(name, case.input_shape, filters=case.filters)
+    got = output_of(model, case.batch, what).shape
+    if got != want:
+        raise AssertionError(explain(model, got))
+    assert_input_matters(model, case.batch, case.other, what)
 
 
 # -- strided_downsampling ------------------------------------------------------
 
-ENCODER_INPUT = (32, 32, 3)
-ENCODER_FILTERS = (4, 8)
-
-
-def encoder(impl):
-    return impl.build_block("strided_downsampling", ENCODER_INPUT, filters=ENCODER_FILTERS)
-
-
-def encoder_batch():
-    return seeded_inputs((2,) + ENCODER_INPUT, low=0.0, high=1.0)
-
 
 @expectation(LAB, name="encoder")
-def encoder_expectation(ref):
-    model = encoder(ref)
-    return {"weights": model.get_weights(), "output": model.predict(encoder_batch())}
+def encoder_expectation(ref, draw):
+    return _reference_block(ref, "strided_downsampling", encoder_case(draw))
+
+
+def _pooling_hint(model):
+    pooling = layers_of(model, *POOLING)
+    if not pooling:
+        return ""
+    return (f"your encoder uses {pooling[0].class_name}; the chapter downsamples with strides=2 "
+            "in the first Conv2D of each stage (pooling discards where things are). ")
 
 
 @check(LAB, "strided_downsampling", points=2)
-def check_encoder_structure(student, expected):
-    """halves the resolution per stage with strided Conv2D, no pooling"""
-    model = encoder(student)
-    pooling = layers_of(model, *POOLING)
-    if pooling:
-        raise AssertionError(
-            f"your encoder uses {pooling[0].class_name}; the chapter downsamples with strides=2 "
-            "in the first Conv2D of each stage (pooling discards where things are)."
-        )
-    side = ENCODER_INPUT[0] // 2 ** len(ENCODER_FILTERS)
-    want = (None, side, side, ENCODER_FILTERS[-1])
-    got = model.summary.output_shape
-    if got != want:
-        raise AssertionError(
-            f"with input {ENCODER_INPUT} and filters={ENCODER_FILTERS} the encoder must output {want}, got {got}. "
-            "Each stage is Conv2D(f, 3, strides=2, ...) then Conv2D(f, 3, ...), both padding='same'."
-        )
-    convs = layers_of(model, "Conv2D")
-    if len(convs) != 2 * len(ENCODER_FILTERS):
-        raise AssertionError(f"expected 2 Conv2D layers per filter value ({2 * len(ENCODER_FILTERS)}), found {len(convs)}.")
+def check_encoder_shapes(student, expected):
+    """halves the resolution per stage and ends with filters[-1] channels (drawn sizes and filters)"""
+    case = encoder_case(expected.draw)
+    n, (h, w, _) = len(case.batch), case.input_shape
+    want = (n, h // case.factor, w // case.factor, case.filters[-1])
+
+    def explain(model, got):
+        return (f"{_pooling_hint(model)}with input {case.input_shape} and filters={case.filters} the encoder must "
+                f"output {want} for a batch of {n}, got {got}. Each stage is Conv2D(f, 3, strides=2, ...) then "
+                "Conv2D(f, 3, ...), both padding='same'.")
+
+    _block_shape_check(student, "strided_downsampling", case, want, "the encoder", explain)
 
 
 @check(LAB, "strided_downsampling", points=2)
 def check_encoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference encoder"""
-    model, ref = encoder(student), expected["encoder"]
-    copy_weights(ref["weights"], model, "the encoder's layers differ from Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage")
-    assert_close(model.predict(encoder_batch()), ref["output"], "encoder output")
-    assert_relu_everywhere(model, "encoder")
-
-
-def assert_relu_everywhere(model, part):
-    for layer in layers_of(model, "Conv2D", "Conv2DTranspose"):
-        if layer.activation not in ("relu", "linear"):
-            raise AssertionError(f"every convolution of the {part} uses activation='relu'; {layer.name} uses {layer.activation}.")
+    case = encoder_case(expected.draw)
+    model, ref = student.build_block("strided_downsampling", case.input_shape, filters=case.filters), expected["encoder"]
+    try:
+        copy_weights(ref["weights"], model, "the encoder's layers differ from Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage")
+        assert_close(model.predict(case.batch), ref["output"], "encoder output")
+    except AssertionError:
+        pooling = _pooling_hint(model)
+        if pooling:
+            raise AssertionError(pooling.strip()) from None
+        assert_relu_everywhere(model, "encoder")
+        raise
 
 
 # -- conv_transpose_decoder ----------------------------------------------------
 
-DECODER_INPUT = (4, 4, 8)
-DECODER_FILTERS = (8, 4)
-
-
-def decoder(impl):
-    return impl.build_block("conv_transpose_decoder", DECODER_INPUT, filters=DECODER_FILTERS)
-
-
-def decoder_batch():
-    return seeded_inputs((2,) + DECODER_INPUT, low=0.0, high=1.0)
-
 
 @expectation(LAB, name="decoder")
-def decoder_expectation(ref):
-    model = decoder(ref)
-    return {"weights": model.get_weights(), "output": model.predict(decoder_batch())}
+def decoder_expectation(ref, draw):
+    return _reference_block(ref, "conv_transpose_decoder", decoder_case(draw))
 
 
 @check(LAB, "conv_transpose_decoder", points=2)
-def check_decoder_structure(student, expected):
-    """doubles the resolution per stage with Conv2DTranspose(strides=2)"""
-    model = decoder(student)
-    if layers_of(model, *UPSAMPLING):
-        raise AssertionError("your decoder uses UpSampling2D; the chapter upsamples with Conv2DTranspose(f, 3, strides=2).")
-    if not layers_of(model, "Conv2DTranspose"):
-        raise AssertionError("the decoder must use Conv2DTranspose layers (Conv2D cannot increase the resolution).")
-    want = (None, 16, 16, DECODER_FILTERS[-1])
-    got = model.summary.output_shape
-    if got is not None and tuple(got[1:3]) == DECODER_INPUT[:2]:
-        raise AssertionError(
-            "the decoder output has the input's resolution: missing strides=2 in the decoder. The second "
-            "Conv2DTranspose of each stage must use strides=2 to double the resolution."
-        )
-    if got != want:
-        raise AssertionError(
-            f"with input {DECODER_INPUT} and filters={DECODER_FILTERS} the decoder must output {want}, got {got}."
-        )
+def check_decoder_shapes(student, expected):
+    """doubles the resolution per stage and ends with filters[-1] channels (drawn sizes and filters)"""
+    case = decoder_case(expected.draw)
+    n, (h, w, _) = len(case.batch), case.input_shape
+    want = (n, h * case.factor, w * case.factor, case.filters[-1])
+
+    def explain(model, got):
+        if layers_of(model, *UPSAMPLING):
+            return "your decoder uses UpSampling2D; the chapter upsamples with Conv2DTranspose(f, 3, strides=2)."
+        if tuple(got[1:3]) == (h, w):
+            return ("the decoder output has the input's resolution: missing strides=2 in the decoder. The second "
+                    "Conv2DTranspose of each stage must use strides=2 to double the resolution.")
+        return (f"with input {case.input_shape} and filters={case.filters} the decoder must output {want} for a batch "
+                f"of {n}, got {got}. Each stage is Conv2DTranspose(f, 3, ...) then Conv2DTranspose(f, 3, strides=2, "
+                "...), both padding='same'.")
+
+    _block_shape_check(student, "conv_transpose_decoder", case, want, "the decoder", explain)
 
 
 @check(LAB, "conv_transpose_decoder", points=2)
 def check_decoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference decoder"""
-    model, ref = decoder(student), expected["decoder"]
-    copy_weights(
-        ref["weights"], model,
-        "the decoder's layers differ from Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage",
-    )
-    stride_order = [layer.strides for layer in layers_of(model, "Conv2DTranspose")]
-    if stride_order and tuple(stride_order[0]) == (2, 2):
-        raise AssertionError(
-            "in each decoder stage the stride-1 Conv2DTranspose comes first and the strides=2 one second."
-        )
-    assert_close(model.predict(decoder_batch()), ref["output"], "decoder output")
-    assert_relu_everywhere(model, "decoder")
+    case = decoder_case(expected.draw)
+    model, ref = student.build_block("conv_transpose_decoder", case.input_shape, filters=case.filters), expected["decoder"]
+    try:
+        copy_weights(ref["weights"], model,
+                     "the decoder's layers differ from Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage")
+        assert_close(model.predict(case.batch), ref["output"], "decoder output")
+    except AssertionError:
+        if layers_of(model, *UPSAMPLING):
+            raise AssertionError("your decoder uses UpSampling2D; the chapter upsamples with "
+                                 "Conv2DTranspose(f, 3, strides=2).") from None
+        stride_order = [layer.strides for layer in layers_of(model, "Conv2DTranspose")]
+        if stride_order and tuple(stride_order[0]) == (2, 2):
+            raise AssertionError(
+                "in each decoder stage the stride-1 Conv2DTranspose comes first and the strides=2 one second."
+            ) from None
+        assert_relu_everywhere(model, "decoder")
+        raise
 
 
 # -- build_segmentation_model --------------------------------------------------
 
-SMALL = {"img_size": (32, 32), "num_classes": 3, "filters": (4, 8)}
 DEFAULT_PARAMS = 2_880_643
 
 
@@ -198,53 +283,113 @@ def build(impl, **kwargs):
     return model
 
 
-def model_batch():
-    return seeded_inputs((2, 32, 32, 3))
+@dataclasses.dataclass(frozen=True)
+class ModelCase:
+    """Drawn keyword arguments of build_segmentation_model and two float32 batches of pixels (0..255)."""
+
+    kwargs: dict
+    batch: np.ndarray
+    other: np.ndarray
 
 
-@expectation(LAB, name="small_model")
-def small_model_expectation(ref):
-    model = build(ref, **SMALL)
-    return {"weights": model.get_weights(), "output": model.predict(model_batch())}
+def model_case(draw, stream, square=True):
+    """img_size a multiple of 2**stages (square, or with h != w), 2..5 classes, one or two stages of 2..6 filters."""
+    rng = draw.rng(LAB, stream)
+    stages = integers(rng, 1, 2)
+    sides = distinct(rng, 3, 6, 2)
+    img_size = tuple(2**stages * s for s in ((sides[0], sides[0]) if square else sides))
+    kwargs = {"img_size": img_size, "num_classes": integers(rng, 2, 5), "filters": tuple(integers(rng, 2, 6, size=stages))}
+    shape = (integers(rng, 1, 2),) + img_size + (3,)
+    return ModelCase(kwargs, uniform(rng, shape, 0.0, 255.0), uniform(rng, shape, 0.0, 255.0))
+
+
+def default_batch(draw):
+    """One drawn 200 x 200 image of pixels in 0..255 (the default model's input)."""
+    return uniform(draw.rng(LAB, "default_model", "batch"), (1, 200, 200, 3), 0.0, 255.0)
+
+
+DEFAULT_STREAM = (LAB, "default_model")
+
+
+@expectation(LAB, name="default_model")
+def default_model_expectation(ref, draw):
+    return model_facts(build(ref))
+
+
+@expectation(LAB, name="default_model_probe")
+def default_model_probe_expectation(ref, draw):
+    return model_probe(build(ref), draw, DEFAULT_STREAM, default_batch(draw))
+
+
+def _count_hint(summary):
+    return (f"the default model has {summary.params:,} parameters; the chapter's has {DEFAULT_PARAMS:,}. "
+            "Check img_size=(200, 200), filters=(64, 128, 256) and the final Conv2D(num_classes, 3).")
 
 
 @check(LAB, "build_segmentation_model", points=2)
 def check_default_parameter_count(student, expected):
     """the default model has the chapter's 2,880,643 parameters"""
-    count = build(student).summary.params
-    if count != DEFAULT_PARAMS:
-        raise AssertionError(
-            f"the default model has {count:,} parameters; the chapter's has {DEFAULT_PARAMS:,}. "
-            "Check img_size=(200, 200), filters=(64, 128, 256) and the final Conv2D(num_classes, 3)."
-        )
+    assert_parameter_count(build(student), expected, "default_model", DEFAULT_STREAM,
+                           default_batch(expected.draw), _count_hint)
+
+
+def small_model_case(draw):
+    return model_case(draw, "small_model")
+
+
+@expectation(LAB, name="small_model")
+def small_model_expectation(ref, draw):
+    case = small_model_case(draw)
+    model = build(ref, **case.kwargs)
+    return {"weights": model.get_weights(), "output": model.predict(case.batch)}
+
+
+def _model_output_hint(model, case, got, want):
+    """Why the model's outputs differ (behaviour first: what the probabilities do; then structure)."""
+    (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
+    if got.shape != want.shape:
+        return f"for img_size={(h, w)} and num_classes={classes} the model must output {want.shape}, got {got.shape}."
+    if not np.allclose(got.sum(axis=-1), 1.0, atol=1e-3) or got.min() < -1e-6:
+        final = effective_final_activation(model)
+        return (f"wrong final activation ({final}): each pixel's values must be probabilities that sum to 1. End with "
+                "Conv2D(num_classes, 3, activation='softmax', padding='same').")
+    rescaled = model.predict(case.batch / 255.0)
+    if rescaled.shape == want.shape and np.allclose(rescaled, want, atol=1e-4):
+        return "add Rescaling(1.0 / 255) right after the Input: the model receives pixels in 0..255."
+    if not layers_of(model, "Rescaling"):
+        return "add Rescaling(1.0 / 255) right after the Input: the model receives pixels in 0..255."
+    diff = float(np.abs(got - want).max())
+    return (f"with the chapter's weights your model's outputs differ (max abs difference {diff:.3g}): check "
+            "strided_downsampling and conv_transpose_decoder and the order Rescaling -> encoder -> decoder -> Conv2D.")
 
 
 @check(LAB, "build_segmentation_model", points=3)
 def check_model_outputs(student, expected):
     """rescales, encodes, decodes and ends in a per-pixel softmax (same outputs as the reference)"""
-    model, ref = build(student, **SMALL), expected["small_model"]
-    got_shape = model.summary.output_shape
-    if got_shape != (None, 32, 32, 3):
-        raise AssertionError(f"for img_size=(32, 32) the model must output (None, 32, 32, 3), got {got_shape}.")
-    final = effective_final_activation(model)
-    if final != "softmax":
-        raise AssertionError(
-            f"wrong final activation ({final}): end with Conv2D(num_classes, 3, activation='softmax', padding='same') "
-            "so each pixel gets a probability distribution over the classes."
-        )
-    if not layers_of(model, "Rescaling"):
-        raise AssertionError("add Rescaling(1.0 / 255) right after the Input: the model receives pixels in 0..255.")
+    case = small_model_case(expected.draw)
+    model, ref = build(student, **case.kwargs), expected["small_model"]
     copy_weights(ref["weights"], model,
                  "the model's layers differ from the chapter's (see strided_downsampling and conv_transpose_decoder)")
-    assert_close(model.predict(model_batch()), ref["output"], "model output", atol=1e-5)
+    got, want = output_of(model, case.batch, "the model"), ref["output"]
+    if got.shape != want.shape or not np.allclose(got, want, atol=1e-5, rtol=1e-4):
+        raise AssertionError(_model_output_hint(model, case, got, want))
+
+
+def assert_model_shape(student, case, hint=""):
+    model = build(student, **case.kwargs)
+    (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
+    want = (len(case.batch), h, w, classes)
+    got = output_of(model, case.batch, "the model").shape
+    if got != want:
+        raise AssertionError(f"build_segmentation_model(img_size={(h, w)}, num_classes={classes}, filters="
+                             f"{case.kwargs['filters']}) must map a batch {case.batch.shape} to {want}, got {got}.{hint}")
+    assert_input_matters(model, case.batch, case.other, "the model")
 
 
 @check(LAB, "build_segmentation_model", points=1)
 def check_num_classes(student, expected):
-    """honours num_classes and filters"""
-    got = build(student, img_size=(16, 16), num_classes=5, filters=(2, 4)).summary.output_shape
-    if got != (None, 16, 16, 5):
-        raise AssertionError(f"img_size=(16, 16), num_classes=5 must give outputs (None, 16, 16, 5), got {got}.")
+    """honours img_size, num_classes and filters (output shapes for drawn values)"""
+    assert_model_shape(student, model_case(expected.draw, "num_classes"))
 
 
 # -- mean_iou ------------------------------------------------------------------
@@ -259,9 +404,13 @@ def keras_mean_iou(y_true, y_pred_labels, num_classes):
     return float(metric.result())
 
 
-def labels(seed, shape=(2, 8, 8), num_classes=3):
-    """Seeded int64 labels of ``shape`` in 0..num_classes-1."""
-    return np.random.default_rng(seed).integers(0, num_classes, size=shape)
+def label_pair(rng, num_classes, classes=None):
+    """Drawn int64 label maps (N, H, W): predictions that agree with the truth on a drawn share of pixels."""
+    shape = (integers(rng, 1, 3), integers(rng, 4, 9), integers(rng, 4, 9))
+    classes = np.arange(num_classes) if classes is None else np.asarray(classes)
+    y_true = rng.choice(classes, size=shape)
+    y_pred = np.where(rng.random(shape) < rng.uniform(0.3, 0.8), y_true, rng.choice(classes, size=shape))
+    return y_true.astype("int64"), y_pred.astype("int64")
 
 
 def as_float(value, what="mean_iou"):
@@ -284,28 +433,31 @@ def mean_iou_hint(y_true, y_pred, got):
 def check_labels(student, expected):
     """equals keras.metrics.MeanIoU on integer labels"""
     func = student.function("mean_iou")
-    for seed in range(3):
-        y_true, y_pred = labels(seed), labels(seed + 10)
-        y_pred[:1] = y_true[:1]  # half the batch right
-        want = keras_mean_iou(y_true, y_pred, 3)
-        got = as_float(func(y_true, y_pred, 3))
+    rng = expected.draw.rng(LAB, "mean_iou_labels")
+    for _ in range(3):
+        num_classes = integers(rng, 2, 6)
+        y_true, y_pred = label_pair(rng, num_classes)
+        want = keras_mean_iou(y_true, y_pred, num_classes)
+        got = as_float(func(y_true, y_pred, num_classes))
         if not np.isclose(got, want, atol=1e-6):
-            raise AssertionError(f"mean_iou = {got:.4f}, keras.metrics.MeanIoU gives {want:.4f}: "
-                                 + mean_iou_hint(y_true, y_pred, got))
+            raise AssertionError(f"mean_iou = {got:.4f} for {num_classes} classes, keras.metrics.MeanIoU gives "
+                                 f"{want:.4f}: " + mean_iou_hint(y_true, y_pred, got))
 
 
 @check(LAB, "mean_iou", points=1)
 def check_scores_and_channel_axis(student, expected):
     """accepts per-class scores (argmax) and labels shaped (N, H, W, 1)"""
     func = student.function("mean_iou")
-    y_true = labels(3)
-    scores = np.random.default_rng(4).random((2, 8, 8, 3)).astype("float32")
-    want = keras_mean_iou(y_true, scores.argmax(-1), 3)
-    got = as_float(func(y_true[..., None], scores, 3))
+    rng = expected.draw.rng(LAB, "mean_iou_scores")
+    num_classes = integers(rng, 2, 5)
+    y_true, _ = label_pair(rng, num_classes)
+    scores = rng.random(y_true.shape + (num_classes,)).astype("float32")
+    want = keras_mean_iou(y_true, scores.argmax(-1), num_classes)
+    got = as_float(func(y_true[..., None], scores, num_classes))
     if not np.isclose(got, want, atol=1e-6):
         raise AssertionError(
-            f"with y_true of shape (N, H, W, 1) and scores of shape (N, H, W, 3) expected {want:.4f}, got {got:.4f}; "
-            "take argmax over the last axis of scores and flatten both."
+            f"with y_true of shape (N, H, W, 1) and scores of shape (N, H, W, {num_classes}) expected {want:.4f}, "
+            f"got {got:.4f}; take argmax over the last axis of scores and flatten both."
         )
 
 
@@ -313,12 +465,15 @@ def check_scores_and_channel_axis(student, expected):
 def check_absent_classes(student, expected):
     """classes absent from both masks do not count"""
     func = student.function("mean_iou")
-    y_true = np.array([[[0, 0], [1, 1]]])
-    y_pred = np.array([[[0, 1], [1, 1]]])
-    want = keras_mean_iou(y_true, y_pred, 4)  # classes 2 and 3 never appear
-    got = as_float(func(y_true, y_pred, 4))
+    rng = expected.draw.rng(LAB, "mean_iou_absent")
+    num_classes = integers(rng, 4, 7)
+    present = sorted(distinct(rng, 0, num_classes - 1, integers(rng, 2, num_classes - 2)))
+    y_true, y_pred = label_pair(rng, num_classes, present)
+    want = keras_mean_iou(y_true, y_pred, num_classes)
+    got = as_float(func(y_true, y_pred, num_classes))
     if not np.isclose(got, want, atol=1e-6):
+        absent = [c for c in range(num_classes) if c not in present]
         raise AssertionError(
             f"expected {want:.4f}, got {got:.4f}: average only over classes whose union is non-empty "
-            "(classes that appear in neither mask are skipped, as keras.metrics.MeanIoU does)."
+            f"(here classes {absent} appear in neither mask and are skipped, as keras.metrics.MeanIoU does)."
         )

@@ -142,30 +142,30 @@ BROKEN = {
         [("    elif filters != residual.shape[-1]:", "    else:")],
     ),
     "BatchNormalization after the activation": (
-        "conv_bn_relu", "conv_bn_relu_order", ["after the activation"],
+        "conv_bn_relu", "conv_bn_relu_training", ["after the activation"],
         [(
             '    x = layers.BatchNormalization()(x)\n    return layers.Activation("relu")(x)',
             '    x = layers.Activation("relu")(x)\n    return layers.BatchNormalization()(x)',
         )],
     ),
     "conv with bias before BatchNormalization": (
-        "conv_bn_relu", "conv_bn_relu_order", ["use_bias=False"],
+        "conv_bn_relu", "conv_bn_relu_training", ["use_bias=False"],
         [('kernel_size, padding="same", use_bias=False)(x)', 'kernel_size, padding="same")(x)')],
     ),
     "xception without strided residual": (
-        "xception_block", "xception_structure", ["strided residual is missing"],
+        "xception_block", "xception_outputs", ["strided residual is missing"],
         [(XCEPTION_ADD, XCEPTION_ADD.replace("return layers.add([x, residual])", "return x"))],
     ),
     "xception shortcut with bias": (
-        "xception_block", "xception_structure", ["use_bias=False"],
+        "xception_block", "xception_outputs", ["use_bias=False"],
         [(XCEPTION_SHORTCUT, XCEPTION_SHORTCUT.replace(", use_bias=False", ""))],
     ),
     "xception with regular Conv2D": (
-        "xception_block", "xception_structure", ["SeparableConv2D, not Conv2D"],
+        "xception_block", "xception_outputs", ["SeparableConv2D, not Conv2D"],
         [(XCEPTION_SEPCONV, XCEPTION_SEPCONV.replace("SeparableConv2D", "Conv2D"))],
     ),
     "xception pooling missing": (
-        "xception_block", "xception_structure", ["pooling is missing"],
+        "xception_block", "xception_shapes", ["pooling is missing"],
         [('    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)\n', "")],
     ),
     "xception post-activation order": (

@@ -88,19 +88,19 @@ BROKEN = {
     "max pooling encoder": (
         'x = layers.Conv2D(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.Conv2D(f, 3, activation="relu", padding="same")(x)\n        x = layers.MaxPooling2D(2)(x)',
-        "strided_downsampling.encoder_structure",
+        "strided_downsampling.encoder_outputs",
         ["MaxPooling2D", "strides=2"],
     ),
     "decoder without strides": (
         'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.Conv2DTranspose(f, 3, activation="relu", padding="same")(x)',
-        "conv_transpose_decoder.decoder_structure",
+        "conv_transpose_decoder.decoder_shapes",
         ["missing strides=2 in the decoder"],
     ),
     "decoder with UpSampling2D": (
         'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.UpSampling2D(2)(x)',
-        "conv_transpose_decoder.decoder_structure",
+        "conv_transpose_decoder.decoder_outputs",
         ["UpSampling2D", "Conv2DTranspose"],
     ),
     "sigmoid output": (
