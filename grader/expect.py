@@ -52,19 +52,26 @@ class Expectation:
     name: str
     func: object
     hidden: bool = False
+    #: False for a value that reads nothing of the draw (computed once per reference, on the fixed draw).
+    per_draw: bool = True
 
 
 _REGISTRY = {}
 
 
-def expectation(lab, hidden=False, name=None):
-    """Decorator registering ``func(ref, draw) -> value`` as the expectation ``name`` of ``lab``."""
+def expectation(lab, hidden=False, name=None, per_draw=True):
+    """Decorator registering ``func(ref, draw) -> value`` as the expectation ``name`` of ``lab``.
+
+    ``per_draw=False`` declares a value that does not depend on the draw (the
+    default model's parameter counts): the live reference computes it once
+    and keeps it for every later grading.
+    """
 
     def register(func):
         key = (lab, name or func.__name__)
         if key in _REGISTRY:
             raise ValueError(f"duplicate expectation {key}")
-        _REGISTRY[key] = Expectation(lab, key[1], func, hidden)
+        _REGISTRY[key] = Expectation(lab, key[1], func, hidden, per_draw)
         return func
 
     return register
@@ -110,15 +117,17 @@ class LiveReference:
 
     kind = "live"
 
-    def __init__(self, source="solutions", draw=None, implementations=None):
+    def __init__(self, source="solutions", draw=None, shared=None):
         self.source = source
         self.draw = Draw.secret() if draw is None else draw
-        self._implementations = {} if implementations is None else implementations
+        #: what outlives a draw: the loaded solution modules, the values that read nothing of the draw
+        self._shared = shared if shared is not None else {"implementations": {}, "values": {}}
+        self._implementations = self._shared["implementations"]
         self._values = {}
 
     def with_draw(self, draw):
-        """This reference on another draw: the loaded solution modules are shared, the values are not."""
-        return LiveReference(self.source, draw, self._implementations)
+        """This reference on another draw: the loaded solution modules and draw-free values are shared."""
+        return LiveReference(self.source, draw, self._shared)
 
     def for_grading(self):
         """The reference for one grading: a fresh secret draw (what the judge calls per submission)."""
@@ -135,9 +144,11 @@ class LiveReference:
 
     def get(self, lab, name):
         key = (lab, name)
-        if key not in self._values:
-            self._values[key] = compute(_get_expectation(lab, name), self.implementation(lab), self.draw)
-        return self._values[key]
+        expectation_ = _get_expectation(lab, name)
+        values, draw = (self._values, self.draw) if expectation_.per_draw else (self._shared["values"], Draw.fixed())
+        if key not in values:
+            values[key] = compute(expectation_, self.implementation(lab), draw)
+        return values[key]
 
 
 def recording_path(lab, directory=None):

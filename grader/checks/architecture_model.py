@@ -101,7 +101,7 @@ def default_batch(draw):
     return pixels(draw.rng(*DEFAULT_STREAM, "batch"), (180, 180, 3), 1)
 
 
-@expectation(LAB, name="default_model")
+@expectation(LAB, name="default_model", per_draw=False)
 def default_model_expectation(ref, draw):
     return model_facts(build_xception(ref))
 
@@ -203,10 +203,9 @@ def check_head(student, expected):
     """a sigmoid (1 class) / softmax (n classes) output after Dropout(0.5) (drawn sizes and classes)"""
     config, classes, batch, image = head_case(expected.draw)
     rng = expected.draw.rng(*HEAD_STREAM, "bias")
-    for num_classes in (1, classes):
-        assert_final_activation(build_xception(student, augment=False, num_classes=num_classes, **config), batch,
-                                num_classes, rng)
     model = build_xception(student, augment=False, **config)
+    assert_final_activation(model, batch, 1, rng)
+    assert_final_activation(build_xception(student, augment=False, num_classes=classes, **config), batch, classes, rng)
     weights, index = head_weights(model, 1)
     copies = np.repeat(image, 256, axis=0)
     inference = one_feature_outputs(model, copies, weights, index, training=False)
@@ -215,7 +214,7 @@ def check_head(student, expected):
                              "outputs. Dropout(0.5) is active only in training mode.")
     dropped = float(np.mean(np.isclose(one_feature_outputs(model, copies, weights, index, training=True), 0.5,
                                        atol=1e-7)))
-    if not 0.35 <= dropped <= 0.65:
+    if not 0.3 <= dropped <= 0.7:  # 256 samples: a rate of 0.5 lands outside with probability below 1e-9
         rates = [d.rate for d in layers_of(model, "Dropout")]
         found = f" (your model's Dropout rates: {rates})" if rates else ""
         raise AssertionError(f"the head has one Dropout(0.5) after GlobalAveragePooling2D: in training mode your model "

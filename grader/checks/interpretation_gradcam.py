@@ -222,7 +222,7 @@ def check_grad_cam_all_negative(student, expected):
 # -- overlay_heatmap -------------------------------------------------------------
 
 def overlay_inputs(draw, stream):
-    """(drawn uint8 (H, W, 3) image, float32 (h, w) heatmap in [0, 1] with a 0 and a 1, alpha in 0.2..0.9)."""
+    """(drawn uint8 (H, W, 3) image, float32 (h, w) heatmap in [0, 1] with a 0 and a 1, alpha in 0.65..0.9)."""
     rng = draw.rng(LAB, stream)
     height, width = integers(rng, 16, 32), integers(rng, 16, 32)
     width += width == height
@@ -230,7 +230,7 @@ def overlay_inputs(draw, stream):
     heatmap = image(rng, (integers(rng, 4, 8), integers(rng, 4, 8)))
     flat = heatmap.reshape(-1)
     flat[rng.choice(flat.size, size=2, replace=False)] = (0.0, 1.0)
-    return picture, heatmap, float(np.round(rng.uniform(0.6, 0.9), 2))
+    return picture, heatmap, float(np.round(rng.uniform(0.65, 0.9), 2))
 
 
 @expectation(LAB)
@@ -246,17 +246,36 @@ def overlay_alpha(ref, draw):
             "default": ref.call("overlay_heatmap", picture, heatmap)}
 
 
-def _colormap_overlay(picture, heatmap, name, alpha=0.4, scale=255):
-    """The overlay with another colormap or color scale (for the hints), as the docstring states it."""
+def _colored(picture, heatmap, name="jet", scale=255):
+    """The heatmap in colormap ``name`` times ``scale``, resized bilinearly to the picture, float (H, W, 3)."""
     import matplotlib  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
     colors = matplotlib.colormaps[name](np.arange(256))[:, :3]
-    colored = colors[np.uint8(255 * heatmap)] * scale
-    colored = tf.image.resize(colored, picture.shape[:2], method="bilinear").numpy()
-    total = alpha * colored + picture
+    return tf.image.resize(colors[np.uint8(255 * heatmap)] * scale, picture.shape[:2], method="bilinear").numpy()
+
+
+def _colormap_overlay(picture, heatmap, name, alpha=0.4, scale=255):
+    """The overlay with another colormap or color scale (for the hints), as the docstring states it."""
+    total = alpha * _colored(picture, heatmap, name, scale) + picture
     total -= total.min()
     return (total / total.max() * 255).astype("uint8")
+
+
+def fitted_alpha(got, picture, heatmap):
+    """The alpha an overlay was made with, by least squares: got = s * (alpha * jet + image) + t; None if no fit.
+
+    Robust to how the colored heatmap was resized (bilinear, bicubic): what
+    differs between resizers is small next to the colors themselves.
+    """
+    colored = _colored(picture, heatmap).reshape(-1).astype("float64")
+    design = np.stack([colored, picture.reshape(-1).astype("float64"), np.ones(colored.size)], axis=1)
+    target = got.reshape(-1).astype("float64")
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = float(np.sqrt(np.mean((design @ coef - target) ** 2)))
+    if coef[1] <= 1e-6 or residual > 8.0:  # not jet * alpha + image, rescaled
+        return None
+    return float(coef[0] / coef[1])
 
 
 def _overlay(student, picture, heatmap, **kwargs):
@@ -331,7 +350,12 @@ def check_overlay_alpha_and_rescale(student, expected):
             f"{int(got.min())}..{int(got.max())}."
         )
     ref = expected["overlay_alpha"]
-    if not _overlay_close(got, ref["alpha"]):
-        if _overlay_close(got, ref["default"]):
-            raise AssertionError(f"use the alpha argument: alpha={alpha} gave the overlay of the default 0.4.")
-        raise AssertionError(f"with alpha={alpha} the overlay differs from alpha * jet(heatmap) * 255 + image, rescaled.")
+    if _overlay_close(got, ref["alpha"]):
+        return
+    fitted = fitted_alpha(got, picture, heatmap)
+    # measured: the book's bicubic resize overshoots the colors and fits an alpha 10-15 % larger
+    if fitted is not None and 0.85 * alpha <= fitted <= 1.25 * alpha:
+        return  # the same alpha with another resizer
+    if _overlay_close(got, ref["default"]) or (fitted is not None and abs(fitted - 0.4) <= 0.04):
+        raise AssertionError(f"use the alpha argument: alpha={alpha} gave the overlay of the default 0.4.")
+    raise AssertionError(f"with alpha={alpha} the overlay differs from alpha * jet(heatmap) * 255 + image, rescaled.")

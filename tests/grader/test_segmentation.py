@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cvlab_ch9.generate import generate_labs
@@ -243,3 +244,17 @@ def test_not_implemented_names_the_file_being_graded(tmp_path):
     impl = LocalImplementation(student, display_file=str(tmp_path / "segmentation.py"))
     result = run_check(all_checks(lab=LAB, exercise="mean_iou")[0], impl, Expected(RecordedReference(), LAB))
     assert result.message == f"Not implemented yet: write mean_iou() in {tmp_path / 'segmentation.py'}."
+
+
+def test_the_checks_mean_iou_is_keras_mean_iou():
+    import keras  # noqa: PLC0415
+
+    from cvlab_ch9.grader.checks.segmentation import keras_mean_iou  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+    for num_classes, size in ((2, 30), (4, 50), (6, 12)):
+        y_true = rng.integers(0, num_classes, size)
+        y_pred = np.where(rng.random(size) < 0.5, y_true, rng.integers(0, num_classes - 1, size))
+        metric = keras.metrics.MeanIoU(num_classes=num_classes)
+        metric.update_state(y_true, y_pred)
+        assert keras_mean_iou(y_true, y_pred, num_classes) == pytest.approx(float(metric.result()), abs=1e-6)
