@@ -227,7 +227,7 @@ def check_pattern_from_image(student, expected):
 
 @check(LAB, "generate_filter_pattern", points=1)
 def check_seeded_start(student, expected):
-    """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size"""
+    """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size (and ascends from it)"""
     extractor = conv_extractor(expected.draw)
     rng = expected.draw.rng(LAB, "seeded_start")
     size = (integers(rng, 6, 16), integers(rng, 6, 16))
@@ -256,6 +256,17 @@ def check_seeded_start(student, expected):
         )
     if np.array_equal(first, other):
         raise AssertionError("different seeds must give different start images: use the seed argument.")
+    steps = {"iterations": integers(rng, 1, 3), "img_size": size}
+    seeded = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **steps),
+                            "the pattern")
+    explicit = as_float_array(student_call(student, "generate_filter_pattern", extractor, index,
+                                           image=Tensor(first[np.newaxis]), **steps), "the pattern")
+    if seeded.shape != first.shape or np.allclose(seeded, first, atol=1e-6):
+        raise AssertionError(f"with iterations={steps['iterations']} and no image the pattern must move away from the "
+                             "seeded start image: run the gradient-ascent steps from it.")
+    if explicit.shape != seeded.shape or not np.allclose(seeded, explicit, atol=1e-4, rtol=1e-4):
+        raise AssertionError("starting from the seeded noise must give the same pattern as passing that noise as "
+                             "image=: draw the start, then run the same loop.")
 
 
 # -- deprocess_image -------------------------------------------------------------

@@ -292,13 +292,13 @@ class ModelCase:
     other: np.ndarray
 
 
-def model_case(draw, stream, square=True):
-    """img_size a multiple of 2**stages (square, or with h != w), 2..5 classes, one or two stages of 2..6 filters."""
+def model_case(draw, stream, square=True, classes=(2, 3, 4, 5)):
+    """img_size a multiple of 2**stages (square, or with h != w), a number of ``classes``, one or two stages of 2..6 filters."""
     rng = draw.rng(LAB, stream)
     stages = integers(rng, 1, 2)
     sides = distinct(rng, 3, 6, 2)
     img_size = tuple(2**stages * s for s in ((sides[0], sides[0]) if square else sides))
-    kwargs = {"img_size": img_size, "num_classes": integers(rng, 2, 5), "filters": tuple(integers(rng, 2, 6, size=stages))}
+    kwargs = {"img_size": img_size, "num_classes": int(rng.choice(classes)), "filters": tuple(integers(rng, 2, 6, size=stages))}
     shape = (integers(rng, 1, 2),) + img_size + (3,)
     return ModelCase(kwargs, uniform(rng, shape, 0.0, 255.0), uniform(rng, shape, 0.0, 255.0))
 
@@ -375,6 +375,10 @@ def check_model_outputs(student, expected):
         raise AssertionError(_model_output_hint(model, case, got, want))
 
 
+#: Class counts of the shape checks: never 3, so a model that returns its RGB input has the wrong shape.
+SHAPE_CHECK_CLASSES = (2, 4, 5, 6)
+
+
 def assert_model_shape(student, case, hint=""):
     model = build(student, **case.kwargs)
     (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
@@ -389,7 +393,7 @@ def assert_model_shape(student, case, hint=""):
 @check(LAB, "build_segmentation_model", points=1)
 def check_num_classes(student, expected):
     """honours img_size, num_classes and filters (output shapes for drawn values)"""
-    assert_model_shape(student, model_case(expected.draw, "num_classes"))
+    assert_model_shape(student, model_case(expected.draw, "num_classes", classes=SHAPE_CHECK_CLASSES))
 
 
 # -- mean_iou ------------------------------------------------------------------
