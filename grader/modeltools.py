@@ -75,7 +75,10 @@ def copy_weights_by_layer(source_layers, target, hint):
     Unlike :func:`copy_weights` this tolerates layers created in another
     order (e.g. a shortcut ``Conv2D`` built before the main path): each
     ``target`` layer that has weights takes the first unused source layer
-    of the same class whose weight shapes match.
+    of the same class whose weight shapes match. Where that fails but the
+    model's weights have the reference's shapes in the reference's order
+    (the student's own Layer subclass made of the same layers), they are
+    copied as one list.
 
     Args:
         source_layers: ``[[class name, [arrays]]]`` of the reference (see :func:`layers_with_weights`).
@@ -85,6 +88,18 @@ def copy_weights_by_layer(source_layers, target, hint):
         AssertionError: ``hint`` plus the layer that has no counterpart, or
             the reference layers left unused.
     """
+    flat = [w for _, weights in source_layers for w in weights]
+    try:
+        _copy_layer_by_layer(source_layers, target, hint)
+    except AssertionError:
+        # layers of the student's own classes (a subclassed Layer made of the chapter's layers) hold the same
+        # weights in the same order: take them as one list when the shapes agree
+        if [tuple(np.shape(w)) for w in flat] != summary_of(target).weight_shapes:
+            raise
+        target.set_weights(flat)
+
+
+def _copy_layer_by_layer(source_layers, target, hint):
     candidates = [(name, list(weights)) for name, weights in source_layers]
     assignments = {}
     for layer in (layer for layer in summary_of(target).layers if layer.has_weights):

@@ -41,15 +41,19 @@ def grad_cam_intermediates(ref, model, layer_name, batch, class_indices):
 
 
 def grad_cam_expectation(ref, classifier, class_indices=()):
-    """The reference's top-class heatmap (and one per class in ``class_indices``) with the variants' intermediates."""
+    """The reference's top class and top-class heatmap, and one heatmap per class in ``class_indices``."""
     model, layer, batch = classifier.model, classifier.layer, classifier.batch
-    top = top_class(model, batch)
     return {
-        "top": top,
+        "top": top_class(model, batch),
         "top_map": ref.call("grad_cam", model, batch, layer),
         "maps": {str(c): ref.call("grad_cam", model, batch, layer, class_index=c) for c in class_indices},
-        **grad_cam_intermediates(ref, model, layer, batch, sorted({top, *class_indices})),
     }
+
+
+def grad_cam_hints(ref, classifier, class_indices=()):
+    """The intermediates the mistake variants are built from (read only to explain a wrong heatmap)."""
+    model, layer, batch = classifier.model, classifier.layer, classifier.batch
+    return grad_cam_intermediates(ref, model, layer, batch, sorted({top_class(model, batch), *class_indices}))
 
 
 @expectation(LAB)
@@ -59,8 +63,19 @@ def grad_cam_chain(ref, draw):
 
 
 @expectation(LAB)
+def grad_cam_chain_hints(ref, draw):
+    classifier = chain(draw)
+    return grad_cam_hints(ref, classifier, range(num_classes(classifier.model)))
+
+
+@expectation(LAB)
 def grad_cam_sequential(ref, draw):
     return grad_cam_expectation(ref, called_sequential(draw))
+
+
+@expectation(LAB)
+def grad_cam_sequential_hints(ref, draw):
+    return grad_cam_hints(ref, called_sequential(draw))
 
 
 def _normalized(heatmap):
@@ -128,16 +143,18 @@ def student_grad_cam(student, model, batch, layer_name, **kwargs):
     return heatmap
 
 
-def assert_heatmap(got, want, recorded, class_index, what):
+def assert_heatmap(got, want, hints, class_index, what):
     """AssertionError with a hint unless the (h, w) float heatmaps ``got`` and ``want`` agree (atol 2e-3).
 
     The hint names the usual mistake whose heatmap ``got`` matches, if any,
-    built from ``recorded`` (see :func:`grad_cam_intermediates`) for ``class_index``.
+    built from ``hints()`` (see :func:`grad_cam_intermediates`; asked for only
+    when the heatmaps differ) for ``class_index``.
     """
     if np.allclose(got, want, atol=GRAD_CAM_ATOL):
         return
     if got.min() < -1e-6:
         raise AssertionError(f"{what}: the heatmap has negative values. {GRAD_CAM_HINTS['no_relu']}")
+    recorded = hints()
     variants = _grad_cam_variants(recorded["activation"], recorded["gradients"][str(class_index)])
     for name, variant in variants.items():
         if variant.shape == got.shape and np.allclose(got, variant, atol=GRAD_CAM_ATOL):
@@ -157,7 +174,7 @@ def check_grad_cam_top_class(student, expected):
     model, layer, batch = classifier.model, classifier.layer, classifier.batch
     ref = expected["grad_cam_chain"]
     got = student_grad_cam(student, model, batch, layer)
-    assert_heatmap(got, ref["top_map"], ref, ref["top"], "top-class heatmap")
+    assert_heatmap(got, ref["top_map"], lambda: expected["grad_cam_chain_hints"], ref["top"], "top-class heatmap")
     got3 = student_grad_cam(student, model, batch[0], layer)
     if not np.allclose(got3, ref["top_map"], atol=GRAD_CAM_ATOL):
         raise AssertionError("an (H, W, 3) image without the batch axis must give the same heatmap as (1, H, W, 3).")
@@ -179,7 +196,8 @@ def check_grad_cam_class_index(student, expected):
                 f"class_index={class_index} gave the top class's heatmap: use preds[:, class_index] when "
                 "class_index is given, and the top predicted class only when it is None."
             )
-        assert_heatmap(got, want, ref, class_index, f"heatmap for class_index={class_index}")
+        assert_heatmap(got, want, lambda: expected["grad_cam_chain_hints"], class_index,
+                       f"heatmap for class_index={class_index}")
 
 
 @check(LAB, "grad_cam", points=1)
@@ -188,7 +206,7 @@ def check_grad_cam_sequential(student, expected):
     classifier = called_sequential(expected.draw)
     ref = expected["grad_cam_sequential"]
     got = student_grad_cam(student, classifier.model, classifier.batch, classifier.layer)
-    assert_heatmap(got, ref["top_map"], ref, ref["top"], "Sequential model")
+    assert_heatmap(got, ref["top_map"], lambda: expected["grad_cam_sequential_hints"], ref["top"], "Sequential model")
 
 
 @check(LAB, "grad_cam", points=1)

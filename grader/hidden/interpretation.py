@@ -3,7 +3,12 @@
 import numpy as np
 
 from cvlab_ch9.grader.checks.interpretation_activations import activation, grid
-from cvlab_ch9.grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expectation, student_grad_cam
+from cvlab_ch9.grader.checks.interpretation_gradcam import (
+    assert_heatmap,
+    grad_cam_expectation,
+    grad_cam_hints,
+    student_grad_cam,
+)
 from cvlab_ch9.grader.checks.interpretation_models import LAB, branching
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import integers
@@ -45,6 +50,11 @@ def grad_cam_branching(ref, draw):
     return grad_cam_expectation(ref, branching(draw))
 
 
+@expectation(LAB, hidden=True)
+def grad_cam_branching_hints(ref, draw):
+    return grad_cam_hints(ref, branching(draw))
+
+
 @check(LAB, "grad_cam", points=1, hidden=True)
 def check_grad_cam_branching_head(student, expected):
     """works when the layers after the conv layer branch (not a plain chain)"""
@@ -61,4 +71,4 @@ def check_grad_cam_branching_head(student, expected):
             "keras.Model(model.inputs, [conv_layer.output, model.outputs[0]]) that returns both."
         ) from exc
     ref = expected["grad_cam_branching"]
-    assert_heatmap(got, ref["top_map"], ref, ref["top"], "branching head")
+    assert_heatmap(got, ref["top_map"], lambda: expected["grad_cam_branching_hints"], ref["top"], "branching head")

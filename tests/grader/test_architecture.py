@@ -99,6 +99,21 @@ EQUIVALENT = {
     "1x1 strided shortcut with padding='valid' (same output)": (
         "xception_block", (XCEPTION_SHORTCUT, XCEPTION_SHORTCUT.replace('padding="same", ', "")),
     ),
+    "subclassed Layer (conv -> BN -> relu)": (
+        "conv_bn_relu",
+        (
+            '    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(x)\n'
+            '    x = layers.BatchNormalization()(x)\n    return layers.Activation("relu")(x)',
+            "    return ConvBNReLU(filters, kernel_size)(x)\n\n\n"
+            "class ConvBNReLU(layers.Layer):\n"
+            "    def __init__(self, filters, kernel_size, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            '        self.conv = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)\n'
+            "        self.norm = layers.BatchNormalization()\n\n"
+            "    def call(self, x, training=None):\n"
+            "        return keras.ops.relu(self.norm(self.conv(x), training=training))",
+        ),
+    ),
     "sparse Sequential head": (
         "build_mini_xception",
         (
