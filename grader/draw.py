@@ -18,6 +18,15 @@ Two kinds:
   sees) say nothing about the key or about any other stream; and the next
   grading has a new key. A replayed recording or any fixed table answers
   other questions than the ones asked.
+
+Two kinds of streams: :meth:`Draw.rng` for values (probe images, batches,
+weights, learning rates) and :meth:`Draw.shape_rng` for structure (input
+sizes, filter and class counts, the test models' architectures). A secret
+draw may take its structure from an earlier one (``Draw.secret(structure=...)``):
+a batch worker then keeps the reference's models for those shapes built
+(:class:`cvlab_ch9.grader.expect.LiveReference`) while every submission still gets
+values of its own. Values are what a replayed table would need; shapes alone
+answer nothing.
 """
 
 import hashlib
@@ -38,10 +47,12 @@ class Draw:
         kind: ``"fixed"`` (known to everyone, the recordings) or ``"secret"`` (one grading's).
     """
 
-    def __init__(self, key, kind):
-        if not isinstance(key, bytes) or not 1 <= len(key) <= 64:
-            raise ValueError("a draw's key is 1 to 64 bytes")
+    def __init__(self, key, kind, structure_key=None):
+        for value in (key, structure_key or key):
+            if not isinstance(value, bytes) or not 1 <= len(value) <= 64:
+                raise ValueError("a draw's keys are 1 to 64 bytes")
         self._key = key
+        self._structure_key = structure_key or key
         self.kind = kind
         self._cache = {}
         self._lock = threading.RLock()
@@ -52,24 +63,36 @@ class Draw:
         return cls(f"cvlab-fixed-draw-{int(seed)}".encode(), "fixed")
 
     @classmethod
-    def secret(cls):
-        """A fresh draw from the operating system's randomness, for one grading."""
-        return cls(secrets.token_bytes(KEY_BYTES), "secret")
+    def secret(cls, structure=None):
+        """A fresh draw from the operating system's randomness, for one grading.
+
+        Args:
+            structure: a secret Draw whose structure streams this one shares (its values are its own).
+        """
+        if structure is not None and structure.kind != "secret":
+            raise ValueError("only a secret draw lends its structure to another")
+        structure_key = structure._structure_key if structure is not None else secrets.token_bytes(KEY_BYTES)
+        return cls(secrets.token_bytes(KEY_BYTES), "secret", structure_key)
 
     def __repr__(self):
         return f"<Draw {self.kind}>"  # never the key
 
-    def _digest(self, names):
+    @staticmethod
+    def _digest(key, names):
         text = "\x1f".join(str(name) for name in names).encode()
-        return hashlib.blake2b(text, key=self._key, digest_size=32).digest()
+        return hashlib.blake2b(text, key=key, digest_size=32).digest()
 
     def rng(self, *names):
-        """A fresh numpy Generator for the stream ``names`` (the same numbers each time it is asked for)."""
-        return np.random.default_rng(int.from_bytes(self._digest(names), "little"))
+        """A fresh numpy Generator for the value stream ``names`` (the same numbers each time it is asked for)."""
+        return np.random.default_rng(int.from_bytes(self._digest(self._key, names), "little"))
+
+    def shape_rng(self, *names):
+        """A fresh numpy Generator for the structure stream ``names`` (sizes, counts, architectures)."""
+        return np.random.default_rng(int.from_bytes(self._digest(self._structure_key, ("structure", *names)), "little"))
 
     def seed(self, *names):
-        """An int in [0, 2**31) for the stream ``names`` (for ``keras.utils.set_random_seed``)."""
-        return int.from_bytes(self._digest(names)[:4], "little") & 0x7FFFFFFF
+        """An int in [0, 2**31) for the value stream ``names`` (for ``keras.utils.set_random_seed``)."""
+        return int.from_bytes(self._digest(self._key, names)[:4], "little") & 0x7FFFFFFF
 
     def cached(self, key, factory):
         """``factory()`` made once per draw and ``key`` (models the grader builds for this draw)."""

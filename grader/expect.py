@@ -1,4 +1,4 @@
-"""Expected values: what the reference gives on the checks' fixed inputs.
+"""Expected values: what the reference gives on the inputs of a draw.
 
 Each lab's check module declares its expectations as functions of the
 reference implementation and a :class:`~cvlab_ch9.grader.draw.Draw`, the source of
@@ -31,10 +31,13 @@ the :mod:`cvlab_ch9.grader.harness.wire` format: reference weights to copy in, o
 on the fixed draw's inputs, parameter counts, layer summaries for hints.
 """
 
+import collections
 import dataclasses
+import threading
 from pathlib import Path
 
 from cvlab_ch9.grader.draw import Draw
+from cvlab_ch9.grader.harness.local import LocalImplementation, LocalModel
 from cvlab_ch9.grader.harness.wire import WireError, decode_body, encode
 
 RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
@@ -117,38 +120,99 @@ class LiveReference:
 
     kind = "live"
 
-    def __init__(self, source="solutions", draw=None, shared=None):
+    def __init__(self, source="solutions", draw=None, structure_reuse=1, shared=None):
         self.source = source
         self.draw = Draw.secret() if draw is None else draw
-        #: what outlives a draw: the loaded solution modules, the values that read nothing of the draw
-        self._shared = shared if shared is not None else {"implementations": {}, "values": {}}
+        #: what outlives a draw: the loaded solution modules (with their models built per shape), the values
+        #: that read nothing of the draw, the structure draw being reused, and the lock that computes values
+        self._shared = shared if shared is not None else {
+            "implementations": {}, "values": {}, "structure": None, "uses": 0, "lock": threading.RLock(),
+            "structure_reuse": max(1, int(structure_reuse)),
+        }
         self._implementations = self._shared["implementations"]
         self._values = {}
 
     def with_draw(self, draw):
         """This reference on another draw: the loaded solution modules and draw-free values are shared."""
-        return LiveReference(self.source, draw, self._shared)
+        return LiveReference(self.source, draw, shared=self._shared)
 
     def for_grading(self):
-        """The reference for one grading: a fresh secret draw (what the judge calls per submission)."""
-        return self.with_draw(Draw.secret())
+        """The reference for one grading: a fresh secret draw (what the judge calls per submission).
+
+        Its values (inputs, weights) are always its own. Its structure (shapes,
+        counts) is too, unless this reference was made with ``structure_reuse=N``:
+        then N gradings in a row share one secret structure draw, and the
+        reference's models built for those shapes stay warm (a batch worker).
+        """
+        with self._shared["lock"]:
+            shared = self._shared
+            if shared["structure"] is None or shared["uses"] >= shared["structure_reuse"]:
+                shared["structure"], shared["uses"] = Draw.secret(), 0
+            shared["uses"] += 1
+            structure = shared["structure"]
+        return self.with_draw(Draw.secret(structure=structure))
 
     def implementation(self, lab):
         if lab not in self._implementations:
-            from cvlab_ch9.grader.harness.local import LocalImplementation  # noqa: PLC0415
             from cvlab_ch9.impl import load_lab  # noqa: PLC0415
 
             module = load_lab(lab, self.source)
-            self._implementations[lab] = LocalImplementation(module, display_file=f"solutions/{lab}.py")
+            self._implementations[lab] = ReferenceImplementation(module, display_file=f"solutions/{lab}.py")
         return self._implementations[lab]
 
     def get(self, lab, name):
         key = (lab, name)
         expectation_ = _get_expectation(lab, name)
         values, draw = (self._values, self.draw) if expectation_.per_draw else (self._shared["values"], Draw.fixed())
-        if key not in values:
-            values[key] = compute(expectation_, self.implementation(lab), draw)
+        with self._shared["lock"]:  # the reference's models are shared between gradings: one value at a time
+            if key not in values:
+                values[key] = compute(expectation_, self.implementation(lab), draw)
         return values[key]
+
+
+#: Reference models kept built per lab (the shapes of a few structure draws).
+MAX_KEPT_MODELS = 64
+#: Gradings in a row of a batch worker that share one secret structure draw (shapes, counts; never values).
+WORKER_STRUCTURE_REUSE = 16
+
+
+def _plain_arguments(args, kwargs):
+    plain = (int, float, str, bool, type(None), tuple)
+    return all(isinstance(v, plain) for v in (*args, *kwargs.values()))
+
+
+class ReferenceImplementation(LocalImplementation):
+    """The reference in this process; the models it builds are kept per arguments (the most recent 64).
+
+    Every expectation sets drawn weights into the models it uses, so a model
+    built for an earlier draw of the same shapes serves as well as a new
+    one, without Keras building it again.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._built = collections.OrderedDict()
+
+    def _kept(self, key, build):
+        if key in self._built:
+            self._built.move_to_end(key)
+            return self._built[key]
+        value = build()
+        if isinstance(value, LocalModel):
+            self._built[key] = value
+            while len(self._built) > MAX_KEPT_MODELS:
+                self._built.popitem(last=False)
+        return value
+
+    def _build_block(self, name, input_shape, kwargs):
+        key = ("block", name, tuple(input_shape), repr(sorted(kwargs.items())))
+        return self._kept(key, lambda: super(ReferenceImplementation, self)._build_block(name, input_shape, kwargs))
+
+    def call(self, name, *args, **kwargs):
+        if not name.startswith("build_") or not _plain_arguments(args, kwargs):
+            return super().call(name, *args, **kwargs)
+        key = ("call", name, repr(args), repr(sorted(kwargs.items())))
+        return self._kept(key, lambda: super(ReferenceImplementation, self).call(name, *args, **kwargs))
 
 
 def recording_path(lab, directory=None):

@@ -1,10 +1,13 @@
 """Helpers for checking Keras models built by student code.
 
 Checks compare *behaviour*, not source: the student's model is built (in
-the sandbox) on a small input, the reference weights are copied into it and
-its outputs must equal the reference's within a tolerance. Structure is read
-from the model's :class:`~cvlab_ch9.grader.harness.summary.ModelSummary` only to
-explain a difference with a precise hint.
+the sandbox) on a small drawn input, the reference weights are copied into
+it and its outputs must equal the reference's within a tolerance; or its
+outputs' shapes and their dependence on the input are read. Structure is
+read from the model's :class:`~cvlab_ch9.grader.harness.summary.ModelSummary` (the
+sandbox's own description, never evidence) only to explain a difference
+with a precise hint, and to pair layers for the weight copy (whose outputs
+then decide).
 
 Models here are :class:`~cvlab_ch9.grader.harness.local.ModelHandle` objects; their
 layers are :class:`~cvlab_ch9.grader.harness.summary.LayerInfo` views.
@@ -223,18 +226,17 @@ def effective_final_activation(model):
     return None
 
 
-def randomize_batchnorm(model, rng):
-    """Give every BatchNormalization layer of a ModelHandle drawn gamma/beta/statistics (numpy Generator ``rng``).
+def set_drawn_weights(model, rng):
+    """Give every weight of a ModelHandle drawn values (see :func:`weight_values`), layer by layer.
 
-    Freshly built BN layers are the identity in inference mode (gamma 1,
-    beta 0, mean 0, variance 1), which would hide a misplaced BN. Weights are
-    in Keras' order: gamma, beta, moving mean, moving variance.
+    The reference's models get their weights this way, never from a Keras
+    initializer: the values are the draw's (so a model built once can serve
+    many draws), and BatchNormalization is not the identity, which would
+    hide where it sits.
     """
-    assignments = {}
-    for layer in layers_of(model, "BatchNormalization"):
-        kinds = _BATCHNORM_KINDS if len(layer.weight_shapes) == 4 else ["bias"] * len(layer.weight_shapes)
-        assignments[layer.index] = [weight_values(kind, shape, rng) for kind, shape in zip(kinds, layer.weight_shapes)]
-    model.set_layer_weights(assignments)
+    layers = [layer for layer in summary_of(model).layers if layer.has_weights]
+    drawn = drawn_layer_weights([[layer.class_name, layer.weight_shapes] for layer in layers], rng)
+    model.set_layer_weights({layer.index: weights for layer, (_, weights) in zip(layers, drawn)})
 
 
 def count_params_by_class(model):

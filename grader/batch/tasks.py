@@ -137,13 +137,14 @@ def warm_judge(labs=()):
     (``grade_code`` asks the reference ``for_grading()``); computing one
     draw's values here loads the solution modules and warms Keras up.
     """
-    from cvlab_ch9.grader.expect import LiveReference, expectations_of  # noqa: PLC0415
+    from cvlab_ch9.grader.expect import WORKER_STRUCTURE_REUSE, LiveReference, expectations_of  # noqa: PLC0415
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
 
     start = time.perf_counter()
     if not _JUDGE:
         import_tensorflow()
-        _JUDGE.append(WarmJudge(FrozenReference(LiveReference()), set(), 0.0))
+        # shapes shared by a few submissions in a row keep the reference's models built; values never shared
+        _JUDGE.append(WarmJudge(FrozenReference(LiveReference(structure_reuse=WORKER_STRUCTURE_REUSE)), set(), 0.0))
     judge = _JUDGE[0]
     for lab in set(labs) - judge.labs:
         for item in expectations_of(lab, include_hidden=True):

@@ -29,7 +29,7 @@ from cvlab_ch9.grader.modeltools import (
     layers_of,
     layers_with_weights,
     output_of,
-    randomize_batchnorm,
+    set_drawn_weights,
     type_name,
 )
 
@@ -75,21 +75,22 @@ def odd_input(rng, channels=(2, 5)):
     return (2 * integers(rng, 2, 4) + 1, 2 * integers(rng, 2, 4) + 1, integers(rng, *channels))
 
 
-def drawn_case(rng, input_shape, batch_size, **kwargs):
+def drawn_case(values, input_shape, batch_size, **kwargs):
+    """A Case of ``kwargs`` with two batches of ``batch_size`` inputs drawn from the value stream ``values``."""
     shape = (batch_size,) + tuple(input_shape)
-    return Case(kwargs, uniform(rng, shape, -1.0, 1.0), uniform(rng, shape, -1.0, 1.0))
+    return Case(kwargs, uniform(values, shape, -1.0, 1.0), uniform(values, shape, -1.0, 1.0))
 
 
 def reference_block(ref, name, input_shape, case, rng, training_too=False):
     """What a check needs of the reference's block: its weights per layer and its outputs on ``case.batch``.
 
-    BatchNormalization layers get drawn non-trivial statistics first (see
-    :func:`randomize_batchnorm`). Returns ``{"layers": layers_with_weights,
-    "output": inference-mode output, "training_output": training-mode output
-    (only if ``training_too``)}``.
+    Every weight is drawn from ``rng`` (BatchNormalization with non-trivial
+    statistics, see :func:`set_drawn_weights`). Returns ``{"layers":
+    layers_with_weights, "output": inference-mode output, "training_output":
+    training-mode output (only if ``training_too``)}``.
     """
     model = ref.build_block(name, input_shape, **case.kwargs)
-    randomize_batchnorm(model, rng)
+    set_drawn_weights(model, rng)
     out = {"layers": layers_with_weights(model), "output": model.predict(case.batch)}
     if training_too:
         out["training_output"] = model.predict(case.batch, training=True)
@@ -119,23 +120,23 @@ class ResidualCases:
 
 
 def residual_cases(draw):
-    rng = draw.rng(LAB, "residual")
-    shape = odd_input(rng)
+    shapes, values = draw.shape_rng(LAB, "residual"), draw.rng(LAB, "residual")
+    shape = odd_input(shapes)
     channels = shape[-1]
-    other = integers(rng, 2, 6)
+    other = integers(shapes, 2, 6)
     other += other == channels
-    batch_size = integers(rng, 2, 3)
+    batch_size = integers(shapes, 2, 3)
     return ResidualCases(shape, (
-        drawn_case(rng, shape, batch_size, filters=channels, pooling=False),
-        drawn_case(rng, shape, batch_size, filters=other, pooling=False),
-        drawn_case(rng, shape, batch_size, filters=integers(rng, 2, 6), pooling=True),
+        drawn_case(values, shape, batch_size, filters=channels, pooling=False),
+        drawn_case(values, shape, batch_size, filters=other, pooling=False),
+        drawn_case(values, shape, batch_size, filters=integers(shapes, 2, 6), pooling=True),
     ))
 
 
 @expectation(LAB, name="residual_blocks")
 def residual_blocks_expectation(ref, draw):
     cases = residual_cases(draw)
-    rng = draw.rng(LAB, "residual", "batchnorm")
+    rng = draw.rng(LAB, "residual", "weights")
     return [reference_block(ref, "residual_block", cases.input_shape, case, rng) for case in cases.cases]
 
 
@@ -238,13 +239,13 @@ class ConvBnReluCases:
 
 
 def conv_bn_relu_cases(draw):
-    rng = draw.rng(LAB, "conv_bn_relu")
-    shape = (integers(rng, 4, 8), integers(rng, 4, 8), integers(rng, 1, 4))
-    filters = integers(rng, 2, 6)
-    batch_size = integers(rng, 3, 5)
+    shapes, values = draw.shape_rng(LAB, "conv_bn_relu"), draw.rng(LAB, "conv_bn_relu")
+    shape = (integers(shapes, 4, 8), integers(shapes, 4, 8), integers(shapes, 1, 4))
+    filters = integers(shapes, 2, 6)
+    batch_size = integers(shapes, 3, 5)
     return ConvBnReluCases(shape, (
-        drawn_case(rng, shape, batch_size, filters=filters),
-        drawn_case(rng, shape, batch_size, filters=integers(rng, 2, 6), kernel_size=int(rng.choice([1, 5]))),
+        drawn_case(values, shape, batch_size, filters=filters),
+        drawn_case(values, shape, batch_size, filters=integers(shapes, 2, 6), kernel_size=int(shapes.choice([1, 5]))),
     ))
 
 
@@ -256,7 +257,7 @@ def _conv_bn_relu(impl, input_shape, case):
 @expectation(LAB, name="conv_bn_relu_blocks")
 def conv_bn_relu_expectation(ref, draw):
     cases = conv_bn_relu_cases(draw)
-    rng = draw.rng(LAB, "conv_bn_relu", "batchnorm")
+    rng = draw.rng(LAB, "conv_bn_relu", "weights")
     return [reference_block(ref, "conv_bn_relu", cases.input_shape, case, rng, training_too=True) for case in cases.cases]
 
 
@@ -376,9 +377,10 @@ def check_separable_params(student, expected):
 
 
 def xception_case(draw):
-    rng = draw.rng(LAB, "xception_block")
-    shape = odd_input(rng, channels=(2, 6))
-    return shape, drawn_case(rng, shape, integers(rng, 2, 4), filters=integers(rng, 2, 7))
+    shapes = draw.shape_rng(LAB, "xception_block")
+    shape = odd_input(shapes, channels=(2, 6))
+    return shape, drawn_case(draw.rng(LAB, "xception_block"), shape, integers(shapes, 2, 4),
+                             filters=integers(shapes, 2, 7))
 
 
 def _explain_xception_error(message, input_shape, source=""):
@@ -410,7 +412,7 @@ def _xception(impl, input_shape, case):
 @expectation(LAB, name="xception_block")
 def xception_block_expectation(ref, draw):
     shape, case = xception_case(draw)
-    return reference_block(ref, "xception_block", shape, case, draw.rng(LAB, "xception_block", "batchnorm"),
+    return reference_block(ref, "xception_block", shape, case, draw.rng(LAB, "xception_block", "weights"),
                            training_too=True)
 
 

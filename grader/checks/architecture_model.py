@@ -38,7 +38,7 @@ from cvlab_ch9.grader.modeltools import (
     layers_of,
     layers_with_weights,
     output_of,
-    randomize_batchnorm,
+    set_drawn_weights,
     type_name,
 )
 from cvlab_ch9.grader.rebuild import verified_model
@@ -82,11 +82,11 @@ def param_count_hint(summary, ref_counts, kwargs_text="the default model"):
     return lead + by_class_hint(summary, ref_counts["by_class"], _CLASS_HINTS)
 
 
-def small_config(rng, square=True):
-    """Drawn keyword arguments: a small input (sides 12..20), one or two blocks of 2..8 filters."""
-    sides = distinct(rng, 12, 20, 2)
+def small_config(shapes, square=True):
+    """Drawn keyword arguments: a small input (sides 12..20), one or two blocks of 2..8 filters (structure stream)."""
+    sides = distinct(shapes, 12, 20, 2)
     shape = (sides[0], sides[0] if square else sides[1], 3)
-    return {"input_shape": shape, "block_filters": tuple(integers(rng, 2, 8, size=integers(rng, 1, 2)))}
+    return {"input_shape": shape, "block_filters": tuple(integers(shapes, 2, 8, size=integers(shapes, 1, 2)))}
 
 
 def pixels(rng, shape, count):
@@ -193,9 +193,10 @@ HEAD_STREAM = (LAB, "head")
 
 
 def head_case(draw):
-    rng = draw.rng(*HEAD_STREAM)
-    config = small_config(rng)
-    return config, integers(rng, 2, 5), pixels(rng, config["input_shape"], 2), pixels(rng, config["input_shape"], 1)
+    shapes, values = draw.shape_rng(*HEAD_STREAM), draw.rng(*HEAD_STREAM)
+    config = small_config(shapes)
+    return (config, integers(shapes, 2, 5), pixels(values, config["input_shape"], 2),
+            pixels(values, config["input_shape"], 1))
 
 
 @check(LAB, "build_mini_xception", points=1)
@@ -257,9 +258,9 @@ def _assert_factors(summary):
 
 
 def augmentation_case(draw):
-    rng = draw.rng(LAB, "augmentation")
-    config = small_config(rng)
-    return config, pixels(rng, config["input_shape"], 2), pixels(rng, config["input_shape"], 1)
+    values = draw.rng(LAB, "augmentation")
+    config = small_config(draw.shape_rng(LAB, "augmentation"))
+    return config, pixels(values, config["input_shape"], 2), pixels(values, config["input_shape"], 1)
 
 
 @check(LAB, "build_mini_xception", points=1)
@@ -298,29 +299,29 @@ def check_augmentation(student, expected):
 
 
 def reference_model(ref, batch, rng, **kwargs):
-    """``{"layers", "output", "params", "by_class"}`` of the reference's ``build_mini_xception(**kwargs)``.
+    """``{"layers", "output", "params", "by_class", "layer_shapes"}`` of the reference's ``build_mini_xception(**kwargs)``.
 
-    Its BatchNormalization layers get drawn statistics before the weights and
-    the inference-mode output on ``batch`` are taken.
+    Every weight is drawn from ``rng`` (see :func:`set_drawn_weights`) before
+    the weights and the inference-mode output on ``batch`` are taken.
     """
     model = build_xception(ref, **kwargs)
-    randomize_batchnorm(model, rng)
+    set_drawn_weights(model, rng)
     return {"layers": layers_with_weights(model), "output": model.predict(batch), **model_facts(model)}
 
 
 def small_model_cases(draw):
     """Two drawn configurations (augment True, then False) with their batches."""
-    rng = draw.rng(LAB, "small_models")
+    shapes, values = draw.shape_rng(LAB, "small_models"), draw.rng(LAB, "small_models")
     cases = []
     for augment in (True, False):
-        config = small_config(rng)
-        cases.append(({**config, "augment": augment}, pixels(rng, config["input_shape"], 2)))
+        config = small_config(shapes)
+        cases.append(({**config, "augment": augment}, pixels(values, config["input_shape"], 2)))
     return cases
 
 
 @expectation(LAB, name="small_models")
 def small_models_expectation(ref, draw):
-    rng = draw.rng(LAB, "small_models", "batchnorm")
+    rng = draw.rng(LAB, "small_models", "weights")
     return [reference_model(ref, batch, rng, **kwargs) for kwargs, batch in small_model_cases(draw)]
 
 

@@ -140,7 +140,7 @@ def _accepted(draw, name, build, layer, classes_of):
     def make():
         import keras  # noqa: PLC0415
 
-        model = build(draw.rng(LAB, name, "architecture"))
+        model = build(draw.shape_rng(LAB, name))
         shape = tuple(int(d) for d in model.inputs[0].shape[1:])
         probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
         for attempt in range(MAX_ATTEMPTS):
@@ -225,12 +225,12 @@ def negative_sigmoid(draw):
         import keras  # noqa: PLC0415
         from keras import layers  # noqa: PLC0415
 
-        rng = draw.rng(LAB, "negative_sigmoid")
-        side = integers(rng, 10, 14)
+        shapes, rng = draw.shape_rng(LAB, "negative_sigmoid"), draw.rng(LAB, "negative_sigmoid")
+        side = integers(shapes, 10, 14)
         model = keras.Sequential(
             [
-                keras.Input(shape=(side, side + integers(rng, 1, 3), 3)),
-                layers.Conv2D(integers(rng, 3, 6), 3, activation="relu", name="conv"),
+                keras.Input(shape=(side, side + integers(shapes, 1, 3), 3)),
+                layers.Conv2D(integers(shapes, 3, 6), 3, activation="relu", name="conv"),
                 layers.GlobalAveragePooling2D(name="gap"),
                 layers.Dense(1, activation="sigmoid", name="score"),
             ],
@@ -252,11 +252,11 @@ def conv_extractor(draw):
         import keras  # noqa: PLC0415
         from keras import layers  # noqa: PLC0415
 
-        rng = draw.rng(LAB, "extractor")
+        shapes = draw.shape_rng(LAB, "extractor")
         inputs = keras.Input(shape=(None, None, 3))
-        x = layers.Conv2D(integers(rng, 4, 8), 3, padding="same", activation="tanh", name="ex_conv1")(inputs)
-        outputs = layers.Conv2D(integers(rng, 3, 6), 3, padding="same", name="ex_conv2")(x)
-        return seed_weights(keras.Model(inputs, outputs, name="extractor"), rng)
+        x = layers.Conv2D(integers(shapes, 4, 8), 3, padding="same", activation="tanh", name="ex_conv1")(inputs)
+        outputs = layers.Conv2D(integers(shapes, 3, 6), 3, padding="same", name="ex_conv2")(x)
+        return seed_weights(keras.Model(inputs, outputs, name="extractor"), draw.rng(LAB, "extractor"))
 
     return draw.cached((LAB, "extractor"), make)
 

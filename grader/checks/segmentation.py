@@ -27,6 +27,7 @@ from cvlab_ch9.grader.modeltools import (
     is_model,
     layers_of,
     output_of,
+    set_drawn_weights,
     type_name,
 )
 
@@ -137,13 +138,13 @@ class BlockCase:
 
 def block_case(draw, stream, divisible):
     """Two or three stages of 2..8 filters; sides drawn (h != w likely), multiples of 2**stages if ``divisible``."""
-    rng = draw.rng(LAB, stream)
-    stages = integers(rng, 2, 3)
+    shapes, values = draw.shape_rng(LAB, stream), draw.rng(LAB, stream)
+    stages = integers(shapes, 2, 3)
     unit = 2**stages if divisible else 1
-    shape = (unit * integers(rng, 2, 5), unit * integers(rng, 2, 5), integers(rng, 1, 4))
-    filters = tuple(integers(rng, 2, 8, size=stages))
-    batch_size = integers(rng, 1, 3)
-    return BlockCase(shape, filters, uniform(rng, (batch_size,) + shape), uniform(rng, (batch_size,) + shape))
+    shape = (unit * integers(shapes, 2, 5), unit * integers(shapes, 2, 5), integers(shapes, 1, 4))
+    filters = tuple(integers(shapes, 2, 8, size=stages))
+    batch = (integers(shapes, 1, 3),) + shape
+    return BlockCase(shape, filters, uniform(values, batch), uniform(values, batch))
 
 
 def encoder_case(draw):
@@ -154,8 +155,9 @@ def decoder_case(draw):
     return block_case(draw, "decoder", divisible=False)
 
 
-def _reference_block(ref, name, case):
+def _reference_block(ref, name, case, rng):
     model = ref.build_block(name, case.input_shape, filters=case.filters)
+    set_drawn_weights(model, rng)
     return {"weights": model.get_weights(), "output": model.predict(case.batch)}
 
 
@@ -179,7 +181,7 @@ def _block_shape_check(student, name, case, want, what, explain):
 
 @expectation(LAB, name="encoder")
 def encoder_expectation(ref, draw):
-    return _reference_block(ref, "strided_downsampling", encoder_case(draw))
+    return _reference_block(ref, "strided_downsampling", encoder_case(draw), draw.rng(LAB, "encoder", "weights"))
 
 
 def _pooling_hint(model):
@@ -226,7 +228,7 @@ def check_encoder_outputs(student, expected):
 
 @expectation(LAB, name="decoder")
 def decoder_expectation(ref, draw):
-    return _reference_block(ref, "conv_transpose_decoder", decoder_case(draw))
+    return _reference_block(ref, "conv_transpose_decoder", decoder_case(draw), draw.rng(LAB, "decoder", "weights"))
 
 
 @check(LAB, "conv_transpose_decoder", points=2)
@@ -294,13 +296,14 @@ class ModelCase:
 
 def model_case(draw, stream, square=True, classes=(2, 3, 4, 5)):
     """img_size a multiple of 2**stages (square, or with h != w), a number of ``classes``, one or two stages of 2..6 filters."""
-    rng = draw.rng(LAB, stream)
-    stages = integers(rng, 1, 2)
-    sides = distinct(rng, 3, 6, 2)
+    shapes, values = draw.shape_rng(LAB, stream), draw.rng(LAB, stream)
+    stages = integers(shapes, 1, 2)
+    sides = distinct(shapes, 3, 6, 2)
     img_size = tuple(2**stages * s for s in ((sides[0], sides[0]) if square else sides))
-    kwargs = {"img_size": img_size, "num_classes": int(rng.choice(classes)), "filters": tuple(integers(rng, 2, 6, size=stages))}
-    shape = (integers(rng, 1, 2),) + img_size + (3,)
-    return ModelCase(kwargs, uniform(rng, shape, 0.0, 255.0), uniform(rng, shape, 0.0, 255.0))
+    kwargs = {"img_size": img_size, "num_classes": int(shapes.choice(classes)),
+              "filters": tuple(integers(shapes, 2, 6, size=stages))}
+    shape = (integers(shapes, 1, 2),) + img_size + (3,)
+    return ModelCase(kwargs, uniform(values, shape, 0.0, 255.0), uniform(values, shape, 0.0, 255.0))
 
 
 def default_batch(draw):
@@ -341,6 +344,7 @@ def small_model_case(draw):
 def small_model_expectation(ref, draw):
     case = small_model_case(draw)
     model = build(ref, **case.kwargs)
+    set_drawn_weights(model, draw.rng(LAB, "small_model", "weights"))
     return {"weights": model.get_weights(), "output": model.predict(case.batch)}
 
 

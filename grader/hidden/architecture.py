@@ -41,17 +41,17 @@ def check_separable_params_match_keras(student, expected):
 
 def other_configuration(draw):
     """A drawn non-square input, 2..5 classes, two or three blocks, no augmentation; and a batch."""
-    rng = draw.rng(LAB, "other_configuration")
-    config = small_config(rng, square=False)
-    config["block_filters"] = tuple(integers(rng, 2, 8, size=integers(rng, 2, 3)))
-    kwargs = {**config, "num_classes": integers(rng, 2, 5), "augment": False}
-    return kwargs, pixels(rng, config["input_shape"], 2)
+    shapes = draw.shape_rng(LAB, "other_configuration")
+    config = small_config(shapes, square=False)
+    config["block_filters"] = tuple(integers(shapes, 2, 8, size=integers(shapes, 2, 3)))
+    kwargs = {**config, "num_classes": integers(shapes, 2, 5), "augment": False}
+    return kwargs, pixels(draw.rng(LAB, "other_configuration"), config["input_shape"], 2)
 
 
 @expectation(LAB, hidden=True, name="other_configuration")
 def other_configuration_expectation(ref, draw):
     kwargs, batch = other_configuration(draw)
-    return reference_model(ref, batch, draw.rng(LAB, "other_configuration", "batchnorm"), **kwargs)
+    return reference_model(ref, batch, draw.rng(LAB, "other_configuration", "weights"), **kwargs)
 
 
 @check(LAB, "build_mini_xception", points=1, hidden=True)
