@@ -21,6 +21,7 @@ only when a check needs it).
 
 import numpy as np
 
+from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modeltools import (
     copy_weights_by_layer,
     count_params_by_class,
@@ -50,6 +51,22 @@ def model_probe(model, draw, stream, batch):
     """``{"shape", "values"}``: the reference ModelHandle's output shape, and its values at drawn positions."""
     output, values = _probe(model, layer_shapes(layers_with_weights(model)), stream, draw, batch, "the reference")
     return {"shape": tuple(output.shape), "values": values}
+
+
+def default_model_expectations(lab, build, batch):
+    """Register ``<lab>.default_model`` (:func:`model_facts`, once) and ``default_model_probe`` (per draw).
+
+    Args:
+        build: ``build(impl)`` -> the implementation's default model (a ModelHandle).
+        batch: ``batch(draw)`` -> the drawn inputs of the default model.
+
+    Returns:
+        The names of the draw streams (for :func:`assert_parameter_count`).
+    """
+    stream = (lab, "default_model")
+    expectation(lab, name="default_model", per_draw=False)(lambda ref, draw: model_facts(build(ref)))
+    expectation(lab, name="default_model_probe")(lambda ref, draw: model_probe(build(ref), draw, stream, batch(draw)))
+    return stream
 
 
 def assert_parameter_count(model, expected, name, stream, batch, count_hint):

@@ -28,7 +28,7 @@ from cvlab_ch9.grader.checks.architecture_blocks import LAB
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
-from cvlab_ch9.grader.modelfacts import assert_parameter_count, by_class_hint, model_facts, model_probe
+from cvlab_ch9.grader.modelfacts import assert_parameter_count, by_class_hint, default_model_expectations, model_facts
 from cvlab_ch9.grader.modeltools import (
     assert_close,
     copy_weights_by_layer,
@@ -45,7 +45,6 @@ from cvlab_ch9.grader.rebuild import verified_model
 
 RANDOM_AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom")
 DEFAULT_PARAMS = 721_857
-DEFAULT_STREAM = (LAB, "default_model")
 
 # typical mistakes and the parameter difference they cause with the defaults
 _KNOWN_DIFFERENCES = {
@@ -98,17 +97,10 @@ def pixels(rng, shape, count):
 
 
 def default_batch(draw):
-    return pixels(draw.rng(*DEFAULT_STREAM, "batch"), (180, 180, 3), 1)
+    return pixels(draw.rng(LAB, "default_model", "batch"), (180, 180, 3), 1)
 
 
-@expectation(LAB, name="default_model", per_draw=False)
-def default_model_expectation(ref, draw):
-    return model_facts(build_xception(ref))
-
-
-@expectation(LAB, name="default_model_probe")
-def default_model_probe_expectation(ref, draw):
-    return model_probe(build_xception(ref), draw, DEFAULT_STREAM, default_batch(draw))
+DEFAULT_STREAM = default_model_expectations(LAB, build_xception, default_batch)
 
 
 @check(LAB, "build_mini_xception", points=2)

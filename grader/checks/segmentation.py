@@ -18,7 +18,7 @@ import numpy as np
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
-from cvlab_ch9.grader.modelfacts import assert_parameter_count, model_facts, model_probe
+from cvlab_ch9.grader.modelfacts import assert_parameter_count, default_model_expectations
 from cvlab_ch9.grader.modeltools import (
     assert_close,
     assert_input_matters,
@@ -176,6 +176,23 @@ def _block_shape_check(student, name, case, want, what, explain):
     assert_input_matters(model, case.batch, case.other, what)
 
 
+def _block_outputs_check(student, expected, name, case, part, layers_text, explain):
+    """With the reference's weights copied in, the block's outputs on the drawn batch are the reference's.
+
+    ``explain(model)`` words a failure from the block's layers ('' when they say nothing).
+    """
+    model, ref = student.build_block(name, case.input_shape, filters=case.filters), expected[part]
+    try:
+        copy_weights(ref["weights"], model, f"the {part}'s layers differ from {layers_text}")
+        assert_close(model.predict(case.batch), ref["output"], f"{part} output")
+    except AssertionError:
+        hint = explain(model)
+        if hint:
+            raise AssertionError(hint) from None
+        assert_relu_everywhere(model, part)
+        raise
+
+
 # -- strided_downsampling ------------------------------------------------------
 
 
@@ -210,17 +227,8 @@ def check_encoder_shapes(student, expected):
 @check(LAB, "strided_downsampling", points=2)
 def check_encoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference encoder"""
-    case = encoder_case(expected.draw)
-    model, ref = student.build_block("strided_downsampling", case.input_shape, filters=case.filters), expected["encoder"]
-    try:
-        copy_weights(ref["weights"], model, "the encoder's layers differ from Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage")
-        assert_close(model.predict(case.batch), ref["output"], "encoder output")
-    except AssertionError:
-        pooling = _pooling_hint(model)
-        if pooling:
-            raise AssertionError(pooling.strip()) from None
-        assert_relu_everywhere(model, "encoder")
-        raise
+    _block_outputs_check(student, expected, "strided_downsampling", encoder_case(expected.draw), "encoder",
+                         "Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage", lambda model: _pooling_hint(model).strip())
 
 
 # -- conv_transpose_decoder ----------------------------------------------------
@@ -240,7 +248,7 @@ def check_decoder_shapes(student, expected):
 
     def explain(model, got):
         if layers_of(model, *UPSAMPLING):
-            return "your decoder uses UpSampling2D; the chapter upsamples with Conv2DTranspose(f, 3, strides=2)."
+            return _decoder_layers_hint(model)
         if tuple(got[1:3]) == (h, w):
             return ("the decoder output has the input's resolution: missing strides=2 in the decoder. The second "
                     "Conv2DTranspose of each stage must use strides=2 to double the resolution.")
@@ -251,26 +259,20 @@ def check_decoder_shapes(student, expected):
     _block_shape_check(student, "conv_transpose_decoder", case, want, "the decoder", explain)
 
 
+def _decoder_layers_hint(model):
+    if layers_of(model, *UPSAMPLING):
+        return "your decoder uses UpSampling2D; the chapter upsamples with Conv2DTranspose(f, 3, strides=2)."
+    stride_order = [layer.strides for layer in layers_of(model, "Conv2DTranspose")]
+    if stride_order and tuple(stride_order[0]) == (2, 2):
+        return "in each decoder stage the stride-1 Conv2DTranspose comes first and the strides=2 one second."
+    return ""
+
+
 @check(LAB, "conv_transpose_decoder", points=2)
 def check_decoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference decoder"""
-    case = decoder_case(expected.draw)
-    model, ref = student.build_block("conv_transpose_decoder", case.input_shape, filters=case.filters), expected["decoder"]
-    try:
-        copy_weights(ref["weights"], model,
-                     "the decoder's layers differ from Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage")
-        assert_close(model.predict(case.batch), ref["output"], "decoder output")
-    except AssertionError:
-        if layers_of(model, *UPSAMPLING):
-            raise AssertionError("your decoder uses UpSampling2D; the chapter upsamples with "
-                                 "Conv2DTranspose(f, 3, strides=2).") from None
-        stride_order = [layer.strides for layer in layers_of(model, "Conv2DTranspose")]
-        if stride_order and tuple(stride_order[0]) == (2, 2):
-            raise AssertionError(
-                "in each decoder stage the stride-1 Conv2DTranspose comes first and the strides=2 one second."
-            ) from None
-        assert_relu_everywhere(model, "decoder")
-        raise
+    _block_outputs_check(student, expected, "conv_transpose_decoder", decoder_case(expected.draw), "decoder",
+                         "Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage", _decoder_layers_hint)
 
 
 # -- build_segmentation_model --------------------------------------------------
@@ -311,17 +313,7 @@ def default_batch(draw):
     return uniform(draw.rng(LAB, "default_model", "batch"), (1, 200, 200, 3), 0.0, 255.0)
 
 
-DEFAULT_STREAM = (LAB, "default_model")
-
-
-@expectation(LAB, name="default_model", per_draw=False)
-def default_model_expectation(ref, draw):
-    return model_facts(build(ref))
-
-
-@expectation(LAB, name="default_model_probe")
-def default_model_probe_expectation(ref, draw):
-    return model_probe(build(ref), draw, DEFAULT_STREAM, default_batch(draw))
+DEFAULT_STREAM = default_model_expectations(LAB, build, default_batch)
 
 
 def _count_hint(summary):
