@@ -1,6 +1,5 @@
 """Hidden checks for Lab 2 — architecture patterns."""
 
-from cvlab_ch9.grader.checks.architecture_blocks import LAB, params_hint, separable_cases, student_params
 from cvlab_ch9.grader.checks.architecture_model import (
     assert_model_outputs,
     build_xception,
@@ -9,6 +8,7 @@ from cvlab_ch9.grader.checks.architecture_model import (
     reference_model,
     small_config,
 )
+from cvlab_ch9.grader.checks.architecture_separable import LAB, params_hint, separable_cases, student_params
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import integers
 from cvlab_ch9.grader.expect import expectation

@@ -1,6 +1,6 @@
 """Hidden checks for Lab 1 — segmentation."""
 
-from cvlab_ch9.grader.checks.segmentation import LAB, SHAPE_CHECK_CLASSES, assert_model_shape, model_case
+from cvlab_ch9.grader.checks.segmentation_models import LAB, SHAPE_CHECK_CLASSES, assert_model_shape, model_case
 from cvlab_ch9.grader.core import check
 
 

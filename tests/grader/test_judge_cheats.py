@@ -214,16 +214,16 @@ def replay_cheat():
     import base64  # noqa: PLC0415
     import pickle  # noqa: PLC0415
 
-    from cvlab_ch9.grader.checks import segmentation as checks  # noqa: PLC0415
+    from cvlab_ch9.grader.checks import segmentation_models, segmentation_trimap  # noqa: PLC0415
     from cvlab_ch9.grader.draw import Draw  # noqa: PLC0415
     from cvlab_ch9.grader.expect import read_recording  # noqa: PLC0415
 
     draw, values = Draw.fixed(), read_recording(LAB)
-    small = checks.small_model_case(draw)
-    blocks = [("strided_downsampling", checks.encoder_case(draw), "encoder"),
-              ("conv_transpose_decoder", checks.decoder_case(draw), "decoder")]
+    small = segmentation_models.small_model_case(draw)
+    blocks = [("strided_downsampling", segmentation_models.encoder_case(draw), "encoder"),
+              ("conv_transpose_decoder", segmentation_models.decoder_case(draw), "decoder")]
     questions = {
-        "trimap": checks.trimap(draw),
+        "trimap": segmentation_trimap.trimap(draw),
         "blocks": {(name, tuple(case.input_shape), tuple(case.filters)): key for name, case, key in blocks},
         "small_model": small.kwargs,
     }

@@ -94,7 +94,7 @@ def test_the_gradescope_bundle_draws_per_grading(secret_draws, tmp_path):
 
 
 def test_recorded_values_are_not_what_a_fresh_draw_asks_for():
-    from cvlab_ch9.grader.checks.segmentation import trimap  # noqa: PLC0415
+    from cvlab_ch9.grader.checks.segmentation_trimap import trimap  # noqa: PLC0415
 
     recorded, fresh = trimap(RecordedReference().draw), trimap(Draw.secret())
     assert recorded.shape != fresh.shape or not np.array_equal(recorded, fresh)

@@ -249,7 +249,7 @@ def test_not_implemented_names_the_file_being_graded(tmp_path):
 def test_the_checks_mean_iou_is_keras_mean_iou():
     import keras  # noqa: PLC0415
 
-    from cvlab_ch9.grader.checks.segmentation import keras_mean_iou  # noqa: PLC0415
+    from cvlab_ch9.grader.checks.segmentation_iou import keras_mean_iou  # noqa: PLC0415
 
     rng = np.random.default_rng(5)
     for num_classes, size in ((2, 30), (4, 50), (6, 12)):
