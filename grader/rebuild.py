@@ -22,6 +22,7 @@ outputs compared), so equivalent code written any way still scores.
 """
 
 import contextlib
+import copy
 import math
 import threading
 
@@ -198,7 +199,8 @@ def rebuild(config, seed):
     keras.utils.set_random_seed(seed)
     try:
         with _budget(MAX_WEIGHT_VALUES):
-            model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            # a copy: Keras takes entries out of the dicts it deserializes
+            model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
     except NotRebuilt:
         raise
     except Exception as exc:  # noqa: BLE001 - any refusal of Keras' means: not rebuildable here

@@ -8,8 +8,10 @@ of the reference's answers to the recordings' questions (a fixed table, as
 a student holding the kit could write). Graded in this process on a fresh
 draw, as the judge grades, each scores 0 on its exercise's checks. The
 replay scores on the recordings' own draw, so the table is a real one.
-(The replay of model outputs through the sandbox is a cheat of
-``test_judge_cheats``.)
+Functions that answer with models or gradients are replayed as a whole
+conversation (:class:`Tape`: every value, model summary, output, weight
+list and gradient the reference gave, in order). (The same replay from
+inside the sandbox is a cheat of ``test_judge_cheats``.)
 """
 
 import base64
@@ -21,7 +23,7 @@ import pytest
 from cvlab_ch9.grader.core import PASSED, all_checks, run_check
 from cvlab_ch9.grader.draw import Draw
 from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference
-from cvlab_ch9.grader.harness.local import LocalImplementation
+from cvlab_ch9.grader.harness.local import Implementation, LocalImplementation, ModelHandle
 from cvlab_ch9.impl import load_lab
 from cvlab_ch9.quiet import import_tensorflow
 from tests.grader.helpers import load_text, local, solution_text
@@ -144,6 +146,8 @@ STUBS = {
 #: Functions whose answers are plain data: the replay stub returns the recorded questions' answers.
 REPLAYED = ("trimap_to_classes", "mean_iou", "separable_conv_params", "extract_activations", "activation_grid",
             "generate_filter_pattern", "deprocess_image", "grad_cam", "overlay_heatmap")
+#: Functions whose answers are models or gradients: replayed as a whole conversation (see :class:`Tape`).
+REPLAYED_CONVERSATIONS = tuple(f for f in STUBS if f not in REPLAYED)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -222,3 +226,146 @@ def test_every_exercise_function_has_its_stubs():
     assert all(re.fullmatch(r"\w+", f) for f in functions)
     assert all(r.status == PASSED for r in exercise_score("segmentation", "mean_iou", load_lab("segmentation", "solutions"),
                                                              RecordedReference())[1])
+
+
+class Tape:
+    """Everything an implementation answered to the checks, answer by answer, per kind of request.
+
+    :meth:`recording` wraps the reference and notes its answers; :meth:`replaying`
+    answers every request with the next noted answer of its kind, whatever it
+    asks: the submission of a student who wrote down what the kit's checks
+    ask and what the reference answers, as values, models (their outputs,
+    weights, summaries) and gradients.
+    """
+
+    def __init__(self):
+        self.answers = {}
+
+    def note(self, kind, value):
+        self.answers.setdefault(kind, []).append(value)
+        return value
+
+    def next(self, kind):
+        answers = self.answers.get(kind) or []
+        position = self.answers.setdefault(f"{kind} read", [0])
+        if position[0] >= len(answers):
+            raise IndexError(f"the tape has no more {kind} answers")
+        position[0] += 1
+        return answers[position[0] - 1]
+
+    def recording(self, module):
+        return _Recording(self, module)
+
+    def replaying(self):
+        return _Replaying(self)
+
+
+class _RecordingModel(ModelHandle):
+    def __init__(self, tape, model):
+        self.tape, self.model, self.summary = tape, model, model.summary
+
+    def predict(self, x, training=False):
+        return self.tape.note("predict", self.model.predict(x, training))
+
+    def get_weights(self):
+        return self.tape.note("get_weights", self.model.get_weights())
+
+    def set_weights(self, weights):
+        self.model.set_weights(weights)
+
+    def set_layer_weights(self, assignments):
+        self.model.set_layer_weights(assignments)
+
+    def config(self):
+        return self.tape.note("config", self.model.config())
+
+
+class _ReplayModel(ModelHandle):
+    def __init__(self, tape, summary):
+        self.tape, self.summary = tape, summary
+
+    def predict(self, x, training=False):
+        return self.tape.next("predict")
+
+    def get_weights(self):
+        return self.tape.next("get_weights")
+
+    def set_weights(self, weights):
+        pass
+
+    def set_layer_weights(self, assignments):
+        pass
+
+    def config(self):
+        return self.tape.next("config")
+
+
+class _Recording(LocalImplementation):
+    def __init__(self, tape, module):
+        super().__init__(module)
+        self.tape = tape
+
+    def _noted(self, value):
+        if isinstance(value, ModelHandle):
+            self.tape.note("answer", ("model", value.summary))
+            return _RecordingModel(self.tape, value)
+        self.tape.note("answer", ("value", value))
+        return value
+
+    def call(self, name, *args, **kwargs):
+        return self._noted(super().call(name, *args, **kwargs))
+
+    def _build_block(self, name, input_shape, kwargs):
+        return self._noted(super()._build_block(name, input_shape, kwargs))
+
+    def gradient(self, name, args, kwargs, wrt):
+        return self.tape.note("gradient", super().gradient(name, args, kwargs, wrt))
+
+
+class _Replaying(Implementation):
+    display_file = "labs/replay.py"
+
+    def __init__(self, tape):
+        self.tape = tape
+
+    def has(self, name):
+        return True
+
+    def _answer(self):
+        kind, value = self.tape.next("answer")
+        return _ReplayModel(self.tape, value) if kind == "model" else value
+
+    def call(self, name, *args, **kwargs):
+        return self._answer()
+
+    def _build_block(self, name, input_shape, kwargs):
+        return self._answer()
+
+    def gradient(self, name, args, kwargs, wrt):
+        return self.tape.next("gradient")
+
+    def source(self, name):
+        return ""
+
+
+@pytest.mark.parametrize("function", REPLAYED_CONVERSATIONS)
+def test_replaying_the_reference_conversation_earns_nothing_from_a_fresh_draw(function):
+    lab = STUBS[function][0]
+    tape = Tape()
+    recorder = tape.recording(load_lab(lab, "solutions"))
+    visible = all_checks(lab=lab, exercise=function, include_hidden=False)
+    for chk in visible:
+        run_check(chk, recorder, Expected(RecordedReference(), lab))
+    replayed = [run_check(chk, Tape.replaying(_rewound(tape)), Expected(RecordedReference(), lab)) for chk in visible]
+    assert sum(r.score for r in replayed) > 0, [(r.id, r.message) for r in replayed]  # the tape is a real replay
+    fresh = LIVE.with_draw(Draw.fixed(9200 + REPLAYED_CONVERSATIONS.index(function)))
+    results = [run_check(chk, Tape.replaying(_rewound(tape)), Expected(fresh, lab))
+               for chk in all_checks(lab=lab, exercise=function)]
+    assert sum(r.score for r in results) == 0, [(r.id, r.status, r.message) for r in results if r.score]
+
+
+def _rewound(tape):
+    """The tape's answers, to be read again from the first."""
+    copy = Tape()
+    copy.answers = {kind: list(values) for kind, values in tape.answers.items() if not kind.endswith(" read")}
+    return copy

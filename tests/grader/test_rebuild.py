@@ -67,6 +67,13 @@ def test_the_chapters_models_rebuild_and_are_vouched_for(reference_models):
         assert counts == ModelSummary(summarize(model)).count_params_by_class()
 
 
+def test_rebuilding_leaves_the_config_as_it_was():
+    config = _conv_config()
+    before = repr(config)
+    rebuild(config, seed=0)
+    assert repr(config) == before and rebuild(config, seed=0).count_params() == 4 * 27 + 4
+
+
 def test_keras_ops_and_nested_sequential_pieces_rebuild():
     import keras  # noqa: PLC0415
     from keras import layers  # noqa: PLC0415
