@@ -232,8 +232,8 @@ BROKEN = {
 @pytest.mark.parametrize("name", list(BROKEN))
 def test_mistake_fails_with_hint(tmp_path, name):
     exercise, check_name, words, replacements = BROKEN[name]
-    results = _results(_variant(tmp_path, *replacements), exercise)
-    result = results[f"{exercise}.{check_name}"]
+    name = f"{exercise}.{check_name}"
+    result = check_results(LAB, _variant(tmp_path, *replacements), names={name})[name]
     assert result.status == FAILED, (result.status, result.message)
     assert result.score == 0
     for word in words:
