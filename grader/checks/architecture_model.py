@@ -133,6 +133,10 @@ def set_head(model, weights, index, kernel, bias):
     model.set_weights(probe)
 
 
+def _rounded(values):
+    return [round(float(v), 4) for v in np.ravel(values)]
+
+
 def _softmax(values):
     exp = np.exp(values - values.max())
     return exp / exp.sum()
@@ -160,8 +164,8 @@ def assert_final_activation(model, batch, num_classes, rng):
     activation = "sigmoid" if num_classes == 1 else "softmax"
     raise AssertionError(
         f"with num_classes={num_classes} the output is Dense({num_classes}, activation='{activation}'); with the "
-        f"head's kernel at 0 your model gives {np.round(got[0], 4).tolist()} instead of {activation}(bias) = "
-        f"{np.round(want, 4).tolist()} (final activation {final})."
+        f"head's kernel at 0 your model gives {_rounded(got[0])} instead of {activation}(bias) = "
+        f"{_rounded(want)} (final activation {final})."
     )
 
 
