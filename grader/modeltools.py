@@ -13,6 +13,8 @@ Models here are :class:`~cvlab_ch9.grader.harness.local.ModelHandle` objects; th
 layers are :class:`~cvlab_ch9.grader.harness.summary.LayerInfo` views.
 """
 
+import contextlib
+
 import numpy as np
 
 from cvlab_ch9.grader.harness.summary import ModelSummary
@@ -152,17 +154,23 @@ def weight_values(kind, shape, rng):
 _BATCHNORM_KINDS = ("gamma", "beta", "moving_mean", "moving_variance")
 
 
-def drawn_layer_weights(shapes, rng):
+def drawn_layer_weights(shapes, rng, lively=False):
     """``[[class name, [arrays]]]`` for :func:`layer_shapes` output, drawn (see :func:`weight_values`).
 
     A BatchNormalization layer's arrays are gamma, beta, moving mean and
-    moving variance, in Keras' order; every other 1-D array is a bias.
+    moving variance, in Keras' order; every other 1-D array is a bias,
+    ``lively``: between 0.5 and 1.5, so that every relu unit is active.
     """
     out = []
     for name, layer in shapes:
         kinds = _BATCHNORM_KINDS if name == "BatchNormalization" and len(layer) == 4 else [None] * len(layer)
-        out.append([name, [weight_values(kind or ("kernel" if len(s) >= 2 else "bias"), tuple(s), rng)
-                           for kind, s in zip(kinds, layer)]])
+        arrays = []
+        for kind, shape in zip(kinds, layer):
+            if kind is None and len(shape) < 2 and lively:
+                arrays.append(rng.uniform(0.5, 1.5, size=tuple(shape)).astype("float32"))
+            else:
+                arrays.append(weight_values(kind or ("kernel" if len(shape) >= 2 else "bias"), tuple(shape), rng))
+        out.append([name, arrays])
     return out
 
 
@@ -185,11 +193,16 @@ def output_of(model, batch, what):
     return np.asarray(got)
 
 
-def assert_input_matters(model, batch, other, what):
+def assert_input_matters(model, batch, other, what, rng):
     """AssertionError unless ``model`` gives different outputs for the different inputs ``batch`` and ``other``.
 
     A constant answer (zeros, ones, a fixed table) has the right shape at best; it scores nothing.
+    The model first gets drawn weights with positive biases (from ``rng``): with its own initial
+    weights a correct block of few filters can have every relu unit dead, and answer zeros.
     """
+    # a model that does not take weights layer by layer (its own kind of layers) is judged with its own
+    with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
+        set_drawn_weights(model, rng, lively=True)
     first, second = output_of(model, batch, what), output_of(model, other, what)
     if first.shape == second.shape and np.allclose(first, second, atol=1e-6, rtol=1e-5):
         raise AssertionError(
@@ -226,7 +239,7 @@ def effective_final_activation(model):
     return None
 
 
-def set_drawn_weights(model, rng):
+def set_drawn_weights(model, rng, lively=False):
     """Give every weight of a ModelHandle drawn values (see :func:`weight_values`), layer by layer.
 
     The reference's models get their weights this way, never from a Keras
@@ -235,7 +248,7 @@ def set_drawn_weights(model, rng):
     hide where it sits.
     """
     layers = [layer for layer in summary_of(model).layers if layer.has_weights]
-    drawn = drawn_layer_weights([[layer.class_name, layer.weight_shapes] for layer in layers], rng)
+    drawn = drawn_layer_weights([[layer.class_name, layer.weight_shapes] for layer in layers], rng, lively)
     model.set_layer_weights({layer.index: weights for layer, (_, weights) in zip(layers, drawn)})
 
 

@@ -141,7 +141,8 @@ def check_xception_shapes(student, expected):
             hint = " The main path ends with MaxPooling2D(3, strides=2, padding='same') (strides=2 halves the size)."
         raise AssertionError(f"with {shape_text(shape, case.batch)} and filters={case.kwargs['filters']} the block "
                              f"must return {want}, got {got}.{hint}")
-    assert_input_matters(model, case.batch, case.other, "xception_block")
+    assert_input_matters(model, case.batch, case.other, "xception_block",
+                         expected.draw.rng(LAB, "xception_block", "lively"))
 
 
 def _xception_structure_hint(model):

@@ -81,13 +81,13 @@ def assert_relu_everywhere(model, part):
             raise AssertionError(f"every convolution of the {part} uses activation='relu'; {layer.name} uses {layer.activation}.")
 
 
-def _block_shape_check(student, name, case, want, what, explain):
-    """The block's output on the drawn batch has shape ``want`` and depends on its input."""
+def _block_shape_check(student, name, case, want, what, explain, rng):
+    """The block's output on the drawn batch has shape ``want`` and depends on its input (weights from ``rng``)."""
     model = student.build_block(name, case.input_shape, filters=case.filters)
     got = output_of(model, case.batch, what).shape
     if got != want:
         raise AssertionError(explain(model, got))
-    assert_input_matters(model, case.batch, case.other, what)
+    assert_input_matters(model, case.batch, case.other, what, rng)
 
 
 def _block_outputs_check(student, expected, name, case, part, layers_text, explain):
@@ -135,7 +135,8 @@ def check_encoder_shapes(student, expected):
                 f"output {want} for a batch of {n}, got {got}. Each stage is Conv2D(f, 3, strides=2, ...) then "
                 "Conv2D(f, 3, ...), both padding='same'.")
 
-    _block_shape_check(student, "strided_downsampling", case, want, "the encoder", explain)
+    _block_shape_check(student, "strided_downsampling", case, want, "the encoder", explain,
+                       expected.draw.rng(LAB, "encoder", "lively"))
 
 
 @check(LAB, "strided_downsampling", points=2)
@@ -170,7 +171,8 @@ def check_decoder_shapes(student, expected):
                 f"of {n}, got {got}. Each stage is Conv2DTranspose(f, 3, ...) then Conv2DTranspose(f, 3, strides=2, "
                 "...), both padding='same'.")
 
-    _block_shape_check(student, "conv_transpose_decoder", case, want, "the decoder", explain)
+    _block_shape_check(student, "conv_transpose_decoder", case, want, "the decoder", explain,
+                       expected.draw.rng(LAB, "decoder", "lively"))
 
 
 def _decoder_layers_hint(model):
@@ -289,7 +291,8 @@ def check_model_outputs(student, expected):
 SHAPE_CHECK_CLASSES = (2, 4, 5, 6)
 
 
-def assert_model_shape(student, case, hint=""):
+def assert_model_shape(student, case, rng, hint=""):
+    """The model's output for the drawn batch has shape (n, h, w, num_classes) and depends on it (weights from ``rng``)."""
     model = build(student, **case.kwargs)
     (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
     want = (len(case.batch), h, w, classes)
@@ -297,10 +300,11 @@ def assert_model_shape(student, case, hint=""):
     if got != want:
         raise AssertionError(f"build_segmentation_model(img_size={(h, w)}, num_classes={classes}, filters="
                              f"{case.kwargs['filters']}) must map a batch {case.batch.shape} to {want}, got {got}.{hint}")
-    assert_input_matters(model, case.batch, case.other, "the model")
+    assert_input_matters(model, case.batch, case.other, "the model", rng)
 
 
 @check(LAB, "build_segmentation_model", points=1)
 def check_num_classes(student, expected):
     """honours img_size, num_classes and filters (output shapes for drawn values)"""
-    assert_model_shape(student, model_case(expected.draw, "num_classes", classes=SHAPE_CHECK_CLASSES))
+    assert_model_shape(student, model_case(expected.draw, "num_classes", classes=SHAPE_CHECK_CLASSES),
+                       expected.draw.rng(LAB, "num_classes", "lively"))

@@ -8,4 +8,4 @@ from cvlab_ch9.grader.core import check
 def check_non_square(student, expected):
     """works for non-square images"""
     assert_model_shape(student, model_case(expected.draw, "non_square", square=False, classes=SHAPE_CHECK_CLASSES),
-                        " Use Input(img_size + (3,)): img_size is (height, width).")
+                       expected.draw.rng(LAB, "non_square", "lively"), " Use Input(img_size + (3,)): img_size is (height, width).")
