@@ -4,8 +4,9 @@ A check is ``func(student, expected)``: ``student`` is an
 :class:`~cvlab_ch9.grader.harness.local.Implementation` (the submission, in the
 sandbox or in this process) and ``expected`` the lab's
 :class:`~cvlab_ch9.grader.expect.Expected` values (recorded from ``solutions/``, or
-computed from it on the instructor's side). It raises AssertionError with a
-hint when the student's results differ.
+computed from it on the instructor's side) with the draw its inputs come
+from (``expected.draw``). It raises AssertionError with a hint when the
+student's results differ.
 
 Visible checks live in ``grader/checks/<lab>.py``; hidden checks (graded,
 never shown before the deadline, absent from the student kit) in

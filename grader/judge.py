@@ -8,7 +8,9 @@ enough). The checks run here, in the judge,
 against the sandbox's answers, which are only ever values: a submission
 cannot send a verdict, reach the checks or the reference, or change how they
 compare. The reference side comes from a provider of :mod:`cvlab_ch9.grader.expect`:
-live from ``solutions/`` on the instructor's side, recorded in the kit.
+live from ``solutions/`` on the instructor's side, on inputs drawn in secret
+for each grading (:mod:`cvlab_ch9.grader.draw`); recorded in the kit, on the
+fixed draw the recordings were made with.
 
 Limits per check: a wall-clock timeout (the check's own, or ``timeout_s``)
 and a memory limit; a check that outruns them, crashes the sandbox or
@@ -341,7 +343,8 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     Args:
         codes: ``{lab: LabCode}``; a lab missing from it is graded as a missing file.
         lab: one lab name, or None for every lab with checks.
-        reference: "auto", "live", "recorded", or a provider object.
+        reference: "auto", "live", "recorded", or a provider object (its ``for_grading()`` is
+            what grades: the live reference draws fresh secret inputs for every call).
         include_hidden: also run hidden checks (default: where they are installed and the reference is live).
         limits: :class:`Limits` (default: from the environment).
         extra_deny: folders the sandbox may not read (other submissions, the course folder).
@@ -362,6 +365,8 @@ def grade_code(codes, lab=None, reference="auto", include_hidden=None, limits=No
     check_isolation(limits)
     import_tensorflow()
     provider = reference_provider(reference) if isinstance(reference, str) else reference
+    # a fresh secret draw for this grading (the live reference); the recordings' fixed draw stays fixed
+    provider = provider.for_grading()
     if include_hidden is None:
         include_hidden = provider.kind == "live"
     by_lab = {}

@@ -7,8 +7,9 @@ grades the code in a fresh sandbox process of its own (timeouts, budgets,
 memory limit, crash isolation: everything :mod:`cvlab_ch9.grader.judge`
 does), against the live reference of this worker, which :func:`warm_judge`
 built once per worker process. Nothing of one student's sandbox outlives
-their task; only the judge's side (TensorFlow, the reference's expected
-values, frozen read-only) is reused.
+their task; only the judge's side (TensorFlow, the loaded reference) is
+reused: each submission's expected values are computed on its own secret
+draw and frozen read-only.
 
 What comes back is the judge's :class:`Outcome`; the writer records it only
 when :func:`outcome_problem` finds it consistent with the task it was sent
@@ -154,24 +155,35 @@ class FrozenReference:
     def __init__(self, live):
         self.live = live
 
+    @property
+    def draw(self):
+        return self.live.draw
+
+    def for_grading(self):
+        """The worker's reference on a fresh secret draw for one submission (solution modules stay loaded)."""
+        return FrozenReference(self.live.for_grading())
+
     def get(self, lab, name):
         return _frozen(self.live.get(lab, name))
 
 
 def warm_judge(labs=()):
-    """This process's judge, with the expectations of ``labs`` (hidden ones included) computed.
+    """This process's judge, warmed up on the expectations of ``labs`` (hidden ones included).
 
-    The first call imports TensorFlow and builds the reference; later calls
+    The first call imports TensorFlow and loads the reference; later calls
     add the labs not seen yet. Costs one TensorFlow import per worker, not
-    per submission.
+    per submission. Each submission is graded on a fresh secret draw
+    (``grade_code`` asks the reference ``for_grading()``); computing one
+    draw's values here loads the solution modules and warms Keras up.
     """
-    from cvlab_ch9.grader.expect import LiveReference, expectations_of  # noqa: PLC0415
+    from cvlab_ch9.grader.expect import WORKER_STRUCTURE_REUSE, LiveReference, expectations_of  # noqa: PLC0415
     from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow is slow to import
 
     start = time.perf_counter()
     if not _JUDGE:
         import_tensorflow()
-        _JUDGE.append(WarmJudge(FrozenReference(LiveReference()), set(), 0.0))
+        # shapes shared by a few submissions in a row keep the reference's models built; values never shared
+        _JUDGE.append(WarmJudge(FrozenReference(LiveReference(structure_reuse=WORKER_STRUCTURE_REUSE)), set(), 0.0))
     judge = _JUDGE[0]
     for lab in set(labs) - judge.labs:
         for item in expectations_of(lab, include_hidden=True):

@@ -1,9 +1,10 @@
 """Checks for Lab 3 — interpreting convnets (activations, filter patterns, Grad-CAM).
 
-Every check runs the student's function on tiny seeded models built by the
-grader (a non-square conv net with a plain head, Sequential models, a
-feature extractor: :mod:`cvlab_ch9.grader.checks.interpretation_models`) and compares
-with the reference's results on the same inputs within a tolerance. When
+Every check runs the student's function on tiny models the grader builds
+from the check's draw (a non-square conv net with a plain head, Sequential
+models, a feature extractor: :mod:`cvlab_ch9.grader.checks.interpretation_models`)
+and compares with the reference's results on the same draw within a
+tolerance. When
 the result differs, the check rebuilds the usual mistakes (no border crop,
 per-pixel normalization, no ReLU, wrong axes, ignored class_index, ...) and
 names the one that matches.

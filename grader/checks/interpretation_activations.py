@@ -1,9 +1,9 @@
 """Lab 3 checks, part 1: intermediate activations (extract_activations, activation_grid).
 
-The student's functions run on the grader's test models
+The student's functions run on the grader's drawn test models and inputs
 (:mod:`cvlab_ch9.grader.checks.interpretation_models`) and are compared with the
-reference's results on the same inputs (recorded, or computed from
-solutions/ on the instructor's side).
+reference's results on the same draw (recorded on the fixed draw, or
+computed from solutions/ on the instructor's secret one).
 """
 
 import math
@@ -12,18 +12,18 @@ import warnings
 import numpy as np
 
 from cvlab_ch9.grader.checks.interpretation_models import (
-    CHAIN_INPUT,
     LAB,
-    SEQUENTIAL_INPUT,
     as_array,
     as_float_array,
     called_sequential,
-    chain_model,
-    image,
+    chain,
     is_shape_error,
+    layer_subset,
+    probe_image,
     student_call,
 )
 from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.draw import distinct, integers
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modeltools import assert_close, type_name
 
@@ -34,18 +34,44 @@ def _expected_default_names(model):
     return [layer.name for layer in model.layers if type(layer).__name__ in DEFAULT_ACTIVATION_LAYERS]
 
 
-@expectation(LAB)
-def activations_chain(ref):
-    return ref.call("extract_activations", chain_model(), image(CHAIN_INPUT, seed=1))
+def chain_image(draw):
+    return probe_image(draw, "activations_chain", chain(draw).input_shape)
+
+
+def sequential_case(draw):
+    """The Sequential test model's drawn image and a drawn ordered choice of its layer names."""
+    model = called_sequential(draw).model
+    names = layer_subset(draw.rng(LAB, "activations_sequential", "names"), _expected_default_names(model))
+    return probe_image(draw, "activations_sequential", called_sequential(draw).input_shape), names
+
+
+def one_layer_case(draw):
+    """One drawn default-type layer of the chain model, an image, and a drawn unknown layer name."""
+    rng = draw.rng(LAB, "unknown_layer")
+    names = _expected_default_names(chain(draw).model)
+    unknown = "layer_" + "".join(rng.choice(list("abcdefghjkmnpqrstuvwxyz0123456789"), size=6))
+    return names[integers(rng, 0, len(names) - 1)], probe_image(draw, "unknown_layer", chain(draw).input_shape), unknown
 
 
 @expectation(LAB)
-def activations_sequential(ref):
-    model, batch = called_sequential(), image(SEQUENTIAL_INPUT, seed=2)
+def activations_chain(ref, draw):
+    return ref.call("extract_activations", chain(draw).model, chain_image(draw))
+
+
+@expectation(LAB)
+def activations_sequential(ref, draw):
+    model = called_sequential(draw).model
+    given, names = sequential_case(draw)
     return {
-        "default": ref.call("extract_activations", model, batch),
-        "named": ref.call("extract_activations", model, batch, layer_names=["seq_sepconv", "seq_conv1"]),
+        "default": ref.call("extract_activations", model, given),
+        "named": ref.call("extract_activations", model, given, layer_names=names),
     }
+
+
+@expectation(LAB)
+def activations_one_layer(ref, draw):
+    name, given, _ = one_layer_case(draw)
+    return ref.call("extract_activations", chain(draw).model, given, layer_names=[name])
 
 
 def _check_activation_dict(got, ref, model):
@@ -83,8 +109,8 @@ def _check_activation_dict(got, ref, model):
 @check(LAB, "extract_activations", points=2)
 def check_default_layers(student, expected):
     """returns every Conv2D, SeparableConv2D and MaxPooling2D output, (h, w, c), in model order"""
-    model = chain_model()
-    given = image(CHAIN_INPUT, seed=1)
+    model = chain(expected.draw).model
+    given = chain_image(expected.draw)
     ref = expected["activations_chain"]
     _check_activation_dict(student_call(student, "extract_activations", model, given), ref, model)
     batched = student_call(student, "extract_activations", model, given[np.newaxis])
@@ -96,11 +122,10 @@ def check_default_layers(student, expected):
 @check(LAB, "extract_activations", points=1)
 def check_sequential_and_names(student, expected):
     """works on a Sequential model and honours layer_names (in the order given)"""
-    model = called_sequential()
-    given = image(SEQUENTIAL_INPUT, seed=2)
+    model = called_sequential(expected.draw).model
+    given, names = sequential_case(expected.draw)
     ref = expected["activations_sequential"]
     _check_activation_dict(student_call(student, "extract_activations", model, given), ref["default"], model)
-    names = ["seq_sepconv", "seq_conv1"]
     got = student_call(student, "extract_activations", model, given, layer_names=names)
     if not isinstance(got, dict) or list(got) != names:
         keys = list(got) if isinstance(got, dict) else type_name(got)
@@ -111,24 +136,31 @@ def check_sequential_and_names(student, expected):
 
 @check(LAB, "extract_activations", points=1)
 def check_unknown_layer(student, expected):
-    """an unknown layer name raises ValueError listing the model's layers"""
-    model = chain_model()
+    """an unknown layer name raises ValueError listing the model's layers (known names still work)"""
+    model = chain(expected.draw).model
+    name, given, unknown = one_layer_case(expected.draw)
     func = student.function("extract_activations")
+    got = student_call(student, "extract_activations", model, given, layer_names=[name])
+    if not isinstance(got, dict) or list(got) != [name]:
+        raise AssertionError(f"first make layer_names work (see the other checks): layer_names=[{name!r}] must give "
+                             f"{{{name!r}: activation}}; raising for unknown names earns nothing on its own.")
+    assert_close(as_float_array(got[name], name), expected["activations_one_layer"][name], f"activation of layer {name}",
+                 atol=1e-4, rtol=1e-3)
     try:
-        func(model, image(CHAIN_INPUT), layer_names=["no_such_layer"])
+        func(model, given, layer_names=[unknown])
     except KeyError as exc:
         raise AssertionError(
             f"an unknown layer name raised KeyError({exc}); raise ValueError listing the available layers "
             "(model.get_layer(name) does)."
         ) from exc
     except ValueError as exc:
-        if not any(name in str(exc) for name in _expected_default_names(model)):
+        if not any(layer in str(exc) for layer in _expected_default_names(model)):
             raise AssertionError(
                 f"the ValueError must help: list the layer names one may use (e.g. conv1, sepconv); it said: {exc}"
             ) from None
         return
     raise AssertionError(
-        "layer_names=['no_such_layer'] must raise ValueError listing the available layers "
+        f"layer_names=[{unknown!r}] must raise ValueError listing the available layers "
         "(model.get_layer(name) already does)."
     )
 
@@ -136,12 +168,28 @@ def check_unknown_layer(student, expected):
 # -- activation_grid -----------------------------------------------------------
 
 
-def activation(shape=(5, 6, 20), seed=3, constant_channels=()):
-    """Seeded float32 (h, w, c) activation, N(1, 2); the ``constant_channels`` are all 3.0."""
-    values = np.random.default_rng(seed).normal(1.0, 2.0, size=shape).astype("float32")
+def activation(rng, shape, constant_channels=()):
+    """Drawn float32 (h, w, c) activation, normal around a drawn mean and scale; ``constant_channels`` constant."""
+    values = rng.normal(rng.uniform(-1.0, 2.0), rng.uniform(0.5, 3.0), size=shape).astype("float32")
     for k in constant_channels:
-        values[:, :, k] = 3.0
+        values[:, :, k] = rng.integers(-8, 16) / 4  # exact in float32: the std is exactly 0
     return values
+
+
+def grid_case(draw, stream):
+    """A drawn activation (h, w, c) with one constant channel, and images_per_row that leaves the last row short."""
+    rng = draw.rng(LAB, stream)
+    per_row = integers(rng, 3, 8)
+    channels = per_row * integers(rng, 1, 3) + integers(rng, 1, per_row - 1)
+    shape = (integers(rng, 3, 7), integers(rng, 3, 7), channels)
+    return activation(rng, shape, constant_channels=distinct(rng, 0, channels - 1, 1)), per_row
+
+
+def tile(grid_, shape, per_row, k):
+    """Channel ``k``'s tile of an activation grid."""
+    h, w = shape[:2]
+    row, col = divmod(k, per_row)
+    return grid_[row * (h + 1): row * (h + 1) + h, col * (w + 1): col * (w + 1) + w]
 
 
 def grid(student, values, **kwargs):
@@ -177,55 +225,61 @@ def grid(student, values, **kwargs):
 
 
 @expectation(LAB)
-def grid_values(ref):
-    return ref.call("activation_grid", activation(constant_channels=(5,)), images_per_row=8)
+def grid_values(ref, draw):
+    values, per_row = grid_case(draw, "grid_values")
+    return ref.call("activation_grid", values, images_per_row=per_row)
 
 
 @check(LAB, "activation_grid", points=2)
 def check_grid_shape(student, expected):
-    """rows = ceil(c / images_per_row), 1-pixel gutters, uint8 2-D canvas"""
-    values = activation()  # 20 channels, 8 per row -> 3 rows, the last one partly empty
+    """rows = ceil(c / images_per_row), 1-pixel gutters, uint8 2-D canvas that draws every channel"""
+    values, per_row = grid_case(expected.draw, "grid_shape")
     h, w, c = values.shape
-    rows = math.ceil(c / 8)
-    want = ((h + 1) * rows - 1, (w + 1) * 8 - 1)
-    got = grid(student, values, images_per_row=8)
+    rows = math.ceil(c / per_row)
+    want = ((h + 1) * rows - 1, (w + 1) * per_row - 1)
+    got = grid(student, values, images_per_row=per_row)
     if got.shape != want:
-        if got.shape == ((h + 1) * (c // 8) - 1, want[1]):
+        if got.shape == ((h + 1) * (c // per_row) - 1, want[1]):
             raise AssertionError(
-                f"{c} channels at 8 per row need ceil({c} / 8) = {rows} rows; you used {c // 8} "
+                f"{c} channels at {per_row} per row need ceil({c} / {per_row}) = {rows} rows; you used {c // per_row} "
                 "(floor), which drops the last channels. Use math.ceil."
             )
-        if got.shape == (h * rows, w * 8):
+        if got.shape == (h * rows, w * per_row):
             raise AssertionError(f"leave a 1-pixel zero gutter between channels: expected shape {want}, got {got.shape}.")
         raise AssertionError(
-            f"for an activation of shape {values.shape} and images_per_row=8 the grid must have shape "
+            f"for an activation of shape {values.shape} and images_per_row={per_row} the grid must have shape "
             f"((h + 1) * rows - 1, (w + 1) * images_per_row - 1) = {want}; got {got.shape}."
         )
     if got.dtype != np.uint8:
         raise AssertionError(f"return a uint8 image (`.astype('uint8')` after clipping to 0..255); got dtype {got.dtype}.")
     if got[h, :].any() or got[:, w].any():
         raise AssertionError("the 1-pixel gutters between channels must be 0.")
+    blank = [k for k in range(c) if values[:, :, k].std() > 0 and tile(got, values.shape, per_row, k).std() == 0]
+    if blank:
+        raise AssertionError(f"channel {blank[0]} varies but its tile is flat: draw each channel's standardized values "
+                             "(channel k at row k // images_per_row, column k % images_per_row).")
 
 
 @check(LAB, "activation_grid", points=2)
 def check_grid_values(student, expected):
     """each channel standardized to (x - mean) / std * 64 + 128; a constant channel is drawn 0"""
-    values = activation(constant_channels=(5,))
-    got = grid(student, values, images_per_row=8)
+    values, per_row = grid_case(expected.draw, "grid_values")
+    got = grid(student, values, images_per_row=per_row)
     want = expected["grid_values"]
     if got.shape != want.shape:
         raise AssertionError(f"grid shape {got.shape}, expected {want.shape} (see the shape check).")
     h, w = values.shape[:2]
-    constant_tile = got[0:h, 5 * (w + 1) : 5 * (w + 1) + w]
+    constant = next(k for k in range(values.shape[-1]) if values[:, :, k].std() == 0)
+    constant_tile = tile(got, values.shape, per_row, constant)
     if constant_tile.any():
         raise AssertionError(
-            f"channel 5 is constant (std 0) and must be drawn 0; you drew values like {int(constant_tile.max())}. "
+            f"channel {constant} is constant (std 0) and must be drawn 0; you drew values like {int(constant_tile.max())}. "
             "Check `if std > 0` before standardizing."
         )
     diff = np.abs(got.astype(int) - want.astype(int))
     if diff.max() > 1:
         row, col = np.unravel_index(diff.argmax(), diff.shape)
-        channel = (row // (h + 1)) * 8 + col // (w + 1)
+        channel = (row // (h + 1)) * per_row + col // (w + 1)
         raise AssertionError(
             f"channel {channel} is drawn differently from (x - mean) / std * 64 + 128 clipped to 0..255 "
             f"(pixel ({row}, {col}): {got[row, col]} instead of {want[row, col]}). Channel k goes to "

@@ -13,32 +13,40 @@ from cvlab_ch9.grader.checks.interpretation_models import (
     as_array,
     as_float_array,
     conv_extractor,
+    extractor_filters,
     image,
     keras3_hint,
     student_call,
     student_gradient,
 )
 from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.draw import distinct, integers
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.harness.wire import Tensor
 from cvlab_ch9.grader.modeltools import assert_close
 
 # -- filter_loss ---------------------------------------------------------------
 
-FILTER_IMAGE_SHAPE = (1, 12, 14, 3)
+
+def filter_case(draw, stream, low=0.0, high=1.0):
+    """``(image (1, h, w, 3), filter index)`` drawn for the check ``stream`` (sides 8..16, a filter of the extractor)."""
+    rng = draw.rng(LAB, stream)
+    shape = (1, integers(rng, 8, 16), integers(rng, 8, 16), 3)
+    return image(rng, shape, low, high), integers(rng, 0, extractor_filters(draw) - 1)
 
 
 @expectation(LAB, name="filter_loss")
-def filter_loss_expectation(ref):
-    return float(ref.call("filter_loss", conv_extractor(), Tensor(image(FILTER_IMAGE_SHAPE, seed=5)), 2))
+def filter_loss_expectation(ref, draw):
+    given, index = filter_case(draw, "filter_loss")
+    return float(ref.call("filter_loss", conv_extractor(draw), Tensor(given), index))
 
 
 @check(LAB, "filter_loss", points=2)
 def check_filter_loss(student, expected):
     """mean activation of one filter, 2-pixel border excluded, differentiable"""
-    extractor = conv_extractor()
-    given = image(FILTER_IMAGE_SHAPE, seed=5)
-    loss, grads = student_gradient(student, "filter_loss", (extractor, Tensor(given), 2), wrt=1)
+    extractor = conv_extractor(expected.draw)
+    given, index = filter_case(expected.draw, "filter_loss")
+    loss, grads = student_gradient(student, "filter_loss", (extractor, Tensor(given), index), wrt=1)
     got = as_float_array(loss, "filter_loss")
     if got.size != 1:
         raise AssertionError(f"filter_loss must return a scalar (the mean); got shape {got.shape}.")
@@ -48,12 +56,12 @@ def check_filter_loss(student, expected):
         # the grader's own extractor on the same image, for the usual mistakes
         output = np.asarray(extractor(given))
         hint = "take the mean of activation[:, 2:-2, 2:-2, filter_index]."
-        if np.isclose(got, output[..., 2].mean(), atol=1e-5, rtol=1e-4):
+        if np.isclose(got, output[..., index].mean(), atol=1e-5, rtol=1e-4):
             hint = ("crop the 2-pixel border before averaging: activation[:, 2:-2, 2:-2, filter_index] "
                     "(border pixels see the zero padding and create artifacts).")
         elif np.isclose(got, output[:, 2:-2, 2:-2, :].mean(), atol=1e-5, rtol=1e-4):
             hint = "keep only channel filter_index: activation[:, 2:-2, 2:-2, filter_index]."
-        raise AssertionError(f"filter_loss = {got:.5f}, expected {want:.5f}: {hint}")
+        raise AssertionError(f"filter_loss = {got:.5f} for filter_index={index}, expected {want:.5f}: {hint}")
     if grads is None:
         raise AssertionError(
             "no gradient flows from your loss to the image: compute it with TensorFlow/keras ops on "
@@ -63,18 +71,20 @@ def check_filter_loss(student, expected):
 
 # -- gradient_ascent_step --------------------------------------------------------
 
-STEP_IMAGE = {"shape": FILTER_IMAGE_SHAPE, "seed": 6, "low": 0.4, "high": 0.6}
-STEP_FILTER, STEP_RATE = 1, 2.5
+def step_case(draw):
+    """``(image in [0.4, 0.6), filter index, learning rate)`` drawn for the step check."""
+    given, index = filter_case(draw, "gradient_step", 0.4, 0.6)
+    return given, index, float(np.round(draw.rng(LAB, "gradient_step", "rate").uniform(0.5, 5.0), 3))
 
 
 @expectation(LAB)
-def filter_loss_gradient(ref):
+def filter_loss_gradient(ref, draw):
     """d filter_loss / d image of the reference at the step check's image."""
-    args = (conv_extractor(), Tensor(image(**STEP_IMAGE)), STEP_FILTER)
-    return ref.gradient("filter_loss", args, {}, 1)[1]
+    given, index, _ = step_case(draw)
+    return ref.gradient("filter_loss", (conv_extractor(draw), Tensor(given), index), {}, 1)[1]
 
 
-def _raw_gradients(student, expected, given):
+def _raw_gradients(student, expected, given, index):
     """d filter_loss / d image for the student's own filter_loss (when differentiable) and the reference's.
 
     The step is graded against whichever the student's step follows, so a
@@ -82,7 +92,8 @@ def _raw_gradients(student, expected, given):
     """
     gradients = []
     if student.has("filter_loss"):
-        _, grads = student_gradient(student, "filter_loss", (conv_extractor(), Tensor(given), STEP_FILTER), wrt=1)
+        args = (conv_extractor(expected.draw), Tensor(given), index)
+        _, grads = student_gradient(student, "filter_loss", args, wrt=1)
         if isinstance(grads, np.ndarray) and grads.shape == given.shape:
             gradients.append(grads)
     gradients.append(expected["filter_loss_gradient"])
@@ -104,20 +115,21 @@ def _cosine(a, b):
 @check(LAB, "gradient_ascent_step", points=2)
 def check_gradient_step(student, expected):
     """adds learning_rate times the gradient divided by its global L2 norm"""
-    given = image(**STEP_IMAGE)
-    result = student_call(student, "gradient_ascent_step", conv_extractor(), Tensor(given), STEP_FILTER, STEP_RATE)
+    given, index, rate = step_case(expected.draw)
+    extractor = conv_extractor(expected.draw)
+    result = student_call(student, "gradient_ascent_step", extractor, Tensor(given), index, rate)
     result = as_float_array(result, "the new image")
-    if result.shape != FILTER_IMAGE_SHAPE:
-        raise AssertionError(f"return the updated image with the input's shape {FILTER_IMAGE_SHAPE}; got {result.shape}.")
+    if result.shape != given.shape:
+        raise AssertionError(f"return the updated image with the input's shape {given.shape}; got {result.shape}.")
     step = result - given
     # the gradient (of the student's loss or the reference's) that the step follows best
-    raw = max(_raw_gradients(student, expected, given), key=lambda grads: abs(_cosine(step, grads)))
-    want = STEP_RATE * _l2_normalized(raw, None)
+    raw = max(_raw_gradients(student, expected, given, index), key=lambda grads: abs(_cosine(step, grads)))
+    want = rate * _l2_normalized(raw, None)
     cosine = _cosine(step, want)
     if cosine < -0.99:
         raise AssertionError("you step against the gradient: gradient *ascent* is image + learning_rate * grads.")
     step_norm = float(np.linalg.norm(step))
-    if np.allclose(step, STEP_RATE * raw, atol=1e-6, rtol=1e-3):
+    if np.allclose(step, rate * raw, atol=1e-6, rtol=1e-3):
         raise AssertionError(
             "normalize the gradient before the step: grads = tf.math.l2_normalize(grads) "
             "(the raw gradient's size depends on the filter's scale)."
@@ -134,9 +146,9 @@ def check_gradient_step(student, expected):
             "the step does not follow the gradient of filter_loss with respect to the image: compute "
             "it with tf.GradientTape (tape.watch(image)) around filter_loss(feature_extractor, image, filter_index)."
         )
-    if not np.isclose(step_norm, STEP_RATE, rtol=1e-3):
+    if not np.isclose(step_norm, rate, rtol=1e-3):
         raise AssertionError(
-            f"the step's L2 norm is {step_norm:.4g}, expected learning_rate = {STEP_RATE}: divide the gradient "
+            f"the step's L2 norm is {step_norm:.4g}, expected learning_rate = {rate}: divide the gradient "
             "by its global L2 norm (tf.math.l2_normalize(grads, axis=None)) and multiply by learning_rate."
         )
     assert_close(step, want.astype("float32"), "gradient step", atol=1e-4, rtol=1e-3)
@@ -144,33 +156,43 @@ def check_gradient_step(student, expected):
 
 # -- generate_filter_pattern -----------------------------------------------------
 
-PATTERN_START = {"shape": FILTER_IMAGE_SHAPE, "seed": 7, "low": 0.4, "high": 0.6}
-PATTERN_FILTER, PATTERN_RATE, PATTERN_ITERATIONS = 2, 1.5, 3
+def pattern_case(draw):
+    """``(start image in [0.4, 0.6), filter index, learning rate, iterations 2..4)`` drawn for the pattern check."""
+    start, index = filter_case(draw, "pattern", 0.4, 0.6)
+    rng = draw.rng(LAB, "pattern", "settings")
+    return start, index, float(np.round(rng.uniform(0.5, 3.0), 3)), integers(rng, 2, 4)
 
 
-def _pattern(impl, iterations):
-    return impl.call("generate_filter_pattern", conv_extractor(), PATTERN_FILTER, iterations=iterations,
-                     learning_rate=PATTERN_RATE, image=Tensor(image(**PATTERN_START)))
+def _pattern(impl, draw, iterations):
+    start, index, rate, _ = pattern_case(draw)
+    return impl.call("generate_filter_pattern", conv_extractor(draw), index, iterations=iterations,
+                     learning_rate=rate, image=Tensor(start))
 
 
 @expectation(LAB)
-def patterns(ref):
-    """The reference's pattern after 3 steps, and after 1 and 30 (for the hints)."""
-    return {f"steps_{n}": _pattern(ref, n) for n in (PATTERN_ITERATIONS, 1, 30)}
+def pattern(ref, draw):
+    """The reference's pattern after the drawn number of steps."""
+    return _pattern(ref, draw, pattern_case(draw)[3])
 
 
-def _own_steps(student, start):
-    """``PATTERN_ITERATIONS`` calls of the student's own gradient_ascent_step, (H, W, 3), or None without one.
+@expectation(LAB)
+def pattern_hints(ref, draw):
+    """The reference's pattern after 1 and after 30 steps (read only to explain a wrong pattern)."""
+    return {f"steps_{n}": _pattern(ref, draw, n) for n in (1, 30)}
+
+
+def _own_steps(student, draw):
+    """The drawn number of calls of the student's own gradient_ascent_step, (H, W, 3), or None without one.
 
     A loop around a wrong step is still a right loop: generate_filter_pattern
     is graded against either the reference or the student's own step.
     """
     if not student.has("gradient_ascent_step"):
         return None
-    current = start
-    for _ in range(PATTERN_ITERATIONS):
-        current = student.call("gradient_ascent_step", conv_extractor(), Tensor(current), PATTERN_FILTER, PATTERN_RATE)
-        if not isinstance(current, np.ndarray) or current.shape != start.shape:
+    current, index, rate, iterations = pattern_case(draw)
+    for _ in range(iterations):
+        current = student.call("gradient_ascent_step", conv_extractor(draw), Tensor(current), index, rate)
+        if not isinstance(current, np.ndarray) or current.shape != pattern_case(draw)[0].shape:
             return None
     return current.astype("float32")[0]
 
@@ -178,12 +200,11 @@ def _own_steps(student, start):
 @check(LAB, "generate_filter_pattern", points=2)
 def check_pattern_from_image(student, expected):
     """runs `iterations` gradient-ascent steps from the given image and returns (H, W, 3) float32"""
-    start = image(**PATTERN_START)
+    start, _, _, iterations = pattern_case(expected.draw)
     student.function("generate_filter_pattern")  # MissingFunction when absent
     with keras3_hint("generate_filter_pattern"):
-        got = as_float_array(_pattern(student, PATTERN_ITERATIONS), "the pattern")
-    ref = expected["patterns"]
-    want = ref[f"steps_{PATTERN_ITERATIONS}"]
+        got = as_float_array(_pattern(student, expected.draw, iterations), "the pattern")
+    want = expected["pattern"]
     if got.shape == start.shape:
         raise AssertionError(f"return one image (H, W, 3) = {want.shape}: drop the batch axis (image[0]).")
     if got.shape != want.shape:
@@ -195,12 +216,13 @@ def check_pattern_from_image(student, expected):
         )
     if np.allclose(got, want, atol=1e-3, rtol=1e-3):
         return
-    own_steps = _own_steps(student, start)
+    own_steps = _own_steps(student, expected.draw)
     if own_steps is not None and np.allclose(got, own_steps, atol=1e-3, rtol=1e-3):
         return
     for steps in (1, 30):
-        if np.allclose(got, ref[f"steps_{steps}"], atol=1e-3):
-            raise AssertionError(f"you ran {steps} step(s) instead of `iterations` (3 here): loop range(iterations).")
+        if np.allclose(got, expected["pattern_hints"][f"steps_{steps}"], atol=1e-3):
+            raise AssertionError(f"you ran {steps} step(s) instead of `iterations` ({iterations} here): "
+                                 "loop range(iterations).")
     raise AssertionError(
         "the pattern differs from `iterations` calls of gradient_ascent_step(feature_extractor, image, "
         "filter_index, learning_rate) from the given image."
@@ -209,12 +231,16 @@ def check_pattern_from_image(student, expected):
 
 @check(LAB, "generate_filter_pattern", points=1)
 def check_seeded_start(student, expected):
-    """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size"""
-    extractor = conv_extractor()
-    kwargs = {"iterations": 0, "img_size": (10, 14)}
-    first = as_array(student_call(student, "generate_filter_pattern", extractor, 0, seed=11, **kwargs), "the pattern")
-    if first.shape != (10, 14, 3):
-        raise AssertionError(f"img_size=(10, 14) must give a (10, 14, 3) pattern (height first); got {first.shape}.")
+    """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size (and ascends from it)"""
+    extractor = conv_extractor(expected.draw)
+    rng = expected.draw.rng(LAB, "seeded_start")
+    size = (integers(rng, 6, 16), integers(rng, 6, 16))
+    seed, other_seed = distinct(rng, 0, 10_000, 2)
+    index = integers(rng, 0, extractor_filters(expected.draw) - 1)
+    kwargs = {"iterations": 0, "img_size": size}
+    first = as_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **kwargs), "the pattern")
+    if first.shape != size + (3,):
+        raise AssertionError(f"img_size={size} must give a {size + (3,)} pattern (height first); got {first.shape}.")
     if first.dtype != np.float32:
         raise AssertionError(f"return float32 (`.astype('float32')`); got {first.dtype}.")
     if first.min() < 0.4 - 1e-6 or first.max() > 0.6 + 1e-6 or first.std() < 1e-3:
@@ -222,8 +248,10 @@ def check_seeded_start(student, expected):
             f"with iterations=0 the result is the start image, which must be uniform noise in [0.4, 0.6); "
             f"got values from {first.min():.3f} to {first.max():.3f}."
         )
-    again = as_float_array(student_call(student, "generate_filter_pattern", extractor, 0, seed=11, **kwargs), "the pattern")
-    other = as_float_array(student_call(student, "generate_filter_pattern", extractor, 0, seed=12, **kwargs), "the pattern")
+    again = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **kwargs),
+                           "the pattern")
+    other = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=other_seed, **kwargs),
+                           "the pattern")
     if not np.array_equal(first, again):
         raise AssertionError(
             "the same seed must give the same start image: draw it with np.random.default_rng(seed).uniform(...) "
@@ -232,50 +260,83 @@ def check_seeded_start(student, expected):
         )
     if np.array_equal(first, other):
         raise AssertionError("different seeds must give different start images: use the seed argument.")
+    steps = {"iterations": integers(rng, 1, 3), "img_size": size}
+    seeded = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **steps),
+                            "the pattern")
+    explicit = as_float_array(student_call(student, "generate_filter_pattern", extractor, index,
+                                           image=Tensor(first[np.newaxis]), **steps), "the pattern")
+    if seeded.shape != first.shape or np.allclose(seeded, first, atol=1e-6):
+        raise AssertionError(f"with iterations={steps['iterations']} and no image the pattern must move away from the "
+                             "seeded start image: run the gradient-ascent steps from it.")
+    if explicit.shape != seeded.shape or not np.allclose(seeded, explicit, atol=1e-4, rtol=1e-4):
+        raise AssertionError("starting from the seeded noise must give the same pattern as passing that noise as "
+                             "image=: draw the start, then run the same loop.")
 
 
 # -- deprocess_image -------------------------------------------------------------
 
 
-def _pattern_image():
-    """Seeded float32 (20, 22, 3) image around 0.3 (a generated pattern's range)."""
-    return np.random.default_rng(8).normal(0.3, 0.05, size=(20, 22, 3)).astype("float32")
+def deprocess_case(draw, stream):
+    """``(float32 image (h, w, 3) around a drawn level and spread, crop 1..4)``."""
+    rng = draw.rng(LAB, stream)
+    shape = (integers(rng, 12, 24), integers(rng, 12, 24), 3)
+    values = rng.normal(rng.uniform(-0.5, 1.0), rng.uniform(0.02, 0.5), size=shape).astype("float32")
+    return values, integers(rng, 1, 4)
 
 
 @expectation(LAB)
-def deprocessed(ref):
-    return ref.call("deprocess_image", _pattern_image(), crop=3)
+def deprocessed(ref, draw):
+    given, crop = deprocess_case(draw, "deprocess")
+    return ref.call("deprocess_image", given, crop=crop)
 
 
-@check(LAB, "deprocess_image", points=2)
-def check_deprocess(student, expected):
-    """standardizes to mean 128, std 64, clips, converts to uint8 and crops `crop` pixels per border"""
-    given = _pattern_image()
-    want = expected["deprocessed"]
-    got = as_array(student_call(student, "deprocess_image", given.copy(), crop=3), "deprocess_image")
+@expectation(LAB)
+def deprocessed_other(ref, draw):
+    given, crop = deprocess_case(draw, "deprocess_other")
+    return ref.call("deprocess_image", given, crop=crop)
+
+
+def _assert_deprocessed(student, given, crop, want):
+    got = as_array(student_call(student, "deprocess_image", given.copy(), crop=crop), "deprocess_image")
+    h, w = given.shape[:2]
     if got.shape == given.shape:
-        raise AssertionError("crop `crop` pixels from each border: image[crop:-crop, crop:-crop] (shape (14, 16, 3) here).")
+        raise AssertionError(f"crop `crop` pixels from each border: image[crop:-crop, crop:-crop] "
+                             f"(shape {(h - 2 * crop, w - 2 * crop, 3)} here).")
     if got.shape != want.shape:
-        raise AssertionError(f"with crop=3 a (20, 22, 3) image must become {want.shape}; got {got.shape}.")
+        raise AssertionError(f"with crop={crop} a {given.shape} image must become {want.shape}; got {got.shape}.")
     if got.dtype != np.uint8:
         raise AssertionError(f"return uint8 (clip to 0..255, then `.astype('uint8')`); got {got.dtype}.")
     if np.abs(got.astype(int) - want.astype(int)).max() > 1:
         raise AssertionError(
             "values differ from (x - mean) / std * 64 + 128 clipped to 0..255 (mean and std over the whole image)."
         )
-    default = as_array(student_call(student, "deprocess_image", np.resize(given, (60, 60, 3))), "deprocess_image")
-    if default.shape != (10, 10, 3):
-        raise AssertionError(f"the default crop is 25 pixels: a (60, 60, 3) image must become (10, 10, 3); got {default.shape}.")
+
+
+@check(LAB, "deprocess_image", points=2)
+def check_deprocess(student, expected):
+    """standardizes to mean 128, std 64, clips, converts to uint8 and crops `crop` pixels per border"""
+    given, crop = deprocess_case(expected.draw, "deprocess")
+    _assert_deprocessed(student, given, crop, expected["deprocessed"])
+    side = integers(expected.draw.rng(LAB, "deprocess", "default"), 52, 60)
+    default = as_array(student_call(student, "deprocess_image", np.resize(given, (side, side + 2, 3))), "deprocess_image")
+    if default.shape != (side - 50, side - 48, 3):
+        raise AssertionError(f"the default crop is 25 pixels: a {(side, side + 2, 3)} image must become "
+                             f"{(side - 50, side - 48, 3)}; got {default.shape}.")
 
 
 @check(LAB, "deprocess_image", points=1)
 def check_deprocess_constant(student, expected):
-    """a constant image (std 0) becomes all 128, not NaN"""
-    given = np.full((8, 8, 3), 0.5, dtype="float32")
+    """a constant image (std 0) becomes all 128, not NaN (and other images still work)"""
+    given, crop = deprocess_case(expected.draw, "deprocess_other")
+    _assert_deprocessed(student, given, crop, expected["deprocessed_other"])
+    rng = expected.draw.rng(LAB, "deprocess_constant")
+    shape, crop = (integers(rng, 6, 12), integers(rng, 6, 12), 3), integers(rng, 1, 2)
+    constant = np.full(shape, integers(rng, -8, 8) / 8, dtype="float32")  # exact: its mean is too
     with np.errstate(divide="ignore", invalid="ignore"):
-        got = as_array(student_call(student, "deprocess_image", given, crop=2), "deprocess_image")
-    if got.shape != (4, 4, 3):
-        raise AssertionError(f"with crop=2 an (8, 8, 3) image must become (4, 4, 3); got {got.shape}.")
+        got = as_array(student_call(student, "deprocess_image", constant, crop=crop), "deprocess_image")
+    want_shape = (shape[0] - 2 * crop, shape[1] - 2 * crop, 3)
+    if got.shape != want_shape:
+        raise AssertionError(f"with crop={crop} a {shape} image must become {want_shape}; got {got.shape}.")
     if not np.all(got == 128):
         raise AssertionError(
             "an image with std 0 must become all 128: skip the division when the std is 0 "

@@ -1,11 +1,18 @@
-"""What the Lab 3 check modules share: test models, seeded inputs, calls into student code.
+"""What the Lab 3 check modules share: test models, drawn inputs, calls into student code.
 
 The grader builds these tiny models itself (in the judge, or in this process
 for in-notebook feedback) and passes them to the student's functions as real
 ``keras.Model`` arguments; the sandbox receives their config and weights.
-Every weight comes from a numpy ``default_rng(seed)``, never from a Keras
-initializer, so the recorded expectations hold on any TensorFlow version and
-platform.
+Everything about them comes from the check's draw (:mod:`cvlab_ch9.grader.draw`):
+input sizes (never square, so swapped axes show), filter and class counts,
+and every weight (numpy, never a Keras initializer, so the recordings hold
+on any TensorFlow version and platform). One set of models per draw.
+
+A classifier's weights are drawn until, on its probe image, the top class
+wins by a margin, every Grad-CAM map the checks compare has a clearly
+positive maximum, the top class's map has clear negatives before the ReLU
+and the classes' maps differ: then the maps do not flip with rounding and
+every typical mistake shows (:func:`grad_cam_is_telling`).
 
 The classifiers' heads after the Grad-CAM layer are linear up to the final
 softmax, so :func:`class_score_gradient` can state d score / d activation
@@ -17,23 +24,23 @@ and turn Keras 3's missing ``.input``/``.output`` into a hint.
 """
 
 import contextlib
-import functools
+import dataclasses
 
 import numpy as np
 
-from cvlab_ch9.grader.modeltools import seeded_inputs, type_name
+from cvlab_ch9.grader.draw import distinct, integers, uniform
+from cvlab_ch9.grader.modeltools import drawn_weights, type_name
 
 LAB = "interpretation"
+#: Draws of a classifier's weights tried before giving up, and probe images tried on each
+#: (an image is accepted with probability 1/20 or more).
+MAX_ATTEMPTS = 100
+IMAGES_PER_ATTEMPT = 8
 
-CHAIN_INPUT = (24, 32, 3)  # non-square, so swapped axes cannot go unnoticed
-NUM_CLASSES = 4
-SEQUENTIAL_INPUT = (16, 20, 3)
-NEGATIVE_INPUT = (12, 12, 3)
 
-
-def image(shape, seed=0, low=0.0, high=1.0):
-    """Seeded float32 array of ``shape`` drawn uniformly from [low, high)."""
-    return seeded_inputs(shape, seed=seed, low=low, high=high)
+def image(rng, shape, low=0.0, high=1.0):
+    """A drawn float32 array of ``shape``, uniform in [low, high)."""
+    return uniform(rng, shape, low, high)
 
 
 # -- calling student code ----------------------------------------------------------------
@@ -87,142 +94,191 @@ def is_shape_error(exc):
     return any(word in text for word in ("broadcast", "incompatible shapes", "dimensions must be equal", "shape mismatch"))
 
 
-# -- numpy-seeded weights ---------------------------------------------------------------
+# -- the models ---------------------------------------------------------------------------
 
 
-def _glorot(shape, rng):
-    """Glorot-uniform float32 values of a kernel ``shape`` (as Keras computes fans: receptive field x channels)."""
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape)
+@dataclasses.dataclass(frozen=True)
+class Classifier:
+    """A drawn test classifier with its Grad-CAM layer and a probe batch (float32 (1, H, W, 3))."""
+
+    model: object
+    layer: str
+    batch: np.ndarray
+
+    @property
+    def input_shape(self):
+        return tuple(self.batch.shape[1:])
 
 
-def _weight_values(name, shape, rng):
-    """Seeded values for one weight, chosen by its Keras name (kernel, bias, BatchNorm statistics)."""
-    if name.endswith("kernel"):
-        return _glorot(shape, rng)
-    if name in ("gamma", "moving_variance"):
-        return rng.uniform(0.8, 1.2, size=shape)
-    if name in ("beta", "moving_mean"):
-        return rng.normal(0.0, 0.1, size=shape)
-    return rng.uniform(-0.05, 0.05, size=shape)  # biases: small, not all zero
-
-
-def seed_weights(model, seed):
-    """Set every weight of the Keras ``model`` from ``np.random.default_rng(seed)``, in ``model.weights`` order."""
-    rng = np.random.default_rng(seed)
-    for weight in model.weights:
-        shape = tuple(int(d) for d in weight.shape)
-        weight.assign(_weight_values(weight.name, shape, rng).astype("float32"))
+def seed_weights(model, rng):
+    """Set every weight of the Keras ``model`` to drawn values (see :func:`cvlab_ch9.grader.modeltools.weight_values`)."""
+    model.set_weights(drawn_weights(model, rng))
     return model
 
 
-# -- the models ---------------------------------------------------------------------------
-# Built once per grading process (the checks never train or change them). The
-# classifiers' seeds are chosen so that, on the checks' images, the top class
-# wins by a margin and every class's Grad-CAM map has a clearly positive
-# maximum (and the top class's clear negatives before the ReLU), so the maps
-# do not flip with rounding on another platform and each mistake shows
-# (tests/test_grader_interpretation.py checks this).
-
-
-def _conv_body(inputs):
-    """conv1 -> pool1 -> bn -> sepconv -> relu -> last_conv (9 x 13 x 10 for a 24 x 32 input)."""
+def _conv_body(inputs, rng):
+    """conv1 -> pool1 -> bn -> sepconv -> relu -> last_conv, with drawn filter counts."""
     from keras import layers  # noqa: PLC0415
 
-    x = layers.Conv2D(6, 3, activation="relu", name="conv1")(inputs)
+    x = layers.Conv2D(integers(rng, 4, 7), 3, activation="relu", name="conv1")(inputs)
     x = layers.MaxPooling2D(2, name="pool1")(x)
     x = layers.BatchNormalization(name="bn")(x)
-    x = layers.SeparableConv2D(8, 3, padding="same", name="sepconv")(x)
+    x = layers.SeparableConv2D(integers(rng, 5, 8), 3, padding="same", name="sepconv")(x)
     x = layers.Activation("relu", name="sepconv_act")(x)
-    return layers.Conv2D(10, 3, activation="relu", name="last_conv")(x)
+    return layers.Conv2D(integers(rng, 6, 10), 3, activation="relu", name="last_conv")(x)
 
 
-@functools.cache
-def chain_model():
-    """Functional classifier whose head is a plain chain (Flatten -> Dense softmax)."""
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
-
-    inputs = keras.Input(shape=CHAIN_INPUT)
-    x = layers.Flatten(name="flatten")(_conv_body(inputs))
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)
-    return seed_weights(keras.Model(inputs, outputs, name="chain"), seed=1)
+def _non_square(rng, heights, widths):
+    height = integers(rng, *heights)
+    width = integers(rng, *widths)
+    return (height, width + (width == height), 3)
 
 
-@functools.cache
-def branching_model():
+def _accepted(draw, name, build, layer, classes_of):
+    """A :class:`Classifier` whose drawn weights pass :func:`grad_cam_is_telling` (built once per draw)."""
+
+    def make():
+        import keras  # noqa: PLC0415
+
+        model = build(draw.shape_rng(LAB, name))
+        shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+        probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
+        for attempt in range(MAX_ATTEMPTS):
+            weights_rng = draw.rng(LAB, name, "weights", attempt)
+            seed_weights(model, weights_rng)
+            images = image(weights_rng, (IMAGES_PER_ATTEMPT,) + shape)
+            activations, all_probs = (np.asarray(t) for t in probe(images, training=False))
+            for index, (activation, probs) in enumerate(zip(activations, all_probs)):
+                if grad_cam_is_telling(model, layer, classes_of(model, probs), activation, probs):
+                    return Classifier(model, layer, images[index : index + 1])
+        raise RuntimeError(f"no telling weights for the test model {name} in {MAX_ATTEMPTS} draws")
+
+    return draw.cached((LAB, name), make)
+
+
+def chain(draw):
+    """Functional classifier whose head is a plain chain (Flatten -> Dense softmax); every class is probed."""
+
+    def build(rng):
+        import keras  # noqa: PLC0415
+        from keras import layers  # noqa: PLC0415
+
+        inputs = keras.Input(shape=_non_square(rng, (18, 24), (22, 30)))
+        x = layers.Flatten(name="flatten")(_conv_body(inputs, rng))
+        outputs = layers.Dense(integers(rng, 3, 5), activation="softmax", name="predictions")(x)
+        return keras.Model(inputs, outputs, name="chain")
+
+    return _accepted(draw, "chain", build, "last_conv", lambda model, probs: range(probs.size))
+
+
+def branching(draw):
     """Same body; the head branches (GAP -> Dense and Flatten -> Dense, added, then softmax)."""
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
 
-    inputs = keras.Input(shape=CHAIN_INPUT)
-    features = _conv_body(inputs)
-    pooled = layers.Dense(NUM_CLASSES, name="pooled_logits")(layers.GlobalAveragePooling2D(name="gap")(features))
-    flat = layers.Dense(NUM_CLASSES, name="flat_logits")(layers.Flatten(name="flatten")(features))
-    logits = layers.Add(name="add")([pooled, flat])
-    outputs = layers.Activation("softmax", name="predictions")(logits)
-    return seed_weights(keras.Model(inputs, outputs, name="branching"), seed=4)
+    def build(rng):
+        import keras  # noqa: PLC0415
+        from keras import layers  # noqa: PLC0415
+
+        inputs = keras.Input(shape=_non_square(rng, (18, 24), (22, 30)))
+        features = _conv_body(inputs, rng)
+        classes = integers(rng, 3, 5)
+        pooled = layers.Dense(classes, name="pooled_logits")(layers.GlobalAveragePooling2D(name="gap")(features))
+        flat = layers.Dense(classes, name="flat_logits")(layers.Flatten(name="flatten")(features))
+        logits = layers.Add(name="add")([pooled, flat])
+        outputs = layers.Activation("softmax", name="predictions")(logits)
+        return keras.Model(inputs, outputs, name="branching")
+
+    return _accepted(draw, "branching", build, "last_conv", lambda model, probs: [int(np.argmax(probs))])
 
 
-@functools.cache
-def called_sequential():
+def called_sequential(draw):
     """A Sequential softmax classifier without an Input layer, built by calling it once."""
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
 
-    model = keras.Sequential(
-        [
-            layers.Conv2D(5, 3, activation="relu", name="seq_conv1"),
-            layers.MaxPooling2D(2, name="seq_pool"),
-            layers.SeparableConv2D(6, 3, activation="relu", name="seq_sepconv"),
-            layers.Flatten(name="seq_flatten"),
-            layers.Dense(3, activation="softmax", name="seq_predictions"),
-        ],
-        name="called_sequential",
-    )
-    model(np.zeros((1,) + SEQUENTIAL_INPUT, "float32"))
-    return seed_weights(model, seed=0)
+    def build(rng):
+        import keras  # noqa: PLC0415
+        from keras import layers  # noqa: PLC0415
+
+        model = keras.Sequential(
+            [
+                layers.Conv2D(integers(rng, 3, 6), 3, activation="relu", name="seq_conv1"),
+                layers.MaxPooling2D(2, name="seq_pool"),
+                layers.SeparableConv2D(integers(rng, 4, 7), 3, activation="relu", name="seq_sepconv"),
+                layers.Flatten(name="seq_flatten"),
+                layers.Dense(integers(rng, 2, 4), activation="softmax", name="seq_predictions"),
+            ],
+            name="called_sequential",
+        )
+        model(np.zeros((1,) + _non_square(rng, (14, 18), (16, 22)), "float32"))
+        return model
+
+    return _accepted(draw, "called_sequential", build, "seq_sepconv", lambda model, probs: [int(np.argmax(probs))])
 
 
-@functools.cache
-def negative_sigmoid_model():
-    """Sequential sigmoid classifier whose class score falls with every activation.
+def negative_sigmoid(draw):
+    """Sequential sigmoid classifier whose class score falls with every activation, and a probe batch.
 
     ReLU activations (>= 0) times a Dense kernel of negative numbers: every
     channel's mean gradient is negative, so the Grad-CAM map is <= 0
     everywhere and its ReLU is all zeros.
     """
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
 
-    model = keras.Sequential(
-        [
-            keras.Input(shape=NEGATIVE_INPUT),
-            layers.Conv2D(4, 3, activation="relu", name="conv"),
-            layers.GlobalAveragePooling2D(name="gap"),
-            layers.Dense(1, activation="sigmoid", name="score"),
-        ],
-        name="negative_sigmoid",
-    )
-    seed_weights(model, seed=6)
-    dense = model.get_layer("score")
-    kernel, bias = dense.get_weights()
-    dense.set_weights([-np.abs(kernel) - 0.1, bias])
-    return model
+    def make():
+        import keras  # noqa: PLC0415
+        from keras import layers  # noqa: PLC0415
+
+        shapes, rng = draw.shape_rng(LAB, "negative_sigmoid"), draw.rng(LAB, "negative_sigmoid")
+        side = integers(shapes, 10, 14)
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(side, side + integers(shapes, 1, 3), 3)),
+                layers.Conv2D(integers(shapes, 3, 6), 3, activation="relu", name="conv"),
+                layers.GlobalAveragePooling2D(name="gap"),
+                layers.Dense(1, activation="sigmoid", name="score"),
+            ],
+            name="negative_sigmoid",
+        )
+        seed_weights(model, rng)
+        dense = model.get_layer("score")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([-np.abs(kernel) - 0.1, bias])
+        return Classifier(model, "conv", image(rng, (1,) + tuple(int(d) for d in model.inputs[0].shape[1:])))
+
+    return draw.cached((LAB, "negative_sigmoid"), make)
 
 
-@functools.cache
-def conv_extractor():
-    """Fully convolutional feature extractor (any H, W) -> (1, H, W, 4), 'same' padding."""
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
+def conv_extractor(draw):
+    """Fully convolutional feature extractor (any H, W) -> (1, H, W, filters), 'same' padding, drawn widths."""
 
-    inputs = keras.Input(shape=(None, None, 3))
-    x = layers.Conv2D(6, 3, padding="same", activation="tanh", name="ex_conv1")(inputs)
-    outputs = layers.Conv2D(4, 3, padding="same", name="ex_conv2")(x)
-    return seed_weights(keras.Model(inputs, outputs, name="extractor"), seed=7)
+    def make():
+        import keras  # noqa: PLC0415
+        from keras import layers  # noqa: PLC0415
+
+        shapes = draw.shape_rng(LAB, "extractor")
+        inputs = keras.Input(shape=(None, None, 3))
+        x = layers.Conv2D(integers(shapes, 4, 8), 3, padding="same", activation="tanh", name="ex_conv1")(inputs)
+        outputs = layers.Conv2D(integers(shapes, 3, 6), 3, padding="same", name="ex_conv2")(x)
+        return seed_weights(keras.Model(inputs, outputs, name="extractor"), draw.rng(LAB, "extractor"))
+
+    return draw.cached((LAB, "extractor"), make)
+
+
+def extractor_filters(draw):
+    """The drawn feature extractor's number of filters (its output channels)."""
+    return int(conv_extractor(draw).outputs[0].shape[-1])
+
+
+def num_classes(model):
+    return int(model.outputs[0].shape[-1])
+
+
+def probe_image(draw, stream, shape, low=0.0, high=1.0):
+    """A drawn image of ``shape`` for the check ``stream``."""
+    return image(draw.rng(LAB, stream, "image"), shape, low, high)
+
+
+def layer_subset(rng, names):
+    """A drawn non-empty ordered selection (2 or more when possible) of ``names``."""
+    count = integers(rng, min(2, len(names)), len(names))
+    return [names[i] for i in distinct(rng, 0, len(names) - 1, count)]
 
 
 # -- the heads, in closed form --------------------------------------------------------------
@@ -246,13 +302,14 @@ def _logit_map(model, layer_name):
     raise ValueError(f"no closed-form head for layer {layer_name!r} of test model {model.name!r}")
 
 
-def class_score_gradient(model, layer_name, batch, class_index):
+def class_score_gradient(model, layer_name, batch, class_index, probs=None):
     """d softmax score of ``class_index`` / d activation of ``layer_name``, float32 (h, w, c), for one image.
 
     The softmax Jacobian times the head's linear map: d p_k / d logits =
-    p_k * (onehot(k) - p). ``batch`` is float32 (1, H, W, 3).
+    p_k * (onehot(k) - p). ``batch`` is float32 (1, H, W, 3); ``probs`` the
+    model's output for it, when known.
     """
-    probs = np.asarray(model(batch, training=False), dtype="float64")[0]
+    probs = np.asarray(model(batch, training=False) if probs is None else probs, dtype="float64").reshape(-1)
     dscore_dlogits = probs[class_index] * ((np.arange(probs.size) == class_index) - probs)
     shape = tuple(int(d) for d in model.get_layer(layer_name).output.shape[1:])
     return (_logit_map(model, layer_name).astype("float64") @ dscore_dlogits).reshape(shape).astype("float32")
@@ -261,3 +318,40 @@ def class_score_gradient(model, layer_name, batch, class_index):
 def top_class(model, batch):
     """Index (int) of the top class of ``model`` for the first image of the float32 (1, H, W, 3) batch."""
     return int(np.argmax(np.asarray(model(batch, training=False))[0]))
+
+
+def layer_activation(model, layer_name, batch):
+    """The (h, w, c) output of ``layer_name`` for the first image of ``batch`` (the grader's own test models)."""
+    import keras  # noqa: PLC0415
+
+    return np.asarray(keras.Model(model.inputs, model.get_layer(layer_name).output)(batch, training=False))[0]
+
+
+def raw_grad_cam(activation, gradients):
+    """Grad-CAM before the ReLU and the /max, (h, w) float64, from (h, w, c) activation and gradients."""
+    return (activation.astype("float64") * gradients.mean(axis=(0, 1))).mean(axis=-1)
+
+
+def grad_cam_is_telling(model, layer, classes, activation, probs):
+    """True when, on ``batch``, the Grad-CAM maps of ``classes`` are far from every rounding edge.
+
+    ``activation`` is the (h, w, c) output of ``layer`` and ``probs`` the model's output for the probe. The top
+    class wins by 0.01; every map's maximum before the ReLU is clearly away
+    from 0 (beyond 0.1 of its largest magnitude: a positive one normalizes
+    stably, a negative one gives a map of zeros), the top class's is clearly
+    positive with clear negatives (a missing ReLU shows), and the maps of
+    different classes differ by 0.1 somewhere (an ignored class_index shows).
+    """
+    ranked = np.sort(probs)
+    if ranked.size > 1 and ranked[-1] - ranked[-2] < 0.01:
+        return False
+    top, maps = int(np.argmax(probs)), []
+    for class_index in classes:
+        raw = raw_grad_cam(activation, class_score_gradient(model, layer, None, class_index, probs))
+        scale = np.abs(raw).max()
+        if abs(raw.max()) <= 0.1 * scale:
+            return False
+        if class_index == top and (raw.max() <= 0 or raw.min() > -0.1 * raw.max()):
+            return False
+        maps.append(np.maximum(raw, 0) / raw.max() if raw.max() > 0 else np.zeros_like(raw))
+    return all(np.abs(a - b).max() > 0.1 for i, a in enumerate(maps) for b in maps[i + 1:])

@@ -20,7 +20,7 @@ import traceback
 
 import numpy as np
 
-from .summary import ModelSummary, summarize
+from .summary import ModelSummary, model_config, summarize
 from .wire import ALLOWED_DTYPES, ModelSpec, Opaque, Tensor
 
 MAX_RESULT_DEPTH = 32
@@ -140,6 +140,10 @@ class ModelHandle:
         """Set weights layer by layer: ``{flat layer index: [arrays]}``."""
         raise NotImplementedError
 
+    def config(self):
+        """The model's Keras config as plain data (what the judge may rebuild with built-in layers)."""
+        raise NotImplementedError
+
 
 class LocalModel(ModelHandle):
     """A Keras model in this process behind the :class:`ModelHandle` interface."""
@@ -179,6 +183,9 @@ class LocalModel(ModelHandle):
         layers = flat_layers(self.model)
         for index, weights in assignments.items():
             layers[int(index)].set_weights([np.asarray(w) for w in weights])
+
+    def config(self):
+        return model_config(self.model)
 
 
 def build_model_from_spec(spec):

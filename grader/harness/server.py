@@ -260,6 +260,8 @@ class Server:
         if op == "set_layer_weights":
             model.set_layer_weights(args[0])
             return None
+        if op == "config":
+            return model.config()
         raise ValueError(f"unknown request {op!r}")
 
     def _rewrap(self, value):

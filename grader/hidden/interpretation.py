@@ -3,9 +3,15 @@
 import numpy as np
 
 from cvlab_ch9.grader.checks.interpretation_activations import activation, grid
-from cvlab_ch9.grader.checks.interpretation_gradcam import assert_heatmap, grad_cam_expectation, student_grad_cam
-from cvlab_ch9.grader.checks.interpretation_models import CHAIN_INPUT, LAB, branching_model, image
+from cvlab_ch9.grader.checks.interpretation_gradcam import (
+    assert_heatmap,
+    grad_cam_expectation,
+    grad_cam_hints,
+    student_grad_cam,
+)
+from cvlab_ch9.grader.checks.interpretation_models import LAB, branching
 from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.draw import integers
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.sandbox import SandboxFailure, SandboxViolationError, StudentExit
 
@@ -13,43 +19,48 @@ from cvlab_ch9.grader.sandbox import SandboxFailure, SandboxViolationError, Stud
 NOT_A_CRASH = (AssertionError, NotImplementedError, SandboxFailure, SandboxViolationError, StudentExit)
 
 
-def _few_channels():
-    return activation(shape=(4, 3, 3), seed=4)
+def few_channels(draw):
+    """A drawn activation with 1..15 channels (fewer than the default 16 per row)."""
+    rng = draw.rng(LAB, "grid_few_channels")
+    return activation(rng, (integers(rng, 3, 6), integers(rng, 3, 6), integers(rng, 1, 15)))
 
 
 @expectation(LAB, hidden=True)
-def grid_few_channels(ref):
-    return ref.call("activation_grid", _few_channels())
+def grid_few_channels(ref, draw):
+    return ref.call("activation_grid", few_channels(draw))
 
 
 @check(LAB, "activation_grid", points=1, hidden=True)
 def check_grid_few_channels(student, expected):
     """fewer channels than images_per_row still gives a full-width single row"""
-    got = grid(student, _few_channels())
+    values = few_channels(expected.draw)
+    got = grid(student, values)
     want = expected["grid_few_channels"]
     if got.shape != want.shape:
         raise AssertionError(
-            f"3 channels with the default images_per_row=16 give one row of width (w + 1) * 16 - 1: "
+            f"{values.shape[-1]} channels with the default images_per_row=16 give one row of width (w + 1) * 16 - 1: "
             f"expected shape {want.shape}, got {got.shape}."
         )
     if np.abs(got.astype(int) - want.astype(int)).max() > 1:
-        raise AssertionError("with 3 channels the grid's values differ from the reference.")
-
-
-def _branching_batch():
-    return image((1,) + CHAIN_INPUT, seed=12)
+        raise AssertionError(f"with {values.shape[-1]} channels the grid's values differ from the reference.")
 
 
 @expectation(LAB, hidden=True)
-def grad_cam_branching(ref):
-    return grad_cam_expectation(ref, branching_model(), "last_conv", _branching_batch())
+def grad_cam_branching(ref, draw):
+    return grad_cam_expectation(ref, branching(draw))
+
+
+@expectation(LAB, hidden=True)
+def grad_cam_branching_hints(ref, draw):
+    return grad_cam_hints(ref, branching(draw))
 
 
 @check(LAB, "grad_cam", points=1, hidden=True)
 def check_grad_cam_branching_head(student, expected):
     """works when the layers after the conv layer branch (not a plain chain)"""
+    classifier = branching(expected.draw)
     try:
-        got = student_grad_cam(student, branching_model(), _branching_batch(), "last_conv")
+        got = student_grad_cam(student, classifier.model, classifier.batch, classifier.layer)
     except NOT_A_CRASH:
         raise
     except Exception as exc:
@@ -60,4 +71,4 @@ def check_grad_cam_branching_head(student, expected):
             "keras.Model(model.inputs, [conv_layer.output, model.outputs[0]]) that returns both."
         ) from exc
     ref = expected["grad_cam_branching"]
-    assert_heatmap(got, ref["top_map"], ref, ref["top"], "branching head")
+    assert_heatmap(got, ref["top_map"], lambda: expected["grad_cam_branching_hints"], ref["top"], "branching head")

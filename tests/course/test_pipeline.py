@@ -100,7 +100,7 @@ def _lab1_submissions(release_nb, solution, course_root):
         if gid.startswith("check_mean_iou"):
             cell.source = "print('all good')"
             cell.metadata["nbgrader"]["points"] = 50.0
-        if gid == "check_strided_downsampling_encoder_structure":
+        if gid == "check_strided_downsampling_encoder_shapes":
             dave_nb.cells.remove(cell)
     mallory = _with_cheats(release_nb, course_root)
     oscar = _with_cheats(submission(release_nb, {"answer_trimap_to_classes": solution["answer_trimap_to_classes"]}),
@@ -296,7 +296,7 @@ def test_partial_notebook_gets_exactly_its_correct_exercises(course):
 def test_edited_locked_test_cells_and_points_gain_nothing(course):
     scores = cell_scores(course.root, LAB, "dave")
     assert sum(scores.values()) == _points(LAB, {"trimap_to_classes"})
-    assert "check_strided_downsampling_encoder_structure" in scores, "the deleted test cell is restored"
+    assert "check_strided_downsampling_encoder_shapes" in scores, "the deleted test cell is restored"
     cells = cells_by_id(_autograded(course, "dave"))
     for gid, cell in cells.items():
         if gid.startswith("check_mean_iou"):

@@ -55,8 +55,8 @@ def local(module, lab):
     return LocalImplementation(module, display_file=f"labs/{lab}.py")
 
 
-def check_results(lab, student, exercise=None, reference=RECORDED, include_hidden=True):
-    """``{"<exercise>.<name>": CheckResult}`` for the lab's checks (of one exercise), run in this process.
+def check_results(lab, student, exercise=None, reference=RECORDED, include_hidden=True, names=None):
+    """``{"<exercise>.<name>": CheckResult}`` for the lab's checks (of one exercise, or only ``names``), in this process.
 
     ``student`` is a loaded module; ``reference`` a provider (recorded by default, as in the kit) for the
     visible checks; hidden checks read the live one (see :func:`expected_for`).
@@ -65,6 +65,7 @@ def check_results(lab, student, exercise=None, reference=RECORDED, include_hidde
     return {
         c.id.split(".", 1)[1]: run_check(c, impl, expected_for(c, reference))
         for c in all_checks(lab=lab, exercise=exercise, include_hidden=include_hidden)
+        if names is None or c.id.split(".", 1)[1] in names
     }
 
 

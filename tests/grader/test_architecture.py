@@ -99,6 +99,21 @@ EQUIVALENT = {
     "1x1 strided shortcut with padding='valid' (same output)": (
         "xception_block", (XCEPTION_SHORTCUT, XCEPTION_SHORTCUT.replace('padding="same", ', "")),
     ),
+    "subclassed Layer (conv -> BN -> relu)": (
+        "conv_bn_relu",
+        (
+            '    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(x)\n'
+            '    x = layers.BatchNormalization()(x)\n    return layers.Activation("relu")(x)',
+            "    return ConvBNReLU(filters, kernel_size)(x)\n\n\n"
+            "class ConvBNReLU(layers.Layer):\n"
+            "    def __init__(self, filters, kernel_size, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            '        self.conv = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)\n'
+            "        self.norm = layers.BatchNormalization()\n\n"
+            "    def call(self, x, training=None):\n"
+            "        return keras.ops.relu(self.norm(self.conv(x), training=training))",
+        ),
+    ),
     "sparse Sequential head": (
         "build_mini_xception",
         (
@@ -142,30 +157,30 @@ BROKEN = {
         [("    elif filters != residual.shape[-1]:", "    else:")],
     ),
     "BatchNormalization after the activation": (
-        "conv_bn_relu", "conv_bn_relu_order", ["after the activation"],
+        "conv_bn_relu", "conv_bn_relu_training", ["after the activation"],
         [(
             '    x = layers.BatchNormalization()(x)\n    return layers.Activation("relu")(x)',
             '    x = layers.Activation("relu")(x)\n    return layers.BatchNormalization()(x)',
         )],
     ),
     "conv with bias before BatchNormalization": (
-        "conv_bn_relu", "conv_bn_relu_order", ["use_bias=False"],
+        "conv_bn_relu", "conv_bn_relu_training", ["use_bias=False"],
         [('kernel_size, padding="same", use_bias=False)(x)', 'kernel_size, padding="same")(x)')],
     ),
     "xception without strided residual": (
-        "xception_block", "xception_structure", ["strided residual is missing"],
+        "xception_block", "xception_outputs", ["strided residual is missing"],
         [(XCEPTION_ADD, XCEPTION_ADD.replace("return layers.add([x, residual])", "return x"))],
     ),
     "xception shortcut with bias": (
-        "xception_block", "xception_structure", ["use_bias=False"],
+        "xception_block", "xception_outputs", ["use_bias=False"],
         [(XCEPTION_SHORTCUT, XCEPTION_SHORTCUT.replace(", use_bias=False", ""))],
     ),
     "xception with regular Conv2D": (
-        "xception_block", "xception_structure", ["SeparableConv2D, not Conv2D"],
+        "xception_block", "xception_outputs", ["SeparableConv2D, not Conv2D"],
         [(XCEPTION_SEPCONV, XCEPTION_SEPCONV.replace("SeparableConv2D", "Conv2D"))],
     ),
     "xception pooling missing": (
-        "xception_block", "xception_structure", ["pooling is missing"],
+        "xception_block", "xception_shapes", ["pooling is missing"],
         [('    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)\n', "")],
     ),
     "xception post-activation order": (
@@ -217,8 +232,8 @@ BROKEN = {
 @pytest.mark.parametrize("name", list(BROKEN))
 def test_mistake_fails_with_hint(tmp_path, name):
     exercise, check_name, words, replacements = BROKEN[name]
-    results = _results(_variant(tmp_path, *replacements), exercise)
-    result = results[f"{exercise}.{check_name}"]
+    name = f"{exercise}.{check_name}"
+    result = check_results(LAB, _variant(tmp_path, *replacements), names={name})[name]
     assert result.status == FAILED, (result.status, result.message)
     assert result.score == 0
     for word in words:

@@ -1,6 +1,7 @@
 """The sandbox's building blocks without a sandbox: the wire format, signed frames, the path policy, the audit hook."""
 
 import os
+import types
 
 import numpy as np
 import pytest
@@ -133,3 +134,22 @@ def test_the_sandbox_may_read_the_folders_pth_files_add(tmp_path):
     (site_dir / "relative.pth").write_text("../other-env/site-packages\n")
     assert _pth_folders([site_dir]) == {str(other.resolve())}
     assert _pth_folders([tmp_path / "nowhere"]) == set()
+
+
+def test_a_models_config_travels_as_plain_data_and_the_judge_rebuilds_it():
+    import keras  # noqa: PLC0415
+
+    from cvlab_ch9.grader.harness.local import LocalModel  # noqa: PLC0415
+    from cvlab_ch9.grader.harness.server import Server  # noqa: PLC0415
+    from cvlab_ch9.grader.rebuild import rebuild  # noqa: PLC0415
+    from cvlab_ch9.quiet import import_tensorflow  # noqa: PLC0415 - TensorFlow only for this test
+
+    import_tensorflow()
+    inputs = keras.Input((6, 5, 3))
+    model = keras.Model(inputs, keras.layers.SeparableConv2D(4, 3, strides=2, use_bias=False)(inputs))
+    server = Server(None, types.SimpleNamespace(namespace={}))
+    server.models[1] = LocalModel(model)
+    config = roundtrip(server.handle({"op": "config", "handle": 1}))
+    rebuilt = rebuild(config, seed=0)
+    assert rebuilt.count_params() == model.count_params()
+    assert rebuilt.layers[-1].get_config()["strides"] == (2, 2) and rebuilt.layers[-1].use_bias is False

@@ -3,12 +3,14 @@
 Every cheat is appended to (a) the blank skeleton, which must still score 0,
 and (b) an honest partial submission (the solution with ``mean_iou`` left
 unimplemented), which must score exactly its honest points. The judge
-grades each in its own sandbox against the live reference, as
-``python -m grader`` does on the instructor's side. The native cheats
-(:mod:`tests.grader.native_cheats`: TensorFlow's file functions, ``/proc``
-of the judge, a detached process, loopback, a signal) walk past the
-sandbox's Python guard; only the kernel's confinement holds them, and they
-leave nothing behind.
+grades each in its own sandbox against the live reference, on a secret
+draw of its own, as ``python -m grader`` does on the instructor's side. The
+native cheats (:mod:`tests.grader.native_cheats`: TensorFlow's file
+functions, ``/proc`` of the judge, a detached process, loopback, a signal)
+walk past the sandbox's Python guard; only the kernel's confinement holds
+them, and they leave nothing behind. One cheat replays the kit's recordings
+from inside the sandbox: it earns points from the kit's own judge (the
+recordings' questions), none from the instructor's.
 """
 
 import concurrent.futures
@@ -206,6 +208,131 @@ def _trick(name, *args, **kwargs):
 }
 
 
+def replay_cheat():
+    """A cheat that answers the recordings' own questions with the recordings' answers, from inside the sandbox.
+
+    A student holding the kit knows both: the recordings (``grader/recordings``) and the questions of the
+    fixed draw they were made on (the kit's checks). The submission embeds them and replaces the sandbox's
+    request handler: a request that asks a recorded question gets the recorded answer (values, models whose
+    summaries claim the recorded weights, recorded outputs); any other goes to the student's own code.
+    """
+    import base64  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    from cvlab_ch9.grader.checks import segmentation_models, segmentation_trimap  # noqa: PLC0415
+    from cvlab_ch9.grader.draw import Draw  # noqa: PLC0415
+    from cvlab_ch9.grader.expect import read_recording  # noqa: PLC0415
+
+    draw, values = Draw.fixed(), read_recording(LAB)
+    small = segmentation_models.small_model_case(draw)
+    blocks = [("strided_downsampling", segmentation_models.encoder_case(draw), "encoder"),
+              ("conv_transpose_decoder", segmentation_models.decoder_case(draw), "decoder")]
+    questions = {
+        "trimap": segmentation_trimap.trimap(draw),
+        "blocks": {(name, tuple(case.input_shape), tuple(case.filters)): key for name, case, key in blocks},
+        "small_model": small.kwargs,
+    }
+    table = base64.b64encode(pickle.dumps({"questions": questions, "values": values})).decode()
+    return f'''
+import base64 as _b64
+import pickle as _pickle
+import sys as _sys
+
+import numpy as _np
+
+_DATA = _pickle.loads(_b64.b64decode({table!r}))
+_Q, _R = _DATA["questions"], _DATA["values"]
+_server = _sys.modules["cvlab_harness.server"]
+_wire = _sys.modules["cvlab_harness.wire"]
+_original = _server.Server.handle
+_FORGED = {{}}
+
+
+def _model(key):
+    handle = 10_000 + len(_FORGED)
+    _FORGED[handle] = key
+    weights = [list(w.shape) for w in _R[key]["weights"]]
+    output = [None, *_R[key]["output"].shape[1:]]
+    return _wire.ModelRef(handle, {{"class_name": "Functional", "name": key, "params": 0, "inputs": [],
+                                   "outputs": [output], "weights": weights, "layers": []}})
+
+
+def _forged(self, request):
+    op, name = request.get("op"), request.get("name")
+    args, kwargs = request.get("args") or [], request.get("kwargs") or {{}}
+    if op == "call" and name == "trimap_to_classes" and args and _np.array_equal(args[0], _Q["trimap"]):
+        return _R["trimap_classes"]
+    if op == "build":
+        key = _Q["blocks"].get((name, tuple(request["input_shape"]), tuple(kwargs.get("filters", ()))))
+        if key:
+            return _model(key)
+    if op == "call" and name == "build_segmentation_model" and dict(kwargs) == _Q["small_model"]:
+        return _model("small_model")
+    if request.get("handle") in _FORGED:
+        return _R[_FORGED[request["handle"]]]["output"] if op == "predict" else None
+    return _original(self, request)
+
+
+_server.Server.handle = _forged
+'''
+
+
+CHEATS["replaying the recordings from inside the sandbox"] = replay_cheat()
+
+
+def forged_description_cheat():
+    """Models that compute nothing but describe themselves as the chapter's (summary and config of a friend's model).
+
+    The sandbox's own summary and config of a model are the submission's word: here they are the reference's,
+    while the functions return their input. Applied only where the student's own function is not written.
+    """
+    import base64  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    from cvlab_ch9.grader.harness.summary import model_config, summarize  # noqa: PLC0415
+    from cvlab_ch9.impl import load_lab  # noqa: PLC0415
+
+    friend = load_lab(LAB, "solutions").build_segmentation_model()
+    table = base64.b64encode(pickle.dumps({"summary": summarize(friend), "config": model_config(friend)})).decode()
+    return f'''
+import base64 as _b64
+import pickle as _pickle
+import sys as _sys
+
+import keras as _keras
+
+_FRIEND = _pickle.loads(_b64.b64decode({table!r}))
+_local = _sys.modules["cvlab_harness.local"]
+_true_summarize, _true_config = _local.summarize, _local.LocalModel.config
+_local.summarize = lambda model: _FRIEND["summary"] if getattr(model, "_forged", False) else _true_summarize(model)
+_local.LocalModel.config = lambda self: _FRIEND["config"] if getattr(self.model, "_forged", False) else _true_config(self)
+
+
+def _forging(func, make):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except NotImplementedError:
+            return make(*args, **kwargs)
+    return wrapper
+
+
+def _input_model(img_size=(200, 200), num_classes=3, filters=(64, 128, 256)):
+    inputs = _keras.Input(tuple(img_size) + (3,))
+    model = _keras.Model(inputs, inputs)
+    model._forged = True
+    return model
+
+
+build_segmentation_model = _forging(build_segmentation_model, _input_model)
+strided_downsampling = _forging(strided_downsampling, lambda x, filters=(64, 128, 256): x)
+conv_transpose_decoder = _forging(conv_transpose_decoder, lambda x, filters=(256, 128, 64): x)
+'''
+
+
+CHEATS["forged model summaries and configs"] = forged_description_cheat()
+
+
 NATIVE = "native code: TensorFlow file functions, /proc, a detached process, loopback, signals"
 NAMES = sorted([*CHEATS, NATIVE])
 
@@ -264,6 +391,16 @@ def test_a_cheat_on_the_blank_skeleton_scores_zero(graded, name):
 def test_a_cheat_on_an_honest_partial_submission_scores_its_honest_points(graded, name):
     score, results = graded[(name, "partial")]
     assert score == HONEST_PARTIAL_POINTS, [(r.id, r.status, r.message) for r in results]
+
+
+def test_the_replay_scores_on_the_recordings_own_questions():
+    """The kit's judge asks the recorded questions: there the replay earns points (it is a real replay)."""
+    text = SKELETON + "\n" + CHEATS["replaying the recordings from inside the sandbox"]
+    results = grade_code({LAB: LabCode(LAB, f"labs/{LAB}.py", text)}, lab=LAB, reference=reference_provider("recorded"),
+                         limits=Limits(timeout_s=60.0, memory_gb=3.0))
+    assert {r.id.split(".", 1)[1] for r in results if r.score} >= {
+        "trimap_to_classes.mapping", "strided_downsampling.encoder_outputs", "conv_transpose_decoder.decoder_outputs",
+        "build_segmentation_model.model_outputs"}
 
 
 def test_no_cheat_left_a_file_or_reached_the_judge(graded):

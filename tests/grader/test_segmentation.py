@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cvlab_ch9.generate import generate_labs
@@ -88,19 +89,19 @@ BROKEN = {
     "max pooling encoder": (
         'x = layers.Conv2D(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.Conv2D(f, 3, activation="relu", padding="same")(x)\n        x = layers.MaxPooling2D(2)(x)',
-        "strided_downsampling.encoder_structure",
+        "strided_downsampling.encoder_outputs",
         ["MaxPooling2D", "strides=2"],
     ),
     "decoder without strides": (
         'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.Conv2DTranspose(f, 3, activation="relu", padding="same")(x)',
-        "conv_transpose_decoder.decoder_structure",
+        "conv_transpose_decoder.decoder_shapes",
         ["missing strides=2 in the decoder"],
     ),
     "decoder with UpSampling2D": (
         'x = layers.Conv2DTranspose(f, 3, strides=2, activation="relu", padding="same")(x)',
         'x = layers.UpSampling2D(2)(x)',
-        "conv_transpose_decoder.decoder_structure",
+        "conv_transpose_decoder.decoder_outputs",
         ["UpSampling2D", "Conv2DTranspose"],
     ),
     "sigmoid output": (
@@ -157,9 +158,7 @@ BROKEN = {
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_mistake_fails_with_hint(tmp_path, name):
     old, new, check_id, hint_words = BROKEN[name]
-    exercise = check_id.split(".")[0]
-    results = _results(_variant(tmp_path, (old, new)), exercise=exercise)
-    result = results[check_id]
+    result = check_results(LAB, _variant(tmp_path, (old, new)), names={check_id})[check_id]
     assert result.status != PASSED and result.score == 0
     for word in hint_words:
         assert word in result.message, result.message
@@ -245,3 +244,17 @@ def test_not_implemented_names_the_file_being_graded(tmp_path):
     impl = LocalImplementation(student, display_file=str(tmp_path / "segmentation.py"))
     result = run_check(all_checks(lab=LAB, exercise="mean_iou")[0], impl, Expected(RecordedReference(), LAB))
     assert result.message == f"Not implemented yet: write mean_iou() in {tmp_path / 'segmentation.py'}."
+
+
+def test_the_checks_mean_iou_is_keras_mean_iou():
+    import keras  # noqa: PLC0415
+
+    from cvlab_ch9.grader.checks.segmentation_iou import keras_mean_iou  # noqa: PLC0415
+
+    rng = np.random.default_rng(5)
+    for num_classes, size in ((2, 30), (4, 50), (6, 12)):
+        y_true = rng.integers(0, num_classes, size)
+        y_pred = np.where(rng.random(size) < 0.5, y_true, rng.integers(0, num_classes - 1, size))
+        metric = keras.metrics.MeanIoU(num_classes=num_classes)
+        metric.update_state(y_true, y_pred)
+        assert keras_mean_iou(y_true, y_pred, num_classes) == pytest.approx(float(metric.result()), abs=1e-6)
