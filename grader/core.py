@@ -13,8 +13,10 @@ never shown before the deadline, absent from the student kit) in
 ``grader/hidden/<lab>.py``.
 """
 
+import contextlib
 import dataclasses
 import importlib
+import re
 import time
 
 from cvlab_ch9.grader.harness.local import MissingFunction
@@ -154,6 +156,51 @@ def has_hidden_checks():
 
 # -- messages -------------------------------------------------------------------------
 
+#: A first word that is plain prose (not an identifier such as ``mean_iou`` or ``separable_conv_params(...)``).
+_PROSE_START = re.compile(r"[a-z]+(?![\w(.=\[])")
+
+
+def sentence(text):
+    """``text`` as the hint style writes it: a capitalised first word (unless it is code), a final full stop."""
+    text = text.strip()
+    if _PROSE_START.match(text):
+        text = text[0].upper() + text[1:]
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text
+
+
+def callee_hint(callee, own_hint=""):
+    """The hint of a caller that fails because the student's ``callee`` is wrong (one convention for all labs).
+
+    ``own_hint`` is the callee's own first hint on the same draw, appended
+    so the student reads the cause where the caller failed.
+    """
+    first = f"Your {callee} is wrong (see its check); fix it first."
+    return f"{first} {sentence(own_hint)}" if own_hint else first
+
+
+@contextlib.contextmanager
+def blame_callees(callee_checks):
+    """Inside: a failure becomes the callee's hint when the student's callee fails its own check.
+
+    ``callee_checks`` is ``[(callee name, [zero-argument functions that raise AssertionError])]``,
+    tried in order only after a failure (a correct submission pays nothing).
+    """
+    try:
+        yield
+    except (AssertionError, ValueError, TypeError) as failure:
+        for callee, checks in callee_checks:
+            for run in checks:
+                try:
+                    run()
+                except AssertionError as exc:
+                    raise AssertionError(callee_hint(callee, str(exc))) from None
+                except Exception:  # noqa: BLE001 - any failure of the callee is the cause named
+                    raise AssertionError(callee_hint(callee)) from None
+        raise failure
+
+
 
 def not_implemented(exc, chk, display_file):
     """'Not implemented yet: write f() in labs/lab.py.' from ``NotImplementedError("lab.f")``."""
@@ -198,7 +245,7 @@ def classify_exception(exc, chk, student, memory_limit_gb=None):
     if isinstance(exc, MissingFunction):
         return FAILED, str(exc)
     if isinstance(exc, AssertionError):
-        return FAILED, str(exc) or f"{chk.title}: the result is not what the chapter's version gives."
+        return FAILED, sentence(str(exc) or f"{chk.title}: the result is not what the chapter's version gives.")
     if is_memory_error(exc):
         return ERROR, memory_message(memory_limit_gb)
     name = getattr(exc, "remote_type", None) or type(exc).__name__

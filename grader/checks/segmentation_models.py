@@ -12,8 +12,15 @@ import dataclasses
 
 import numpy as np
 
+from cvlab_ch9.grader.checks.segmentation_hints import (
+    build_error_hint,
+    build_or_explain,
+    decoder_hint,
+    encoder_hint,
+    model_structure_hint,
+)
 from cvlab_ch9.grader.checks.segmentation_trimap import LAB
-from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.core import blame_callees, check
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modelfacts import assert_parameter_count, default_model_expectations
@@ -28,10 +35,6 @@ from cvlab_ch9.grader.modeltools import (
     set_drawn_weights,
     type_name,
 )
-
-POOLING = ("MaxPooling2D", "AveragePooling2D")
-UPSAMPLING = ("UpSampling2D",)
-
 
 # -- the blocks ------------------------------------------------------------------
 
@@ -81,21 +84,22 @@ def assert_relu_everywhere(model, part):
             raise AssertionError(f"every convolution of the {part} uses activation='relu'; {layer.name} uses {layer.activation}.")
 
 
-def _block_shape_check(student, name, case, want, what, explain, rng):
+def _block_shape_check(student, name, case, want, what, explain, rng, layers_hint):
     """The block's output on the drawn batch has shape ``want`` and depends on its input (weights from ``rng``)."""
-    model = student.build_block(name, case.input_shape, filters=case.filters)
+    model = build_or_explain(student, name, case.input_shape, case.filters, layers_hint)
     got = output_of(model, case.batch, what).shape
     if got != want:
         raise AssertionError(explain(model, got))
     assert_input_matters(model, case.batch, case.other, what, rng)
 
 
-def _block_outputs_check(student, expected, name, case, part, layers_text, explain):
+def _block_outputs_check(student, expected, name, case, part, layers_text, explain, layers_hint):
     """With the reference's weights copied in, the block's outputs on the drawn batch are the reference's.
 
     ``explain(model)`` words a failure from the block's layers ('' when they say nothing).
     """
-    model, ref = student.build_block(name, case.input_shape, filters=case.filters), expected[part]
+    model = build_or_explain(student, name, case.input_shape, case.filters, layers_hint)
+    ref = expected[part]
     try:
         copy_weights(ref["weights"], model, f"the {part}'s layers differ from {layers_text}")
         assert_close(model.predict(case.batch), ref["output"], f"{part} output")
@@ -115,14 +119,6 @@ def encoder_expectation(ref, draw):
     return _reference_block(ref, "strided_downsampling", encoder_case(draw), draw.rng(LAB, "encoder", "weights"))
 
 
-def _pooling_hint(model):
-    pooling = layers_of(model, *POOLING)
-    if not pooling:
-        return ""
-    return (f"your encoder uses {pooling[0].class_name}; the chapter downsamples with strides=2 "
-            "in the first Conv2D of each stage (pooling discards where things are). ")
-
-
 @check(LAB, "strided_downsampling", points=2)
 def check_encoder_shapes(student, expected):
     """halves the resolution per stage and ends with filters[-1] channels (drawn sizes and filters)"""
@@ -131,19 +127,22 @@ def check_encoder_shapes(student, expected):
     want = (n, h // case.factor, w // case.factor, case.filters[-1])
 
     def explain(model, got):
-        return (f"{_pooling_hint(model)}with input {case.input_shape} and filters={case.filters} the encoder must "
-                f"output {want} for a batch of {n}, got {got}. Each stage is Conv2D(f, 3, strides=2, ...) then "
-                "Conv2D(f, 3, ...), both padding='same'.")
+        return encoder_hint(model, case.filters, got) or (
+            f"with input {case.input_shape} and filters={case.filters} the encoder must "
+            f"output {want} for a batch of {n}, got {got}. Each stage is Conv2D(f, 3, strides=2, ...) then "
+            "Conv2D(f, 3, ...), both padding='same'.")
 
     _block_shape_check(student, "strided_downsampling", case, want, "the encoder", explain,
-                       expected.draw.rng(LAB, "encoder", "lively"))
+                       expected.draw.rng(LAB, "encoder", "lively"), encoder_hint)
 
 
 @check(LAB, "strided_downsampling", points=2)
 def check_encoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference encoder"""
-    _block_outputs_check(student, expected, "strided_downsampling", encoder_case(expected.draw), "encoder",
-                         "Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage", lambda model: _pooling_hint(model).strip())
+    case = encoder_case(expected.draw)
+    _block_outputs_check(student, expected, "strided_downsampling", case, "encoder",
+                         "Conv2D(f, 3, strides=2) + Conv2D(f, 3) per stage",
+                         lambda model: encoder_hint(model, case.filters), encoder_hint)
 
 
 # -- conv_transpose_decoder ----------------------------------------------------
@@ -162,8 +161,9 @@ def check_decoder_shapes(student, expected):
     want = (n, h * case.factor, w * case.factor, case.filters[-1])
 
     def explain(model, got):
-        if layers_of(model, *UPSAMPLING):
-            return _decoder_layers_hint(model)
+        hint = decoder_hint(model, case.filters, got)
+        if hint:
+            return hint
         if tuple(got[1:3]) == (h, w):
             return ("the decoder output has the input's resolution: missing strides=2 in the decoder. The second "
                     "Conv2DTranspose of each stage must use strides=2 to double the resolution.")
@@ -172,23 +172,16 @@ def check_decoder_shapes(student, expected):
                 "...), both padding='same'.")
 
     _block_shape_check(student, "conv_transpose_decoder", case, want, "the decoder", explain,
-                       expected.draw.rng(LAB, "decoder", "lively"))
-
-
-def _decoder_layers_hint(model):
-    if layers_of(model, *UPSAMPLING):
-        return "your decoder uses UpSampling2D; the chapter upsamples with Conv2DTranspose(f, 3, strides=2)."
-    stride_order = [layer.strides for layer in layers_of(model, "Conv2DTranspose")]
-    if stride_order and tuple(stride_order[0]) == (2, 2):
-        return "in each decoder stage the stride-1 Conv2DTranspose comes first and the strides=2 one second."
-    return ""
+                       expected.draw.rng(LAB, "decoder", "lively"), decoder_hint)
 
 
 @check(LAB, "conv_transpose_decoder", points=2)
 def check_decoder_outputs(student, expected):
     """with the reference weights, outputs equal the reference decoder"""
-    _block_outputs_check(student, expected, "conv_transpose_decoder", decoder_case(expected.draw), "decoder",
-                         "Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage", _decoder_layers_hint)
+    case = decoder_case(expected.draw)
+    _block_outputs_check(student, expected, "conv_transpose_decoder", case, "decoder",
+                         "Conv2DTranspose(f, 3) + Conv2DTranspose(f, 3, strides=2) per stage",
+                         lambda model: decoder_hint(model, case.filters), decoder_hint)
 
 
 # -- build_segmentation_model --------------------------------------------------
@@ -197,7 +190,13 @@ DEFAULT_PARAMS = 2_880_643
 
 
 def build(impl, **kwargs):
-    model = impl.function("build_segmentation_model")(**kwargs)
+    try:
+        model = impl.function("build_segmentation_model")(**kwargs)
+    except ValueError as exc:
+        hint = build_error_hint(str(exc))
+        if hint:
+            raise AssertionError(hint) from None
+        raise
     if not is_model(model):
         raise AssertionError(f"build_segmentation_model() must return a keras.Model, got {type_name(model)}.")
     return model
@@ -237,11 +236,34 @@ def _count_hint(summary):
             "Check img_size=(200, 200), filters=(64, 128, 256) and the final Conv2D(num_classes, 3).")
 
 
+def callee_checks(student, expected):
+    """The student's blocks, each with its own checks (run only to name the cause of a model's failure)."""
+    return [
+        ("strided_downsampling", [lambda: check_encoder_shapes(student, expected),
+                                  lambda: check_encoder_outputs(student, expected)]),
+        ("conv_transpose_decoder", [lambda: check_decoder_shapes(student, expected),
+                                    lambda: check_decoder_outputs(student, expected)]),
+    ]
+
+
+def _explained(model, kwargs, failure):
+    """Raise ``failure``, or the model's own mistake instead when its layers show one."""
+    hint = model_structure_hint(model, kwargs)
+    if hint:
+        raise AssertionError(hint) from None
+    raise failure
+
+
 @check(LAB, "build_segmentation_model", points=2)
 def check_default_parameter_count(student, expected):
     """the default model has the chapter's 2,880,643 parameters"""
-    assert_parameter_count(build(student), expected, "default_model", DEFAULT_STREAM,
-                           default_batch(expected.draw), _count_hint)
+    with blame_callees(callee_checks(student, expected)):
+        model = build(student)
+        try:
+            assert_parameter_count(model, expected, "default_model", DEFAULT_STREAM,
+                                   default_batch(expected.draw), _count_hint)
+        except AssertionError as exc:
+            _explained(model, {}, exc)
 
 
 def small_model_case(draw):
@@ -279,32 +301,42 @@ def _model_output_hint(model, case, got, want):
 def check_model_outputs(student, expected):
     """rescales, encodes, decodes and ends in a per-pixel softmax (same outputs as the reference)"""
     case = small_model_case(expected.draw)
-    model, ref = build(student, **case.kwargs), expected["small_model"]
-    copy_weights(ref["weights"], model,
-                 "the model's layers differ from the chapter's (see strided_downsampling and conv_transpose_decoder)")
-    got, want = output_of(model, case.batch, "the model"), ref["output"]
-    if got.shape != want.shape or not np.allclose(got, want, atol=1e-5, rtol=1e-4):
-        raise AssertionError(_model_output_hint(model, case, got, want))
+    with blame_callees(callee_checks(student, expected)):
+        model, ref = build(student, **case.kwargs), expected["small_model"]
+        try:
+            copy_weights(ref["weights"], model,
+                         "the model's layers differ from the chapter's (see strided_downsampling and "
+                         "conv_transpose_decoder)")
+            got, want = output_of(model, case.batch, "the model"), ref["output"]
+        except (AssertionError, ValueError) as exc:
+            _explained(model, case.kwargs, exc)
+        if got.shape != want.shape or not np.allclose(got, want, atol=1e-5, rtol=1e-4):
+            raise AssertionError(model_structure_hint(model, case.kwargs) or _model_output_hint(model, case, got, want))
 
 
 #: Class counts of the shape checks: never 3, so a model that returns its RGB input has the wrong shape.
 SHAPE_CHECK_CLASSES = (2, 4, 5, 6)
 
 
-def assert_model_shape(student, case, rng, hint=""):
+def assert_model_shape(student, expected, case, rng, hint=""):
     """The model's output for the drawn batch has shape (n, h, w, num_classes) and depends on it (weights from ``rng``)."""
-    model = build(student, **case.kwargs)
-    (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
-    want = (len(case.batch), h, w, classes)
-    got = output_of(model, case.batch, "the model").shape
-    if got != want:
-        raise AssertionError(f"build_segmentation_model(img_size={(h, w)}, num_classes={classes}, filters="
-                             f"{case.kwargs['filters']}) must map a batch {case.batch.shape} to {want}, got {got}.{hint}")
-    assert_input_matters(model, case.batch, case.other, "the model", rng)
+    with blame_callees(callee_checks(student, expected)):
+        model = build(student, **case.kwargs)
+        (h, w), classes = case.kwargs["img_size"], case.kwargs["num_classes"]
+        want = (len(case.batch), h, w, classes)
+        try:
+            got = output_of(model, case.batch, "the model").shape
+        except ValueError as exc:
+            _explained(model, case.kwargs, exc)
+        if got != want:
+            raise AssertionError(model_structure_hint(model, case.kwargs) or (
+                f"build_segmentation_model(img_size={(h, w)}, num_classes={classes}, filters="
+                f"{case.kwargs['filters']}) must map a batch {case.batch.shape} to {want}, got {got}.{hint}"))
+        assert_input_matters(model, case.batch, case.other, "the model", rng)
 
 
 @check(LAB, "build_segmentation_model", points=1)
 def check_num_classes(student, expected):
     """honours img_size, num_classes and filters (output shapes for drawn values)"""
-    assert_model_shape(student, model_case(expected.draw, "num_classes", classes=SHAPE_CHECK_CLASSES),
+    assert_model_shape(student, expected, model_case(expected.draw, "num_classes", classes=SHAPE_CHECK_CLASSES),
                        expected.draw.rng(LAB, "num_classes", "lively"))

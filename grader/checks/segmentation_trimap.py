@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.core import check, location_text
 from cvlab_ch9.grader.draw import distinct, integers
 from cvlab_ch9.grader.expect import expectation
 
@@ -35,9 +35,7 @@ def bad_trimap(draw):
     """``(trimap with one or two values outside 1..3, sorted list of those values)``."""
     rng = draw.rng(LAB, "bad_trimap")
     values = trimap(draw, "bad_trimap_base")
-    bad = distinct(rng, 4, 255, integers(rng, 1, 2))
-    if rng.random() < 0.25:
-        bad[0] = 0
+    bad = distinct(rng, 4, 255, integers(rng, 1, 2))  # values below 1: see below_one_trimap
     flat = values.reshape(-1)
     flat[rng.choice(flat.size, size=len(bad), replace=False)] = bad
     return values, sorted(bad)
@@ -48,9 +46,36 @@ def trimap_classes(ref, draw):
     return ref.call("trimap_to_classes", trimap(draw))
 
 
+#: Integer dtypes a trimap may come in besides uint8 (``np.array`` of Python ints gives int64).
+OTHER_INTEGER_DTYPES = ("int64", "int32", "uint16", "int16")
+
+
+def _value_mapping(given, got):
+    """``{trimap value: label}`` where each value of ``given`` went to one label in ``got`` (else None)."""
+    mapping = {}
+    for value in (1, 2, 3):
+        labels = np.unique(got[given == value])
+        if labels.size != 1:
+            return None
+        mapping[value] = int(labels[0])
+    return mapping
+
+
+def mapping_hint(given, got):
+    """Why ``got`` is not ``given - 1`` (same shapes), from what each trimap value became."""
+    mapping = _value_mapping(given, got)
+    if mapping is None:
+        return "Your labels are not a function of the trimap value: expected trimap - 1 (1 -> 0 pet, 2 -> 1 background, 3 -> 2 contour)."
+    text = ", ".join(f"{v} -> {label}" for v, label in mapping.items())
+    if sorted(mapping.values()) == [0, 1, 2]:
+        return (f"Your function maps {text}: the classes are swapped. The pet (1) must become 0, "
+                "the background (2) 1 and the contour (3) 2 (trimap - 1).")
+    return f"Your function maps {text}; expected trimap - 1 (1 -> 0 pet, 2 -> 1 background, 3 -> 2 contour)."
+
+
 @check(LAB, "trimap_to_classes", points=2)
 def check_mapping(student, expected):
-    """trimap values 1, 2, 3 become classes 0, 1, 2 (uint8, same shape)"""
+    """trimap values 1, 2, 3 become classes 0, 1, 2 (uint8, same shape, whatever the integer input dtype)"""
     given = trimap(expected.draw)
     got = np.asarray(student.function("trimap_to_classes")(given.copy()))
     if got.shape != given.shape:
@@ -60,18 +85,54 @@ def check_mapping(student, expected):
             "you returned the trimap unchanged; forgetting the -1: values 1, 2, 3 must become 0, 1, 2."
         )
     if not np.array_equal(got, expected["trimap_classes"]):
-        raise AssertionError("expected trimap - 1 (1 -> 0 pet, 2 -> 1 background, 3 -> 2 contour).")
+        raise AssertionError(mapping_hint(given, got))
     if got.dtype != np.uint8:
-        raise AssertionError(f"return uint8 labels (`.astype('uint8')`); got dtype {got.dtype}.")
+        raise AssertionError(f"Your function returns {got.dtype} labels; return uint8 labels (`.astype('uint8')`).")
+    rng = expected.draw.rng(LAB, "trimap_dtype")
+    dtype = str(rng.choice(OTHER_INTEGER_DTYPES))
+    wide = trimap(expected.draw, "wide_trimap").astype(dtype)
+    got = np.asarray(student.function("trimap_to_classes")(wide.copy()))
+    if got.dtype != np.uint8 or not np.array_equal(got, (wide - 1).astype("uint8")):
+        raise AssertionError(f"Your function returns {got.dtype} labels for a trimap of dtype {dtype}; "
+                             "return uint8 labels whatever the input's dtype (`.astype('uint8')`).")
 
 
 def _names_value(message, value):
     return re.search(rf"(?<![\d.]){value}(?![\d.])", message) is not None
 
 
+def _call_or_hint(student, func, values, what):
+    """``func(values)``; an exception other than ValueError becomes an AssertionError naming it and ``what``."""
+    try:
+        return func(values)
+    except (ValueError, AssertionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the student's exception is the evidence the hint names
+        name = getattr(exc, "remote_type", None) or type(exc).__name__
+        raise AssertionError(f"Your function raised {name} ({exc}) for {what}; raise ValueError naming the values "
+                             f"found instead{location_text(exc, student)}.") from None
+
+
+def subset_trimap(draw):
+    """A valid uint8 trimap holding only one or two of the values 1, 2, 3 (the drawn subset, sorted)."""
+    rng = draw.rng(LAB, "subset_trimap")
+    present = sorted(distinct(rng, 1, 3, integers(rng, 1, 2)))
+    shape = (integers(rng, 3, 9), integers(rng, 3, 9))
+    return rng.choice(present, size=shape).astype("uint8"), present
+
+
+def below_one_trimap(draw):
+    """A trimap of values 1..3 with some zeros (a value below 1, the one a check of the maximum misses)."""
+    rng = draw.rng(LAB, "below_one_trimap")
+    values = trimap(draw, "below_one_base")
+    flat = values.reshape(-1)
+    flat[rng.choice(flat.size, size=integers(rng, 1, 3), replace=False)] = 0
+    return values
+
+
 @check(LAB, "trimap_to_classes", points=1)
 def check_rejects_unknown_values(student, expected):
-    """a trimap value outside 1..3 raises ValueError naming it (and valid trimaps still work)"""
+    """a value outside 1..3 (above 3 or below 1) raises ValueError naming it; valid trimaps (any of 1..3) still work"""
     func = student.function("trimap_to_classes")
     valid = trimap(expected.draw, "valid_trimap")
     try:
@@ -83,17 +144,36 @@ def check_rejects_unknown_values(student, expected):
     if mapped.shape != valid.shape or not np.array_equal(mapped.astype("int64"), valid.astype("int64") - 1):
         raise AssertionError("first map valid trimaps right (see the mapping check): rejecting values earns "
                              "nothing from a function that does not work on good ones.")
-    given, bad = bad_trimap(expected.draw)
+    partial, present = subset_trimap(expected.draw)
     try:
-        func(given)
+        func(partial.copy())
+    except ValueError as exc:
+        raise AssertionError(
+            f"Your function raised ValueError ({exc}) for a valid trimap holding only {present}: a trimap need not "
+            "hold all three values; raise only for values outside 1, 2, 3."
+        ) from None
+    given, bad = bad_trimap(expected.draw)
+    above = _rejection(student, func, given, bad)
+    below = _rejection(student, func, below_one_trimap(expected.draw), [0])
+    if above == "returned":
+        raise AssertionError(f"a trimap containing {', '.join(map(str, bad))} must raise ValueError naming the values "
+                             "found, not return labels.")
+    if below == "returned":
+        raise AssertionError("Your function returns labels for a trimap containing 0: it rejects only values above 3. "
+                             "Raise ValueError for values below 1 too, naming the values found.")
+    for verdict in (above, below):
+        if verdict:
+            raise AssertionError(verdict)
+
+
+def _rejection(student, func, given, bad):
+    """'' when ``func(given)`` raises ValueError naming every value of ``bad``; "returned" when it returns; else a hint."""
+    listed = ", ".join(map(str, bad))
+    try:
+        _call_or_hint(student, func, given.copy(), f"a trimap containing {listed}")
     except ValueError as exc:
         missing = [v for v in bad if not _names_value(str(exc), v)]
         if missing:
-            raise AssertionError(
-                f"the ValueError must name the unexpected value(s) found ({', '.join(map(str, bad))}); it said: {exc}"
-            ) from None
-        return
-    raise AssertionError(
-        f"a trimap containing {', '.join(map(str, bad))} must raise ValueError naming the values found, "
-        "not return labels."
-    )
+            return f"the ValueError must name the unexpected value(s) found ({listed}); it said: {exc}"
+        return ""
+    return "returned"
