@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from cvlab_ch9.grader.checks.architecture_hints import conv_bn_relu_hint, outputs, residual_hint
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import integers, uniform
 from cvlab_ch9.grader.expect import expectation
@@ -115,7 +116,7 @@ def shape_text(input_shape, batch):
 @dataclasses.dataclass(frozen=True)
 class ResidualCases:
     input_shape: tuple
-    cases: tuple  # identity shortcut, 1x1 projection, strided 1x1 projection
+    cases: tuple  # identity shortcut, 1x1 projection, strided 1x1 projection (new channels, then the same)
 
 
 def residual_cases(draw):
@@ -125,10 +126,14 @@ def residual_cases(draw):
     other = integers(shapes, 2, 6)
     other += other == channels
     batch_size = integers(shapes, 2, 3)
+    pooled = integers(shapes, 2, 6)
+    pooled += pooled == channels
     return ResidualCases(shape, (
         drawn_case(values, shape, batch_size, filters=channels, pooling=False),
         drawn_case(values, shape, batch_size, filters=other, pooling=False),
-        drawn_case(values, shape, batch_size, filters=integers(shapes, 2, 6), pooling=True),
+        drawn_case(values, shape, batch_size, filters=pooled, pooling=True),
+        # pooling with the input's channels: the shortcut is still projected (strides=2)
+        drawn_case(values, shape, batch_size, filters=channels, pooling=True),
     ))
 
 
@@ -154,6 +159,10 @@ def _explain_residual_error(message, kwargs, input_shape, source=""):
             f"project the shortcut with residual = {projection}(residual) before adding."
         )
     sides = sorted(s[0] for s in shapes) if len(shapes) == 2 else []
+    if pooling and filters == input_shape[-1] and input_shape[0] in sides and "MaxPooling2D" in source:
+        return (f"Your block projects the shortcut only when the channels differ; with pooling=True it must be "
+                f"downsampled even when the channels already match ({filters}): residual = Conv2D(filters, 1, "
+                "strides=2)(residual).")
     if pooling and sides == [input_shape[0] // 2, -(-input_shape[0] // 2)]:
         return "MaxPooling2D must use padding='same' (MaxPooling2D(2, padding='same')) so odd sizes round up like the strided shortcut."
     if pooling and input_shape[0] in sides:
@@ -184,6 +193,9 @@ def check_residual_shapes(student, expected):
         if got == want:
             assert_input_matters(model, case.batch, case.other, "residual_block", lively)
             continue
+        hint = residual_hint(model, case.kwargs, cases.input_shape[-1], student.source("residual_block"))
+        if hint:
+            raise AssertionError(hint)
         if case.kwargs["pooling"] and got[1] == cases.input_shape[0]:
             raise AssertionError(
                 "with pooling=True the output must be downsampled: end the main path with "
@@ -223,7 +235,9 @@ def check_residual_outputs(student, expected):
             )
             compare_block(model, ref, f"residual_block output for {case.kwargs}", case.batch)
         except AssertionError as exc:
-            hint = _residual_structure_hint(model, case, cases.input_shape[-1])
+            got = outputs(model, case.batch)
+            hint = residual_hint(model, case.kwargs, cases.input_shape[-1], student.source("residual_block"), got,
+                                 np.asarray(ref["output"])) or _residual_structure_hint(model, case, cases.input_shape[-1])
             raise AssertionError(hint or (
                 f"{exc} Check that the block returns the sum of the main path and the shortcut "
                 "(layers.add([x, residual])) and that the shortcut starts from the block's input.")) from None
@@ -303,7 +317,8 @@ def _check_conv_bn_relu(student, expected, mode):
             got = model.predict(case.batch, training=mode == "training")
             compare_block(model, ref, f"conv_bn_relu output ({case.kwargs})", case.batch, modes=(mode,))
         except AssertionError as exc:
-            hint = _conv_bn_relu_hint(model, got, student.source("conv_bn_relu"))
+            hint = conv_bn_relu_hint(model, case.kwargs, cases.input_shape, got) or _conv_bn_relu_hint(
+                model, got, student.source("conv_bn_relu"))
             raise AssertionError(hint or str(exc)) from None
 
 

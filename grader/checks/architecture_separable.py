@@ -6,6 +6,8 @@ the reference's weights copied in, in inference and training mode. Its
 layers only explain a failure.
 """
 
+import dataclasses
+
 import numpy as np
 
 from cvlab_ch9.grader.checks.architecture_blocks import (
@@ -17,6 +19,13 @@ from cvlab_ch9.grader.checks.architecture_blocks import (
     odd_input,
     reference_block,
     shape_text,
+)
+from cvlab_ch9.grader.checks.architecture_hints import (
+    outputs,
+    pool_stride_hint,
+    separable_hint,
+    xception_bias_hint,
+    xception_order_hint,
 )
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import integers
@@ -48,13 +57,17 @@ def separable_params(ref, draw):
     return [ref.call("separable_conv_params", *args) for args in separable_cases(draw)]
 
 
-def params_hint(got, expected, out_channels):
-    """Hint for ``got`` (two ints) where ``expected`` = (regular, separable) bias-free counts."""
+def params_hint(got, expected, args):
+    """Hint for ``got`` (two ints) where ``expected`` = (regular, separable) bias-free counts of ``args`` (in, out, k)."""
     regular, separable = expected
+    out_channels = args[1]
     if tuple(got) == (separable, regular):
         return "the two numbers are swapped: return (regular, separable)."
     if tuple(got) == (regular + out_channels, separable + out_channels):
         return "count weights only: the exercise asks for bias-free parameter counts (no + out_channels)."
+    formula = separable_hint(got, expected, args)
+    if formula:
+        return formula
     if got[0] != regular:
         return f"a regular k x k convolution has k*k*in*out = {regular} weights."
     return (
@@ -80,7 +93,7 @@ def check_separable_params(student, expected):
         got, want = student_params(student, *args), tuple(want)
         if got != want:
             raise AssertionError(
-                f"separable_conv_params{args} returned {got}, expected {want}: " + params_hint(got, want, args[1])
+                f"separable_conv_params{args} returned {got}, expected {want}: " + params_hint(got, want, args)
             )
 
 
@@ -94,7 +107,7 @@ def xception_case(draw):
                              filters=integers(shapes, 2, 7))
 
 
-def _explain_xception_error(message, input_shape, source=""):
+def _explain_xception_error(message, input_shape, source="", filters=None):
     shapes = add_shapes(message)
     if len(shapes) == 2 and shapes[0][-1] != shapes[1][-1]:
         return (
@@ -102,6 +115,13 @@ def _explain_xception_error(message, input_shape, source=""):
             "Conv2D(filters, 1, strides=2, padding='same', use_bias=False)."
         )
     sides = sorted(s[0] for s in shapes) if len(shapes) == 2 else []
+    stride_3 = pool_stride_hint(sides, input_shape[0])
+    if stride_3:
+        return stride_3
+    if input_shape[0] in sides and filters == input_shape[-1] and "MaxPooling2D" in source:
+        return (f"Your block projects the shortcut only when the channel count changes; it must be downsampled "
+                f"even when the channels already match ({filters}): Conv2D(filters, 1, strides=2, padding='same', "
+                "use_bias=False).")
     if input_shape[0] in sides:
         if "MaxPooling2D" not in source and "max_pool" not in source:
             return "the main path ends with MaxPooling2D(3, strides=2, padding='same'); pooling is missing."
@@ -117,7 +137,8 @@ def _explain_xception_error(message, input_shape, source=""):
 def _xception(impl, input_shape, case):
     source = impl.source("xception_block")
     return build_explained(impl, "xception_block", input_shape,
-                        lambda msg, kw: _explain_xception_error(msg, input_shape, source), **case.kwargs)
+                        lambda msg, kw: _explain_xception_error(msg, input_shape, source, kw["filters"]),
+                           **case.kwargs)
 
 
 @expectation(LAB, name="xception_block")
@@ -143,6 +164,12 @@ def check_xception_shapes(student, expected):
                              f"must return {want}, got {got}.{hint}")
     assert_input_matters(model, case.batch, case.other, "xception_block",
                          expected.draw.rng(LAB, "xception_block", "lively"))
+    # filters equal to the input's channels: the shortcut is still projected (strides=2)
+    same = dataclasses.replace(case, kwargs={**case.kwargs, "filters": shape[-1]})
+    got = output_of(_xception(student, shape, same), same.batch, "xception_block").shape
+    if got != want[:3] + (shape[-1],):
+        raise AssertionError(f"with {shape_text(shape, case.batch)} and filters={shape[-1]} (the input's channels) "
+                             f"the block must return {want[:3] + (shape[-1],)}, got {got}.")
 
 
 def _xception_structure_hint(model):
@@ -197,5 +224,7 @@ def check_xception_outputs(student, expected):
         )
         compare_block(model, ref, "xception_block output", case.batch)
     except AssertionError as exc:
-        structure = _xception_structure_hint(model)
-        raise AssertionError(structure or f"{exc} {_xception_order_hint(model)}") from None
+        got = outputs(model, case.batch)
+        hint = (xception_bias_hint(model) or _xception_structure_hint(model)
+                or xception_order_hint(model, got, np.asarray(ref["output"])))
+        raise AssertionError(hint or f"{exc} {_xception_order_hint(model)}") from None

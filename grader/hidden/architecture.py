@@ -35,7 +35,7 @@ def check_separable_params_match_keras(student, expected):
         if got != want:
             raise AssertionError(
                 f"for in={in_channels}, out={out_channels}, kernel_size={kernel_size} Keras counts {want}, "
-                f"you returned {got}: " + params_hint(got, want, out_channels)
+                f"you returned {got}: " + params_hint(got, want, (in_channels, out_channels, kernel_size))
             )
 
 
