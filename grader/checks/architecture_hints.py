@@ -68,14 +68,14 @@ def residual_hint(model, kwargs, channels, source, got=None, want=None):
             tuple(layer.strides) == (2, 2) for layer in main):
         return ("Your block downsamples the main path with a strided Conv2D (strides=2) instead of MaxPooling2D; "
                 "keep both convolutions at stride 1 and end the main path with MaxPooling2D(2, padding='same').")
+    if shortcut_taken_after(source, "Conv2D("):
+        return ("Your shortcut is taken after the first convolution (its output); take it from the block's input: "
+                "residual = x before any layer.")
     if relu_after_add(model, got, want):
         return ("Your block applies relu after the add (its outputs are never negative); return "
                 "layers.add([x, residual]) as it is.")
     if not layers_of(model, "Add") and not re.search(r"\badd\b|\+", source):
         return "Your block never adds the shortcut: it returns the main path only; return layers.add([x, residual])."
-    if shortcut_taken_after(source, "Conv2D("):
-        return ("Your shortcut is taken after the first convolution (its output); take it from the block's input: "
-                "residual = x before any layer.")
     return ""
 
 
@@ -124,12 +124,20 @@ def separable_hint(got, want, args):
     return ""
 
 
-def xception_order_hint(model, got=None, want=None):
-    """The xception block's order or bias mistake, from its layers (and outputs), or ''."""
-    words = [w for w in tokens(model) if w in ("bn", "relu", "sep")]
-    if words.count("bn") == 1:
+def one_batchnorm_hint(model):
+    """'' unless the xception block has a single BatchNormalization."""
+    if len(layers_of(model, "BatchNormalization")) == 1:
         return ("Your block has only one BatchNormalization (found 1); each SeparableConv2D is preceded by its own "
                 "BatchNormalization() and relu, so the second is missing.")
+    return ""
+
+
+def xception_order_hint(model, got=None, want=None, source=""):
+    """The xception block's order mistake, from its layers, code (and outputs), or ''."""
+    words = [w for w in tokens(model) if w in ("bn", "relu", "sep")]
+    if shortcut_taken_after(source, "BatchNormalization"):
+        return ("Your shortcut is taken after the first BatchNormalization and relu (the normalized input); take it "
+                "from the block's input: residual = x before any layer.")
     if words[:3] == ["bn", "sep", "relu"]:
         return ("Your block applies relu after each SeparableConv2D (BN -> SeparableConv2D -> relu); the chapter's "
                 "order is pre-activation, relu before the SeparableConv2D: BN -> relu -> SeparableConv2D.")
@@ -151,8 +159,13 @@ def xception_bias_hint(model):
     return ""
 
 
-def pool_stride_hint(sides, side):
-    """The numeric signature of MaxPooling2D(3) without strides=2: the main path's side is ceil(side / 3)."""
+def pool_stride_hint(sides, side, source=""):
+    """The numeric signature of MaxPooling2D(3) without strides=2: the main path's side is ceil(side / 3).
+
+    (padding='valid' with strides=2 can give the same side: code that writes strides is not this mistake.)
+    """
+    if re.search(r"MaxPooling2D\([^)]*strides", source):
+        return ""
     if -(-side // 3) in sides and -(-side // 3) != -(-side // 2):
         return (f"Your MaxPooling2D(3) has no strides=2, so its stride defaults to the pool size 3: the main path "
                 f"is ceil({side}/3) = {-(-side // 3)} pixels, the shortcut ceil({side}/2) = {-(-side // 2)}. "
@@ -166,3 +179,41 @@ def outputs(model, batch):
         return np.asarray(model.predict(batch))
     except Exception:  # noqa: BLE001 - only for wording a hint; the comparison already failed
         return None
+
+
+# -- build_mini_xception ----------------------------------------------------------
+
+#: The configuration a failing mini-Xception is rebuilt with to read its layers (every argument off its default).
+PROBE_CONFIG = {"input_shape": (22, 26, 3), "num_classes": 3, "block_filters": (4, 6), "augment": True}
+
+
+def mini_xception_hint(model, source, config=PROBE_CONFIG):
+    """The mini-Xception's own mistake, from its layers built for ``config`` (and its code), or ''."""
+    inputs = model.summary.input_shapes
+    if inputs and inputs[0] is not None and tuple(inputs[0][1:]) != tuple(config["input_shape"]):
+        return (f"Your model ignores input_shape: its Input has shape {tuple(inputs[0])} for input_shape="
+                f"{config['input_shape']}; use keras.Input(shape=input_shape).")
+    separable = sorted({int(layer.filters) for layer in layers_of(model, "SeparableConv2D")})
+    if separable and separable != sorted(set(config["block_filters"])):
+        return (f"Your model ignores block_filters: its SeparableConv2D layers have {separable} filters for "
+                f"block_filters={config['block_filters']}; call xception_block once per entry of block_filters.")
+    dense = layers_of(model, "Dense")
+    if dense and int(dense[-1].units) != config["num_classes"]:
+        return (f"Your model always ends with Dense({dense[-1].units}) (num_classes={config['num_classes']} here); "
+                "use Dense(num_classes, activation='softmax') when num_classes > 1, you got it fixed.")
+    if not layers_of(model, "Rescaling") and "255" not in source:
+        return "Your model has no Rescaling layer: add Rescaling(1.0 / 255) after the augmentation (pixels are 0..255)."
+    if layers_of(model, "Flatten"):
+        return ("Your model flattens the last block (Flatten); the chapter pools it with GlobalAveragePooling2D "
+                "before Dropout(0.5) and the Dense head.")
+    rates = [float(layer.rate) for layer in layers_of(model, "Dropout")]
+    if rates and rates[0] != 0.5:
+        return f"Your model uses Dropout({rates[0]:g}) instead of Dropout(0.5) before the Dense head."
+    stem = [layer for layer in layers_of(model, "Conv2D") if tuple(layer.kernel_size) == (5, 5)]
+    if stem and stem[0].config.get("padding") == "same":
+        return ("Your first Conv2D(32, 5) has padding='same'; the chapter's uses the default padding='valid' "
+                "(the image shrinks by 4 pixels).")
+    if any(layer.use_bias for layer in layers_of(model, "SeparableConv2D")):
+        return ("Your model's SeparableConv2D layers have biases (use_bias defaults to True): write the blocks by "
+                "calling xception_block instead of inline code.")
+    return ""

@@ -22,10 +22,15 @@ read from the model's config as the judge rebuilds it (or from the model's
 own description where it cannot), and only ever take a point away.
 """
 
+import contextlib
+import functools
+
 import numpy as np
 
 from cvlab_ch9.grader.checks.architecture_blocks import LAB
-from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.checks.architecture_hints import PROBE_CONFIG, mini_xception_hint
+from cvlab_ch9.grader.checks.architecture_separable import check_xception_outputs, check_xception_shapes
+from cvlab_ch9.grader.core import blame_callees, check
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modelfacts import assert_parameter_count, by_class_hint, default_model_expectations, model_facts
@@ -62,6 +67,31 @@ _CLASS_HINTS = {
     "SeparableConv2D": "each block has two SeparableConv2D(filters, 3, padding='same', use_bias=False).",
     "BatchNormalization": "each block has two BatchNormalization layers, one before each SeparableConv2D.",
 }
+
+
+def xception_callee(student, expected):
+    """The student's xception_block with its own checks (run only to name the cause of a model's failure)."""
+    return [("xception_block", [lambda: check_xception_shapes(student, expected),
+                                lambda: check_xception_outputs(student, expected)])]
+
+
+def explained(check_func):
+    """A mini-Xception check whose failure names a failing xception_block first, then the model's own mistake."""
+
+    @functools.wraps(check_func)
+    def run(student, expected):
+        with blame_callees(xception_callee(student, expected)):
+            try:
+                return check_func(student, expected)
+            except (AssertionError, ValueError) as failure:
+                hint = ""
+                with contextlib.suppress(Exception):
+                    hint = mini_xception_hint(build_xception(student, **PROBE_CONFIG), student.source("build_mini_xception"))
+                if hint:
+                    raise AssertionError(hint) from None
+                raise failure from None
+
+    return run
 
 
 def build_xception(impl, **kwargs):
@@ -104,6 +134,7 @@ DEFAULT_STREAM = default_model_expectations(LAB, build_xception, default_batch)
 
 
 @check(LAB, "build_mini_xception", points=2)
+@explained
 def check_default_parameter_count(student, expected):
     """the default model has the chapter's 721,857 parameters"""
     ref = expected["default_model"]
@@ -196,6 +227,7 @@ def head_case(draw):
 
 
 @check(LAB, "build_mini_xception", points=1)
+@explained
 def check_head(student, expected):
     """a sigmoid (1 class) / softmax (n classes) output after Dropout(0.5) (drawn sizes and classes)"""
     config, classes, batch, image = head_case(expected.draw)
@@ -213,7 +245,7 @@ def check_head(student, expected):
                                        atol=1e-7)))
     if not 0.3 <= dropped <= 0.7:  # 256 samples: a rate of 0.5 lands outside with probability below 1e-9
         rates = [d.rate for d in layers_of(model, "Dropout")]
-        found = f" (your model's Dropout rates: {rates})" if rates else ""
+        found = f" (your model uses Dropout rate {rates[0]:g}, found rates {rates})" if rates else ""
         raise AssertionError(f"the head has one Dropout(0.5) after GlobalAveragePooling2D: in training mode your model "
                              f"dropped {dropped:.0%} of the features instead of about 50%{found}.")
 
@@ -260,6 +292,7 @@ def augmentation_case(draw):
 
 
 @check(LAB, "build_mini_xception", points=1)
+@explained
 def check_augmentation(student, expected):
     """RandomFlip/RandomRotation/RandomZoom act in training mode only when augment=True"""
     draw = expected.draw
@@ -340,6 +373,7 @@ def assert_model_outputs(model, ref, batch, what):
 
 
 @check(LAB, "build_mini_xception", points=3)
+@explained
 def check_model_outputs(student, expected):
     """with the reference weights, outputs equal the reference (augmentation is identity at inference)"""
     for (kwargs, batch), ref in zip(small_model_cases(expected.draw), expected["small_models"]):

@@ -21,6 +21,7 @@ from cvlab_ch9.grader.checks.architecture_blocks import (
     shape_text,
 )
 from cvlab_ch9.grader.checks.architecture_hints import (
+    one_batchnorm_hint,
     outputs,
     pool_stride_hint,
     separable_hint,
@@ -115,7 +116,7 @@ def _explain_xception_error(message, input_shape, source="", filters=None):
             "Conv2D(filters, 1, strides=2, padding='same', use_bias=False)."
         )
     sides = sorted(s[0] for s in shapes) if len(shapes) == 2 else []
-    stride_3 = pool_stride_hint(sides, input_shape[0])
+    stride_3 = pool_stride_hint(sides, input_shape[0], source)
     if stride_3:
         return stride_3
     if input_shape[0] in sides and filters == input_shape[-1] and "MaxPooling2D" in source:
@@ -225,6 +226,6 @@ def check_xception_outputs(student, expected):
         compare_block(model, ref, "xception_block output", case.batch)
     except AssertionError as exc:
         got = outputs(model, case.batch)
-        hint = (xception_bias_hint(model) or _xception_structure_hint(model)
-                or xception_order_hint(model, got, np.asarray(ref["output"])))
+        hint = (xception_bias_hint(model) or one_batchnorm_hint(model) or _xception_structure_hint(model)
+                or xception_order_hint(model, got, np.asarray(ref["output"]), student.source("xception_block")))
         raise AssertionError(hint or f"{exc} {_xception_order_hint(model)}") from None

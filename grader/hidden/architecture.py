@@ -3,6 +3,7 @@
 from cvlab_ch9.grader.checks.architecture_model import (
     assert_model_outputs,
     build_xception,
+    explained,
     param_count_hint,
     pixels,
     reference_model,
@@ -55,6 +56,7 @@ def other_configuration_expectation(ref, draw):
 
 
 @check(LAB, "build_mini_xception", points=1, hidden=True)
+@explained
 def check_other_configurations(student, expected):
     """honours input_shape (non-square), num_classes and block_filters"""
     kwargs, batch = other_configuration(expected.draw)
