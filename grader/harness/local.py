@@ -39,6 +39,21 @@ def _is_tensor_like(value):
     return hasattr(value, "numpy") and hasattr(value, "shape") and hasattr(value, "dtype")
 
 
+def built_model(model):
+    """``model``, its layers' weights created: a subclassed Model that ``model.build(shape)`` only marked built
+    (Keras 3 creates no sublayer weights then) is called once on zeros of that shape, as its first fit would."""
+    import keras  # noqa: PLC0415
+
+    shape = (getattr(model, "_build_shapes_dict", None) or {}).get("input_shape")
+    if model.weights or not isinstance(shape, (tuple, list)) or len(shape) < 2:
+        return model
+    try:
+        model(keras.ops.zeros((1,) + tuple(shape[1:])))
+    except Exception:  # noqa: BLE001 - a model that cannot run is graded as it is; its checks say why
+        return model
+    return model
+
+
 def to_data(value, wrap_model, depth=0, budget=None):
     """``value`` as plain data; Keras models become ``wrap_model(model)``; other objects Opaque.
 
@@ -58,7 +73,7 @@ def to_data(value, wrap_model, depth=0, budget=None):
     if isinstance(value, np.ndarray):
         return value if value.dtype.name in ALLOWED_DTYPES else Opaque(f"ndarray[{value.dtype}]", "")
     if isinstance(value, keras.Model):
-        return wrap_model(value)
+        return wrap_model(built_model(value))
     if isinstance(value, keras.KerasTensor):
         return Opaque("KerasTensor", f"symbolic tensor of shape {tuple(value.shape)}")
     if _is_tensor_like(value):
