@@ -165,7 +165,7 @@ def sentence(text):
     text = text.strip()
     if _PROSE_START.match(text):
         text = text[0].upper() + text[1:]
-    if text and text[-1] not in ".!?":
+    if text and not text.rstrip(")'\"").endswith((".", "!", "?")):
         text += "."
     return text
 

@@ -71,11 +71,11 @@ def residual_hint(model, kwargs, channels, source, got=None, want=None):
     if shortcut_taken_after(source, "Conv2D("):
         return ("Your shortcut is taken after the first convolution (its output); take it from the block's input: "
                 "residual = x before any layer.")
+    if not layers_of(model, "Add") and not re.search(r"\badd\b|\+", source):
+        return "Your block never adds the shortcut: it returns the main path only; return layers.add([x, residual])."
     if relu_after_add(model, got, want):
         return ("Your block applies relu after the add (its outputs are never negative); return "
                 "layers.add([x, residual]) as it is.")
-    if not layers_of(model, "Add") and not re.search(r"\badd\b|\+", source):
-        return "Your block never adds the shortcut: it returns the main path only; return layers.add([x, residual])."
     return ""
 
 
@@ -138,6 +138,9 @@ def xception_order_hint(model, got=None, want=None, source=""):
     if shortcut_taken_after(source, "BatchNormalization"):
         return ("Your shortcut is taken after the first BatchNormalization and relu (the normalized input); take it "
                 "from the block's input: residual = x before any layer.")
+    if words[:3] == ["sep", "bn", "relu"]:
+        return ("Your block applies BatchNormalization and relu after each SeparableConv2D (post-activation); the "
+                "chapter's block is pre-activation: BN -> relu before each SeparableConv2D.")
     if words[:3] == ["bn", "sep", "relu"]:
         return ("Your block applies relu after each SeparableConv2D (BN -> SeparableConv2D -> relu); the chapter's "
                 "order is pre-activation, relu before the SeparableConv2D: BN -> relu -> SeparableConv2D.")
@@ -199,8 +202,8 @@ def mini_xception_hint(model, source, config=PROBE_CONFIG):
                 f"block_filters={config['block_filters']}; call xception_block once per entry of block_filters.")
     dense = layers_of(model, "Dense")
     if dense and int(dense[-1].units) != config["num_classes"]:
-        return (f"Your model always ends with Dense({dense[-1].units}) (num_classes={config['num_classes']} here); "
-                "use Dense(num_classes, activation='softmax') when num_classes > 1, you got it fixed.")
+        return (f"Your model always ends with Dense({dense[-1].units}) (num_classes={config['num_classes']} here): it "
+                "ignores num_classes; use Dense(num_classes, activation='softmax') when num_classes > 1.")
     if not layers_of(model, "Rescaling") and "255" not in source:
         return "Your model has no Rescaling layer: add Rescaling(1.0 / 255) after the augmentation (pixels are 0..255)."
     if layers_of(model, "Flatten"):

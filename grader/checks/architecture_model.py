@@ -30,7 +30,7 @@ import numpy as np
 from cvlab_ch9.grader.checks.architecture_blocks import LAB
 from cvlab_ch9.grader.checks.architecture_hints import PROBE_CONFIG, mini_xception_hint
 from cvlab_ch9.grader.checks.architecture_separable import check_xception_outputs, check_xception_shapes
-from cvlab_ch9.grader.core import blame_callees, check
+from cvlab_ch9.grader.core import blame_callees, check, sentence
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modelfacts import assert_parameter_count, by_class_hint, default_model_expectations, model_facts
@@ -53,11 +53,11 @@ DEFAULT_PARAMS = 721_857
 
 # typical mistakes and the parameter difference they cause with the defaults
 _KNOWN_DIFFERENCES = {
-    513: "the head has Dense(2, 'softmax') (1,026 parameters); with num_classes=1 use Dense(1, activation='sigmoid') (513).",
-    32: "the first Conv2D(32, 5) has a bias: use use_bias=False (BatchNormalization follows in the first block).",
-    -1536: "the first convolution is Conv2D(32, 3); the chapter's is Conv2D(32, 5, use_bias=False).",
-    992: "the shortcut convolutions have biases: Conv2D(filters, 1, strides=2, padding='same', use_bias=False).",
-    1984: "the SeparableConv2D layers have biases: use use_bias=False.",
+    513: "Your head is Dense(2, 'softmax') (1,026 parameters); with num_classes=1 use Dense(1, activation='sigmoid') (513).",
+    32: "Your first Conv2D(32, 5) has a bias; use use_bias=False (BatchNormalization follows in the first block).",
+    -1536: "Your first convolution is Conv2D(32, 3); the chapter's is Conv2D(32, 5, use_bias=False).",
+    992: "Your shortcut convolutions have biases; use Conv2D(filters, 1, strides=2, padding='same', use_bias=False).",
+    1984: "Your SeparableConv2D layers have biases; use use_bias=False.",
 }
 
 _CLASS_HINTS = {
@@ -107,7 +107,8 @@ def param_count_hint(summary, ref_counts, kwargs_text="the default model"):
     diff = summary.params - ref_counts["params"]
     lead = f"{kwargs_text} has {summary.params:,} parameters; the chapter's has {ref_counts['params']:,}. "
     if diff in _KNOWN_DIFFERENCES and kwargs_text == "the default model":
-        return lead + _KNOWN_DIFFERENCES[diff]
+        # the known difference names the mistake: it comes first, the counts after
+        return f"{sentence(_KNOWN_DIFFERENCES[diff])} ({sentence(lead)})"
     return lead + by_class_hint(summary, ref_counts["by_class"], _CLASS_HINTS)
 
 

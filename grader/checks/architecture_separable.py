@@ -28,7 +28,7 @@ from cvlab_ch9.grader.checks.architecture_hints import (
     xception_bias_hint,
     xception_order_hint,
 )
-from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.core import check, sentence
 from cvlab_ch9.grader.draw import integers
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modeltools import (
@@ -94,7 +94,7 @@ def check_separable_params(student, expected):
         got, want = student_params(student, *args), tuple(want)
         if got != want:
             raise AssertionError(
-                f"separable_conv_params{args} returned {got}, expected {want}: " + params_hint(got, want, args)
+                f"{sentence(params_hint(got, want, args))} (separable_conv_params{args} returned {got}, expected {want}.)"
             )
 
 
@@ -131,7 +131,8 @@ def _explain_xception_error(message, input_shape, source="", filters=None):
             "Conv2D(filters, 1, strides=2, padding='same', use_bias=False) (strides=2 is missing)."
         )
     if sides and sides[0] < -(-input_shape[0] // 2):
-        return "use MaxPooling2D(3, strides=2, padding='same'): with padding='valid' the main path shrinks too much."
+        return (f"Your MaxPooling2D(3, strides=2) has padding='valid', the default: the main path shrinks to {sides[0]} "
+                f"pixels, the shortcut has {-(-input_shape[0] // 2)}; use MaxPooling2D(3, strides=2, padding='same').")
     return f"adding the main path and the shortcut failed ({message.splitlines()[0]}); both must have the same shape."
 
 

@@ -112,8 +112,6 @@ def _padding_hint(part, kind, position, name, got):
     signature = ""
     if part == "decoder":
         signature = " (2n+1 per stage instead of 2n)" if name == "strided" else " (n+2 per stage)"
-    elif part == "encoder" and name == "stride-1":
-        name = "second (stride-1)"
     shown = f"{signature}{', output ' + str(got) if got else ''}"
     return (f"Your {part}'s {name} {kind} (the {order} of each stage) has padding='valid', the default{shown}; "
             f"add padding='same'.")

@@ -10,7 +10,7 @@ from cvlab_ch9.grader.checks.architecture_model import (
     small_config,
 )
 from cvlab_ch9.grader.checks.architecture_separable import LAB, params_hint, separable_cases, student_params
-from cvlab_ch9.grader.core import check
+from cvlab_ch9.grader.core import check, sentence
 from cvlab_ch9.grader.draw import integers
 from cvlab_ch9.grader.expect import expectation
 
@@ -35,8 +35,8 @@ def check_separable_params_match_keras(student, expected):
         got = student_params(student, in_channels, out_channels, kernel_size)
         if got != want:
             raise AssertionError(
-                f"for in={in_channels}, out={out_channels}, kernel_size={kernel_size} Keras counts {want}, "
-                f"you returned {got}: " + params_hint(got, want, (in_channels, out_channels, kernel_size))
+                f"{sentence(params_hint(got, want, (in_channels, out_channels, kernel_size)))} (For in={in_channels}, "
+                f"out={out_channels}, kernel_size={kernel_size} Keras counts {want}, you returned {got}.)"
             )
 
 

@@ -29,11 +29,10 @@ def _fails(message):
 
 
 def test_blame_callees_replaces_a_failure_only_when_a_callee_fails():
-    with pytest.raises(AssertionError, match="^Your block is wrong .*fix it first. Stride 3.$"):
-        with blame_callees([("ok", [lambda: None]), ("block", [_fails("stride 3")])]):
-            raise AssertionError("the model's outputs differ")
-    with pytest.raises(AssertionError, match="^the model's outputs differ$"):
-        with blame_callees([("ok", [lambda: None])]):
-            raise AssertionError("the model's outputs differ")
+    callees = [("ok", [lambda: None]), ("block", [_fails("stride 3")])]
+    with pytest.raises(AssertionError, match="^Your block is wrong .*fix it first. Stride 3.$"), blame_callees(callees):
+        raise AssertionError("the model's outputs differ")
+    with pytest.raises(AssertionError, match="^the model's outputs differ$"), blame_callees([("ok", [lambda: None])]):
+        raise AssertionError("the model's outputs differ")
     with blame_callees([("block", [_fails("never run")])]):
         pass  # a passing caller never runs its callees' checks
