@@ -18,13 +18,32 @@ MAX_CONFIG_DEPTH = 48
 
 
 def flat_layers(model):
-    """All layers of ``model`` in order, nested models (e.g. a Sequential block) expanded."""
+    """All layers of ``model`` in order, nested models (e.g. a Sequential block) and the student's own
+    composite layers (see :func:`_expanded`) expanded."""
     import keras  # noqa: PLC0415 - the judge imports TensorFlow quietly first
 
     out = []
     for layer in model.layers:
-        out.extend(flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
+        out.extend(flat_layers(layer) if isinstance(layer, keras.Model) else _expanded(layer))
     return out
+
+
+def _expanded(layer):
+    """``[layer]``, or the sublayers of a student's own Layer subclass made of Keras layers (in creation order).
+
+    Such a layer (a conv -> BN -> relu block written as a class) holds no
+    weights of its own: described as its sublayers, its weights pair with
+    the chapter's layer by layer. One with weights of its own stays whole.
+    """
+    import keras  # noqa: PLC0415
+
+    inner = list(getattr(layer, "_layers", None) or [])
+    if not inner or type(layer).__module__.startswith("keras"):
+        return [layer]
+    held = [w for sub in inner for w in sub.weights]
+    if len(held) != len(layer.weights) or {id(w) for w in held} != {id(w) for w in layer.weights}:
+        return [layer]
+    return [leaf for sub in inner for leaf in (flat_layers(sub) if isinstance(sub, keras.Model) else _expanded(sub))]
 
 
 def _plain(value, depth=0, max_depth=12):

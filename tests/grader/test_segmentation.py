@@ -108,7 +108,7 @@ BROKEN = {
         'activation="softmax", padding="same")(x)',
         'activation="sigmoid", padding="same")(x)',
         "build_segmentation_model.model_outputs",
-        ["wrong final activation", "softmax"],
+        ["Wrong final activation", "softmax"],
     ),
     "no rescaling": (
         "x = layers.Rescaling(1.0 / 255)(inputs)",

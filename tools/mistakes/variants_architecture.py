@@ -200,4 +200,34 @@ def conv_bn_relu(x, filters, kernel_size=3):
 ''',
         "listing 9.10 writes the blocks inline",
     ),
+    Variant(
+        "v_xc_subclassed_layer", "xception_block", "a subclassed Layer holding the block's layers, shortcut created first",
+        '''class XceptionBlock(layers.Layer):
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)
+        self.norm1, self.norm2 = layers.BatchNormalization(), layers.BatchNormalization()
+        self.sep1 = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)
+        self.sep2 = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)
+        self.pool = layers.MaxPooling2D(3, strides=2, padding="same")
+
+    def call(self, inputs, training=None):
+        x = self.sep1(keras.ops.relu(self.norm1(inputs, training=training)))
+        x = self.sep2(keras.ops.relu(self.norm2(x, training=training)))
+        return self.pool(x) + self.shortcut(inputs)
+
+
+def xception_block(x, filters):
+    return XceptionBlock(filters)(x)
+''',
+        "issue 21 item 3: the block as a subclassed Layer (keras-io style), keras.ops.relu and + inside",
+    ),
+    Variant(
+        "v_sep_keras_ops_free_ints", "separable_conv_params", "plain arithmetic in one return, int() around each count",
+        '''def separable_conv_params(in_channels, out_channels, kernel_size=3):
+    depthwise = kernel_size ** 2 * in_channels
+    return int(depthwise * out_channels), int(depthwise + in_channels * out_channels)
+''',
+        "the count written from the depthwise part outwards",
+    ),
 )

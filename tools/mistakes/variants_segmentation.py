@@ -172,4 +172,52 @@ def build_segmentation_model(img_size=(200, 200), num_classes=3, filters=(64, 12
 ''',
         "how MeanIoU is implemented (a confusion matrix)",
     ),
+    Variant(
+        "v_dec_subclassed_stage", "conv_transpose_decoder", "a subclassed Layer holding the two transposed convolutions of a stage",
+        '''class UpStage(layers.Layer):
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.same = layers.Conv2DTranspose(filters, 3, activation="relu", padding="same")
+        self.up = layers.Conv2DTranspose(filters, 3, strides=2, activation="relu", padding="same")
+
+    def call(self, inputs):
+        return self.up(self.same(inputs))
+
+
+def conv_transpose_decoder(x, filters=(256, 128, 64)):
+    for f in filters:
+        x = UpStage(f)(x)
+    return x
+''',
+        "issue 21 item 3: a nested composite layer in the decoder",
+    ),
+    Variant(
+        "v_iou_ops_only", "mean_iou", "keras.ops only: one-hot masks, sums and a mask for the non-empty unions",
+        '''def mean_iou(y_true, y_pred, num_classes):
+    y_true = keras.ops.reshape(keras.ops.convert_to_tensor(y_true), (-1,))
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    if keras.ops.ndim(y_pred) > 0 and y_pred.shape[-1] == num_classes and keras.ops.size(y_pred) == keras.ops.size(y_true) * num_classes:
+        y_pred = keras.ops.argmax(y_pred, axis=-1)
+    y_pred = keras.ops.reshape(y_pred, (-1,))
+    true = keras.ops.one_hot(keras.ops.cast(y_true, "int32"), num_classes)
+    pred = keras.ops.one_hot(keras.ops.cast(y_pred, "int32"), num_classes)
+    inter = keras.ops.sum(true * pred, axis=0)
+    union = keras.ops.sum(keras.ops.maximum(true, pred), axis=0)
+    present = keras.ops.cast(union > 0, "float32")
+    iou = inter / keras.ops.maximum(union, 1.0)
+    return float(keras.ops.convert_to_numpy(keras.ops.sum(iou * present) / keras.ops.sum(present)))
+''',
+        "issue 21 item 3: keras.ops-only code",
+    ),
+    Variant(
+        "v_trimap_ops_lookup", "trimap_to_classes", "np.unique for the check, np.take on a lookup table for the mapping",
+        '''def trimap_to_classes(trimap):
+    trimap = np.asarray(trimap)
+    found = set(np.unique(trimap).tolist())
+    if not found <= {1, 2, 3}:
+        raise ValueError(f"unexpected trimap values {sorted(found - {1, 2, 3})}")
+    return np.take(np.array([0, 0, 1, 2], dtype="uint8"), trimap.astype("int64"))
+''',
+        "a table lookup that also handles any integer dtype",
+    ),
 )
