@@ -50,19 +50,13 @@ def encoder_hint(model, filters, got=None):
         return (f"Your encoder uses {pooling[0].class_name}; the chapter downsamples with strides=2 in the first "
                 "Conv2D of each stage (pooling discards where things are).")
     convs = layers_of(model, "Conv2D")
-    used = _filters_used(convs)
-    if len(convs) == 2 and len(filters) > 1 and used == _stage_filters(filters[:1]):
+    if len(convs) == 2 and len(filters) > 1 and _filters_used(convs) == _stage_filters(filters[:1]):
         return (f"Your encoder stops after the first stage (output {got}): the return is inside the loop. "
                 "Return after the loop over filters.")
     if len(convs) == len(filters):
         return (f"Your encoder has one Conv2D per stage ({len(convs)} for filters={filters}); each stage has two: "
                 "Conv2D(f, 3, strides=2, ...) then Conv2D(f, 3, ...).")
-    if used and used != _stage_filters(filters):
-        return (f"Your encoder ignores the filters argument: its Conv2D layers have {', '.join(map(str, used))} "
-                f"filters for filters={filters}. Loop over the filters passed in.")
-    return _pair_hint(_stage_pairs(convs), "encoder", "Conv2D", (2, 1), got) or (
-        "Your encoder's convolutions have no activation (linear); add activation='relu' to each Conv2D."
-        if _missing_relu(model, convs) else "")
+    return _stages_hint(model, convs, filters, "encoder", "Conv2D", (2, 1), got)
 
 
 def decoder_hint(model, filters, got=None):
@@ -78,12 +72,19 @@ def decoder_hint(model, filters, got=None):
     if used and used == _stage_filters(tuple(reversed(filters))) and tuple(filters) != tuple(reversed(filters)):
         return (f"Your decoder reverses the filters (its layers have {', '.join(map(str, used))} for "
                 f"filters={filters}); use them in the order given: build_segmentation_model reverses them already.")
+    return _stages_hint(model, transposed, filters, "decoder", "Conv2DTranspose", (1, 2), got)
+
+
+def _stages_hint(model, convs, filters, part, kind, strides, got):
+    """What the encoder's or decoder's convolutions ``convs`` (of class ``kind``) do wrong, stage by stage, or ''."""
+    used = _filters_used(convs)
     if used and used != _stage_filters(filters):
-        return (f"Your decoder ignores the filters argument: its Conv2DTranspose layers have "
-                f"{', '.join(map(str, used))} filters for filters={filters}.")
-    return _pair_hint(_stage_pairs(transposed), "decoder", "Conv2DTranspose", (1, 2), got) or (
-        "Your decoder's transposed convolutions have no activation (linear); add activation='relu' to each."
-        if _missing_relu(model, transposed) else "")
+        return (f"Your {part} ignores the filters argument: its {kind} layers have {', '.join(map(str, used))} "
+                f"filters for filters={filters}. Loop over the filters passed in.")
+    hint = _pair_hint(_stage_pairs(convs), part, kind, strides, got)
+    if not hint and _missing_relu(model, convs):
+        hint = f"Your {part}'s {kind} layers have no activation (linear); add activation='relu' to each."
+    return hint
 
 
 def _pair_hint(pairs, part, kind, want, got):
