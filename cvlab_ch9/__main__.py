@@ -140,10 +140,24 @@ def checkout_main(command, args):
         return 1
     if command == "test":
         install_browser(_say)
+        args = [*parallel_test_options(args), *args]
     if tool is None:
         print(f"cvlab: {python} is ready ({role} packages).")
         return 0
     return run_tool(python, [*tool, *args])
+
+
+def parallel_test_options(args):
+    """pytest-xdist options for the whole suite: one worker per core, each test file on one worker.
+
+    Most slow tests wait on subprocesses (sandboxes, nbgrader kernels, Dask
+    workers, chromium) and keep about one core busy, so two files at a time
+    fill a two-core machine. Whole files, because their module fixtures (a
+    graded class, a served app) are the expensive part and must not be built
+    once per worker. Nothing when the caller chose (``-n``, ``-p no:xdist``).
+    """
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    return [] if chosen else ["-n", "auto", "--dist", "loadfile"]
 
 
 def installed_main(command, args):

@@ -153,7 +153,13 @@ def test_main_test_sets_up_for_development_and_installs_the_browser_first(monkey
     monkeypatch.setattr(launcher, "install_browser", lambda log: order.append("browser") or True)
     monkeypatch.setattr(launcher, "run_tool", lambda python, args: order.append(args) or 0)
     assert launcher.main(["test", "-k", "packaging", "-x"]) == 0
-    assert order == ["dev", "browser", ["-m", "pytest", "-k", "packaging", "-x"]]
+    assert order == ["dev", "browser", ["-m", "pytest", "-n", "auto", "--dist", "loadfile", "-k", "packaging", "-x"]]
+
+
+@pytest.mark.parametrize("chosen", [["-n", "0"], ["-n4"], ["--numprocesses=2"], ["--dist", "load"], ["-p", "no:xdist"]])
+def test_the_suite_runs_its_files_on_every_core_unless_the_caller_chose(chosen):
+    assert launcher.parallel_test_options(["-k", "x"]) == ["-n", "auto", "--dist", "loadfile"]
+    assert launcher.parallel_test_options(chosen) == []
 
 
 def test_main_prints_the_setup_sentence_and_exits_1(monkeypatch, capsys):
