@@ -1,11 +1,19 @@
-"""The recordings students grade against match what solutions/ produces, and their format is checked."""
+"""The reference side's recordings (grader expectations, UI gallery) match what solutions/ produces; their format is checked."""
 
 import numpy as np
 import pytest
 
 from cvlab_ch9.grader.core import all_checks
-from cvlab_ch9.grader.expect import RecordedReference, RecordingError, expectations_of, read_recording, write_recording
-from cvlab_ch9.grader.record import differences, drift
+from cvlab_ch9.grader.expect import RecordedReference, expectations_of
+from cvlab_ch9.grader.record import differences, drift, gallery_drift
+from cvlab_ch9.grader.reference import (
+    GALLERY,
+    RecordingError,
+    load_recording,
+    read_recording,
+    save_recording,
+    write_recording,
+)
 from cvlab_ch9.impl import LAB_NAMES
 
 
@@ -41,3 +49,42 @@ def test_missing_or_damaged_recordings_say_what_to_do(tmp_path):
     write_recording("segmentation", {"other": 1}, tmp_path)
     with pytest.raises(RecordingError, match="older than the checks"):
         RecordedReference(tmp_path).get("segmentation", "encoder")
+
+
+def _nudged(value):
+    """``value`` with its first float array changed by 1 (a copy), and whether one was found."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+        return value + 1, True
+    if isinstance(value, (list, tuple)):
+        items, found = list(value), False
+        for i, item in enumerate(items):
+            if not found:
+                items[i], found = _nudged(item)
+        return type(value)(items), found
+    if isinstance(value, dict):
+        out, found = dict(value), False
+        for key, item in value.items():
+            if not found:
+                out[key], found = _nudged(item)
+        return out, found
+    return value, False
+
+
+@pytest.mark.slow
+def test_a_changed_expectation_is_drift(tmp_path):
+    """The drift check compares values, not only names: one changed array of a copy of the recordings is found."""
+    recorded = read_recording("segmentation")
+    name = next(n for n in recorded if _nudged(recorded[n])[1])
+    write_recording("segmentation", {**recorded, name: _nudged(recorded[name])[0]}, tmp_path)
+    assert drift("segmentation", tmp_path) == [name]
+
+
+@pytest.mark.slow
+def test_the_ui_gallery_drifts_when_a_result_changes(small_gallery, tmp_path):
+    """The UI's gallery, recorded again from solutions/ with its own settings: only the changed result differs (about 25 s)."""
+    recording = load_recording(small_gallery, GALLERY)
+    assert recording.meta["settings"] == {"models": ["convnet"], "max_filters": 2}
+    key = next(k for k in recording.values if _nudged(recording.values[k])[1])
+    recording.values[key] = _nudged(recording.values[key])[0]
+    changed = save_recording(tmp_path / "gallery.rec", recording)
+    assert gallery_drift(changed) == [key]
