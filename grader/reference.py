@@ -126,7 +126,7 @@ def choose_reference(mode, live, recorded):
     if mode == "auto":
         mode = "live" if solutions_available() else "recorded"
     if mode == "live" and not solutions_available():
-        raise ReferenceChoiceError("The live reference needs solutions/, which this copy does not have; use the recorded one.")
+        raise ReferenceChoiceError("The live reference needs solutions/, which this copy does not have; use --reference recorded.")
     return live() if mode == "live" else recorded()
 
 

@@ -47,7 +47,6 @@ from cvlab_ch9.grader.reference import (
     RecordedSide,
     Recording,
     RecordingError,
-    ReferenceChoiceError,
     choose_reference,
     load_recording,
     recording_path,
@@ -355,12 +354,9 @@ def make_reference(kind="auto", gallery=GALLERY_PATH):
     """The provider for ``kind`` by the reference side's one rule: ``live``, ``recorded``, or ``auto`` (live where solutions/ exists).
 
     Raises:
-        ValueError: an unknown kind, or ``live`` without solutions/.
+        ValueError: (:class:`~cvlab_ch9.grader.reference.ReferenceChoiceError`) an unknown kind, or ``live`` without solutions/.
     """
-    try:
-        return choose_reference(kind, live=fast_live_reference, recorded=lambda: RecordedReference(gallery))
-    except ReferenceChoiceError as exc:
-        raise ValueError(f"{exc} (--reference recorded)" if kind == "live" else str(exc)) from None
+    return choose_reference(kind, live=fast_live_reference, recorded=lambda: RecordedReference(gallery))
 
 
 _current = []

@@ -88,3 +88,28 @@ def test_the_ui_gallery_drifts_when_a_result_changes(small_gallery, tmp_path):
     recording.values[key] = _nudged(recording.values[key])[0]
     changed = save_recording(tmp_path / "gallery.rec", recording)
     assert gallery_drift(changed) == [key]
+
+
+def test_a_recording_of_another_format_or_book_is_refused_in_one_sentence(tmp_path):
+    path = write_recording("segmentation", {"encoder": np.arange(3.0)}, tmp_path)
+    raw = path.read_bytes()
+    (tmp_path / "architecture.rec").write_bytes(raw)  # segmentation's values under another lab's name
+    with pytest.raises(RecordingError, match="records 'segmentation', not 'architecture'"):
+        read_recording("architecture", tmp_path)
+    path.write_bytes(raw.replace(b'"format": 3', b'"format": 4', 1))
+    with pytest.raises(RecordingError, match="format 4, this version reads format 3.*python -m grader.record"):
+        read_recording("segmentation", tmp_path)
+
+
+def test_the_grader_and_the_ui_choose_their_reference_by_one_rule(monkeypatch):
+    from cvlab_ch9.grader import reference  # noqa: PLC0415 - patched below
+    from cvlab_ch9.grader.judge import GraderError, reference_provider  # noqa: PLC0415
+    from cvlab_ch9.ui.reference import make_reference  # noqa: PLC0415 - the UI's side of the same rule
+
+    assert reference_provider("auto").kind == make_reference("auto").kind == "live"  # this checkout has solutions/
+    monkeypatch.setattr(reference, "solutions_available", lambda: False)  # a student kit
+    assert reference_provider("auto").kind == make_reference("auto").kind == "recorded"
+    with pytest.raises(GraderError, match="needs solutions/"):
+        reference_provider("live")
+    with pytest.raises(ValueError, match="needs solutions/"):
+        make_reference("live")
