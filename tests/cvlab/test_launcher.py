@@ -143,8 +143,9 @@ def test_main_runs_the_tool_in_the_venv_of_its_role_with_the_arguments(monkeypat
     assert calls == [("/venv/python", ["-m", "cvlab_ch9.grader", "--lab", "segmentation", "--format", "json"])]
     assert launcher.main(["ui"]) == 7 and calls[-1] == ("/venv/python", ["-m", "cvlab_ch9.ui"])
     assert launcher.main(["course", "kit", "--no-zip"]) == 7 and calls[-1] == ("/venv/python", ["-m", "course", "kit", "--no-zip"])
+    assert launcher.main(["record", "--check"]) == 7 and calls[-1] == ("/venv/python", ["-m", "cvlab_ch9.grader.record", "--check"])
     assert launcher.main(["setup", "--instructor"]) == 0 and launcher.main(["setup"]) == 0
-    assert roles == ["student", "student", "instructor", "instructor", "student"]
+    assert roles == ["student", "student", "instructor", "student", "instructor", "student"]
 
 
 def test_main_test_sets_up_for_development_and_installs_the_browser_first(monkeypatch):
@@ -231,6 +232,8 @@ def test_installed_grade_without_a_labs_folder_says_to_run_setup(installed, caps
 
 def test_installed_course_commands_are_the_instructors(installed, capsys):
     assert launcher.main(["course", "kit"]) == 2
+    assert "instructor's checkout" in capsys.readouterr().err and installed == []
+    assert launcher.main(["record"]) == 2  # the recordings are made from solutions/, which only the checkout has
     assert "instructor's checkout" in capsys.readouterr().err and installed == []
 
 
