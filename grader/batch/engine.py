@@ -24,6 +24,13 @@ What Dask gives and what this adds:
   code hash, this machine's grader fingerprint, the lab's checks, scores
   within their points, :func:`~cvlab_ch9.grader.batch.tasks.outcome_problem`);
   anything else is refused and reported, not recorded.
+- Confinement (:mod:`cvlab_ch9.grader.batch.confinement`): every accepted
+  outcome carries its worker's; :attr:`BatchRun.unprotected` counts those
+  graded without it, per worker, for the summary's one sentence. With
+  ``--require-isolation`` in the tasks' limits, every connected worker is asked
+  first (``client.run``, before the judges warm up) and the run is refused up
+  front when one lacks confinement; a worker that joins later refuses each task
+  (tried once more, perhaps elsewhere, then reported as not graded).
 - Ctrl+C, or the scheduler going away: the loop stops; what was recorded
   stays recorded, and the same command grades the rest.
 """
@@ -38,6 +45,7 @@ import time
 from distributed import WorkerPlugin
 
 from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError, dask_client
+from cvlab_ch9.grader.batch.confinement import WorkerRefused, is_protected, unprotected_summary, worker_isolation, workers_problem
 from cvlab_ch9.grader.batch.progress import Progress
 from cvlab_ch9.grader.batch.tasks import grade_task, outcome_problem, warm_judge
 from cvlab_ch9.grader.judge import grader_fingerprint
@@ -66,6 +74,8 @@ class BatchRun:
         workers: worker processes that graded.
         cpu_s: CPU seconds the workers and their sandboxes spent on the graded tasks.
         interrupted: why the run stopped early, or None.
+        unprotected: ``{worker: (submissions, isolation dict)}`` of accepted outcomes graded without full
+            kernel confinement.
     """
 
     total: int
@@ -77,6 +87,7 @@ class BatchRun:
     workers: int = 0
     cpu_s: float = 0.0
     interrupted: str | None = None
+    unprotected: dict = dataclasses.field(default_factory=dict)
 
     @property
     def graded(self):
@@ -90,6 +101,16 @@ class BatchRun:
     @property
     def cpu_per_submission(self):
         return self.cpu_s / self.graded if self.graded else 0.0
+
+    @property
+    def isolation_warning(self):
+        """The summary's one sentence when some submissions were graded without confinement, else None."""
+        return unprotected_summary(self.unprotected, self.graded)
+
+    def count_isolation(self, outcome):
+        if not is_protected(outcome.isolation):
+            count, _ = self.unprotected.get(outcome.worker, (0, None))
+            self.unprotected[outcome.worker] = (count + 1, outcome.isolation)
 
 
 class WarmJudgePlugin(WorkerPlugin):
@@ -116,6 +137,8 @@ def announced(grade, task):
 
 
 def _failure_reason(exc):
+    if isinstance(exc, WorkerRefused):
+        return str(exc)
     name = type(exc).__name__
     if name == "KilledWorker":
         return "its worker died every time it graded it (more memory than the machine has?); grade it alone to see why"
@@ -177,6 +200,8 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     watch = _Watch(task_timeout_s or max(t.limits.task_timeout_s for t in tasks))
     start = time.perf_counter()
     with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure, local_tls) as client:
+        if any(t.limits.require_isolation for t in tasks):
+            check_workers(client)
         if warm:
             try:
                 client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")
@@ -204,6 +229,19 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(STARTED_TOPIC)
     return run
+
+
+def check_workers(client):
+    """Refuse (:class:`BatchError`, one sentence) when a connected worker's kernel cannot confine student code."""
+    try:
+        statuses = client.run(worker_isolation)
+    except Exception as exc:  # noqa: BLE001 - whatever a worker raised, as a sentence
+        raise BatchError(f"--require-isolation: the Dask workers could not say how they confine student code "
+                         f"({type(exc).__name__}: {str(exc)[:300]}); every worker needs cvlab of this version.") from None
+    problem = workers_problem(statuses)
+    if problem:
+        raise BatchError(problem)
+    return statuses
 
 
 def _check_points(lab):
@@ -262,6 +300,7 @@ def _take(future, task, expected, record, run, progress):
         else:
             failed = False
             run.cpu_s += outcome.cpu_s
+            run.count_isolation(outcome)
             if record(outcome):
                 run.recorded += 1
             else:
