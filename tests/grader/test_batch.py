@@ -22,7 +22,9 @@ Then: the verdicts, results.json and grades.csv rewritten after the batch
 (what a process that outlived its sandbox did) are noticed and regraded; a
 CPU burner loses only its own exercise; a worker killed mid-batch, Ctrl+C and
 a scheduler that goes away lose and double nothing; a client without the
-cluster's certificate can neither connect nor run code on the workers.
+cluster's certificate can neither connect nor run code on the workers;
+every verdict and results.json says how its worker confined the sandbox, and
+``--require-isolation`` refuses workers without confinement, up front and mid-run.
 
 Cost on 2 shared cores: about 6-7 minutes, 300 CPU s (the serial reference grades
 five students once in this process, the cluster grades the class once, then small batches).
@@ -51,6 +53,7 @@ from cvlab_ch9.grader.batch.folders import OutputFolder, collect
 from cvlab_ch9.grader.batch.tasks import grade_serially
 from cvlab_ch9.grader.budget import Limits
 from cvlab_ch9.grader.core import PASSED, TIMEOUT, all_checks
+from cvlab_ch9.grader.isolation import CONFINE_ENV
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from cvlab_ch9.processes import kill_tree, start_group
 from tests.grader import native_cheats
@@ -240,6 +243,10 @@ def test_two_workers_grade_a_mixed_class_as_serial_grading_does(serial, graded_c
     assert crashed and all("grading process ended" in r["message"] for r in crashed)
     results = json.loads((out / "alice" / "results.json").read_text())
     assert results["score"] == points() and any(t.get("visibility") == "after_published" for t in results["tests"])
+    assert results["extra_data"]["isolation"]["protected"] is True and "not protected" not in results["output"] + stdout
+    assert {w for w, _ in results["extra_data"]["isolation"]["labs"][LAB].items()} == {"protected", "worker"}
+    assert carol["isolation"]["protected"] is True and carol["isolation"]["layers"], "the verdict says how it was confined"
+    assert carol["isolation"]["worker"] != f"{socket.gethostname()}:{os.getpid()}", "by its worker, not this process"
     assert native_cheats.leftovers(subs.parent / "outside", NATIVE_TOKEN) == ([], [])
     assert (subs / "alice" / f"{LAB}.py").read_text() == class_texts(subs)["alice"], "rewritten after grading"
     assert not left, f"sandbox scratch folders left behind: {left}"
@@ -468,3 +475,34 @@ def test_the_default_cluster_is_tls_and_a_task_past_its_timeout_is_given_up(tmp_
     assert run.failed == {f"ann/{LAB}": "grading it took longer than 2 s (the task timeout) and was stopped; "
                                         "grade it alone to see why"}
     assert not recorded and run.interrupted is None and time.monotonic() - start < 120
+
+
+def _loses_confinement(task):
+    """A worker that joined without confinement (here: it loses it just before grading), then grades as usual."""
+    from cvlab_ch9.grader.batch.tasks import grade_task  # noqa: PLC0415 - on the worker
+
+    os.environ[CONFINE_ENV] = "off"
+    return grade_task(task)
+
+
+def test_require_isolation_refuses_a_worker_without_confinement_up_front_and_mid_run(tmp_path, monkeypatch):
+    """Real workers of the default cluster (no TensorFlow: a refusing worker never warms up)."""
+    from cvlab_ch9.grader.batch.cluster import BatchError  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.progress import Progress  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import LabCode  # noqa: PLC0415
+
+    code = LabCode(LAB, f"{LAB}.py", "x = 1\n")
+    tasks = [GradeTask("ann", LAB, code, code.content_hash(), Limits(require_isolation=True))]
+    recorded = []
+    run = run_batch(tasks, recorded.append, workers=1, progress=Progress(1, stream=io.StringIO()),
+                    grade=_loses_confinement, warm=False)
+    assert list(run.failed) == [f"ann/{LAB}"] and not recorded
+    assert run.failed[f"ann/{LAB}"].startswith("the worker ") and (
+        "refused to grade it: --require-isolation: refusing to grade" in run.failed[f"ann/{LAB}"])
+    monkeypatch.setenv(CONFINE_ENV, "off")  # the next cluster's workers start without confinement
+    with pytest.raises(BatchError, match=r"^--require-isolation: refusing to grade, because 1 of 1 Dask worker\(s\) "
+                                         r"\(\S+:\d+\) cannot confine student code: the kernel there leaves") as refused:
+        run_batch(tasks, lambda outcome: pytest.fail("nothing is graded"), workers=1, grade=_loses_confinement, warm=False)
+    assert f":{os.getpid()})" not in str(refused.value), "the worker's own kernel was asked"
