@@ -33,7 +33,18 @@ INSTEAD = "grade on Linux 5.13 or newer with Landlock and user namespaces enable
 
 
 class WorkerRefused(RuntimeError):
-    """A worker refused a task because ``--require-isolation`` and its kernel cannot confine student code."""
+    """A worker refused a task because ``--require-isolation`` and its kernel cannot confine student code.
+
+    Attributes:
+        worker: the refusing worker's ``host:pid`` (the engine sends the task to another worker).
+    """
+
+    def __init__(self, message, worker=None):
+        super().__init__(message)
+        self.worker = worker
+
+    def __reduce__(self):  # travels from the worker to the engine with its worker
+        return type(self), (str(self), self.worker)
 
 
 def worker_name():

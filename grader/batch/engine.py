@@ -29,8 +29,9 @@ What Dask gives and what this adds:
   graded without it, per worker, for the summary's one sentence. With
   ``--require-isolation`` in the tasks' limits, every connected worker is asked
   first (``client.run``, before the judges warm up) and the run is refused up
-  front when one lacks confinement; a worker that joins later refuses each task
-  (tried once more, perhaps elsewhere, then reported as not graded).
+  front when one lacks confinement; a worker that joins later refuses each task,
+  which is then sent to a worker found confined up front (:class:`_Elsewhere`), and
+  reported as not graded where none is left.
 - Ctrl+C, or the scheduler going away: the loop stops; what was recorded
   stays recorded, and the same command grades the rest.
 """
@@ -56,6 +57,8 @@ RETRIES = 1
 STARTED_TOPIC = "cvlab-task-started"
 #: How often the engine looks for results and for tasks past their timeout.
 POLL_S = 0.2
+#: The key suffix of a task sent to another worker after its first one refused it (no confinement).
+ELSEWHERE = "-elsewhere"
 #: Seconds a worker restart (after a task ran past its timeout) may take.
 RESTART_TIMEOUT_S = 120
 
@@ -127,12 +130,15 @@ class WarmJudgePlugin(WorkerPlugin):
         await asyncio.get_running_loop().run_in_executor(None, warm_judge, self.labs)
 
 
-def announced(grade, task):
-    """Run ``grade(task)`` on a worker, first telling the engine that it starts (its timeout runs from then)."""
+def announced(grade, task, key=None):
+    """Run ``grade(task)`` on a worker, first telling the engine that it starts (its timeout runs from then).
+
+    ``key``: the future's key when it is not ``task.key`` (a task sent to another worker).
+    """
     from distributed import get_worker  # noqa: PLC0415 - on the worker
 
     with contextlib.suppress(ValueError):  # not on a worker (called directly)
-        get_worker().log_event(STARTED_TOPIC, {"key": task.key})
+        get_worker().log_event(STARTED_TOPIC, {"key": key or task.key})
     return grade(task)
 
 
@@ -200,8 +206,7 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     watch = _Watch(task_timeout_s or max(t.limits.task_timeout_s for t in tasks))
     start = time.perf_counter()
     with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure, local_tls) as client:
-        if any(t.limits.require_isolation for t in tasks):
-            check_workers(client)
+        confined = check_workers(client) if any(t.limits.require_isolation for t in tasks) else None
         if warm:
             try:
                 client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")
@@ -214,8 +219,10 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
         client.subscribe_topic(STARTED_TOPIC, watch.on_event)
         graded_start = time.perf_counter()
         futures = client.map(functools.partial(announced, grade), tasks, key=list(by_key), pure=False, retries=RETRIES)
+        completed = as_completed(futures)
+        elsewhere = _Elsewhere(client, grade, confined or {}, completed, futures, by_key)
         try:
-            _collect(client, as_completed(futures), futures, by_key, expected, record, run, progress, watch)
+            _collect(client, completed, futures, by_key, expected, record, run, progress, watch, elsewhere)
         except KeyboardInterrupt:
             run.interrupted = "interrupted (Ctrl+C)"
         except (OSError, TimeoutError, asyncio.CancelledError) as exc:
@@ -274,7 +281,39 @@ def _restart(client, workers):
         client.restart_workers(workers, timeout=RESTART_TIMEOUT_S, raise_for_error=False)
 
 
-def _collect(client, completed, futures, by_key, expected, record, run, progress, watch):
+class _Elsewhere:
+    """Sends a task that a worker refused (no confinement) to a worker found confined up front, once per task.
+
+    Args:
+        confined: ``{address: worker_isolation()}`` of the workers asked before grading (all confined).
+    """
+
+    def __init__(self, client, grade, confined, completed, futures, by_key):
+        self.client, self.grade, self.completed, self.futures, self.by_key = client, grade, completed, futures, by_key
+        self.workers = {address: status.get("worker") for address, status in confined.items()}
+
+    def __call__(self, key, exc):
+        """True when the task of ``key``, refused with ``exc``, was sent to another confined worker."""
+        if not isinstance(exc, WorkerRefused) or key.endswith(ELSEWHERE):
+            return False
+        self.workers = {a: w for a, w in self.workers.items() if w != exc.worker}  # it lost its confinement
+        try:
+            alive = set(self.client.scheduler_info()["workers"])
+        except Exception:  # noqa: BLE001 - the scheduler going away is noticed by the loop
+            return False
+        targets = sorted(set(self.workers) & alive)
+        if not targets:
+            return False
+        task = self.by_key[key]
+        future = self.client.submit(functools.partial(announced, self.grade, key=key + ELSEWHERE), task,
+                                    key=key + ELSEWHERE, pure=False, workers=targets, allow_other_workers=False)
+        self.by_key[future.key] = task
+        self.futures.append(future)
+        self.completed.add(future)
+        return True
+
+
+def _collect(client, completed, futures, by_key, expected, record, run, progress, watch, elsewhere=None):
     given_up = set()
     while not completed.is_empty():
         ready = completed.next_batch(block=False)
@@ -285,12 +324,15 @@ def _collect(client, completed, futures, by_key, expected, record, run, progress
         for future in ready:
             if future.key in given_up:
                 continue
-            if not _take(future, by_key[future.key], expected, record, run, progress):
+            if not _take(future, by_key[future.key], expected, record, run, progress, elsewhere):
                 return
 
 
-def _take(future, task, expected, record, run, progress):
-    """Handle one finished future; False when the run must stop (the scheduler went away)."""
+def _take(future, task, expected, record, run, progress, elsewhere=None):
+    """Handle one finished future; False when the run must stop (the scheduler went away).
+
+    ``elsewhere(key, exc) -> bool``: sends a task refused by its worker to another one (then nothing is counted yet).
+    """
     failed = True
     if future.status == "finished":
         outcome = future.result()
@@ -306,7 +348,11 @@ def _take(future, task, expected, record, run, progress):
             else:
                 run.duplicates += 1
     elif future.status == "error":
-        run.failed[task.name] = _failure_reason(future.exception())
+        exc = future.exception()
+        if elsewhere is not None and elsewhere(future.key, exc):
+            future.release()
+            return True
+        run.failed[task.name] = _failure_reason(exc)
     else:  # cancelled or lost: the scheduler went away
         run.interrupted = f"the Dask scheduler went away (a task was {future.status})"
         return False

@@ -216,7 +216,7 @@ def grade_task(task):
     try:
         check_isolation(task.limits)
     except GraderError as exc:
-        raise WorkerRefused(f"the worker {worker_name()} refused to grade it: {exc}") from None
+        raise WorkerRefused(f"the worker {worker_name()} refused to grade it: {exc}", worker_name()) from None
     isolation = worker_isolation()
     judge = warm_judge([task.lab])
     cpu, start = process_cpu_s(), time.perf_counter()

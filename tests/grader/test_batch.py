@@ -31,6 +31,7 @@ five students once in this process, the cluster grades the class once, then smal
 """
 
 import csv
+import functools
 import io
 import json
 import os
@@ -477,32 +478,59 @@ def test_the_default_cluster_is_tls_and_a_task_past_its_timeout_is_given_up(tmp_
     assert not recorded and run.interrupted is None and time.monotonic() - start < 120
 
 
-def _loses_confinement(task):
-    """A worker that joined without confinement (here: it loses it just before grading), then grades as usual."""
-    from cvlab_ch9.grader.batch.tasks import grade_task  # noqa: PLC0415 - on the worker
 
-    os.environ[CONFINE_ENV] = "off"
-    return grade_task(task)
+def _unconfined_on(address, marker, task):
+    """Grade ``task`` on a worker; the one at ``address`` joined without confinement (the others grade it, cheaply:
+    every check 0, judged on this worker with its own confinement)."""
+    from distributed import get_worker  # noqa: PLC0415 - on the worker
+
+    from cvlab_ch9.grader.batch.confinement import worker_isolation, worker_name  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import Outcome, grade_task  # noqa: PLC0415
+    from cvlab_ch9.grader.core import CheckResult  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import grader_fingerprint  # noqa: PLC0415
+
+    if get_worker().address == address:
+        os.environ[CONFINE_ENV] = "off"
+        with open(marker, "a") as file:
+            file.write(task.student + "\n")
+        return grade_task(task)  # refuses before anything runs
+    results = [CheckResult(c.id, c.lab, c.exercise, c.title, "failed", 0.0, c.points, "")
+               for c in all_checks(lab=task.lab, include_hidden=True)]
+    return Outcome(task.student, task.lab, task.code_hash, grader_fingerprint(task.lab), results, 0.0, 0.0,
+                   worker_name(), worker_isolation())
 
 
-def test_require_isolation_refuses_a_worker_without_confinement_up_front_and_mid_run(tmp_path, monkeypatch):
-    """Real workers of the default cluster (no TensorFlow: a refusing worker never warms up)."""
+def test_require_isolation_refuses_workers_without_confinement_up_front_and_regrades_elsewhere_mid_run(
+        tmp_path, monkeypatch):
+    """Real workers (no TensorFlow: a refusing worker never warms up, the others return a cheap verdict)."""
+    import dask  # noqa: PLC0415
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    from cvlab_ch9.grader.batch import engine  # noqa: PLC0415
     from cvlab_ch9.grader.batch.cluster import BatchError  # noqa: PLC0415
-    from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
     from cvlab_ch9.grader.batch.progress import Progress  # noqa: PLC0415
     from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
     from cvlab_ch9.grader.judge import LabCode  # noqa: PLC0415
 
-    code = LabCode(LAB, f"{LAB}.py", "x = 1\n")
-    tasks = [GradeTask("ann", LAB, code, code.content_hash(), Limits(require_isolation=True))]
-    recorded = []
-    run = run_batch(tasks, recorded.append, workers=1, progress=Progress(1, stream=io.StringIO()),
-                    grade=_loses_confinement, warm=False)
-    assert list(run.failed) == [f"ann/{LAB}"] and not recorded
-    assert run.failed[f"ann/{LAB}"].startswith("the worker ") and (
-        "refused to grade it: --require-isolation: refusing to grade" in run.failed[f"ann/{LAB}"])
+    tasks = []
+    for student in ("ann", "bob", "cid", "dan"):
+        code = LabCode(LAB, f"{LAB}.py", f"x = {student!r}\n")
+        tasks.append(GradeTask(student, LAB, code, code.content_hash(), Limits(require_isolation=True)))
+    monkeypatch.setattr(engine, "RETRIES", 0)  # Dask's own retry might land elsewhere by chance
+    marker, recorded = tmp_path / "refused", []
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0,
+            host="127.0.0.1") as cluster:
+        bad = sorted(cluster.scheduler.workers)[0]
+        run = engine.run_batch(tasks, recorded.append, scheduler=cluster.scheduler_address, insecure=True,
+                               progress=Progress(4, stream=io.StringIO()),
+                               grade=functools.partial(_unconfined_on, bad, str(marker)), warm=False)
+    assert run.failed == {} and sorted(o.student for o in recorded) == ["ann", "bob", "cid", "dan"]
+    assert marker.read_text(), "the worker without confinement was given a task, and refused it"
+    assert all(o.isolation["protected"] for o in recorded) and run.isolation_warning is None
     monkeypatch.setenv(CONFINE_ENV, "off")  # the next cluster's workers start without confinement
     with pytest.raises(BatchError, match=r"^--require-isolation: refusing to grade, because 1 of 1 Dask worker\(s\) "
                                          r"\(\S+:\d+\) cannot confine student code: the kernel there leaves") as refused:
-        run_batch(tasks, lambda outcome: pytest.fail("nothing is graded"), workers=1, grade=_loses_confinement, warm=False)
+        engine.run_batch(tasks[:1], lambda outcome: pytest.fail("nothing is graded"), workers=1, warm=False,
+                         grade=functools.partial(_unconfined_on, "", str(marker)))
     assert f":{os.getpid()})" not in str(refused.value), "the worker's own kernel was asked"

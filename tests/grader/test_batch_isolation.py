@@ -210,3 +210,20 @@ def test_course_grade_logs_the_unprotected_sentence_once(unconfined, tmp_path, m
     lines = []
     autograde(tmp_path / "course", labs=[LAB], log=lines.append)
     assert [line for line in lines if SENTENCE in line] == [run.isolation_warning]
+
+
+def test_a_task_refused_by_a_worker_goes_to_another_confined_worker_once():
+    submitted, completed = [], SimpleNamespace(add=lambda future: None)
+    client = SimpleNamespace(
+        scheduler_info=lambda: {"workers": {"tls://a:1": {}, "tls://b:2": {}}},
+        submit=lambda *args, **kwargs: submitted.append(kwargs) or SimpleNamespace(key=kwargs["key"]))
+    first = task()
+    elsewhere = engine._Elsewhere(client, tasks.grade_task, {"tls://a:1": {**PROTECTED, "worker": "a:1"},
+                                                             "tls://b:2": {**PROTECTED, "worker": "b:2"}},
+                                  completed, [], {first.key: first})
+    assert not elsewhere(first.key, RuntimeError("the sandbox did not start")), "only a refusal goes elsewhere"
+    assert elsewhere(first.key, WorkerRefused("refused", "a:1"))
+    assert [(s["key"], s["workers"], s["allow_other_workers"]) for s in submitted] == [
+        (first.key + engine.ELSEWHERE, ["tls://b:2"], False)]
+    assert not elsewhere(first.key + engine.ELSEWHERE, WorkerRefused("refused", "b:2")), "once; then not graded"
+    assert not elsewhere(task("bob").key, WorkerRefused("refused", "b:2")), "no confined worker left"
