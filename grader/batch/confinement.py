@@ -80,7 +80,8 @@ def _why(isolation):
     """Why an unprotected isolation dict's worker does not confine: its warning's middle ("the kernel there leaves ...")."""
     warning = (isolation or {}).get("warning") or ""
     reason = warning.split(": ", 1)[1].split("; grade on ", 1)[0] if ": " in warning else ""
-    return reason.replace("the kernel here", "the kernel there").rstrip(".") or "it did not say how its kernel confines student code"
+    return reason.replace("the kernel here", "the kernel there").rstrip(".") or (
+        "its worker did not say how its kernel confined the student's code (a verdict of an earlier cvlab)")
 
 
 def workers_problem(statuses):
