@@ -5,7 +5,7 @@ with the TLS files of ``python -m grader batch certs`` (as a real cluster is),
 serves every test through ``--scheduler tls://... --tls DIR``. The class (lab 1):
 
 - alice: the solution; bob: the solution with ``mean_iou`` not implemented;
-- carol: ``mean_iou`` calls ``os._exit`` on one check's input (crashes its sandbox);
+- carol: ``mean_iou`` calls ``os._exit`` (crashes its sandbox in every mean_iou check; the rest is graded);
 - dave: ``trimap_to_classes`` loops forever on one check's input;
 - mallory: the blank skeleton plus cheats: it reads alice's file, imports the
   answer key, kills the grading process (the Dask worker) and tries the
@@ -125,8 +125,10 @@ def class_texts(subs, scheduler=""):
     return {
         "alice": solution,
         "bob": solution_text(LAB, (MEAN_IOU_BODY, '    raise NotImplementedError("segmentation.mean_iou")\n' + MEAN_IOU_BODY)),
-        "carol": solution_text(LAB, (MEAN_IOU_BODY, "    if num_classes == 4:\n        import os\n        os._exit(3)\n" + MEAN_IOU_BODY)),
-        "dave": solution_text(LAB, (TRIMAP_BODY, "    while (np.asarray(trimap) == 4).any():\n        pass\n" + TRIMAP_BODY)),
+        # every call: the checks' inputs are a secret draw, so a crash on one input (num_classes == 4) came and went
+        "carol": solution_text(LAB, (MEAN_IOU_BODY, "    import os\n    os._exit(3)\n" + MEAN_IOU_BODY)),
+        "dave": solution_text(LAB, (TRIMAP_BODY, "    while ((np.asarray(trimap) < 1) | (np.asarray(trimap) > 3)).any():\n"
+                                                 "        pass\n" + TRIMAP_BODY)),  # any unknown value (drawn), not only 4
         "mallory": SKELETON + CHEATS.format(subs=str(subs), scheduler=scheduler) + native_cheat(subs),
         "sleepy": solution.replace("\ndef ", "\n" + SLEEP + "def "),
     }
