@@ -370,6 +370,7 @@ def test_gradescope_export_matches_gradebook(course):
     for student in STUDENTS:
         document = json.loads((course.root / "exports" / "gradescope" / LAB / f"{student}.json").read_text())
         assert document["score"] == sum(cell_scores(course.root, LAB, student).values())
+        assert document["extra_data"]["isolation"]["protected"] is True and "output" not in document, "judged confined"
         assert [t["max_score"] for t in document["tests"]] == [c.points for c in all_checks(lab=LAB)]
         for test, chk in zip(document["tests"], all_checks(lab=LAB)):
             assert test["name"].startswith(chk.id)
