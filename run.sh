@@ -5,6 +5,7 @@
 #   ./run.sh grade                the student's packages, then the judge on labs/ (python -m grader)
 #   ./run.sh test                 every role's packages (and Debian's chromium for the browser test), then the test suite
 #   ./run.sh course kit|release|grade|gradescope   the instructor's packages, then python -m course ...
+#   ./run.sh record [--check] [--book LAB|gallery] the reference side's recordings from solutions/ (python -m grader.record)
 #   ./run.sh setup [--instructor|--dev]            only set up .venv
 # Students do not use this script: they install the student package (docs/students.md).
 # The work is done by `python -m cvlab_ch9` (cvlab_ch9/__main__.py); this script only

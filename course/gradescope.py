@@ -32,7 +32,8 @@ SANDBOX_USER = "cvlab-sandbox"
 BUNDLE_PACKAGES = ("cvlab_ch9", "grader", "solutions", "labs", "course")
 BUNDLE_FILES = ("pyproject.toml",)
 SKIP = ("__pycache__", ".ipynb_checkpoints", "release", "submitted", "autograded", "feedback", "exports",
-        "verdicts", "gradebook.db")
+        "verdicts", "gradebook.db",
+        "gallery.rec")  # the UI's recorded reference (a checkout may hold one): the autograder has no UI
 
 SETUP_SH = f"""\
 #!/usr/bin/env bash

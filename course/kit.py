@@ -31,8 +31,10 @@ from cvlab_ch9.leaks import LeakError, check_artifact
 from cvlab_ch9.paths import REPO_ROOT
 
 DEFAULT_OUT = REPO_ROOT / "dist" / "cvlab-kit"
-#: The UI's recorded reference inside the student package (``cvlab_ch9.ui.reference.GALLERY_PATH`` there).
-GALLERY_NAME = "reference_gallery.npz"
+#: The UI's recorded reference inside the student package: ``grader/recordings/gallery.rec``, beside the grader's
+#: recordings (``cvlab_ch9.ui.reference.GALLERY_PATH`` there).
+GALLERY_NAME = "gallery.rec"
+GALLERY_FOLDER = Path("grader") / "recordings"
 #: What a wheel build reads when the checkout is not a git repository (a downloaded archive of it).
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "docs/students.md", "cvlab_ch9", "grader", "ui", "solutions")
 SKIP_NAMES = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", GALLERY_NAME)
@@ -132,28 +134,26 @@ def _check_recordings():
 
 
 def record_gallery(target, log=print, models=None, max_filters=None):
-    """Record the UI's reference gallery to ``target`` (an ``.npz``) with the live reference; return ``target``.
+    """Record the UI's reference gallery to ``target`` (a ``.rec``) with the live reference; return ``target``.
 
-    It runs ``python -m cvlab_ch9.ui.gallery`` in a child process from the
-    checkout (where ``solutions/`` is), so the student package's UI can show
-    the reference column without an answer key.
+    The one record command's gallery step (:func:`cvlab_ch9.grader.record.record_gallery`:
+    ``python -m cvlab_ch9.ui.gallery`` in a child process from the checkout,
+    where ``solutions/`` is), so the student package's UI can show the
+    reference column without an answer key.
 
     Args:
         models, max_filters: what to record (default: every demo model, every
             filter the Filters tab offers).
     """
+    from cvlab_ch9.grader.record import record_gallery as record  # noqa: PLC0415 - the recorder is instructor-only
+    from cvlab_ch9.grader.reference import RecordingError  # noqa: PLC0415
+
     target = Path(target)
-    command = [sys.executable, "-m", "cvlab_ch9.ui.gallery", "--out", str(target)]
-    if models:
-        command += ["--models", *models]
-    if max_filters:
-        command += ["--max-filters", str(max_filters)]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, encoding="utf-8", errors="replace")
-    if done.returncode != 0 or not target.is_file():
-        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-        raise KitError(f"Recording the UI's reference gallery failed ({last}); run `python -m ui.gallery --out /tmp/g.npz` "
-                       "to see why, then build the kit again.")
-    for line in done.stdout.splitlines():
+    try:
+        output = record(target, models, max_filters)
+    except RecordingError as exc:
+        raise KitError(f"{exc} Then build the kit again.") from None
+    for line in output.splitlines():
         log(f"kit: {line}")
     return target
 
@@ -203,7 +203,7 @@ def build_student_wheel(out_dir, gallery=None, log=print, source=None):
     with tempfile.TemporaryDirectory(prefix="cvlab-wheel-") as tmp:
         source = Path(source) if source is not None else copy_sources(Path(tmp) / "source")
         if gallery is not None:
-            shutil.copy2(gallery, source / "ui" / GALLERY_NAME)
+            shutil.copy2(gallery, source / GALLERY_FOLDER / GALLERY_NAME)
         before = set(out_dir.glob("cvlab_ch9-*.whl"))
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out_dir), str(source)],

@@ -27,6 +27,13 @@ Grading has two phases:
    the others, and is reported by name. The gradebook's scores are then
    compared with the sealed verdicts; a difference is recorded again.
 
+Confinement is the workers' (:mod:`cvlab_ch9.grader.batch.confinement`): each
+verdict carries its worker's, the run's summary says in one sentence how many
+submissions were judged without kernel confinement and where, and the
+Gradescope exports carry it. ``--require-isolation`` refuses before anything is
+judged (this machine when it runs the workers, every worker of a cluster) and
+judges again verdicts that were made without confinement.
+
 Then ``generate_feedback`` (for the labs that got a record in this run) and
 ``export`` (CSV) run as usual, and a
 Gradescope-style ``results.json`` per student and lab is written from the
@@ -205,7 +212,8 @@ def judge_tasks(course_dir, found, limits, force=False):
     Returns:
         ``(tasks, unreadable, skipped, store)``: a :class:`cvlab_ch9.grader.batch.tasks.GradeTask`
         per submission whose verdict is missing, was made from other code or by
-        another grader, or changed on disk since it was written (every one with
+        another grader, changed on disk since it was written, or (with
+        ``limits.require_isolation``) was made without kernel confinement (every one with
         ``force``), ``{"<student>/<lab>": reason}`` for files that are not
         notebooks, how many were up to date, and the verdict store (its
         ``changed`` lists the verdicts found changed).
@@ -231,7 +239,7 @@ def judge_tasks(course_dir, found, limits, force=False):
                     f"{submitted.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})")
                 continue
             digest = code.content_hash()
-            if not force and store.is_current(lab, student, digest, fingerprint):
+            if not force and store.is_current(lab, student, digest, fingerprint, protected=limits.require_isolation):
                 skipped += 1
                 continue
             tasks.append(GradeTask(student, lab, code, digest, limits, (str(course_dir),)))
@@ -290,17 +298,21 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
         and in ``verdicts/``.
 
     Raises:
-        CourseError: no scheduler answered, or the run was interrupted (the
-            verdicts judged so far are kept; a re-run records them).
+        CourseError: no scheduler answered, ``limits.require_isolation`` and this machine (without
+            ``scheduler``) or a worker cannot confine student code (before anything is judged), or the
+            run was interrupted (the verdicts judged so far are kept; a re-run records them).
     """
     from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError  # noqa: PLC0415
     from cvlab_ch9.grader.batch.engine import run_batch  # noqa: PLC0415
     from cvlab_ch9.grader.budget import LimitError, Limits  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import GraderError, check_isolation  # noqa: PLC0415
 
     course_dir = course_folder(course_dir)
     try:
         limits = limits or Limits.resolve(timeout_s=check_timeout_s)
-    except LimitError as exc:
+        if not scheduler:  # this machine runs the workers; a cluster's workers are asked when the run connects
+            check_isolation(limits)
+    except (LimitError, GraderError) as exc:
         raise CourseError(str(exc)) from None
     found, failed = {}, {}
     for lab in labs or course_labs(course_dir):
@@ -327,6 +339,8 @@ def autograde(course_dir, labs=None, workers=None, check_timeout_s=DEFAULT_CHECK
     for name, reason in batch.failed.items():
         log(f"could not grade {name}: {reason}")
     failed.update(batch.failed)
+    if batch.isolation_warning:
+        log(batch.isolation_warning)
     if batch.interrupted:
         raise CourseError(f"judging stopped early: {batch.interrupted}. The {batch.graded} verdict(s) judged are kept: "
                           "run `python -m course grade` again to judge the rest and record them.")
@@ -348,8 +362,11 @@ def gradescope_results(course_dir, lab, student):
 
     Scores and hints come from the judge's verdict (the same numbers the
     gradebook holds). Hidden checks are marked ``"visibility": "hidden"``.
+    The worker's confinement is in ``extra_data.isolation``, and its sentence in
+    ``output`` when the submission was judged without it.
     """
     from course.judging import verdict_store  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.confinement import report_isolation  # noqa: PLC0415
     from cvlab_ch9.grader.batch.verdicts import verdict_results  # noqa: PLC0415
     from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
     from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
@@ -359,7 +376,8 @@ def gradescope_results(course_dir, lab, student):
         raise CourseError(f"no verdict for {student}/{lab} (or it changed since it was written): "
                           "run `python -m course grade` first.")
     hidden = {c.id for c in all_checks(lab=lab) if c.hidden}
-    return json.loads(to_gradescope(verdict_results(document), hidden=hidden))
+    return report_isolation(json.loads(to_gradescope(verdict_results(document), hidden=hidden)),
+                            {lab: document.get("isolation")})
 
 
 def export(course_dir=None, labs=None, log=print):

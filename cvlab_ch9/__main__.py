@@ -1,4 +1,4 @@
-"""``cvlab setup|ui|grade|test|course [args...]`` (also ``python -m cvlab_ch9 ...``): the lab's one entry point, on any OS.
+"""``cvlab setup|ui|grade|test|course|record [args...]`` (also ``python -m cvlab_ch9 ...``): the lab's one entry point, on any OS.
 
 Installed (the student package: ``pip install cvlab-ch9``, the kit's wheel or
 a hub image), in the folder that holds (or will hold) ``labs/``::
@@ -16,6 +16,8 @@ each command first makes ``.venv`` hold its role's packages (:mod:`cvlab_ch9.ins
     ui | grade                     the student's packages, then the UI / the judge on labs/ (solutions/ as the reference)
     test                           the development packages, Debian's chromium on Linux, then the project's tests
     course                         the instructor's packages, then python -m course args... (kit, release, grade, gradescope)
+    record                         the reference side's recordings from solutions/ (python -m cvlab_ch9.grader.record args...:
+                                   --check, --book LAB|gallery)
 
 Uses only the standard library until the environment exists, and parses on
 old Pythons so that it can say which one to install.
@@ -39,6 +41,7 @@ COMMANDS = {
     "grade": ("student", ["-m", "cvlab_ch9.grader"]),
     "test": ("dev", ["-m", "pytest"]),
     "course": ("instructor", ["-m", "course"]),
+    "record": ("student", ["-m", "cvlab_ch9.grader.record"]),
 }
 #: What the commands run in an installed copy (no course: it is the instructor's checkout's).
 INSTALLED = {
@@ -48,8 +51,8 @@ INSTALLED = {
 }
 BROWSER_SCRIPT = REPO_ROOT / "scripts" / "install_browser.sh"
 BROWSER_FAILED = "cvlab: chromium could not be installed; the browser test skips (and fails under CI=true)."
-NOT_INSTALLED_COURSE = ("cvlab: the course commands (kit, release, grade, gradescope) are the instructor's and run in the "
-                        "instructor's checkout (./run.sh course ...), not in the student package.")
+NOT_INSTALLED_COURSE = ("cvlab: the course commands (kit, release, grade, gradescope, record) are the instructor's and run in the "
+                        "instructor's checkout (./run.sh course ..., ./run.sh record), not in the student package.")
 
 
 def build_parser():
@@ -140,16 +143,30 @@ def checkout_main(command, args):
         return 1
     if command == "test":
         install_browser(_say)
+        args = [*parallel_test_options(args), *args]
     if tool is None:
         print(f"cvlab: {python} is ready ({role} packages).")
         return 0
     return run_tool(python, [*tool, *args])
 
 
+def parallel_test_options(args):
+    """pytest-xdist options for the whole suite: one worker per core, each test file on one worker.
+
+    Most slow tests wait on subprocesses (sandboxes, nbgrader kernels, Dask
+    workers, chromium) and keep about one core busy, so two files at a time
+    fill a two-core machine. Whole files, because their module fixtures (a
+    graded class, a served app) are the expensive part and must not be built
+    once per worker. Nothing when the caller chose (``-n``, ``-p no:xdist``).
+    """
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    return [] if chosen else ["-n", "auto", "--dist", "loadfile"]
+
+
 def installed_main(command, args):
     """A command of the installed student package, in the working folder."""
     cwd = Path.cwd()
-    if command == "course":
+    if command in ("course", "record"):
         print(NOT_INSTALLED_COURSE, file=sys.stderr)
         return 2
     reason = problem() or tensorflow_problem()

@@ -2,7 +2,7 @@
 
 Nothing a student installs may hold the answer key. :func:`find_leaks`
 reads a folder, a ``.zip`` or a ``.whl`` (archives inside it too: the kit
-carries the wheel, a gallery is an ``.npz``) and reports
+carries the wheel; a recording, ``.rec``, is inflated) and reports
 
 - **instructor-only files** by their path: ``solutions/``, ``course/``,
   ``grader/hidden/``, ``grader/batch/``, ``grader/record.py``, the live
@@ -13,7 +13,8 @@ carries the wheel, a gallery is an ``.npz``) and reports
 - **reference bodies**: the body of any reference function of
   ``solutions/`` (where it exists), with comments and whitespace taken out
   so that reformatting cannot hide a copy, in every file, every notebook
-  cell and every string of a recorded gallery;
+  cell and every string and array of a recording (the grader's expectations,
+  the UI's gallery);
 - in a wheel, **top-level names** other than ``cvlab_ch9`` and its
   ``.dist-info``.
 
@@ -41,6 +42,8 @@ from pathlib import Path, PurePosixPath
 
 from cvlab_ch9.generate import BEGIN_MARKER, END_MARKER, solution_files
 from cvlab_ch9.paths import PACKAGE_DIR, SOLUTIONS_DIR
+from cvlab_ch9.recording import SUFFIX as RECORDING_SUFFIX
+from cvlab_ch9.recording import ContainerError, frame_header, unpack
 
 #: The one import name a student's wheel installs (and its metadata folder).
 IMPORT_NAME = "cvlab_ch9"
@@ -135,11 +138,23 @@ def _strings(value):
             yield from _strings(item)
 
 
+def _recording_texts(raw):
+    """``(text, is_code)`` pairs of a recording: each frame's strings and its raw bytes (inflated); None when it is not one."""
+    try:
+        _, frames = unpack(raw)
+        return [pair for body in frames
+                for pair in (("\n".join(_strings(frame_header(body))), True), (body.decode("utf-8", errors="replace"), False))]
+    except ContainerError:
+        return None
+
+
 def _texts(name, raw):
     """``(text, is_code)`` pairs to search in one file: the file, a notebook's cell sources, a JSON document's strings.
 
     ``is_code``: worth reading as Python tokens (comments dropped); binary data is only searched with its whitespace removed.
     """
+    if name.endswith(RECORDING_SUFFIX) and (texts := _recording_texts(raw)) is not None:
+        return texts
     text = _npy_payload(raw).decode("utf-8", errors="replace")
     texts = [(text, name.endswith(TEXT_SUFFIXES))]
     if name.endswith((".ipynb", ".json", ".npy")):

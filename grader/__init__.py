@@ -12,5 +12,5 @@ Entry points:
   (:func:`cvlab_ch9.grader.judge.grade`); student code runs in a sandbox process.
 - ``pytest grader --impl labs|solutions|DIR``: the visible checks in this process.
 - ``cvlab_ch9.grader.nb.check(check_id, globals())``: a notebook's test cells.
-- ``python -m grader.record [--check]``: the recorded expectations.
+- ``python -m grader.record [--check]``: the reference side's recordings (the labs' expectations, the UI's gallery).
 """

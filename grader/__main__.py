@@ -14,7 +14,8 @@ import sys
 from cvlab_ch9.grader.budget import LimitError, add_limit_arguments, limits_from_arguments
 from cvlab_ch9.grader.core import labs_with_checks
 from cvlab_ch9.grader.isolation import isolation_status
-from cvlab_ch9.grader.judge import GraderError, grade, solutions_available
+from cvlab_ch9.grader.judge import GraderError, grade
+from cvlab_ch9.grader.reference import solutions_available
 from cvlab_ch9.grader.report import FORMATS
 from cvlab_ch9.impl import LAB_NAMES, resolve_source
 

@@ -13,8 +13,9 @@ every input::
 and a check derives the same case from ``expected.draw`` and reads the
 values by name: ``expected["encoder"]["output"]``. Two providers:
 
-- :class:`RecordedReference` reads them from ``grader/recordings/<lab>.rec``,
-  written by ``python -m grader.record`` from ``solutions/`` on the fixed
+- :class:`RecordedReference` reads them from ``grader/recordings/<lab>.rec``
+  (the one recording format of :mod:`cvlab_ch9.grader.reference`, shared with
+  the UI's gallery), written by ``python -m grader.record`` from ``solutions/`` on the fixed
   draw (:meth:`Draw.fixed`). This is what students run (the kit has no
   ``solutions/``); a drift test fails when the recordings no longer match
   what ``solutions/`` produces.
@@ -28,25 +29,17 @@ values by name: ``expected["encoder"]["output"]``. Two providers:
 
 Recordings hold only plain data (arrays, numbers, texts, layer summaries) in
 the :mod:`cvlab_ch9.grader.harness.wire` format: reference weights to copy in, outputs
-on the fixed draw's inputs, parameter counts, layer summaries for hints.
+on the fixed draw's inputs, parameter counts, layer summaries for hints; never
+a hidden expectation, never a value of a secret draw.
 """
 
 import collections
 import dataclasses
 import threading
-from pathlib import Path
 
 from cvlab_ch9.grader.draw import Draw
 from cvlab_ch9.grader.harness.local import LocalImplementation, LocalModel
-from cvlab_ch9.grader.harness.wire import WireError, decode_body, encode
-
-RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
-#: 2: expectations of a draw (recorded on ``Draw.fixed()``); 1 had fixed inputs.
-FORMAT = 2
-
-
-class RecordingError(RuntimeError):
-    """The recordings are missing or out of date: the grader cannot compare (not the student's fault)."""
+from cvlab_ch9.grader.reference import LiveSide, RecordedSide, RecordingError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,15 +103,13 @@ def compute(expectation_, reference, draw):
     return expectation_.func(reference, draw)
 
 
-class LiveReference:
+class LiveReference(LiveSide):
     """Expectations computed from ``solutions/`` in this process (instructor's side only).
 
     Args:
         source: where the reference lives (``"solutions"``).
         draw: the :class:`Draw` of the inputs; default a fresh secret one.
     """
-
-    kind = "live"
 
     def __init__(self, source="solutions", draw=None, structure_reuse=1, shared=None):
         self.source = source
@@ -166,7 +157,7 @@ class LiveReference:
         values, draw = (self._values, self.draw) if expectation_.per_draw else (self._shared["values"], Draw.fixed())
         with self._shared["lock"]:  # the reference's models are shared between gradings: one value at a time
             if key not in values:
-                values[key] = compute(expectation_, self.implementation(lab), draw)
+                values[key] = self.value(lab, name, lambda: compute(expectation_, self.implementation(lab), draw))
         return values[key]
 
 
@@ -215,65 +206,19 @@ class ReferenceImplementation(LocalImplementation):
         return self._kept(key, lambda: super(ReferenceImplementation, self).call(name, *args, **kwargs))
 
 
-def recording_path(lab, directory=None):
-    return Path(directory or RECORDINGS_DIR) / f"{lab}.rec"
-
-
-def read_recording(lab, directory=None):
-    """``{name: value}`` recorded for ``lab``.
-
-    Raises:
-        RecordingError: the file is missing, unreadable or of another format.
-    """
-    path = recording_path(lab, directory)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(
-            f"The grader's recordings for {lab} ({path}) cannot be read ({exc.strerror or exc}); "
-            "reinstall the lab kit (instructors: python -m grader.record)."
-        ) from None
-    try:
-        document = decode_body(data[8:])
-    except WireError as exc:
-        raise RecordingError(f"{path} is damaged ({exc}); reinstall the lab kit (instructors: python -m grader.record).") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("values"), dict):
-        raise RecordingError(f"{path} is of another grader version; run python -m grader.record (instructors).")
-    return document["values"]
-
-
-def write_recording(lab, values, directory=None):
-    """Write ``{name: value}`` for ``lab``; returns the path."""
-    path = recording_path(lab, directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode({"format": FORMAT, "lab": lab, "values": values}))
-    return path
-
-
-class RecordedReference:
+class RecordedReference(RecordedSide):
     """Expectations read from the recordings (what students run), on the fixed draw they were made with."""
 
-    kind = "recorded"
-
     def __init__(self, directory=None):
-        self.directory = directory
+        super().__init__(directory)
         self.draw = Draw.fixed()
-        self._labs = {}
 
     def for_grading(self):
         """Itself: the recordings hold one draw (feedback for students, never the instructor's grade)."""
         return self
 
     def get(self, lab, name):
-        if lab not in self._labs:
-            self._labs[lab] = read_recording(lab, self.directory)
-        values = self._labs[lab]
-        if name not in values:
-            raise RecordingError(
-                f"The grader's recordings have no value {lab}.{name}: they are older than the checks. "
-                "Reinstall the lab kit (instructors: python -m grader.record)."
-            )
-        return values[name]
+        return self.value(lab, name)
 
 
 class Expected:

@@ -33,6 +33,7 @@ from cvlab_ch9.grader.budget import Budget, LimitError, Limits, statements_to_sk
 from cvlab_ch9.grader.core import ERROR, TIMEOUT, all_checks, failed_result, memory_message, run_check
 from cvlab_ch9.grader.expect import Expected, LiveReference, RecordedReference, RecordingError
 from cvlab_ch9.grader.isolation import isolation_status
+from cvlab_ch9.grader.reference import ReferenceChoiceError, choose_reference
 from cvlab_ch9.grader.remote import RemoteImplementation
 from cvlab_ch9.grader.sandbox import Sandbox, SandboxFailure
 from cvlab_ch9.impl import LAB_NAMES, display_path, lab_path, resolve_source
@@ -155,22 +156,12 @@ def grader_fingerprint(lab):
 # -- the reference side ------------------------------------------------------------------
 
 
-def solutions_available():
-    """True where ``solutions/`` (the answer key) is present: the instructor's side."""
-    return all(lab_path(lab, "solutions").is_file() for lab in LAB_NAMES)
-
-
 def reference_provider(kind="auto"):
     """The provider of expected values: "live" (solutions/), "recorded", or "auto" (live where available)."""
-    if kind == "auto":
-        kind = "live" if solutions_available() else "recorded"
-    if kind == "live":
-        if not solutions_available():
-            raise GraderError("--reference live needs solutions/, which this copy of the lab does not have.")
-        return LiveReference()
-    if kind == "recorded":
-        return RecordedReference()
-    raise GraderError(f"unknown reference {kind!r}; use auto, live or recorded.")
+    try:
+        return choose_reference(kind, live=LiveReference, recorded=RecordedReference)
+    except ReferenceChoiceError as exc:
+        raise GraderError(str(exc)) from None
 
 
 # -- grading ---------------------------------------------------------------------------------

@@ -40,11 +40,18 @@ SMALL_GALLERY = {"models": ["convnet"], "max_filters": 2}
 
 
 @pytest.fixture(scope="session")
-def student_wheel(tmp_path_factory):
+def small_gallery(tmp_path_factory):
+    """The UI gallery (``gallery.rec``), recorded once per test run by the one record command's gallery step (about 25 s)."""
+    from course.kit import record_gallery  # noqa: PLC0415 - only the slow tests need it
+
+    return record_gallery(tmp_path_factory.mktemp("gallery") / "gallery.rec", log=lambda _: None, **SMALL_GALLERY)
+
+
+@pytest.fixture(scope="session")
+def student_wheel(tmp_path_factory, small_gallery):
     """The student wheel, built once per test run by the kit's own steps (a small recorded UI gallery, then
     ``pip wheel`` of a copy of the checkout, which setup.py leak-checks); about 30 s."""
-    from course.kit import build_student_wheel, record_gallery  # noqa: PLC0415 - only the slow packaging tests need it
+    from course.kit import build_student_wheel  # noqa: PLC0415 - only the slow packaging tests need it
 
     folder = tmp_path_factory.mktemp("student-wheel")
-    gallery = record_gallery(folder / "reference_gallery.npz", log=lambda _: None, **SMALL_GALLERY)
-    return build_student_wheel(folder / "dist", gallery, log=lambda _: None)
+    return build_student_wheel(folder / "dist", small_gallery, log=lambda _: None)

@@ -13,6 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from cvlab_ch9.generate import drift_cli, skeleton_for, solution_files
+from cvlab_ch9.grader.reference import BOOKS
 from cvlab_ch9.install import ROLES, role_requirements
 from cvlab_ch9.leaks import find_leaks
 from cvlab_ch9.paths import REPO_ROOT
@@ -171,10 +172,12 @@ def test_the_student_wheel_holds_only_cvlab_ch9_and_no_answer_key(student_wheel)
                      "cvlab_ch9/models/shipped/convnet.json", "cvlab_ch9/models/shipped/real_photos/chelsea.png",
                      "cvlab_ch9/data/photo_textures/grass.jpg", "cvlab_ch9/data/photo_textures/README.md",
                      "cvlab_ch9/grader/recordings/segmentation.rec", "cvlab_ch9/grader/harness/server.py",
-                     "cvlab_ch9/ui/reference_gallery.npz", "cvlab_ch9/leaks.py"):
+                     "cvlab_ch9/grader/recordings/gallery.rec", "cvlab_ch9/leaks.py"):
         assert expected in names, expected
     for instructor_only in ("cvlab_ch9/grader/record.py", "cvlab_ch9/fastpaths.py", "cvlab_ch9/ui/gallery.py"):
         assert instructor_only not in names
+    # the reference side's one set of recordings, in one format and one folder
+    assert {n for n in names if n.endswith((".rec", ".npz"))} == {f"cvlab_ch9/grader/recordings/{book}.rec" for book in BOOKS}
     assert not [n for n in names if n.startswith(("cvlab_ch9/grader/hidden/", "cvlab_ch9/grader/batch/"))]
     with zipfile.ZipFile(student_wheel) as wheel:
         for solution in solution_files():

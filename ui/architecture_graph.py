@@ -24,7 +24,7 @@ from cvlab_ch9.model_graph import ModelGraph, difference_sentence, first_differe
 from cvlab_ch9.ui import architecture_models as arch
 from cvlab_ch9.ui.common import describe_lab, resolve_labs_dir, user_error
 from cvlab_ch9.ui.graph_view import graph_html
-from cvlab_ch9.ui.images import load_input_image, model_input, upscale_gray
+from cvlab_ch9.ui.images import channel_grid, load_input_image, model_input
 from cvlab_ch9.ui.reference import Shown, reference_side, result_key
 
 #: Models with more layers than this open with every block closed.
@@ -174,24 +174,9 @@ def output_picture(model, index, batch):
     value = np.asarray(probe(batch, training=False))[0]
     caption = f"#{index} {layer.name} ({type(layer).__name__}) → {shape_text(value.shape)}"
     if value.ndim == 3:
-        return channel_grid(value), caption + f", first {min(SHOWN_CHANNELS, value.shape[-1])} channels"
+        picture = channel_grid(value, SHOWN_CHANNELS, gutter=2, min_side=240)
+        return picture, caption + f", first {min(SHOWN_CHANNELS, value.shape[-1])} channels"
     return vector_picture(value.reshape(-1)), caption
-
-
-def channel_grid(value, channels=SHOWN_CHANNELS, per_row=4):
-    """uint8 grid of the first ``channels`` channels of an (h, w, c) array, each min-max scaled, 2-pixel gutters."""
-    value = np.asarray(value, dtype="float32")
-    count = min(channels, value.shape[-1])
-    rows = -(-count // per_row)
-    h, w = value.shape[:2]
-    canvas = np.full((rows * (h + 2) - 2, min(count, per_row) * (w + 2) - 2), 255, dtype="uint8")
-    for c in range(count):
-        plane = value[..., c]
-        span = float(plane.max() - plane.min())
-        scaled = (plane - plane.min()) / span * 255 if span > 0 else np.zeros_like(plane)
-        r, k = divmod(c, per_row)
-        canvas[r * (h + 2):r * (h + 2) + h, k * (w + 2):k * (w + 2) + w] = scaled.astype("uint8")
-    return upscale_gray(canvas, min_side=240)
 
 
 def vector_picture(values, limit=64):

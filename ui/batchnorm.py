@@ -82,7 +82,7 @@ def histogram_picture(values, title):
     low = min(float(np.percentile(v, 0.5)) for v in flat)
     high = max(float(np.percentile(v, 99.5)) for v in flat)
     bins = np.linspace(low, high if high > low else low + 1, 60)
-    figure, axes = plt.subplots(figsize=(6, 3.2), dpi=90)
+    figure, axes = plt.subplots(figsize=(6, 4.2), dpi=90)
     for (label, colour), v in zip(COLOURS.items(), flat):
         axes.hist(np.clip(v, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=2, color=colour,
                   linestyle="--" if "inference" in label else "-",
@@ -90,7 +90,8 @@ def histogram_picture(values, title):
     axes.set_title(title, fontsize=10)
     axes.set_xlabel("value")
     axes.set_ylabel("count")
-    axes.legend(fontsize=8)
+    # below the axes: inside, the legend covered the peak it describes
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     figure.tight_layout()
     figure.canvas.draw()
     picture = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
@@ -155,15 +156,15 @@ def build_section(labs_dir, image):
             with gr.Column():
                 gr.Markdown("#### Your `conv_bn_relu`")
                 status = gr.Markdown(elem_id="batchnorm-status")
-                student = gr.Image(label="Your conv_bn_relu", interactive=False, elem_id="batchnorm-student")
+                student = gr.Image(label="Your conv_bn_relu", show_label=False, interactive=False, elem_id="batchnorm-student")
             with gr.Column():
                 gr.Markdown("#### Reference")
                 note = gr.Markdown()
-                reference = gr.Image(label="Reference conv_bn_relu", interactive=False, elem_id="batchnorm-reference")
+                reference = gr.Image(label="Reference conv_bn_relu", show_label=False, interactive=False, elem_id="batchnorm-reference")
             with gr.Column():
                 gr.Markdown("#### In a trained network")
                 caption = gr.Markdown()
-                trained = gr.Image(label="Demo mini-Xception", interactive=False, elem_id="batchnorm-trained")
+                trained = gr.Image(label="Demo mini-Xception", show_label=False, interactive=False, elem_id="batchnorm-trained")
     button.click(batchnorm_histograms, inputs=[labs_dir, image, which], outputs=[student, status, reference, note],
                  api_name="batchnorm")
     button.click(trained_histograms, inputs=[image, which], outputs=[trained, caption], api_visibility="private")

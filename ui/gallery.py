@@ -1,4 +1,8 @@
-"""``python -m ui.gallery --out PATH``: record the reference gallery the student kit's UI shows.
+"""The recorder of the reference gallery the student kit's UI shows (``python -m grader.record --book gallery`` runs it).
+
+``python -m cvlab_ch9.ui.gallery --out PATH`` is the child process the one
+record command (:mod:`cvlab_ch9.grader.record`) starts: the grader cannot
+import the UI, which sits a layer above it.
 
 Runs the UI's own event functions (on fresh skeletons, so only the
 reference side computes anything) with a :class:`cvlab_ch9.ui.reference.RecordingReference`
@@ -15,8 +19,10 @@ around the live reference, and saves every reference result they asked for:
   settings, its separable convolution counts and batch normalization histograms.
 
 These are outputs on example images and fixed settings only; no code. The
-kit's build (``python -m course kit``) runs this command; the instructor's
-checkout never needs the file (its reference is live).
+result is the recording ``gallery`` (:mod:`cvlab_ch9.grader.reference`'s
+format, beside the grader's expectations in ``grader/recordings/``). The
+kit's build (``python -m course kit``) records it; the instructor's checkout
+never needs the file (its reference is live).
 """
 
 import argparse
@@ -31,7 +37,7 @@ from cvlab_ch9.ui.config import set_offline_environment
 
 
 def record_gallery(out, models=None, examples=None, max_filters=None, log=print):
-    """Record the reference gallery into ``out`` (an ``.npz``); return the Gallery.
+    """Record the reference gallery into ``out`` (a ``.rec``); return the Gallery.
 
     Args:
         models: demo model names (default: every demo model).
@@ -68,14 +74,15 @@ def record_gallery(out, models=None, examples=None, max_filters=None, log=print)
             log(f"gallery: {name}: {len(examples)} images, filters of {len(classifiers.layer_choices(name)['filter_layers'])} layers "
                 f"({time.perf_counter() - start:.1f} s)")
         arch.record_reference(skeletons, examples)
+    recorder.gallery.settings = {"models": models, "max_filters": max_filters}
     recorder.gallery.save(out)
     log(f"gallery: {out} ({len(recorder.gallery.entries)} results, {Path(out).stat().st_size / 1e6:.1f} MB)")
     return recorder.gallery
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m ui.gallery", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="the .npz to write (the kit's ui/reference_gallery.npz)")
+    parser = argparse.ArgumentParser(prog="python -m cvlab_ch9.ui.gallery", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="the .rec to write (the kit's grader/recordings/gallery.rec)")
     parser.add_argument("--models", nargs="*", help="demo models (default: all)")
     parser.add_argument("--max-filters", type=int, help="filters per layer (default: as many as the Filters tab offers)")
     args = parser.parse_args(argv)
@@ -86,7 +93,7 @@ def main(argv=None):
     try:
         record_gallery(args.out, models=args.models, max_filters=args.max_filters)
     except (ValueError, OSError) as exc:
-        print(f"python -m ui.gallery: {exc}", file=sys.stderr)
+        print(f"python -m cvlab_ch9.ui.gallery: {exc}", file=sys.stderr)
         return 1
     return 0
 

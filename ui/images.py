@@ -106,6 +106,28 @@ def nearest_resize(array, size):
     return array[rows][:, cols]
 
 
+def channel_grid(value, channels, per_row=4, gutter=1, min_side=96):
+    """uint8 grid of the first ``channels`` channels of an (h, w, c) array, each min-max scaled.
+
+    ``per_row`` channels to a row with white ``gutter``-pixel lines between
+    them (eight square maps make a 2 × 4 picture that fills a gallery cell),
+    upscaled so the short side is at least ``min_side``.
+    """
+    value = np.asarray(value, dtype="float32")
+    count = min(channels, value.shape[-1])
+    columns = min(per_row, count)
+    rows = -(-count // columns)
+    h, w = value.shape[:2]
+    canvas = np.full((rows * (h + gutter) - gutter, columns * (w + gutter) - gutter), 255, dtype="uint8")
+    for c in range(count):
+        plane = value[..., c]
+        span = float(plane.max() - plane.min())
+        scaled = (plane - plane.min()) / span * 255 if span > 0 else np.zeros_like(plane)
+        top, left = (c // columns) * (h + gutter), (c % columns) * (w + gutter)
+        canvas[top:top + h, left:left + w] = scaled.astype("uint8")
+    return upscale_gray(canvas, min_side=min_side)
+
+
 def upscale_gray(canvas, min_side=256):
     """Nearest-neighbour upscale of a small uint8 picture so its short side is ≥ ``min_side``."""
     canvas = np.asarray(canvas)

@@ -19,7 +19,7 @@ through it and shows
 import numpy as np
 
 from cvlab_ch9.ui.common import StudentResultError, resolve_labs_dir, run_student
-from cvlab_ch9.ui.images import jet_image, load_input_image, model_input, nearest_resize, upscale_gray
+from cvlab_ch9.ui.images import channel_grid, jet_image, load_input_image, model_input, nearest_resize
 
 LAB = "segmentation"
 CLASS_NAMES = ("pet", "background", "contour")
@@ -95,19 +95,6 @@ def maxpool_variant(model):
     return keras.Model(inputs, x)
 
 
-def feature_picture(value, channels=CHANNELS):
-    """uint8 grid of the first ``channels`` channels of an (h, w, c) feature map, each min-max scaled."""
-    value = np.asarray(value, dtype="float32")
-    count = min(channels, value.shape[-1])
-    h, w = value.shape[:2]
-    canvas = np.full((h, count * (w + 1) - 1), 255, dtype="uint8")
-    for c in range(count):
-        plane = value[..., c]
-        span = float(plane.max() - plane.min())
-        canvas[:, c * (w + 1):c * (w + 1) + w] = ((plane - plane.min()) / span * 255 if span > 0 else 0 * plane).astype("uint8")
-    return upscale_gray(canvas, min_side=96)
-
-
 def stage_items(model, batch):
     """Gallery items ``(uint8 picture, caption)`` of each stage's feature maps for ``batch`` (1, h, w, 3)."""
     import keras  # noqa: PLC0415
@@ -120,7 +107,7 @@ def stage_items(model, batch):
     for (i, label), value in zip(stages, values):
         value = np.asarray(value)[0]
         shape = "×".join(str(s) for s in value.shape)
-        items.append((feature_picture(value), f"{label}: {shape} ({model.layers[i].name})"))
+        items.append((channel_grid(value, CHANNELS), f"{label}: {shape} ({model.layers[i].name})"))
     return items
 
 

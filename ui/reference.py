@@ -9,7 +9,8 @@ Every tab asks :func:`reference_side` for what its reference column shows.
   ``cvlab_ch9.fastpaths`` provides.
 - :class:`RecordedReference` (the student kit, which has no answer key)
   answers from a gallery recorded with the live reference when the kit was
-  built (``ui/reference_gallery.npz``, written by ``python -m ui.gallery``):
+  built (``grader/recordings/gallery.rec``, the reference side's one recording
+  format and folder, written by ``python -m grader.record --book gallery``):
   the results on the example images with the UI's default settings, the
   filter patterns of every offered layer, the architecture tables for the
   chapter's settings. Anything else gets one sentence saying what the column
@@ -19,6 +20,9 @@ What needs no exercise code is the same on both sides and does not come
 through here: the segmentation tab's reference is the demo model's own
 prediction. The mean IoU of a training run without the student's
 ``mean_iou`` comes from :meth:`mean_iou` (``keras.metrics.MeanIoU`` in the kit).
+
+Both are :class:`cvlab_ch9.grader.reference.Reference` providers (the book
+``gallery``), chosen by the grader's own auto/live/recorded rule.
 
 A tab asks for a result by a *key* (:func:`result_key`: what determines it:
 kind, model and its file's fingerprint, image digest, layer, settings) and
@@ -32,19 +36,29 @@ import hashlib
 import json
 import os
 import types
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from cvlab_ch9.impl import LAB_NAMES, lab_path, reference_lab
+from cvlab_ch9.grader.reference import (
+    GALLERY,
+    MODES,
+    LiveSide,
+    NotRecorded,
+    RecordedSide,
+    Recording,
+    RecordingError,
+    choose_reference,
+    load_recording,
+    recording_path,
+    save_recording,
+)
+from cvlab_ch9.impl import reference_lab
 
 #: Where the kit keeps the recorded gallery (never committed: ``course kit`` writes it into the kit).
-GALLERY_PATH = Path(__file__).resolve().parent / "reference_gallery.npz"
-GALLERY_FORMAT = 1
+GALLERY_PATH = recording_path(GALLERY)
 #: ``auto`` (live where solutions/ exists), ``live`` or ``recorded``; ``python -m ui --reference`` sets it.
 REFERENCE_ENV = "CVLAB_UI_REFERENCE"
-REFERENCE_KINDS = ("auto", "live", "recorded")
+REFERENCE_KINDS = MODES
 #: Side of the block-mean thumbnail that recognises an example image decoded slightly differently.
 THUMB_SIDE = 12
 #: Largest mean-pixel difference of two thumbnails of the same example image (JPEG decoders differ by a level or two).
@@ -57,7 +71,7 @@ PHOTO_NOTE = (
     "so for your own photo only your result is shown; click an example to compare."
 )
 NO_GALLERY_NOTE = (
-    "This copy has neither solutions/ nor the recorded reference (ui/reference_gallery.npz), so the reference "
+    "This copy has neither solutions/ nor the recorded reference (grader/recordings/gallery.rec), so the reference "
     "column stays empty; use the kit your instructor built (`python -m course kit`)."
 )
 
@@ -129,7 +143,7 @@ def keras_mean_iou(y_true, y_pred, num_classes):
     return float(metric.result())
 
 
-class LiveReference:
+class LiveReference(LiveSide):
     """The reference computed with ``solutions/`` (the instructor's side).
 
     Args:
@@ -140,8 +154,6 @@ class LiveReference:
             equivalent of :func:`generate_patterns`), or None.
         batch_size: how many filters the Filters tab asks for at once.
     """
-
-    kind = "live"
 
     def __init__(self, grad_cam=None, filter_patterns=None, batch_size=1):
         self._grad_cam, self._filter_patterns = grad_cam, filter_patterns
@@ -163,11 +175,11 @@ class LiveReference:
 
     def one(self, lab, key, compute, settings=""):
         """``Shown(compute(reference module of lab))``; ``settings`` is what a recording would hold."""
-        return Shown(compute(self.lab(lab)))
+        return Shown(self.value(GALLERY, key, lambda: compute(self.lab(lab))))
 
     def many(self, lab, keys, compute, settings=""):
         """``Shown(list)``: ``compute(module)`` returns one value per key."""
-        return Shown(list(compute(self.lab(lab))))
+        return Shown(list(self.value(GALLERY, keys, lambda: compute(self.lab(lab)))))
 
     def mean_iou(self):
         """(``mean_iou`` function, how messages name it) for scoring without the student's."""
@@ -175,62 +187,6 @@ class LiveReference:
 
 
 # -- the recorded gallery ------------------------------------------------------------------
-
-
-def _png(array):
-    """PNG bytes of a uint8 (H, W) or (H, W, 3) picture when that is smaller than deflating it, else None."""
-    import io  # noqa: PLC0415
-    import zlib  # noqa: PLC0415
-
-    from PIL import Image  # noqa: PLC0415
-
-    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3)):
-        return None
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "PNG", optimize=True)
-    data = buffer.getvalue()
-    return data if len(data) < len(zlib.compress(array.tobytes(), 6)) else None
-
-
-def _unpng(data):
-    import io  # noqa: PLC0415
-
-    from PIL import Image  # noqa: PLC0415
-
-    with Image.open(io.BytesIO(data.tobytes())) as image:
-        return np.asarray(image)
-
-
-def _pack(value, arrays):
-    """JSON-able form of ``value``; numpy arrays are appended to ``arrays`` (pictures as PNG, lossless) and referenced by index."""
-    if isinstance(value, np.ndarray):
-        png = _png(value)
-        arrays.append(value if png is None else np.frombuffer(png, dtype=np.uint8))
-        return {"@array" if png is None else "@png": len(arrays) - 1}
-    if isinstance(value, tuple):
-        return {"@tuple": [_pack(v, arrays) for v in value]}
-    if isinstance(value, list):
-        return [_pack(v, arrays) for v in value]
-    if isinstance(value, dict):
-        return {"@dict": [[str(k), _pack(v, arrays)] for k, v in value.items()]}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _unpack(obj, arrays):
-    if isinstance(obj, list):
-        return [_unpack(v, arrays) for v in obj]
-    if isinstance(obj, dict):
-        if "@array" in obj:
-            return arrays[f"a{obj['@array']}"]
-        if "@png" in obj:
-            return _unpng(arrays[f"a{obj['@png']}"])
-        if "@tuple" in obj:
-            return tuple(_unpack(v, arrays) for v in obj["@tuple"])
-        if "@dict" in obj:
-            return {k: _unpack(v, arrays) for k, v in obj["@dict"]}
-    return obj
 
 
 @dataclasses.dataclass
@@ -246,58 +202,46 @@ class Gallery:
     entries: dict = dataclasses.field(default_factory=dict)
     images: dict = dataclasses.field(default_factory=dict)
     models: dict = dataclasses.field(default_factory=dict)
+    #: what ``python -m grader.record --check`` records again to compare: ``{"models": [...], "max_filters": N}``
+    settings: dict = dataclasses.field(default_factory=dict)
 
     def save(self, path):
-        """Write the gallery as one compressed ``.npz`` (a JSON index plus arrays; loads without pickle)."""
-        arrays = []
-        index = {
-            "format": GALLERY_FORMAT,
-            "entries": {k: _pack(v, arrays) for k, v in self.entries.items()},
-            "images": {k: _pack(v, arrays) for k, v in self.images.items()},
-            "models": self.models,
-        }
-        payload = {f"a{i}": a for i, a in enumerate(arrays)}
-        payload["index"] = np.frombuffer(json.dumps(index).encode("utf-8"), dtype=np.uint8)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(path).with_name(Path(path).name + ".part.npz")
-        np.savez_compressed(partial, **payload)
-        partial.replace(path)
+        """Write the gallery as the recording (:mod:`cvlab_ch9.recording`) of the book ``gallery``; pictures as PNG."""
+        meta = {"images": self.images, "models": self.models, "settings": self.settings}
+        save_recording(path, Recording(GALLERY, dict(self.entries), meta))
+
+    @classmethod
+    def from_recording(cls, recording):
+        meta = recording.meta
+        return cls(entries=recording.values, images=dict(meta.get("images", {})), models=dict(meta.get("models", {})),
+                   settings=dict(meta.get("settings", {})))
 
     @classmethod
     def load(cls, path):
-        """The gallery at ``path``; ValueError when it is not one this version can read."""
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        index = json.loads(arrays.pop("index").tobytes().decode("utf-8"))
-        if index.get("format") != GALLERY_FORMAT:
-            raise ValueError(f"{path} is a reference gallery of format {index.get('format')}, not {GALLERY_FORMAT}")
-        return cls(
-            entries={k: _unpack(v, arrays) for k, v in index["entries"].items()},
-            images={k: _unpack(v, arrays) for k, v in index["images"].items()},
-            models=dict(index["models"]),
-        )
+        """The gallery at ``path``. Raises RecordingError when it is not one this version can read."""
+        return cls.from_recording(load_recording(path, GALLERY))
 
 
-class RecordedReference:
+class RecordedReference(RecordedSide):
     """The reference from a recorded :class:`Gallery` (the student kit); a sentence where nothing is recorded."""
 
-    kind = "recorded"
     batch_size = 16
 
     def __init__(self, path=GALLERY_PATH):
-        self.path = Path(path)
+        super().__init__(paths={GALLERY: path})
         self._gallery = None
         self._problem = ""
 
     @property
     def gallery(self):
         """The loaded gallery, or None when the file is missing or unreadable (:attr:`problem` says which)."""
-        if self._gallery is None and self.path.is_file():
+        path = self.path(GALLERY)
+        if self._gallery is None and path.is_file():
             try:
-                self._gallery = Gallery.load(self.path)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-                self._problem = (f"The recorded reference {self.path.name} cannot be read ({type(exc).__name__}: {exc}), so the "
-                                 "reference column stays empty; ask your instructor for a fresh kit (`python -m course kit`).")
+                self._gallery = Gallery.from_recording(self.recording(GALLERY))
+            except RecordingError as exc:
+                self._problem = (f"The recorded reference {path.name} cannot be read ({exc}), so the reference column "
+                                 "stays empty; ask your instructor for a fresh kit (`python -m course kit`).")
                 return None
         return self._gallery
 
@@ -333,10 +277,12 @@ class RecordedReference:
 
     def one(self, lab, key, compute, settings=""):
         """``Shown(recorded value)``, or ``Shown(None, sentence)`` when it was not recorded (``compute`` is not used)."""
-        gallery = self.gallery
-        if gallery is not None and key in gallery.entries:
-            return Shown(gallery.entries[key])
-        return Shown(None, self._why_missing(key, settings))
+        if self.gallery is None:
+            return Shown(None, self.problem)
+        try:
+            return Shown(self.value(GALLERY, key))
+        except NotRecorded:
+            return Shown(None, self._why_missing(key, settings))
 
     def many(self, lab, keys, compute, settings=""):
         """``Shown(values recorded for keys, in order; None where missing)`` with a sentence when any is missing."""
@@ -350,7 +296,7 @@ class RecordedReference:
 
 
 class RecordingReference(LiveReference):
-    """A :class:`LiveReference` that keeps every result it computes in a :class:`Gallery` (``python -m ui.gallery``)."""
+    """A :class:`LiveReference` that keeps every result it computes in a :class:`Gallery` (:mod:`cvlab_ch9.ui.gallery`)."""
 
     def __init__(self, live):
         super().__init__(live._grad_cam, live._filter_patterns, live.batch_size)
@@ -404,26 +350,13 @@ def fast_live_reference():
 # -- which one ---------------------------------------------------------------------------
 
 
-def solutions_available():
-    """True where every ``solutions/<lab>.py`` exists (the instructor's checkout)."""
-    return all(lab_path(lab, "solutions").is_file() for lab in LAB_NAMES)
-
-
 def make_reference(kind="auto", gallery=GALLERY_PATH):
-    """The provider for ``kind``: ``live``, ``recorded``, or ``auto`` (live where solutions/ exists).
+    """The provider for ``kind`` by the reference side's one rule: ``live``, ``recorded``, or ``auto`` (live where solutions/ exists).
 
     Raises:
-        ValueError: an unknown kind, or ``live`` without solutions/.
+        ValueError: (:class:`~cvlab_ch9.grader.reference.ReferenceChoiceError`) an unknown kind, or ``live`` without solutions/.
     """
-    if kind not in REFERENCE_KINDS:
-        raise ValueError(f"Unknown reference {kind!r}; use one of: {', '.join(REFERENCE_KINDS)}.")
-    if kind == "auto":
-        kind = "live" if solutions_available() else "recorded"
-    if kind == "live":
-        if not solutions_available():
-            raise ValueError("The live reference needs solutions/, which this copy does not have; use --reference recorded.")
-        return fast_live_reference()
-    return RecordedReference(gallery)
+    return choose_reference(kind, live=fast_live_reference, recorded=lambda: RecordedReference(gallery))
 
 
 _current = []

@@ -205,7 +205,7 @@ def compare_architectures(labs_dir, choice, input_size, block_filters, num_class
 def record_reference(labs_dir, examples):
     """Run the tab's events with the chapter's settings so a recording reference side keeps what they show.
 
-    Used by ``python -m ui.gallery`` (on fresh skeletons: only the reference
+    Used by the gallery recorder, ``python -m grader.record --book gallery`` (on fresh skeletons: only the reference
     computes): the layer tables and graphs of every exercise's model, the
     separable convolution counts at the sliders' start, the mini-Xception's
     counts, the batch normalization histograms of each example image.

@@ -8,8 +8,14 @@
 One folder per student in SUBMISSIONS_DIR; see :mod:`cvlab_ch9.grader.batch.folders`
 for what is written to DIR. A re-run grades only what changed (or was not
 graded yet, or whose verdict changed on disk since it was written). Exit
-code 0 when every submission was graded, 1 when some could not be (listed)
-or the run stopped early, 2 for bad arguments.
+code 0 when every submission was graded, 1 when some could not be (listed),
+the run stopped early or ``--require-isolation`` refused, 2 for bad arguments.
+
+Confinement (:mod:`cvlab_ch9.grader.batch.confinement`): the summary says in
+one sentence how many submissions were graded without kernel confinement, and
+on which workers. ``--require-isolation`` refuses up front: on this machine
+when it runs the workers (no ``--scheduler``), and on every worker of the
+cluster before the judges warm up.
 """
 
 import argparse
@@ -21,6 +27,7 @@ from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, TLS_ENV, BatchErro
 from cvlab_ch9.grader.batch.engine import run_batch
 from cvlab_ch9.grader.batch.folders import OutputFolder, collect
 from cvlab_ch9.grader.budget import LimitError, add_limit_arguments, limits_from_arguments
+from cvlab_ch9.grader.judge import GraderError, check_isolation
 from cvlab_ch9.impl import LAB_NAMES
 
 #: Most names listed in one sentence.
@@ -53,8 +60,9 @@ def add_cluster_arguments(parser):
     group.add_argument("--task-timeout", type=float, default=None, metavar="SECONDS",
                        help="longest one submission's task may run before it is stopped (default: --budget + 300 s)")
     group.add_argument("--require-isolation", action="store_true",
-                       help="refuse to grade on a worker whose kernel cannot confine student code (every task there "
-                       "is reported as not graded, with the reason)")
+                       help="refuse to grade, before anything is graded, where this machine's or a worker's kernel "
+                       "cannot confine student code (a worker joining later without it refuses its tasks: they are "
+                       "reported as not graded)")
     return group
 
 
@@ -66,6 +74,18 @@ def cluster_problem(args):
         return "--task-timeout must be a positive number of seconds."
     if args.scheduler:
         return scheduler_problem(args.scheduler, args.tls or os.environ.get(TLS_ENV) or None, args.insecure_scheduler)
+    return None
+
+
+def local_isolation_problem(args, limits):
+    """The ``--require-isolation`` refusal when this machine runs the workers (no ``--scheduler``) and cannot
+    confine student code, else None (a remote cluster's workers are asked when the run connects)."""
+    if args.scheduler or not limits.require_isolation:
+        return None
+    try:
+        check_isolation(limits)
+    except GraderError as exc:
+        return str(exc)
     return None
 
 
@@ -105,6 +125,9 @@ def main(argv=None):
         limits = limits_from_arguments(args)
     except LimitError as exc:
         return _error(str(exc), 2)
+    refusal = local_isolation_problem(args, limits)
+    if refusal:
+        return _error(refusal)
     tasks, labs, problems = collect(submissions, args.lab, limits, deny=(Path(args.out).resolve(),))
     if not tasks and not problems:
         names = ", ".join(f"{lab}.py" for lab in LAB_NAMES)
@@ -131,6 +154,8 @@ def main(argv=None):
         print(f"not graded: {name}: {reason}", file=sys.stderr)
     print(f"graded {run.graded} of {len(pending)} ({run.recorded} recorded, {run.duplicates} already recorded), "
           f"{skipped} unchanged, {len(failed)} not graded; totals in {csv_path}")
+    if run.isolation_warning:
+        print(run.isolation_warning)
     if run.graded:
         print(f"{run.per_minute:.1f} submissions per minute with {run.workers} worker(s), "
               f"{run.cpu_per_submission:.1f} CPU s per submission")

@@ -24,6 +24,14 @@ What Dask gives and what this adds:
   code hash, this machine's grader fingerprint, the lab's checks, scores
   within their points, :func:`~cvlab_ch9.grader.batch.tasks.outcome_problem`);
   anything else is refused and reported, not recorded.
+- Confinement (:mod:`cvlab_ch9.grader.batch.confinement`): every accepted
+  outcome carries its worker's; :attr:`BatchRun.unprotected` counts those
+  graded without it, per worker, for the summary's one sentence. With
+  ``--require-isolation`` in the tasks' limits, every connected worker is asked
+  first (``client.run``, before the judges warm up) and the run is refused up
+  front when one lacks confinement; a worker that joins later refuses each task,
+  which is then sent to a worker found confined up front (:class:`_Elsewhere`), and
+  reported as not graded where none is left.
 - Ctrl+C, or the scheduler going away: the loop stops; what was recorded
   stays recorded, and the same command grades the rest.
 """
@@ -38,6 +46,7 @@ import time
 from distributed import WorkerPlugin
 
 from cvlab_ch9.grader.batch.cluster import CONNECT_TIMEOUT_S, BatchError, dask_client
+from cvlab_ch9.grader.batch.confinement import WorkerRefused, is_protected, unprotected_summary, worker_isolation, workers_problem
 from cvlab_ch9.grader.batch.progress import Progress
 from cvlab_ch9.grader.batch.tasks import grade_task, outcome_problem, warm_judge
 from cvlab_ch9.grader.judge import grader_fingerprint
@@ -48,6 +57,8 @@ RETRIES = 1
 STARTED_TOPIC = "cvlab-task-started"
 #: How often the engine looks for results and for tasks past their timeout.
 POLL_S = 0.2
+#: The key suffix of a task sent to another worker after its first one refused it (no confinement).
+ELSEWHERE = "-elsewhere"
 #: Seconds a worker restart (after a task ran past its timeout) may take.
 RESTART_TIMEOUT_S = 120
 
@@ -66,6 +77,8 @@ class BatchRun:
         workers: worker processes that graded.
         cpu_s: CPU seconds the workers and their sandboxes spent on the graded tasks.
         interrupted: why the run stopped early, or None.
+        unprotected: ``{worker: (submissions, isolation dict)}`` of accepted outcomes graded without full
+            kernel confinement.
     """
 
     total: int
@@ -77,6 +90,7 @@ class BatchRun:
     workers: int = 0
     cpu_s: float = 0.0
     interrupted: str | None = None
+    unprotected: dict = dataclasses.field(default_factory=dict)
 
     @property
     def graded(self):
@@ -90,6 +104,16 @@ class BatchRun:
     @property
     def cpu_per_submission(self):
         return self.cpu_s / self.graded if self.graded else 0.0
+
+    @property
+    def isolation_warning(self):
+        """The summary's one sentence when some submissions were graded without confinement, else None."""
+        return unprotected_summary(self.unprotected, self.graded)
+
+    def count_isolation(self, outcome):
+        if not is_protected(outcome.isolation):
+            count, _ = self.unprotected.get(outcome.worker, (0, None))
+            self.unprotected[outcome.worker] = (count + 1, outcome.isolation)
 
 
 class WarmJudgePlugin(WorkerPlugin):
@@ -106,16 +130,21 @@ class WarmJudgePlugin(WorkerPlugin):
         await asyncio.get_running_loop().run_in_executor(None, warm_judge, self.labs)
 
 
-def announced(grade, task):
-    """Run ``grade(task)`` on a worker, first telling the engine that it starts (its timeout runs from then)."""
+def announced(grade, task, key=None):
+    """Run ``grade(task)`` on a worker, first telling the engine that it starts (its timeout runs from then).
+
+    ``key``: the future's key when it is not ``task.key`` (a task sent to another worker).
+    """
     from distributed import get_worker  # noqa: PLC0415 - on the worker
 
     with contextlib.suppress(ValueError):  # not on a worker (called directly)
-        get_worker().log_event(STARTED_TOPIC, {"key": task.key})
+        get_worker().log_event(STARTED_TOPIC, {"key": key or task.key})
     return grade(task)
 
 
 def _failure_reason(exc):
+    if isinstance(exc, WorkerRefused):
+        return str(exc)
     name = type(exc).__name__
     if name == "KilledWorker":
         return "its worker died every time it graded it (more memory than the machine has?); grade it alone to see why"
@@ -177,6 +206,7 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
     watch = _Watch(task_timeout_s or max(t.limits.task_timeout_s for t in tasks))
     start = time.perf_counter()
     with dask_client(workers, scheduler, connect_timeout_s, tls_dir, insecure, local_tls) as client:
+        confined = check_workers(client) if any(t.limits.require_isolation for t in tasks) else None
         if warm:
             try:
                 client.register_plugin(WarmJudgePlugin(labs), name="cvlab-warm-judge")
@@ -189,8 +219,10 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
         client.subscribe_topic(STARTED_TOPIC, watch.on_event)
         graded_start = time.perf_counter()
         futures = client.map(functools.partial(announced, grade), tasks, key=list(by_key), pure=False, retries=RETRIES)
+        completed = as_completed(futures)
+        elsewhere = _Elsewhere(client, grade, confined or {}, completed, futures, by_key)
         try:
-            _collect(client, as_completed(futures), futures, by_key, expected, record, run, progress, watch)
+            _collect(client, completed, futures, by_key, expected, record, run, progress, watch, elsewhere)
         except KeyboardInterrupt:
             run.interrupted = "interrupted (Ctrl+C)"
         except (OSError, TimeoutError, asyncio.CancelledError) as exc:
@@ -204,6 +236,19 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(STARTED_TOPIC)
     return run
+
+
+def check_workers(client):
+    """Refuse (:class:`BatchError`, one sentence) when a connected worker's kernel cannot confine student code."""
+    try:
+        statuses = client.run(worker_isolation)
+    except Exception as exc:  # noqa: BLE001 - whatever a worker raised, as a sentence
+        raise BatchError(f"--require-isolation: the Dask workers could not say how they confine student code "
+                         f"({type(exc).__name__}: {str(exc)[:300]}); every worker needs cvlab of this version.") from None
+    problem = workers_problem(statuses)
+    if problem:
+        raise BatchError(problem)
+    return statuses
 
 
 def _check_points(lab):
@@ -236,7 +281,39 @@ def _restart(client, workers):
         client.restart_workers(workers, timeout=RESTART_TIMEOUT_S, raise_for_error=False)
 
 
-def _collect(client, completed, futures, by_key, expected, record, run, progress, watch):
+class _Elsewhere:
+    """Sends a task that a worker refused (no confinement) to a worker found confined up front, once per task.
+
+    Args:
+        confined: ``{address: worker_isolation()}`` of the workers asked before grading (all confined).
+    """
+
+    def __init__(self, client, grade, confined, completed, futures, by_key):
+        self.client, self.grade, self.completed, self.futures, self.by_key = client, grade, completed, futures, by_key
+        self.workers = {address: status.get("worker") for address, status in confined.items()}
+
+    def __call__(self, key, exc):
+        """True when the task of ``key``, refused with ``exc``, was sent to another confined worker."""
+        if not isinstance(exc, WorkerRefused) or key.endswith(ELSEWHERE):
+            return False
+        self.workers = {a: w for a, w in self.workers.items() if w != exc.worker}  # it lost its confinement
+        try:
+            alive = set(self.client.scheduler_info()["workers"])
+        except Exception:  # noqa: BLE001 - the scheduler going away is noticed by the loop
+            return False
+        targets = sorted(set(self.workers) & alive)
+        if not targets:
+            return False
+        task = self.by_key[key]
+        future = self.client.submit(functools.partial(announced, self.grade, key=key + ELSEWHERE), task,
+                                    key=key + ELSEWHERE, pure=False, workers=targets, allow_other_workers=False)
+        self.by_key[future.key] = task
+        self.futures.append(future)
+        self.completed.add(future)
+        return True
+
+
+def _collect(client, completed, futures, by_key, expected, record, run, progress, watch, elsewhere=None):
     given_up = set()
     while not completed.is_empty():
         ready = completed.next_batch(block=False)
@@ -247,12 +324,15 @@ def _collect(client, completed, futures, by_key, expected, record, run, progress
         for future in ready:
             if future.key in given_up:
                 continue
-            if not _take(future, by_key[future.key], expected, record, run, progress):
+            if not _take(future, by_key[future.key], expected, record, run, progress, elsewhere):
                 return
 
 
-def _take(future, task, expected, record, run, progress):
-    """Handle one finished future; False when the run must stop (the scheduler went away)."""
+def _take(future, task, expected, record, run, progress, elsewhere=None):
+    """Handle one finished future; False when the run must stop (the scheduler went away).
+
+    ``elsewhere(key, exc) -> bool``: sends a task refused by its worker to another one (then nothing is counted yet).
+    """
     failed = True
     if future.status == "finished":
         outcome = future.result()
@@ -262,12 +342,17 @@ def _take(future, task, expected, record, run, progress):
         else:
             failed = False
             run.cpu_s += outcome.cpu_s
+            run.count_isolation(outcome)
             if record(outcome):
                 run.recorded += 1
             else:
                 run.duplicates += 1
     elif future.status == "error":
-        run.failed[task.name] = _failure_reason(future.exception())
+        exc = future.exception()
+        if elsewhere is not None and elsewhere(future.key, exc):
+            future.release()
+            return True
+        run.failed[task.name] = _failure_reason(exc)
     else:  # cancelled or lost: the scheduler went away
         run.interrupted = f"the Dask scheduler went away (a task was {future.status})"
         return False

@@ -12,7 +12,10 @@ Out (``--out DIR``), written by the one writer as results arrive:
 - ``DIR/<student>/<lab>.json``: the verdict (code hash, grader fingerprint,
   one result per check, score), sealed in ``DIR/.cvlab/`` (:mod:`cvlab_ch9.grader.batch.ledger`);
 - ``DIR/<student>/results.json``: Gradescope's format, every graded lab of
-  the student (hidden checks ``"visibility": "after_published"``);
+  the student (hidden checks ``"visibility": "after_published"``), with the
+  workers' confinement in ``extra_data.isolation`` and, where a lab was graded
+  without it, the sentence in ``output``
+  (:func:`~cvlab_ch9.grader.batch.confinement.report_isolation`);
 - ``DIR/grades.csv``: one row per student, one column per lab and the total.
 
 ``results.json`` and ``grades.csv`` are rewritten from the sealed verdicts at
@@ -25,6 +28,7 @@ import io
 import json
 from pathlib import Path
 
+from cvlab_ch9.grader.batch.confinement import report_isolation
 from cvlab_ch9.grader.batch.files import Refused, is_real_folder, read_inside, walk_files
 from cvlab_ch9.grader.batch.ids import id_problem, is_hidden
 from cvlab_ch9.grader.batch.ledger import Ledger
@@ -149,9 +153,11 @@ class OutputFolder:
         return written
 
     def pending(self, tasks):
-        """The tasks whose verdict is not recorded yet with the same code and grader (or changed on disk since)."""
+        """The tasks whose verdict is not recorded yet with the same code and grader (or changed on disk since,
+        or, for a task with ``--require-isolation``, graded without kernel confinement)."""
         fingerprints = {lab: grader_fingerprint(lab) for lab in {t.lab for t in tasks}}
-        return [t for t in tasks if not self.store.is_current(t.lab, t.student, t.code_hash, fingerprints[t.lab])]
+        return [t for t in tasks if not self.store.is_current(t.lab, t.student, t.code_hash, fingerprints[t.lab],
+                                                              protected=t.limits.require_isolation)]
 
     def students(self):
         """The student folders of the output (names that are valid ids, real folders)."""
@@ -163,15 +169,17 @@ class OutputFolder:
         from cvlab_ch9.grader.core import all_checks  # noqa: PLC0415
         from cvlab_ch9.grader.report import to_gradescope  # noqa: PLC0415
 
-        results, graded = [], []
+        results, graded, isolations = [], [], {}
         for lab in LAB_NAMES:
             document = self.store.read(lab, student)
             if document is not None:
                 results.extend(verdict_results(document))
                 graded.append(f"{lab}.py")
+                isolations[lab] = document.get("isolation")
         hidden = {c.id for c in all_checks() if c.hidden}
         document = json.loads(to_gradescope(results, hidden=hidden, hidden_visibility="after_published"))
         document["output"] = f"Graded {', '.join(graded) or 'nothing'}."
+        report_isolation(document, isolations)
         write_json(self.root / student / "results.json", document)
 
     def totals_csv(self):

@@ -14,14 +14,17 @@ draw and frozen read-only.
 What comes back is the judge's :class:`Outcome`; the writer records it only
 when :func:`outcome_problem` finds it consistent with the task it was sent
 for (the same student, lab and code, this grader's fingerprint, exactly the
-lab's checks, full points exactly for a pass and none beyond a check's points).
+lab's checks, full points exactly for a pass and none beyond a check's points;
+with ``--require-isolation``, a worker that says its kernel confined the sandbox).
+Each outcome carries its worker's confinement
+(:mod:`cvlab_ch9.grader.batch.confinement`).
 """
 
 import dataclasses
 import os
-import socket
 import time
 
+from cvlab_ch9.grader.batch.confinement import WorkerRefused, is_protected, worker_isolation, worker_name
 from cvlab_ch9.grader.budget import Limits
 from cvlab_ch9.grader.core import PASSED
 from cvlab_ch9.grader.judge import grader_fingerprint
@@ -68,6 +71,8 @@ class Outcome:
         seconds: wall time of the grading on the worker.
         cpu_s: CPU seconds the worker and its sandboxes used for it (POSIX; Windows counts the worker only).
         worker: ``host:pid`` of the worker process.
+        isolation: the worker's confinement (:func:`~cvlab_ch9.grader.batch.confinement.worker_isolation`),
+            None when the worker did not say.
     """
 
     student: str
@@ -78,6 +83,7 @@ class Outcome:
     seconds: float
     cpu_s: float
     worker: str
+    isolation: dict | None = None
 
     @property
     def score(self):
@@ -98,6 +104,9 @@ def outcome_problem(task, outcome, fingerprint, checks):
     if (outcome.student, outcome.lab, outcome.code_hash) != (task.student, task.lab, task.code_hash):
         return (f"the worker returned a verdict for {outcome.student}/{outcome.lab} (code {str(outcome.code_hash)[:12]}), "
                 "not for the submission it was sent")
+    if task.limits.require_isolation and not is_protected(outcome.isolation):
+        return (f"the worker {outcome.worker} did not confine the student's code (--require-isolation): stop it or give it "
+                "kernel confinement (see docs/grading-security.md), then run the same command again")
     if outcome.grader != fingerprint:
         return (f"the worker {outcome.worker} grades {task.lab} with other checks or another reference than this machine "
                 f"(fingerprint {outcome.grader}, here {fingerprint}): install the same cvlab on every worker")
@@ -197,17 +206,24 @@ def grade_task(task):
     """Grade one :class:`GradeTask` (on a worker); returns its :class:`Outcome`.
 
     Raises:
+        WorkerRefused: ``task.limits.require_isolation`` and this worker's kernel cannot
+            confine the sandbox (checked before anything else runs).
         GraderError: the grader itself could not run (the sandbox did not
             start): the submission is not graded, and a re-run tries again.
     """
-    from cvlab_ch9.grader.judge import grade_code  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import GraderError, check_isolation, grade_code  # noqa: PLC0415
 
+    try:
+        check_isolation(task.limits)
+    except GraderError as exc:
+        raise WorkerRefused(f"the worker {worker_name()} refused to grade it: {exc}", worker_name()) from None
+    isolation = worker_isolation()
     judge = warm_judge([task.lab])
     cpu, start = process_cpu_s(), time.perf_counter()
     results = grade_code({task.lab: task.code}, lab=task.lab, reference=judge.reference_for(task), include_hidden=True,
                          limits=task.limits, extra_deny=list(task.deny))
     return Outcome(task.student, task.lab, task.code_hash, grader_fingerprint(task.lab), results,
-                   time.perf_counter() - start, process_cpu_s() - cpu, f"{socket.gethostname()}:{os.getpid()}")
+                   time.perf_counter() - start, process_cpu_s() - cpu, isolation["worker"], isolation)
 
 
 def grade_serially(task):

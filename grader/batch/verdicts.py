@@ -1,8 +1,11 @@
 """Verdicts on disk, and the one writer that records them.
 
 A verdict is a JSON document: the student, the lab, the hash of the code that
-was graded, the fingerprint of the grader that graded it, and one result per
-check. :class:`VerdictStore` decides where each verdict lives and writes it
+was graded, the fingerprint of the grader that graded it, one result per
+check, and how the worker's kernel confined the sandbox (``"isolation"``:
+:func:`~cvlab_ch9.grader.batch.confinement.worker_isolation`; inside the
+sealed bytes, so it cannot be changed unnoticed either; absent in verdicts of
+older versions, which read as not protected). :class:`VerdictStore` decides where each verdict lives and writes it
 atomically (a reader never sees half a file). Recording is idempotent: a
 verdict for the same student, lab, code hash and grader is written once, so
 a task that Dask ran twice (its first worker died) or a re-run of an
@@ -19,18 +22,19 @@ import json
 import os
 from pathlib import Path
 
+from cvlab_ch9.grader.batch.confinement import is_protected
 from cvlab_ch9.grader.core import CheckResult
 
 #: Verdict file format version (2: sealed in the writer's ledger).
 VERDICT_FORMAT = 2
 
 
-def verdict_document(lab, student, code_hash, fingerprint, results):
-    """The verdict (a dict) of one graded submission."""
+def verdict_document(lab, student, code_hash, fingerprint, results, isolation=None):
+    """The verdict (a dict) of one graded submission (``isolation``: its worker's, or None when it did not say)."""
     return {
         "format": VERDICT_FORMAT, "lab": lab, "student": student, "code_hash": code_hash, "grader": fingerprint,
         "score": sum(r.score for r in results), "max_score": sum(r.max_score for r in results),
-        "results": [dataclasses.asdict(r) for r in results],
+        "results": [dataclasses.asdict(r) for r in results], "isolation": isolation,
     }
 
 
@@ -97,16 +101,20 @@ class VerdictStore:
             return None
         return parse_verdict(data)
 
-    def is_current(self, lab, student, code_hash, fingerprint):
-        """True when the recorded verdict was made from this code by this grader."""
+    def is_current(self, lab, student, code_hash, fingerprint, protected=False):
+        """True when the recorded verdict was made from this code by this grader (and, with ``protected``,
+        on a worker whose kernel confined the sandbox: ``--require-isolation`` regrades the others)."""
         document = self.read(lab, student)
-        return document is not None and (document.get("code_hash"), document.get("grader")) == (code_hash, fingerprint)
+        return (document is not None and (document.get("code_hash"), document.get("grader")) == (code_hash, fingerprint)
+                and (not protected or is_protected(document.get("isolation"))))
 
     def record(self, outcome):
         """Record a :class:`cvlab_ch9.grader.batch.tasks.Outcome`; False when the same verdict was already recorded."""
-        if not self.replace and self.is_current(outcome.lab, outcome.student, outcome.code_hash, outcome.grader):
+        if not self.replace and self.is_current(outcome.lab, outcome.student, outcome.code_hash, outcome.grader,
+                                                protected=is_protected(outcome.isolation)):
             return False
-        self.write(verdict_document(outcome.lab, outcome.student, outcome.code_hash, outcome.grader, outcome.results))
+        self.write(verdict_document(outcome.lab, outcome.student, outcome.code_hash, outcome.grader, outcome.results,
+                                    outcome.isolation))
         return True
 
     def write(self, document):

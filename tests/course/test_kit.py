@@ -29,6 +29,7 @@ import pytest
 
 from course.kit import build_kit
 from cvlab_ch9.grader.core import all_checks
+from cvlab_ch9.grader.reference import BOOKS
 from cvlab_ch9.leaks import find_leaks
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from tests.installed import BASE_SITE, clean_env, from_checkout, importable, kernel_manager, site_packages, venv_python
@@ -110,7 +111,8 @@ def test_the_kit_holds_no_answer_key(kit):
                             *(f"notebooks/{lab}.ipynb" for lab in ("architecture", "interpretation", "segmentation"))])
     members = zipfile.ZipFile(folder / wheel).namelist()
     assert {m.split("/")[0] for m in members} == {"cvlab_ch9", wheel.split("-py3")[0] + ".dist-info"}
-    assert "cvlab_ch9/ui/reference_gallery.npz" in members and "cvlab_ch9/grader/recordings/segmentation.rec" in members
+    # the reference side's one set of recordings: the labs' expectations and the UI's gallery, one format, one folder
+    assert {m for m in members if m.endswith((".rec", ".npz"))} == {f"cvlab_ch9/grader/recordings/{book}.rec" for book in BOOKS}
     assert find_leaks(folder) == [] and find_leaks(archive) == []
 
 
@@ -240,7 +242,7 @@ def test_cvlab_ui_shows_the_students_result_beside_the_recorded_reference(kit, k
     arguments = (str(correct), "convnet", str(example), "", [], 0.4)
     with using_reference(fast_live_reference()):
         live = tabs_gradcam.run_grad_cam(*arguments)
-    with using_reference(RecordedReference(installed / "ui" / "reference_gallery.npz")):
+    with using_reference(RecordedReference(installed / "grader" / "recordings" / "gallery.rec")):
         recorded = tabs_gradcam.run_grad_cam(*arguments)
     for (mine, _), (theirs, _) in zip(recorded[2], live[2]):  # overlays and heatmaps, uint8 (h, w, 3)
         assert np.abs(np.asarray(mine, "int16") - np.asarray(theirs, "int16")).max() <= 1
@@ -264,10 +266,10 @@ def _gallery_heatmap():
     roots = [os.getcwd(), os.path.dirname(os.path.abspath(__file__)), {kit!r}, *sys.path, sysconfig.get_paths()["purelib"]]
     for root in roots:
         for parent in (root, os.path.dirname(root), os.path.join(root, "cvlab_ch9")):
-            path = os.path.join(parent, "ui", "reference_gallery.npz")
+            path = os.path.join(parent, "grader", "recordings", "gallery.rec")
             try:
-                with np.load(path, allow_pickle=False) as data:
-                    data["index"]
+                with open(path, "rb") as recording:
+                    recording.read(16)
             except Exception:
                 continue
             raise RuntimeError("CHEAT READ THE GALLERY")
@@ -285,7 +287,7 @@ def test_a_submission_cannot_read_the_installed_recorded_gallery(kit, kit_venv, 
     shutil.copytree(folder / "labs", cheat)
     with (cheat / "interpretation.py").open("a", encoding="utf-8") as f:
         f.write(CHEAT.format(kit=str(folder)))
-    assert (site_packages(kit_venv) / "cvlab_ch9" / "ui" / "reference_gallery.npz").is_file()
+    assert (site_packages(kit_venv) / "cvlab_ch9" / "grader" / "recordings" / "gallery.rec").is_file()
     done = run(kit_venv, f"cvlab grade --labs {cheat} --lab interpretation --format json", folder)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -143,8 +143,9 @@ def test_main_runs_the_tool_in_the_venv_of_its_role_with_the_arguments(monkeypat
     assert calls == [("/venv/python", ["-m", "cvlab_ch9.grader", "--lab", "segmentation", "--format", "json"])]
     assert launcher.main(["ui"]) == 7 and calls[-1] == ("/venv/python", ["-m", "cvlab_ch9.ui"])
     assert launcher.main(["course", "kit", "--no-zip"]) == 7 and calls[-1] == ("/venv/python", ["-m", "course", "kit", "--no-zip"])
+    assert launcher.main(["record", "--check"]) == 7 and calls[-1] == ("/venv/python", ["-m", "cvlab_ch9.grader.record", "--check"])
     assert launcher.main(["setup", "--instructor"]) == 0 and launcher.main(["setup"]) == 0
-    assert roles == ["student", "student", "instructor", "instructor", "student"]
+    assert roles == ["student", "student", "instructor", "student", "instructor", "student"]
 
 
 def test_main_test_sets_up_for_development_and_installs_the_browser_first(monkeypatch):
@@ -153,7 +154,13 @@ def test_main_test_sets_up_for_development_and_installs_the_browser_first(monkey
     monkeypatch.setattr(launcher, "install_browser", lambda log: order.append("browser") or True)
     monkeypatch.setattr(launcher, "run_tool", lambda python, args: order.append(args) or 0)
     assert launcher.main(["test", "-k", "packaging", "-x"]) == 0
-    assert order == ["dev", "browser", ["-m", "pytest", "-k", "packaging", "-x"]]
+    assert order == ["dev", "browser", ["-m", "pytest", "-n", "auto", "--dist", "loadfile", "-k", "packaging", "-x"]]
+
+
+@pytest.mark.parametrize("chosen", [["-n", "0"], ["-n4"], ["--numprocesses=2"], ["--dist", "load"], ["-p", "no:xdist"]])
+def test_the_suite_runs_its_files_on_every_core_unless_the_caller_chose(chosen):
+    assert launcher.parallel_test_options(["-k", "x"]) == ["-n", "auto", "--dist", "loadfile"]
+    assert launcher.parallel_test_options(chosen) == []
 
 
 def test_main_prints_the_setup_sentence_and_exits_1(monkeypatch, capsys):
@@ -225,6 +232,8 @@ def test_installed_grade_without_a_labs_folder_says_to_run_setup(installed, caps
 
 def test_installed_course_commands_are_the_instructors(installed, capsys):
     assert launcher.main(["course", "kit"]) == 2
+    assert "instructor's checkout" in capsys.readouterr().err and installed == []
+    assert launcher.main(["record"]) == 2  # the recordings are made from solutions/, which only the checkout has
     assert "instructor's checkout" in capsys.readouterr().err and installed == []
 
 

@@ -39,13 +39,23 @@ def test_a_reformatted_copy_of_a_reference_body_is_found(tmp_path):
     assert find_leaks(tmp_path, solutions_dir=None) == []  # without the answer key only paths and markers are checked
 
 
-def test_a_gallery_holding_reference_code_is_a_leak(tmp_path):
+def test_a_recording_holding_reference_code_is_a_leak(tmp_path):
+    """Recordings are deflated: the check reads them inflated, texts (the UI's gallery) and array bytes (an expectation)."""
+    import numpy as np  # noqa: PLC0415 - only this test needs it
+
+    from cvlab_ch9.grader.reference import write_recording  # noqa: PLC0415 - imports numpy only
     from cvlab_ch9.ui.reference import Gallery  # noqa: PLC0415 - imports numpy and PIL only
 
     text = (SOLUTIONS_DIR / "segmentation.py").read_text()
     start = text.index("    for f in filters:")
-    Gallery(entries={"note": text[start:start + 400]}).save(tmp_path / "reference_gallery.npz")
-    assert Leak("reference_gallery.npz!index.npy", "segmentation.strided_downsampling") in find_leaks(tmp_path)
+    snippet = text[start:start + 400]
+    Gallery(entries={"note": snippet}).save(tmp_path / "gallery.rec")
+    body = solution_bodies()["segmentation.strided_downsampling"].encode()  # without its comments, as code can be stored
+    write_recording("segmentation", {"bytes": np.frombuffer(body, dtype=np.uint8)}, tmp_path)
+    leaks = find_leaks(tmp_path)
+    assert Leak("gallery.rec", "segmentation.strided_downsampling") in leaks
+    assert Leak("segmentation.rec", "segmentation.strided_downsampling") in leaks
+    assert snippet.encode() not in (tmp_path / "gallery.rec").read_bytes()  # deflated: only an inflating check finds it
 
 
 def test_solution_markers_are_found_only_as_lines(tmp_path):

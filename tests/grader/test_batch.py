@@ -5,7 +5,7 @@ with the TLS files of ``python -m grader batch certs`` (as a real cluster is),
 serves every test through ``--scheduler tls://... --tls DIR``. The class (lab 1):
 
 - alice: the solution; bob: the solution with ``mean_iou`` not implemented;
-- carol: ``mean_iou`` calls ``os._exit`` on one check's input (crashes its sandbox);
+- carol: ``mean_iou`` calls ``os._exit`` (crashes its sandbox in every mean_iou check; the rest is graded);
 - dave: ``trimap_to_classes`` loops forever on one check's input;
 - mallory: the blank skeleton plus cheats: it reads alice's file, imports the
   answer key, kills the grading process (the Dask worker) and tries the
@@ -22,13 +22,16 @@ Then: the verdicts, results.json and grades.csv rewritten after the batch
 (what a process that outlived its sandbox did) are noticed and regraded; a
 CPU burner loses only its own exercise; a worker killed mid-batch, Ctrl+C and
 a scheduler that goes away lose and double nothing; a client without the
-cluster's certificate can neither connect nor run code on the workers.
+cluster's certificate can neither connect nor run code on the workers;
+every verdict and results.json says how its worker confined the sandbox, and
+``--require-isolation`` refuses workers without confinement, up front and mid-run.
 
 Cost on 2 shared cores: about 6-7 minutes, 300 CPU s (the serial reference grades
 five students once in this process, the cluster grades the class once, then small batches).
 """
 
 import csv
+import functools
 import io
 import json
 import os
@@ -51,6 +54,7 @@ from cvlab_ch9.grader.batch.folders import OutputFolder, collect
 from cvlab_ch9.grader.batch.tasks import grade_serially
 from cvlab_ch9.grader.budget import Limits
 from cvlab_ch9.grader.core import PASSED, TIMEOUT, all_checks
+from cvlab_ch9.grader.isolation import CONFINE_ENV
 from cvlab_ch9.paths import REPO_ROOT, SOLUTIONS_DIR
 from cvlab_ch9.processes import kill_tree, start_group
 from tests.grader import native_cheats
@@ -121,8 +125,10 @@ def class_texts(subs, scheduler=""):
     return {
         "alice": solution,
         "bob": solution_text(LAB, (MEAN_IOU_BODY, '    raise NotImplementedError("segmentation.mean_iou")\n' + MEAN_IOU_BODY)),
-        "carol": solution_text(LAB, (MEAN_IOU_BODY, "    if num_classes == 4:\n        import os\n        os._exit(3)\n" + MEAN_IOU_BODY)),
-        "dave": solution_text(LAB, (TRIMAP_BODY, "    while (np.asarray(trimap) == 4).any():\n        pass\n" + TRIMAP_BODY)),
+        # every call: the checks' inputs are a secret draw, so a crash on one input (num_classes == 4) came and went
+        "carol": solution_text(LAB, (MEAN_IOU_BODY, "    import os\n    os._exit(3)\n" + MEAN_IOU_BODY)),
+        "dave": solution_text(LAB, (TRIMAP_BODY, "    while ((np.asarray(trimap) < 1) | (np.asarray(trimap) > 3)).any():\n"
+                                                 "        pass\n" + TRIMAP_BODY)),  # any unknown value (drawn), not only 4
         "mallory": SKELETON + CHEATS.format(subs=str(subs), scheduler=scheduler) + native_cheat(subs),
         "sleepy": solution.replace("\ndef ", "\n" + SLEEP + "def "),
     }
@@ -240,6 +246,10 @@ def test_two_workers_grade_a_mixed_class_as_serial_grading_does(serial, graded_c
     assert crashed and all("grading process ended" in r["message"] for r in crashed)
     results = json.loads((out / "alice" / "results.json").read_text())
     assert results["score"] == points() and any(t.get("visibility") == "after_published" for t in results["tests"])
+    assert results["extra_data"]["isolation"]["protected"] is True and "not protected" not in results["output"] + stdout
+    assert {w for w, _ in results["extra_data"]["isolation"]["labs"][LAB].items()} == {"protected", "worker"}
+    assert carol["isolation"]["protected"] is True and carol["isolation"]["layers"], "the verdict says how it was confined"
+    assert carol["isolation"]["worker"] != f"{socket.gethostname()}:{os.getpid()}", "by its worker, not this process"
     assert native_cheats.leftovers(subs.parent / "outside", NATIVE_TOKEN) == ([], [])
     assert (subs / "alice" / f"{LAB}.py").read_text() == class_texts(subs)["alice"], "rewritten after grading"
     assert not left, f"sandbox scratch folders left behind: {left}"
@@ -468,3 +478,61 @@ def test_the_default_cluster_is_tls_and_a_task_past_its_timeout_is_given_up(tmp_
     assert run.failed == {f"ann/{LAB}": "grading it took longer than 2 s (the task timeout) and was stopped; "
                                         "grade it alone to see why"}
     assert not recorded and run.interrupted is None and time.monotonic() - start < 120
+
+
+
+def _unconfined_on(address, marker, task):
+    """Grade ``task`` on a worker; the one at ``address`` joined without confinement (the others grade it, cheaply:
+    every check 0, judged on this worker with its own confinement)."""
+    from distributed import get_worker  # noqa: PLC0415 - on the worker
+
+    from cvlab_ch9.grader.batch.confinement import worker_isolation, worker_name  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import Outcome, grade_task  # noqa: PLC0415
+    from cvlab_ch9.grader.core import CheckResult  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import grader_fingerprint  # noqa: PLC0415
+
+    if get_worker().address == address:
+        os.environ[CONFINE_ENV] = "off"
+        with open(marker, "a") as file:
+            file.write(task.student + "\n")
+        return grade_task(task)  # refuses before anything runs
+    results = [CheckResult(c.id, c.lab, c.exercise, c.title, "failed", 0.0, c.points, "")
+               for c in all_checks(lab=task.lab, include_hidden=True)]
+    return Outcome(task.student, task.lab, task.code_hash, grader_fingerprint(task.lab), results, 0.0, 0.0,
+                   worker_name(), worker_isolation())
+
+
+def test_require_isolation_refuses_workers_without_confinement_up_front_and_regrades_elsewhere_mid_run(
+        tmp_path, monkeypatch):
+    """Real workers (no TensorFlow: a refusing worker never warms up, the others return a cheap verdict)."""
+    import dask  # noqa: PLC0415
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    from cvlab_ch9.grader.batch import engine  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.cluster import BatchError  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.progress import Progress  # noqa: PLC0415
+    from cvlab_ch9.grader.batch.tasks import GradeTask  # noqa: PLC0415
+    from cvlab_ch9.grader.judge import LabCode  # noqa: PLC0415
+
+    tasks = []
+    for student in ("ann", "bob", "cid", "dan"):
+        code = LabCode(LAB, f"{LAB}.py", f"x = {student!r}\n")
+        tasks.append(GradeTask(student, LAB, code, code.content_hash(), Limits(require_isolation=True)))
+    monkeypatch.setattr(engine, "RETRIES", 0)  # Dask's own retry might land elsewhere by chance
+    marker, recorded = tmp_path / "refused", []
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0,
+            host="127.0.0.1") as cluster:
+        bad = sorted(cluster.scheduler.workers)[0]
+        run = engine.run_batch(tasks, recorded.append, scheduler=cluster.scheduler_address, insecure=True,
+                               progress=Progress(4, stream=io.StringIO()),
+                               grade=functools.partial(_unconfined_on, bad, str(marker)), warm=False)
+    assert run.failed == {} and sorted(o.student for o in recorded) == ["ann", "bob", "cid", "dan"]
+    assert marker.read_text(), "the worker without confinement was given a task, and refused it"
+    assert all(o.isolation["protected"] for o in recorded) and run.isolation_warning is None
+    monkeypatch.setenv(CONFINE_ENV, "off")  # the next cluster's workers start without confinement
+    with pytest.raises(BatchError, match=r"^--require-isolation: refusing to grade, because 1 of 1 Dask worker\(s\) "
+                                         r"\(\S+:\d+\) cannot confine student code: the kernel there leaves") as refused:
+        engine.run_batch(tasks[:1], lambda outcome: pytest.fail("nothing is graded"), workers=1, warm=False,
+                         grade=functools.partial(_unconfined_on, "", str(marker)))
+    assert f":{os.getpid()})" not in str(refused.value), "the worker's own kernel was asked"

@@ -173,9 +173,18 @@ def exercise_score(lab, function, module, reference):
 
 
 CASES = [(function, kind) for function, (_, stubs) in STUBS.items() for kind in (*stubs, "raise")]
+# The fast suite keeps one stub per function (the one that always raises) and one replay per kind of function;
+# the other cases are the same machinery on more answers, in the slow suite.
+FAST_KIND, FAST_REPLAYS = "raise", {"mean_iou", "conv_bn_relu"}
 
 
-@pytest.mark.parametrize(("function", "kind"), CASES, ids=[f"{f}-{k}" for f, k in CASES])
+def cases(items, fast, ids=None):
+    """``items`` as pytest params, those not ``fast(item)`` marked slow."""
+    return [pytest.param(*(item if isinstance(item, tuple) else (item,)), id=None if ids is None else ids(item),
+                         marks=() if fast(item) else pytest.mark.slow) for item in items]
+
+
+@pytest.mark.parametrize(("function", "kind"), cases(CASES, lambda case: case[1] == FAST_KIND, lambda c: f"{c[0]}-{c[1]}"))
 def test_a_constant_answer_earns_nothing(function, kind, tmp_path):
     lab, stubs = STUBS[function]
     module = load_text(lab, tmp_path, with_body(lab, function, stubs.get(kind, RAISE)))
@@ -209,7 +218,7 @@ def replay_stub(lab, function):
     return with_body(lab, function, body, extra)
 
 
-@pytest.mark.parametrize("function", REPLAYED)
+@pytest.mark.parametrize("function", cases(REPLAYED, FAST_REPLAYS.__contains__, str))
 def test_replaying_the_recordings_earns_nothing_from_a_fresh_draw(function, tmp_path):
     lab = STUBS[function][0]
     text = replay_stub(lab, function)
@@ -348,7 +357,7 @@ class _Replaying(Implementation):
         return ""
 
 
-@pytest.mark.parametrize("function", REPLAYED_CONVERSATIONS)
+@pytest.mark.parametrize("function", cases(REPLAYED_CONVERSATIONS, FAST_REPLAYS.__contains__, str))
 def test_replaying_the_reference_conversation_earns_nothing_from_a_fresh_draw(function):
     lab = STUBS[function][0]
     tape = Tape()

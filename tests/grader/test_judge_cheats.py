@@ -221,7 +221,7 @@ def replay_cheat():
 
     from cvlab_ch9.grader.checks import segmentation_models, segmentation_trimap  # noqa: PLC0415
     from cvlab_ch9.grader.draw import Draw  # noqa: PLC0415
-    from cvlab_ch9.grader.expect import read_recording  # noqa: PLC0415
+    from cvlab_ch9.grader.reference import read_recording  # noqa: PLC0415
 
     draw, values = Draw.fixed(), read_recording(LAB)
     small = segmentation_models.small_model_case(draw)

@@ -126,8 +126,8 @@ def test_the_kit_shows_the_recorded_graph_for_the_chapters_settings(tmp_path, sk
     settings = architecture_models.settings_for_choice(architecture_models.CONV_BN_RELU)
     with using_reference(RecordingReference(make_reference("live"))) as recorder:
         architecture_graph.draw_graphs(str(skeletons), architecture_models.CONV_BN_RELU, *settings)
-    recorder.gallery.save(tmp_path / "gallery.npz")
-    with using_reference(RecordedReference(tmp_path / "gallery.npz")):
+    recorder.gallery.save(tmp_path / "gallery.rec")
+    with using_reference(RecordedReference(tmp_path / "gallery.rec")):
         student, reference, status, note, *_ = architecture_graph.draw_graphs("solutions", architecture_models.CONV_BN_RELU, *settings)
         assert reference.count("data-layer=") == 4 and "Same graph" in status
         _, reference, _, note, *_ = architecture_graph.draw_graphs("solutions", architecture_models.CONV_BN_RELU, 24, "8", 1, False)

@@ -111,7 +111,7 @@ def test_gradients_pooled_over_batch_and_height_only_equal_the_reference_on_a_po
 
 
 def test_in_the_kit_an_own_photo_gets_no_pointer_to_a_reference(skeletons, image, tmp_path):
-    with using_reference(RecordedReference(tmp_path / "none.npz")):
+    with using_reference(RecordedReference(tmp_path / "none.rec")):
         _, status, reference, differences, *_ = tabs_gradcam.run_grad_cam(str(skeletons), MODEL, image, "", [])
         activations = tabs_activations.run_activations(str(skeletons), MODEL, image, [], 8)
         filters = list(tabs_filters.run_filters(str(skeletons), MODEL, "conv3", 1, 5, True))[-1]

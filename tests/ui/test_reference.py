@@ -36,7 +36,7 @@ def _gallery(path):
 
 
 def test_a_saved_gallery_loads_back_equal_without_pickle(tmp_path):
-    path = tmp_path / "g.npz"
+    path = tmp_path / "gallery.rec"
     digest = _gallery(path)
     loaded = Gallery.load(path)
     grad_cam = result_key("grad_cam", model="convnet", model_file="abc", image=digest, layer="conv5")
@@ -46,12 +46,11 @@ def test_a_saved_gallery_loads_back_equal_without_pickle(tmp_path):
     table = loaded.entries[result_key("table", model="convnet", model_file="abc")]
     assert table == ([("conv1", (None, 8, 8, 4), 112)], {"total": 112}, "text", 3)
     assert loaded.models == {"convnet": "abc"}
-    with np.load(path, allow_pickle=False) as data:  # nothing in it needs pickle
-        assert all(data[name].dtype != object for name in data.files)
+    assert b"pickle" not in path.read_bytes()[:200] and path.read_bytes().startswith(b"CVLABREC\n")  # the one recording format
 
 
 def test_an_example_decoded_slightly_differently_is_the_same_key(tmp_path):
-    path = tmp_path / "g.npz"
+    path = tmp_path / "gallery.rec"
     digest = _gallery(path)
     provider = RecordedReference(path)
     nudged = np.clip(PICTURE.astype("int16") + RNG.integers(-2, 3, PICTURE.shape), 0, 255).astype(np.uint8)
@@ -62,7 +61,7 @@ def test_an_example_decoded_slightly_differently_is_the_same_key(tmp_path):
 
 
 def test_what_was_not_recorded_gets_a_sentence_saying_why(tmp_path):
-    path = tmp_path / "g.npz"
+    path = tmp_path / "gallery.rec"
     digest = _gallery(path)
     provider = RecordedReference(path)
     never = lambda lab: pytest.fail("the recorded side never computes")  # noqa: E731
@@ -80,23 +79,29 @@ def test_what_was_not_recorded_gets_a_sentence_saying_why(tmp_path):
 
 
 def test_a_missing_or_broken_gallery_is_one_sentence(tmp_path):
-    missing = RecordedReference(tmp_path / "none.npz").one("interpretation", result_key("grad_cam"), None)
+    missing = RecordedReference(tmp_path / "none.rec").one("interpretation", result_key("grad_cam"), None)
     assert missing.value is None and missing.note == NO_GALLERY_NOTE
-    broken = tmp_path / "broken.npz"
-    broken.write_bytes(b"not a zip file")
+    broken = tmp_path / "broken.rec"
+    broken.write_bytes(b"not a recording")
     shown = RecordedReference(broken).one("interpretation", result_key("grad_cam"), None)
-    assert shown.value is None and shown.note.startswith("The recorded reference broken.npz cannot be read")
+    assert shown.value is None and shown.note.startswith("The recorded reference broken.rec cannot be read")
     assert "python -m course kit" in shown.note
+    _gallery(broken)
+    raw = bytearray(broken.read_bytes())
+    raw[-20] ^= 0xFF  # one flipped bit of the payload: the manifest's SHA-256 no longer matches
+    broken.write_bytes(bytes(raw))
+    shown = RecordedReference(broken).one("interpretation", result_key("grad_cam"), None)
+    assert shown.value is None and "damaged" in shown.note
 
 
 def test_make_reference_chooses_live_where_solutions_exist_and_refuses_nonsense(tmp_path, monkeypatch):
-    from cvlab_ch9.ui import reference  # noqa: PLC0415
+    from cvlab_ch9.grader import reference as grader_reference  # noqa: PLC0415 - the one auto/live/recorded rule
 
     assert isinstance(make_reference("auto"), LiveReference)  # this checkout has solutions/
-    assert isinstance(make_reference("recorded", gallery=tmp_path / "g.npz"), RecordedReference)
+    assert isinstance(make_reference("recorded", gallery=tmp_path / "gallery.rec"), RecordedReference)
     with pytest.raises(ValueError, match="use one of: auto, live, recorded"):
         make_reference("remote")
-    monkeypatch.setattr(reference, "solutions_available", lambda: False)  # a student kit
-    assert isinstance(make_reference("auto", gallery=tmp_path / "g.npz"), RecordedReference)
+    monkeypatch.setattr(grader_reference, "solutions_available", lambda: False)  # a student kit
+    assert isinstance(make_reference("auto", gallery=tmp_path / "gallery.rec"), RecordedReference)
     with pytest.raises(ValueError, match="needs solutions/"):
         make_reference("live")
