@@ -9,7 +9,8 @@ Lab 3 (interpretation) joins the parameter list when its hints are in (hintsb).
 import pytest
 
 from cvlab_ch9.quiet import import_tensorflow
-from tools.mistakes.catalogue import mistakes, variants
+from tests.grader.helpers import LIVE, failures, remote_results
+from tools.mistakes.catalogue import entry_by_id, mistakes, module_text, variants
 from tools.mistakes.grading import evaluate
 
 NAMED_SHARE = 0.9
@@ -64,3 +65,22 @@ def test_equivalent_variants_get_full_marks(lab, graded):
     _, results = graded(lab)
     assert results
     assert not {r.id: r.failing for r in results if not r.full_marks}
+
+
+#: The variants made of the student's own Layer/Model classes: what the sandbox describes of them is new.
+SUBCLASSED = {
+    "segmentation": {"v_enc_subclassed_stage": "strided_downsampling", "v_dec_subclassed_stage": "conv_transpose_decoder",
+                     "v_seg_subclassed_model": "build_segmentation_model"},
+    "architecture": {"v_res_subclassed_layer": "residual_block", "v_cbr_subclassed_layer": "conv_bn_relu",
+                     "v_xc_subclassed_layer": "xception_block"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS)
+def test_subclassed_variants_get_full_marks_through_the_sandbox(lab):
+    """The judge's path (a real sandbox, the live reference) on the variants' own exercises."""
+    import_tensorflow()
+    chosen = {entry_id: module_text(entry_by_id(entry_id)) for entry_id in SUBCLASSED[lab]}
+    remote = remote_results(lab, chosen, reference=LIVE, exercises=SUBCLASSED[lab])
+    assert {alias: failures(results) for alias, results in remote.items()} == {alias: {} for alias in chosen}
