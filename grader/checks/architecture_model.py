@@ -22,7 +22,6 @@ read from the model's config as the judge rebuilds it (or from the model's
 own description where it cannot), and only ever take a point away.
 """
 
-import contextlib
 import functools
 
 import numpy as np
@@ -30,7 +29,7 @@ import numpy as np
 from cvlab_ch9.grader.checks.architecture_blocks import LAB
 from cvlab_ch9.grader.checks.architecture_hints import PROBE_CONFIG, mini_xception_hint
 from cvlab_ch9.grader.checks.architecture_separable import check_xception_outputs, check_xception_shapes
-from cvlab_ch9.grader.core import blame_callees, check, sentence
+from cvlab_ch9.grader.core import blame_callees, check, sentence, student_error
 from cvlab_ch9.grader.draw import distinct, integers, uniform
 from cvlab_ch9.grader.expect import expectation
 from cvlab_ch9.grader.modelfacts import assert_parameter_count, by_class_hint, default_model_expectations, model_facts
@@ -85,8 +84,11 @@ def explained(check_func):
                 return check_func(student, expected)
             except (AssertionError, ValueError) as failure:
                 hint = ""
-                with contextlib.suppress(Exception):
+                try:
                     hint = mini_xception_hint(build_xception(student, **PROBE_CONFIG), student.source("build_mini_xception"))
+                except Exception as exc:
+                    if not student_error(exc):
+                        raise
                 if hint:
                     raise AssertionError(hint) from None
                 raise failure from None

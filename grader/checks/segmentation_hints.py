@@ -6,8 +6,8 @@ one or two sentences starting with the student's mistake, or '' when the
 evidence names none (the check then says what differs).
 """
 
-import contextlib
 
+from cvlab_ch9.grader.core import student_error
 from cvlab_ch9.grader.modeltools import layers_of
 
 POOLING = ("MaxPooling2D", "AveragePooling2D")
@@ -132,8 +132,11 @@ def build_or_explain(student, name, input_shape, filters, explain):
             raise
         larger = (input_shape[0] * 16, input_shape[1] * 16, input_shape[2])
         hint = ""
-        with contextlib.suppress(Exception):
+        try:
             hint = explain(student.build_block(name, larger, filters=filters), filters, None)
+        except Exception as probe_error:
+            if not student_error(probe_error):
+                raise
         if not hint:
             raise
         raise AssertionError(f"{hint} Keras could not build it on input {input_shape}: {str(exc).splitlines()[0]}") from None

@@ -3,7 +3,7 @@
 import numpy as np
 
 from cvlab_ch9.grader.checks.segmentation_trimap import LAB
-from cvlab_ch9.grader.core import check, location_text
+from cvlab_ch9.grader.core import check, location_text, student_error
 from cvlab_ch9.grader.draw import distinct, integers
 from cvlab_ch9.grader.modeltools import type_name
 
@@ -104,6 +104,8 @@ def call_mean_iou(student, func, y_true, y_pred, num_classes, what):
     except AssertionError:
         raise
     except Exception as exc:
+        if not student_error(exc):
+            raise
         name = getattr(exc, "remote_type", None) or type(exc).__name__
         where = location_text(exc, student)
         source = student.source("mean_iou")

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from cvlab_ch9.grader.core import check, location_text
+from cvlab_ch9.grader.core import check, location_text, student_error
 from cvlab_ch9.grader.draw import distinct, integers
 from cvlab_ch9.grader.expect import expectation
 
@@ -107,7 +107,9 @@ def _call_or_hint(student, func, values, what):
         return func(values)
     except (ValueError, AssertionError):
         raise
-    except Exception as exc:  # noqa: BLE001 - the student's exception is the evidence the hint names
+    except Exception as exc:
+        if not student_error(exc):
+            raise
         name = getattr(exc, "remote_type", None) or type(exc).__name__
         raise AssertionError(f"Your function raised {name} ({exc}) for {what}; raise ValueError naming the values "
                              f"found instead{location_text(exc, student)}.") from None

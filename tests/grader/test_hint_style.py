@@ -2,7 +2,8 @@
 
 import pytest
 
-from cvlab_ch9.grader.core import blame_callees, callee_hint, sentence
+from cvlab_ch9.grader.core import blame_callees, callee_hint, sentence, student_error
+from cvlab_ch9.grader.sandbox import SandboxFailure
 
 
 @pytest.mark.parametrize(("text", "want"), [
@@ -36,3 +37,9 @@ def test_blame_callees_replaces_a_failure_only_when_a_callee_fails():
         raise AssertionError("the model's outputs differ")
     with blame_callees([("block", [_fails("never run")])]):
         pass  # a passing caller never runs its callees' checks
+
+
+def test_student_errors_are_told_from_the_graders_own():
+    assert student_error(KeyError(4)) and student_error(ValueError("operands could not be broadcast"))
+    assert not student_error(NotImplementedError("segmentation.mean_iou"))
+    assert not student_error(SandboxFailure("the sandbox died"))
