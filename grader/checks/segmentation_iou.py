@@ -97,6 +97,20 @@ def mean_iou_hint(y_true, y_pred, got, num_classes=None):
     return "compute, for each class, intersection / union of the true and predicted masks, then the mean over classes."
 
 
+def broadcast_iou(y_true, y_pred, num_classes):
+    """What per-class IoU gives when y_true (N, H, W, 1) is compared with y_pred (N, H, W) unflattened, or NaN."""
+    ious = []
+    with np.errstate(all="ignore"):
+        try:
+            for c in range(num_classes):
+                union = np.sum((y_true == c) | (y_pred == c))
+                if union:
+                    ious.append(np.sum((y_true == c) & (y_pred == c)) / union)
+        except ValueError:  # shapes numpy cannot broadcast: that student's code raised instead
+            return float("nan")
+    return _mean(ious)
+
+
 def call_mean_iou(student, func, y_true, y_pred, num_classes, what):
     """The student's mean_iou as a float; an exception becomes a hint naming the shapes of ``what``."""
     try:
@@ -147,6 +161,10 @@ def check_scores_and_channel_axis(student, expected):
     want = keras_mean_iou(y_true, scores.argmax(-1), num_classes)
     got = call_mean_iou(student, func, y_true[..., None], scores, num_classes, "channel axis")
     if not np.isclose(got, want, atol=1e-6):
+        if np.isclose(got, broadcast_iou(y_true[..., None], scores.argmax(-1), num_classes), atol=1e-6):
+            raise AssertionError(
+                f"Your mean_iou keeps y_true's trailing axis (N, H, W, 1): it broadcasts against the (N, H, W) labels "
+                f"and gives {got:.4f}, expected {want:.4f}; flatten (or squeeze) y_true first.")
         raise AssertionError(
             f"Your mean_iou gives {got:.4f} for y_true of shape (N, H, W, 1) and per-class scores of shape "
             f"(N, H, W, {num_classes}), expected {want:.4f}: take the argmax over the last axis of the scores (not "
