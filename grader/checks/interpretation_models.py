@@ -55,7 +55,7 @@ def keras3_hint(name):
         text = str(exc)
         if "input" in text or "output" in text:
             raise AssertionError(
-                f"{name}() raised AttributeError: {text} Keras 3 Sequential models have no "
+                f"Your {name}() raised AttributeError: {text} Keras 3 Sequential models have no "
                 "`.input`/`.output`: use the lists `model.inputs` and `model.outputs` "
                 "(and `model.get_layer(name).output` for a layer)."
             ) from exc
@@ -276,9 +276,13 @@ def probe_image(draw, stream, shape, low=0.0, high=1.0):
 
 
 def layer_subset(rng, names):
-    """A drawn non-empty ordered selection (2 or more when possible) of ``names``."""
+    """A drawn non-empty ordered selection (2 or more when possible) of ``names``, never in their own order
+    when it has 2 or more (so that code returning the model's order is told apart from code keeping the given one)."""
     count = integers(rng, min(2, len(names)), len(names))
-    return [names[i] for i in distinct(rng, 0, len(names) - 1, count)]
+    picked = distinct(rng, 0, len(names) - 1, count)
+    if count >= 2 and picked == sorted(picked):
+        picked = picked[::-1]
+    return [names[i] for i in picked]
 
 
 # -- the heads, in closed form --------------------------------------------------------------
