@@ -10,15 +10,14 @@ here runs Grad-CAM or a GradientTape.
 
 import numpy as np
 
-from cvlab_ch9.grader.checks.interpretation_hints import (
+from cvlab_ch9.grader.checks.interpretation_hints import student_errors_explained, unbatched_input_hint
+from cvlab_ch9.grader.checks.interpretation_hints_gradcam import (
     colored,
     grad_cam_error_hint,
     grad_cam_mistakes,
     heatmap_scale_hint,
     overlay_error_hint,
     overlay_values_hint,
-    student_errors_explained,
-    unbatched_input_hint,
 )
 from cvlab_ch9.grader.checks.interpretation_models import (
     LAB,
