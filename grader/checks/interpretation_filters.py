@@ -235,22 +235,6 @@ def check_pattern_from_image(student, expected):
         _assert_pattern(student, expected)
 
 
-def _assert_unbatched_start(student, draw):
-    """A start image (H, W, 3) gives the pattern its (1, H, W, 3) batch gives."""
-    start, _, _, iterations = pattern_case(draw)
-    batched = as_float_array(_pattern(student, draw, iterations), "the pattern")
-    with student_errors_explained(lambda exc: _unbatched_start_hint(start, exc)):
-        unbatched = as_float_array(_pattern(student, draw, iterations, start[0]), "the pattern")
-    if unbatched.shape != batched.shape or not np.allclose(unbatched, batched, atol=1e-4, rtol=1e-4):
-        raise AssertionError(_unbatched_start_hint(start, None))
-
-
-def _unbatched_start_hint(start, exc):
-    failed = f" ({str(exc).splitlines()[0][:120]})" if exc is not None and str(exc) else ""
-    return (f"Your generate_filter_pattern does not accept a start image of shape (H, W, 3), {start.shape[1:]} "
-            f"here{failed}: add the batch axis, (1, H, W, 3), before the steps.")
-
-
 def _assert_pattern(student, expected):
     start, _, rate, iterations = pattern_case(expected.draw)
     with keras3_hint("generate_filter_pattern"):
@@ -293,7 +277,6 @@ def check_seeded_start(student, expected):
     """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size (and ascends from it)"""
     with callee_first(lambda: pattern_callee_fault(student, expected.draw)):
         _assert_seeded_start(student, expected)
-        _assert_unbatched_start(student, expected.draw)
 
 
 def _assert_seeded_start(student, expected):

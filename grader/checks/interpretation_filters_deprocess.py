@@ -2,13 +2,12 @@
 
 The student's deprocess_image runs on drawn float images around a drawn
 level and spread, and on the contract's edge values: ``crop=0`` (every
-pixel kept), an image with a batch axis (1, H, W, 3) and a constant image
-(std 0 becomes all 128).
+pixel kept) and a constant image (std 0 becomes all 128).
 """
 
 import numpy as np
 
-from cvlab_ch9.grader.checks.interpretation_hints import deprocess_values_hint, student_errors_explained
+from cvlab_ch9.grader.checks.interpretation_hints import deprocess_values_hint
 from cvlab_ch9.grader.checks.interpretation_models import LAB, as_array, student_call
 from cvlab_ch9.grader.core import check
 from cvlab_ch9.grader.draw import integers
@@ -60,8 +59,8 @@ def _assert_deprocessed(student, given, crop, want):
             "then clip to 0..255."))
 
 
-def _assert_crop_edges(student, given, crop, want):
-    """crop=0 keeps every pixel; a (1, H, W, 3) image gives what (H, W, 3) gives."""
+def _assert_crop_zero(student, given, crop, want):
+    """crop=0 keeps every pixel."""
     with np.errstate(all="ignore"):
         whole = as_array(student_call(student, "deprocess_image", given.copy(), crop=0), "deprocess_image")
     h, w = given.shape[:2]
@@ -69,16 +68,6 @@ def _assert_crop_edges(student, given, crop, want):
         raise AssertionError(
             f"Your deprocess_image returns shape {whole.shape} for crop=0 instead of {given.shape}: image[crop:-crop] "
             "is empty when crop is 0 (-0 is 0); slice up to height - crop and width - crop.")
-    with student_errors_explained(lambda exc: _batched_hint(given, want, None, exc)):
-        batched = as_array(student_call(student, "deprocess_image", given[np.newaxis].copy(), crop=crop), "deprocess_image")
-    if batched.shape != want.shape or np.abs(batched.astype(int) - want.astype(int)).max() > 1:
-        raise AssertionError(_batched_hint(given, want, batched.shape, None))
-
-
-def _batched_hint(given, want, got_shape, exc):
-    what = f"gives shape {got_shape}" if exc is None else f"raised {str(exc).splitlines()[0][:100] if str(exc) else exc!r}"
-    return (f"Your deprocess_image {what} for an image of shape (1, H, W, 3), {(1, *given.shape)} here, where "
-            f"(H, W, 3) gives {want.shape}: drop the batch axis before cropping.")
 
 
 @check(LAB, "deprocess_image", points=2)
@@ -91,7 +80,7 @@ def check_deprocess(student, expected):
     if default.shape != (side - 50, side - 48, 3):
         raise AssertionError(f"Your default crop gives shape {default.shape} for a {(side, side + 2, 3)} image: the "
                              f"default crop is 25 pixels, giving {(side - 50, side - 48, 3)}.")
-    _assert_crop_edges(student, given, crop, expected["deprocessed"])
+    _assert_crop_zero(student, given, crop, expected["deprocessed"])
 
 
 @check(LAB, "deprocess_image", points=1)

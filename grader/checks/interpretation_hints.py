@@ -20,6 +20,7 @@ it first.").
 
 import contextlib
 import re
+import warnings
 
 import numpy as np
 
@@ -206,11 +207,12 @@ def grid_broadcast_hint(exc, values, per_row, retry):
 def filter_loss_hint(got, want, output, index):
     """Name the wrong reduction from the extractor's ``output`` (1, h, w, c) that gives ``got``, or None."""
     numbers = f"({got:.5g} instead of {want:.5g} for filter_index={index})"
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty slice (channels first) is NaN
         candidates = [
             (output[..., index].mean(),
-             f"Your filter_loss averages the whole feature map, border included {numbers}: crop 2 pixels from "
-             "each border first, activation[:, 2:-2, 2:-2, filter_index]."),
+             f"Your filter_loss averages the whole feature map, 2-pixel border included {numbers}: leave the "
+             "border out, activation[:, 2:-2, 2:-2, filter_index]."),
             (output[:, 2:, 2:, index].mean(),
              f"Your filter_loss crops the border on one side only {numbers}: crop 2 pixels from both sides, "
              "activation[:, 2:-2, 2:-2, filter_index]."),
