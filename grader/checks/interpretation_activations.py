@@ -116,7 +116,7 @@ def assert_activation(value, want, name, requested):
     hint = activation_shape_hint(name, value.shape, want.shape, requested)
     if hint:
         raise AssertionError(hint)
-    assert_close(value, want, f"activation of layer {name}", atol=1e-4, rtol=1e-3)
+    assert_close(value, want, f"Your activation of layer {name}", atol=1e-4, rtol=1e-3)
 
 
 @check(LAB, "extract_activations", points=2)

@@ -171,7 +171,7 @@ def _assert_step(student, expected, extractor, case):
             f"Your step's L2 norm is {step_norm:.4g}, not learning_rate = {rate}: divide the gradient "
             "by its global L2 norm (tf.math.l2_normalize(grads, axis=None)) and multiply by learning_rate."
         )
-    assert_close(step, want.astype("float32"), "gradient step", atol=1e-4, rtol=1e-3)
+    assert_close(step, want.astype("float32"), "Your gradient step", atol=1e-4, rtol=1e-3)
 
 
 # -- generate_filter_pattern -----------------------------------------------------

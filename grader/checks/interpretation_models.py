@@ -81,7 +81,7 @@ def as_float_array(value, what):
     try:
         return np.asarray(value, dtype="float32")
     except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{what} must be a numpy array or tensor; got {type_name(value)}.") from exc
+        raise AssertionError(f"Your code returned a {type_name(value)} for {what}: return a numpy array or tensor.") from exc
 
 
 def as_array(value, what):
