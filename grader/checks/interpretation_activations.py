@@ -286,8 +286,9 @@ def check_grid_shape(student, expected):
         raise AssertionError("Your gutters are not 0: the 1-pixel gutters between channels must be 0.")
     blank = [k for k in range(c) if values[:, :, k].std() > 0 and tile(got, values.shape, per_row, k).std() == 0]
     if blank:
-        raise AssertionError(f"Your tile of channel {blank[0]} is flat although the channel varies: draw each "
-                             "channel's standardized values (channel k at row k // images_per_row, column k % images_per_row).")
+        raise AssertionError(grid_values_hint(values, per_row, got) or (
+            f"Your tile of channel {blank[0]} is flat although the channel varies: draw each channel's standardized "
+            "values (channel k at row k // images_per_row, column k % images_per_row)."))
     _assert_grid_edges(student, values, per_row)
 
 

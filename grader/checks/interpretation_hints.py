@@ -121,12 +121,17 @@ def selected_by_name_hint(extra, layer_types):
 # -- activation_grid -------------------------------------------------------------------------
 
 
-def _tiles(values, per_row, draw_channel):
+def _tiles(values, per_row, draw_channel, swapped=False):
+    """The canvas with every channel drawn by ``draw_channel``; None when a (swapped) position falls outside."""
     h, w, c = values.shape
     rows = -(-c // per_row)
     canvas = np.zeros(((h + 1) * rows - 1, (w + 1) * per_row - 1), dtype="uint8")
     for k in range(c):
         row, col = divmod(k, per_row)
+        if swapped:
+            row, col = col, row
+        if row >= rows or col >= per_row:
+            return None
         canvas[row * (h + 1): row * (h + 1) + h, col * (w + 1): col * (w + 1) + w] = draw_channel(values[:, :, k])
     return canvas
 
@@ -144,11 +149,16 @@ GRID_MISTAKES = {
                 "(x - mean) / std * 64 + 128, clipped."),
     "no clip": ("Your activation_grid converts to uint8 without clipping, so values beyond 2 std wrap around; "
                 "clip to 0..255 first."),
+    "swapped": ("Your activation_grid swaps rows and columns: channel k goes to row k // images_per_row, "
+                "column k % images_per_row."),
 }
 
 
-def grid_values_hint(values, per_row, got, pixel):
-    """Which wrong standardization drew ``got`` (uint8 canvas), or None; ``pixel`` = (row, col, got, want)."""
+def grid_values_hint(values, per_row, got, pixel=None):
+    """Which wrong standardization or placement drew ``got`` (uint8 canvas), or None.
+
+    ``pixel`` = (row, col, got, want) of the largest difference, quoted in the hint when given.
+    """
     values = np.asarray(values, "float64")
     mean, std = values.mean(), values.std()
 
@@ -159,16 +169,23 @@ def grid_values_hint(values, per_row, got, pixel):
         s = ch.std()
         return (ch - ch.mean()) / s if s > 0 else None
 
+    def right(ch):
+        scaled = own(ch)
+        return 0 if scaled is None else spread(scaled)
+
     candidates = {
+        "swapped": right,
         "whole activation": lambda ch: spread((ch - mean) / std) if ch.std() > 0 else 0,
         "min-max": lambda ch: (((ch - ch.min()) / (ch.max() - ch.min()) * 255).astype("uint8")
                                if ch.std() > 0 else 0),
         "no clip": lambda ch: _wrapped_uint8(own(ch) * 64 + 128) if ch.std() > 0 else 0,
     }
-    row, col, got_value, want_value = pixel
     for name, draw_channel in candidates.items():
-        canvas = _tiles(values, per_row, draw_channel)
-        if canvas.shape == got.shape and np.abs(canvas.astype(int) - got.astype(int)).max() <= 1:
+        canvas = _tiles(values, per_row, draw_channel, swapped=name == "swapped")
+        if canvas is not None and canvas.shape == got.shape and np.abs(canvas.astype(int) - got.astype(int)).max() <= 1:
+            if pixel is None or name == "swapped":
+                return GRID_MISTAKES[name]
+            row, col, got_value, want_value = pixel
             return f"{GRID_MISTAKES[name][:-1]} (pixel ({row}, {col}): {got_value} instead of {want_value})."
     return None
 

@@ -195,3 +195,14 @@ def test_an_unbatched_image_refused_by_the_model_is_named():
     assert hint.startswith("Your grad_cam passes the (19, 27, 3) image to the model without adding the batch axis")
     assert "line 7" in hint
     assert unbatched_input_hint(exc, "grad_cam", (1, 19, 27, 3), Student()) is None
+
+
+def test_a_grid_with_rows_and_columns_swapped_is_named():
+    values = RNG.normal(size=(3, 4, 9))  # 9 channels at 3 per row: 3 rows, so every swapped position fits
+    right = _canvas(values, 3, _right)
+    swapped = np.zeros_like(right)
+    for k in range(9):
+        row, col = k % 3, k // 3
+        swapped[row * 4: row * 4 + 3, col * 5: col * 5 + 4] = _right(values[:, :, k])
+    assert "swaps rows and columns" in grid_values_hint(values, 3, swapped)
+    assert grid_values_hint(values, 3, right) is None
