@@ -134,8 +134,12 @@ def _non_square(rng, heights, widths):
     return (height, width + (width == height), 3)
 
 
-def _accepted(draw, name, build, layer, classes_of):
-    """A :class:`Classifier` whose drawn weights pass :func:`grad_cam_is_telling` (built once per draw)."""
+def _accepted(draw, name, build, layer, classes_of, top_not_first=False):
+    """A :class:`Classifier` whose drawn weights pass :func:`grad_cam_is_telling` (built once per draw).
+
+    ``top_not_first``: the probe's top class is never class 0, so that an explicit class_index=0 is told
+    apart from the default (``if not class_index:`` treats 0 as None).
+    """
 
     def make():
         import keras  # noqa: PLC0415
@@ -149,6 +153,8 @@ def _accepted(draw, name, build, layer, classes_of):
             images = image(weights_rng, (IMAGES_PER_ATTEMPT,) + shape)
             activations, all_probs = (np.asarray(t) for t in probe(images, training=False))
             for index, (activation, probs) in enumerate(zip(activations, all_probs)):
+                if top_not_first and int(np.argmax(probs)) == 0:
+                    continue
                 if grad_cam_is_telling(model, layer, classes_of(model, probs), activation, probs):
                     return Classifier(model, layer, images[index : index + 1])
         raise RuntimeError(f"no telling weights for the test model {name} in {MAX_ATTEMPTS} draws")
@@ -168,7 +174,7 @@ def chain(draw):
         outputs = layers.Dense(integers(rng, 3, 5), activation="softmax", name="predictions")(x)
         return keras.Model(inputs, outputs, name="chain")
 
-    return _accepted(draw, "chain", build, "last_conv", lambda model, probs: range(probs.size))
+    return _accepted(draw, "chain", build, "last_conv", lambda model, probs: range(probs.size), top_not_first=True)
 
 
 def branching(draw):
