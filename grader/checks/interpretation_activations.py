@@ -145,6 +145,12 @@ def check_sequential_and_names(student, expected):
     got = student_call(student, "extract_activations", model, given, layer_names=names)
     if not isinstance(got, dict) or list(got) != names:
         keys = list(got) if isinstance(got, dict) else type_name(got)
+        if isinstance(got, dict) and sorted(keys) == sorted(names):
+            raise AssertionError(f"Your extract_activations returns the requested layers in the model's order, {keys}, "
+                                 f"for layer_names={names}: keep the order given in layer_names.")
+        if isinstance(got, dict) and keys == list(ref["default"]):
+            raise AssertionError(f"Your extract_activations ignores layer_names={names}: it returned the default "
+                                 f"layers {keys}; return exactly the layers asked for, in that order.")
         raise AssertionError(f"Your extract_activations returns {keys} for layer_names={names}: return exactly those "
                              "layers, in that order.")
     for name in names:

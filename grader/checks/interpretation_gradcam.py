@@ -181,19 +181,23 @@ def check_grad_cam_class_index(student, expected):
     classifier = chain(expected.draw)
     model, layer, batch = classifier.model, classifier.layer, classifier.batch
     ref = expected["grad_cam_chain"]
-    for class_index in range(num_classes(model)):
-        if class_index == ref["top"]:
-            continue
-        want = ref["maps"][str(class_index)]
-        got = student_grad_cam(student, model, batch, layer, class_index=class_index)
-        if not np.allclose(got, want, atol=GRAD_CAM_ATOL) and np.allclose(got, ref["top_map"], atol=GRAD_CAM_ATOL):
-            raise AssertionError(
-                f"Your class_index={class_index} gave the top class's heatmap: use preds[:, class_index] when "
-                "class_index is given (test `class_index is None`, not `not class_index`), and the top predicted "
-                "class only when it is None."
-            )
-        assert_heatmap(got, want, lambda: expected["grad_cam_chain_hints"], class_index,
-                       f"heatmap for class_index={class_index}")
+    others = [c for c in range(num_classes(model)) if c != ref["top"]]  # class 0 among them: the top is never 0
+    got = {c: student_grad_cam(student, model, batch, layer, class_index=c) for c in others}
+    as_top = [c for c in others if not np.allclose(got[c], ref["maps"][str(c)], atol=GRAD_CAM_ATOL)
+              and np.allclose(got[c], ref["top_map"], atol=GRAD_CAM_ATOL)]
+    if as_top == [0]:
+        raise AssertionError(
+            "Your grad_cam treats class_index=0 like None (the top class's heatmap) while the other classes work: "
+            "`if not class_index:` is true for 0; test `class_index is None`."
+        )
+    if as_top:
+        raise AssertionError(
+            f"Your grad_cam ignores class_index: class_index={as_top[0]} gave the top class's heatmap (class "
+            f"{ref['top']}); use preds[:, class_index] when class_index is given, the top class only when it is None."
+        )
+    for class_index in others:
+        assert_heatmap(got[class_index], ref["maps"][str(class_index)], lambda: expected["grad_cam_chain_hints"],
+                       class_index, f"heatmap for class_index={class_index}")
 
 
 @check(LAB, "grad_cam", points=1)

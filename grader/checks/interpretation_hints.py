@@ -332,6 +332,9 @@ def step_result_hint(step, result, raw, rate):
         return (f"Your gradient_ascent_step divides the gradient by its RMS, sqrt(mean(grads ** 2)): the step's L2 "
                 f"norm is {step_norm:.4g} instead of learning_rate = {rate}; divide by the L2 norm, "
                 "tf.math.l2_normalize(grads).")
+    if rate != 10.0 and _cosine(step, raw) > 0.999 and np.isclose(step_norm, 10.0, rtol=1e-3):
+        return (f"Your gradient_ascent_step steps by 10.0 whatever learning_rate is ({rate} here): multiply the "
+                "normalized gradient by the learning_rate argument.")
     if _close(result, rate * raw / norm, atol=1e-4, rtol=1e-3):
         return ("Your gradient_ascent_step returns only the step learning_rate * grads: return the updated image, "
                 "image + learning_rate * grads.")
