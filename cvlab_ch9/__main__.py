@@ -24,9 +24,12 @@ old Pythons so that it can say which one to install.
 """
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from cvlab_ch9.install import SetupError, setup
@@ -113,17 +116,33 @@ def run_tool(python, args, cwd=REPO_ROOT):
     """Run ``python args...`` in ``cwd`` (default the checkout); its exit code.
 
     Ctrl-C reaches the child as well (same console): wait for it to finish
-    its own shutdown, and stop it only on a second Ctrl-C.
+    its own shutdown, and stop it only on a second Ctrl-C. A SIGTERM (a
+    service manager, a test, ``kill``) is passed on to the child, which would
+    otherwise outlive this process and keep the UI's port.
     """
     process = subprocess.Popen([str(python), *args], cwd=cwd, env=child_environment())
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
+    with _terminate_child_on_sigterm(process):
         try:
             return process.wait()
         except KeyboardInterrupt:
-            process.kill()
-            return process.wait()
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.kill()
+                return process.wait()
+
+
+@contextlib.contextmanager
+def _terminate_child_on_sigterm(process):
+    """While the block runs, SIGTERM to this process terminates ``process`` (main thread only: signal's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _say(message):

@@ -106,16 +106,17 @@ def nearest_resize(array, size):
     return array[rows][:, cols]
 
 
-def channel_grid(value, channels, per_row=4, gutter=1, min_side=96):
+def channel_grid(value, channels, per_row=None, gutter=1, min_side=96):
     """uint8 grid of the first ``channels`` channels of an (h, w, c) array, each min-max scaled.
 
-    ``per_row`` channels to a row with white ``gutter``-pixel lines between
-    them (eight square maps make a 2 × 4 picture that fills a gallery cell),
-    upscaled so the short side is at least ``min_side``.
+    ``per_row`` channels to a row (default: the square root of the count, so
+    the grid is about as tall as wide and fills a gallery's square cell; one
+    row of eight left it mostly empty), white ``gutter``-pixel lines between
+    them, upscaled so the short side is at least ``min_side``.
     """
     value = np.asarray(value, dtype="float32")
     count = min(channels, value.shape[-1])
-    columns = min(per_row, count)
+    columns = min(per_row or int(np.ceil(np.sqrt(count))), count)
     rows = -(-count // columns)
     h, w = value.shape[:2]
     canvas = np.full((rows * (h + gutter) - gutter, columns * (w + gutter) - gutter), 255, dtype="uint8")

@@ -13,7 +13,18 @@ One module per part of the chapter, imported here in exercise order (the
 order of the report).
 """
 
-from cvlab_ch9.grader.checks import interpretation_activations, interpretation_filters, interpretation_gradcam
+from cvlab_ch9.grader.checks import (
+    interpretation_activations,
+    interpretation_filters,
+    interpretation_filters_deprocess,
+    interpretation_gradcam,
+)
 from cvlab_ch9.grader.checks.interpretation_models import LAB
 
-__all__ = ["LAB", "interpretation_activations", "interpretation_filters", "interpretation_gradcam"]
+__all__ = [
+    "LAB",
+    "interpretation_activations",
+    "interpretation_filters",
+    "interpretation_filters_deprocess",
+    "interpretation_gradcam",
+]

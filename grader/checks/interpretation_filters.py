@@ -8,6 +8,16 @@ graded against the student's own filter_loss gradient or the reference's
 
 import numpy as np
 
+from cvlab_ch9.grader.checks.interpretation_hints import (
+    callee_first,
+    filter_loss_fault,
+    filter_loss_hint,
+    no_gradient_hint,
+    step_error_hint,
+    step_fault,
+    step_result_hint,
+    student_errors_explained,
+)
 from cvlab_ch9.grader.checks.interpretation_models import (
     LAB,
     as_array,
@@ -49,24 +59,17 @@ def check_filter_loss(student, expected):
     loss, grads = student_gradient(student, "filter_loss", (extractor, Tensor(given), index), wrt=1)
     got = as_float_array(loss, "filter_loss")
     if got.size != 1:
-        raise AssertionError(f"filter_loss must return a scalar (the mean); got shape {got.shape}.")
+        raise AssertionError(f"Your filter_loss returns an array of shape {got.shape}: return a scalar, the mean.")
     got = float(got.reshape(()))
     want = expected["filter_loss"]
     if not np.isclose(got, want, atol=1e-5, rtol=1e-4):
         # the grader's own extractor on the same image, for the usual mistakes
         output = np.asarray(extractor(given))
-        hint = "take the mean of activation[:, 2:-2, 2:-2, filter_index]."
-        if np.isclose(got, output[..., index].mean(), atol=1e-5, rtol=1e-4):
-            hint = ("crop the 2-pixel border before averaging: activation[:, 2:-2, 2:-2, filter_index] "
-                    "(border pixels see the zero padding and create artifacts).")
-        elif np.isclose(got, output[:, 2:-2, 2:-2, :].mean(), atol=1e-5, rtol=1e-4):
-            hint = "keep only channel filter_index: activation[:, 2:-2, 2:-2, filter_index]."
-        raise AssertionError(f"filter_loss = {got:.5f} for filter_index={index}, expected {want:.5f}: {hint}")
+        raise AssertionError(filter_loss_hint(got, want, output, index) or (
+            f"Your filter_loss returned {got:.5g} instead of {want:.5g} for filter_index={index}: take the mean of "
+            "activation[:, 2:-2, 2:-2, filter_index]."))
     if grads is None:
-        raise AssertionError(
-            "no gradient flows from your loss to the image: compute it with TensorFlow/keras ops on "
-            "feature_extractor(image) (not .predict() or numpy)."
-        )
+        raise AssertionError(no_gradient_hint(student.source("filter_loss")))
 
 
 # -- gradient_ascent_step --------------------------------------------------------
@@ -117,41 +120,58 @@ def check_gradient_step(student, expected):
     """adds learning_rate times the gradient divided by its global L2 norm"""
     given, index, rate = step_case(expected.draw)
     extractor = conv_extractor(expected.draw)
-    result = student_call(student, "gradient_ascent_step", extractor, Tensor(given), index, rate)
+    with callee_first(lambda: _filter_loss_fault(student, extractor, given, index)):
+        _assert_step(student, expected, extractor, (given, index, rate))
+
+
+def _filter_loss_fault(student, extractor, given, index):
+    """Why the student's filter_loss cannot drive a step on ``given``, or None."""
+    return filter_loss_fault(student, lambda: student_gradient(student, "filter_loss", (extractor, Tensor(given), index), wrt=1))
+
+
+def _assert_step(student, expected, extractor, case):
+    given, index, rate = case
+    with student_errors_explained(lambda exc: step_error_hint(exc, student)):
+        result = student_call(student, "gradient_ascent_step", extractor, Tensor(given), index, rate)
     result = as_float_array(result, "the new image")
     if result.shape != given.shape:
-        raise AssertionError(f"return the updated image with the input's shape {given.shape}; got {result.shape}.")
+        raise AssertionError(f"Your gradient_ascent_step returns shape {result.shape}: return the updated image, "
+                             f"with the input's shape {given.shape}.")
     step = result - given
     # the gradient (of the student's loss or the reference's) that the step follows best
     raw = max(_raw_gradients(student, expected, given, index), key=lambda grads: abs(_cosine(step, grads)))
     want = rate * _l2_normalized(raw, None)
     cosine = _cosine(step, want)
     if cosine < -0.99:
-        raise AssertionError("you step against the gradient: gradient *ascent* is image + learning_rate * grads.")
+        raise AssertionError("Your gradient_ascent_step steps against the gradient (descent): gradient *ascent* is "
+                             "image + learning_rate * grads.")
     step_norm = float(np.linalg.norm(step))
     if np.allclose(step, rate * raw, atol=1e-6, rtol=1e-3):
         raise AssertionError(
-            "normalize the gradient before the step: grads = tf.math.l2_normalize(grads) "
-            "(the raw gradient's size depends on the filter's scale)."
+            f"Your gradient_ascent_step adds the raw gradient (a step of L2 norm {step_norm:.4g}, not learning_rate = "
+            f"{rate}): normalize it first, grads = tf.math.l2_normalize(grads)."
         )
     if cosine < 0.999:
         for what, axis in (("each pixel", -1), ("each channel", (0, 1, 2)), ("each value", 0)):
             if _cosine(step, _l2_normalized(raw, axis)) > 0.999:
                 raise AssertionError(
-                    f"you normalized {what} separately; divide by one L2 norm over the whole gradient "
-                    "(tf.math.l2_normalize(grads, axis=None), the default)."
+                    f"Your gradient_ascent_step normalizes {what} separately; divide by one L2 norm over the whole "
+                    "gradient (tf.math.l2_normalize(grads, axis=None), the default)."
                 )
+    hint = step_result_hint(step, result, raw, rate)
+    if hint:
+        raise AssertionError(hint)
     if cosine < 0.999:
         raise AssertionError(
-            "the step does not follow the gradient of filter_loss with respect to the image: compute "
-            "it with tf.GradientTape (tape.watch(image)) around filter_loss(feature_extractor, image, filter_index)."
+            "Your gradient_ascent_step does not follow the gradient of filter_loss with respect to the image: "
+            "compute it with tf.GradientTape (tape.watch(image)) around filter_loss(feature_extractor, image, filter_index)."
         )
     if not np.isclose(step_norm, rate, rtol=1e-3):
         raise AssertionError(
-            f"the step's L2 norm is {step_norm:.4g}, expected learning_rate = {rate}: divide the gradient "
+            f"Your step's L2 norm is {step_norm:.4g}, not learning_rate = {rate}: divide the gradient "
             "by its global L2 norm (tf.math.l2_normalize(grads, axis=None)) and multiply by learning_rate."
         )
-    assert_close(step, want.astype("float32"), "gradient step", atol=1e-4, rtol=1e-3)
+    assert_close(step, want.astype("float32"), "Your gradient step", atol=1e-4, rtol=1e-3)
 
 
 # -- generate_filter_pattern -----------------------------------------------------
@@ -163,10 +183,10 @@ def pattern_case(draw):
     return start, index, float(np.round(rng.uniform(0.5, 3.0), 3)), integers(rng, 2, 4)
 
 
-def _pattern(impl, draw, iterations):
-    start, index, rate, _ = pattern_case(draw)
+def _pattern(impl, draw, iterations, start=None):
+    drawn, index, rate, _ = pattern_case(draw)
     return impl.call("generate_filter_pattern", conv_extractor(draw), index, iterations=iterations,
-                     learning_rate=rate, image=Tensor(start))
+                     learning_rate=rate, image=Tensor(drawn if start is None else start))
 
 
 @expectation(LAB)
@@ -181,50 +201,73 @@ def pattern_hints(ref, draw):
     return {f"steps_{n}": _pattern(ref, draw, n) for n in (1, 30)}
 
 
-def _own_steps(student, draw):
+def _own_steps(student, draw, rate=None):
     """The drawn number of calls of the student's own gradient_ascent_step, (H, W, 3), or None without one.
 
     A loop around a wrong step is still a right loop: generate_filter_pattern
     is graded against either the reference or the student's own step.
+    ``rate`` replaces the drawn learning rate (to recognise a fixed one).
     """
     if not student.has("gradient_ascent_step"):
         return None
-    current, index, rate, iterations = pattern_case(draw)
+    current, index, drawn_rate, iterations = pattern_case(draw)
     for _ in range(iterations):
-        current = student.call("gradient_ascent_step", conv_extractor(draw), Tensor(current), index, rate)
+        current = student.call("gradient_ascent_step", conv_extractor(draw), Tensor(current), index,
+                               drawn_rate if rate is None else rate)
         if not isinstance(current, np.ndarray) or current.shape != pattern_case(draw)[0].shape:
             return None
     return current.astype("float32")[0]
 
 
+def pattern_callee_fault(student, draw):
+    """The student's filter_loss or gradient_ascent_step, when one of them cannot drive the pattern; or None."""
+    start, index, rate, _ = pattern_case(draw)
+    extractor = conv_extractor(draw)
+    return _filter_loss_fault(student, extractor, start, index) or step_fault(
+        student, start, lambda: student.call("gradient_ascent_step", extractor, Tensor(start), index, rate))
+
+
 @check(LAB, "generate_filter_pattern", points=2)
 def check_pattern_from_image(student, expected):
     """runs `iterations` gradient-ascent steps from the given image and returns (H, W, 3) float32"""
-    start, _, _, iterations = pattern_case(expected.draw)
     student.function("generate_filter_pattern")  # MissingFunction when absent
+    with callee_first(lambda: pattern_callee_fault(student, expected.draw)):
+        _assert_pattern(student, expected)
+
+
+def _assert_pattern(student, expected):
+    start, _, rate, iterations = pattern_case(expected.draw)
     with keras3_hint("generate_filter_pattern"):
         got = as_float_array(_pattern(student, expected.draw, iterations), "the pattern")
     want = expected["pattern"]
     if got.shape == start.shape:
-        raise AssertionError(f"return one image (H, W, 3) = {want.shape}: drop the batch axis (image[0]).")
+        raise AssertionError(f"Your pattern keeps the batch axis, shape {got.shape}: return one image (H, W, 3) = "
+                             f"{want.shape}, image[0].")
+    if got.shape == (200, 200, 3) and want.shape != got.shape:
+        raise AssertionError(f"Your generate_filter_pattern ignores the image argument: from a {want.shape} start image "
+                             f"it returned a {got.shape} pattern; start from image when it is given.")
     if got.shape != want.shape:
-        raise AssertionError(f"expected a pattern of shape {want.shape}, got {got.shape}.")
+        raise AssertionError(f"Your pattern has shape {got.shape}; from a {want.shape} start image it must be {want.shape}.")
     if np.allclose(got, start[0], atol=1e-6):
         raise AssertionError(
-            "the pattern equals the start image: in the loop, update it with "
+            "Your pattern equals the start image: in the loop, update it with "
             "image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)."
         )
     if np.allclose(got, want, atol=1e-3, rtol=1e-3):
-        return
+        return got
     own_steps = _own_steps(student, expected.draw)
     if own_steps is not None and np.allclose(got, own_steps, atol=1e-3, rtol=1e-3):
-        return
+        return got
     for steps in (1, 30):
         if np.allclose(got, expected["pattern_hints"][f"steps_{steps}"], atol=1e-3):
-            raise AssertionError(f"you ran {steps} step(s) instead of `iterations` ({iterations} here): "
-                                 "loop range(iterations).")
+            raise AssertionError(f"Your generate_filter_pattern ran {steps} step(s) instead of `iterations` "
+                                 f"({iterations} here): loop range(iterations).")
+    fixed = _own_steps(student, expected.draw, rate=10.0)
+    if fixed is not None and np.allclose(got, fixed, atol=1e-3, rtol=1e-3):
+        raise AssertionError(f"Your generate_filter_pattern steps with learning_rate 10.0 whatever learning_rate is "
+                             f"({rate} here): pass the learning_rate argument to gradient_ascent_step.")
     raise AssertionError(
-        "the pattern differs from `iterations` calls of gradient_ascent_step(feature_extractor, image, "
+        "Your pattern differs from `iterations` calls of gradient_ascent_step(feature_extractor, image, "
         "filter_index, learning_rate) from the given image."
     )
 
@@ -232,6 +275,11 @@ def check_pattern_from_image(student, expected):
 @check(LAB, "generate_filter_pattern", points=1)
 def check_seeded_start(student, expected):
     """without an image, starts from seeded uniform(0.4, 0.6) noise of img_size (and ascends from it)"""
+    with callee_first(lambda: pattern_callee_fault(student, expected.draw)):
+        _assert_seeded_start(student, expected)
+
+
+def _assert_seeded_start(student, expected):
     extractor = conv_extractor(expected.draw)
     rng = expected.draw.rng(LAB, "seeded_start")
     size = (integers(rng, 6, 16), integers(rng, 6, 16))
@@ -240,13 +288,14 @@ def check_seeded_start(student, expected):
     kwargs = {"iterations": 0, "img_size": size}
     first = as_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **kwargs), "the pattern")
     if first.shape != size + (3,):
-        raise AssertionError(f"img_size={size} must give a {size + (3,)} pattern (height first); got {first.shape}.")
+        raise AssertionError(f"Your pattern for img_size={size} has shape {first.shape}; it must be {size + (3,)} "
+                             "(height first).")
     if first.dtype != np.float32:
-        raise AssertionError(f"return float32 (`.astype('float32')`); got {first.dtype}.")
+        raise AssertionError(f"Your pattern is {first.dtype}: return float32 (`.astype('float32')`).")
     if first.min() < 0.4 - 1e-6 or first.max() > 0.6 + 1e-6 or first.std() < 1e-3:
         raise AssertionError(
-            f"with iterations=0 the result is the start image, which must be uniform noise in [0.4, 0.6); "
-            f"got values from {first.min():.3f} to {first.max():.3f}."
+            f"Your start image has values from {first.min():.3f} to {first.max():.3f}: with iterations=0 the result "
+            "is the start image, which must be uniform noise in [0.4, 0.6)."
         )
     again = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **kwargs),
                            "the pattern")
@@ -254,91 +303,20 @@ def check_seeded_start(student, expected):
                            "the pattern")
     if not np.array_equal(first, again):
         raise AssertionError(
-            "the same seed must give the same start image: draw it with np.random.default_rng(seed).uniform(...) "
+            "Your start image changes with the same seed: draw it with np.random.default_rng(seed).uniform(...) "
             "or tf.random.stateless_uniform(shape, seed=[seed, 0], ...) (tf.random.uniform(seed=...) changes "
             "from call to call)."
         )
     if np.array_equal(first, other):
-        raise AssertionError("different seeds must give different start images: use the seed argument.")
+        raise AssertionError("Your start image is the same for different seeds: use the seed argument.")
     steps = {"iterations": integers(rng, 1, 3), "img_size": size}
     seeded = as_float_array(student_call(student, "generate_filter_pattern", extractor, index, seed=seed, **steps),
                             "the pattern")
     explicit = as_float_array(student_call(student, "generate_filter_pattern", extractor, index,
                                            image=Tensor(first[np.newaxis]), **steps), "the pattern")
     if seeded.shape != first.shape or np.allclose(seeded, first, atol=1e-6):
-        raise AssertionError(f"with iterations={steps['iterations']} and no image the pattern must move away from the "
-                             "seeded start image: run the gradient-ascent steps from it.")
+        raise AssertionError(f"Your pattern does not move away from the seeded start image with iterations="
+                             f"{steps['iterations']} and no image: run the gradient-ascent steps from it.")
     if explicit.shape != seeded.shape or not np.allclose(seeded, explicit, atol=1e-4, rtol=1e-4):
-        raise AssertionError("starting from the seeded noise must give the same pattern as passing that noise as "
-                             "image=: draw the start, then run the same loop.")
-
-
-# -- deprocess_image -------------------------------------------------------------
-
-
-def deprocess_case(draw, stream):
-    """``(float32 image (h, w, 3) around a drawn level and spread, crop 1..4)``."""
-    rng = draw.rng(LAB, stream)
-    shape = (integers(rng, 12, 24), integers(rng, 12, 24), 3)
-    values = rng.normal(rng.uniform(-0.5, 1.0), rng.uniform(0.02, 0.5), size=shape).astype("float32")
-    return values, integers(rng, 1, 4)
-
-
-@expectation(LAB)
-def deprocessed(ref, draw):
-    given, crop = deprocess_case(draw, "deprocess")
-    return ref.call("deprocess_image", given, crop=crop)
-
-
-@expectation(LAB)
-def deprocessed_other(ref, draw):
-    given, crop = deprocess_case(draw, "deprocess_other")
-    return ref.call("deprocess_image", given, crop=crop)
-
-
-def _assert_deprocessed(student, given, crop, want):
-    got = as_array(student_call(student, "deprocess_image", given.copy(), crop=crop), "deprocess_image")
-    h, w = given.shape[:2]
-    if got.shape == given.shape:
-        raise AssertionError(f"crop `crop` pixels from each border: image[crop:-crop, crop:-crop] "
-                             f"(shape {(h - 2 * crop, w - 2 * crop, 3)} here).")
-    if got.shape != want.shape:
-        raise AssertionError(f"with crop={crop} a {given.shape} image must become {want.shape}; got {got.shape}.")
-    if got.dtype != np.uint8:
-        raise AssertionError(f"return uint8 (clip to 0..255, then `.astype('uint8')`); got {got.dtype}.")
-    if np.abs(got.astype(int) - want.astype(int)).max() > 1:
-        raise AssertionError(
-            "values differ from (x - mean) / std * 64 + 128 clipped to 0..255 (mean and std over the whole image)."
-        )
-
-
-@check(LAB, "deprocess_image", points=2)
-def check_deprocess(student, expected):
-    """standardizes to mean 128, std 64, clips, converts to uint8 and crops `crop` pixels per border"""
-    given, crop = deprocess_case(expected.draw, "deprocess")
-    _assert_deprocessed(student, given, crop, expected["deprocessed"])
-    side = integers(expected.draw.rng(LAB, "deprocess", "default"), 52, 60)
-    default = as_array(student_call(student, "deprocess_image", np.resize(given, (side, side + 2, 3))), "deprocess_image")
-    if default.shape != (side - 50, side - 48, 3):
-        raise AssertionError(f"the default crop is 25 pixels: a {(side, side + 2, 3)} image must become "
-                             f"{(side - 50, side - 48, 3)}; got {default.shape}.")
-
-
-@check(LAB, "deprocess_image", points=1)
-def check_deprocess_constant(student, expected):
-    """a constant image (std 0) becomes all 128, not NaN (and other images still work)"""
-    given, crop = deprocess_case(expected.draw, "deprocess_other")
-    _assert_deprocessed(student, given, crop, expected["deprocessed_other"])
-    rng = expected.draw.rng(LAB, "deprocess_constant")
-    shape, crop = (integers(rng, 6, 12), integers(rng, 6, 12), 3), integers(rng, 1, 2)
-    constant = np.full(shape, integers(rng, -8, 8) / 8, dtype="float32")  # exact: its mean is too
-    with np.errstate(divide="ignore", invalid="ignore"):
-        got = as_array(student_call(student, "deprocess_image", constant, crop=crop), "deprocess_image")
-    want_shape = (shape[0] - 2 * crop, shape[1] - 2 * crop, 3)
-    if got.shape != want_shape:
-        raise AssertionError(f"with crop={crop} a {shape} image must become {want_shape}; got {got.shape}.")
-    if not np.all(got == 128):
-        raise AssertionError(
-            "an image with std 0 must become all 128: skip the division when the std is 0 "
-            f"(0 / 0 is NaN); got values {np.unique(got)[:5].tolist()}."
-        )
+        raise AssertionError("Your pattern from the seeded noise differs from the one you give when that noise is passed "
+                             "as image=: draw the start, then run the same loop.")

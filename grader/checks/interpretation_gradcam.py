@@ -10,6 +10,15 @@ here runs Grad-CAM or a GradientTape.
 
 import numpy as np
 
+from cvlab_ch9.grader.checks.interpretation_hints import student_errors_explained, unbatched_input_hint
+from cvlab_ch9.grader.checks.interpretation_hints_gradcam import (
+    colored,
+    grad_cam_error_hint,
+    grad_cam_mistakes,
+    heatmap_scale_hint,
+    overlay_error_hint,
+    overlay_values_hint,
+)
 from cvlab_ch9.grader.checks.interpretation_models import (
     LAB,
     as_array,
@@ -78,34 +87,9 @@ def grad_cam_sequential_hints(ref, draw):
     return grad_cam_hints(ref, called_sequential(draw))
 
 
-def _normalized(heatmap):
-    """(h, w) float heatmap divided by its max; all zeros (same shape, dtype) when the max is <= 0."""
-    peak = heatmap.max()
-    return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
-
-
-def _grad_cam_variants(activation_, grads):
-    """Heatmaps that the usual mistakes produce from the (h, w, c) activation and gradients, name -> (h, w)."""
-    weights = grads.mean(axis=(0, 1))
-    raw = (activation_ * weights).mean(axis=-1)
-    return {
-        "no_relu": raw / raw.max() if raw.max() != 0 else raw,
-        "not_normalized": np.maximum(raw, 0),
-        "weights_over_height": _normalized(np.maximum((activation_ * grads.mean(axis=0)).mean(axis=-1), 0)),
-        "sum_over_channels": _normalized(np.maximum((activation_ * weights).sum(axis=-1), 0)),
-        "no_weights": _normalized(np.maximum(activation_.mean(axis=-1), 0)),
-    }
-
-
 GRAD_CAM_HINTS = {
-    "no_relu": "apply ReLU before normalizing (np.maximum(heatmap, 0)): Grad-CAM keeps only what speaks for the class.",
-    "not_normalized": "divide the heatmap by its max so that its values lie in [0, 1].",
-    "weights_over_height": (
-        "average the gradients over (batch, height, width) — axis=(0, 1, 2) — to get one weight per channel; "
-        "you averaged over the wrong axes."
-    ),
-    "sum_over_channels": "take the mean over channels of activation * weights (np.mean(..., axis=-1)), then ReLU and /max.",
-    "no_weights": "weight each channel of the activation by the mean gradient of the class score before averaging.",
+    "no_relu": ("apply ReLU before normalizing (np.maximum(heatmap, 0)): Grad-CAM keeps only what speaks for the "
+                "class."),
 }
 
 
@@ -113,33 +97,40 @@ def student_grad_cam(student, model, batch, layer_name, **kwargs):
     """The student's heatmap as float array, with NaN/shape hints."""
     import tensorflow as tf  # noqa: PLC0415
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        try:
-            result = student_call(student, "grad_cam", model, batch, layer_name, **kwargs)
-        except (ValueError, tf.errors.InvalidArgumentError) as exc:
-            if not is_shape_error(exc):
-                raise
-            raise AssertionError(
-                f"grad_cam failed with a shape mismatch ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
-                "The weights must be one number per channel: average the gradients (1, h, w, c) over "
-                "axis=(0, 1, 2), then multiply the activation (h, w, c) by them."
-            ) from exc
+    conv_layer = model.get_layer(layer_name)
+    image_shape, channels = np.shape(batch), conv_layer.output.shape[-1]
+
+    def explain(exc):
+        hint = grad_cam_error_hint(exc, student, image_shape, channels) or unbatched_input_hint(
+            exc, "grad_cam", image_shape, student)
+        if hint is None and isinstance(exc, (ValueError, tf.errors.InvalidArgumentError)) and is_shape_error(exc):
+            hint = (f"Your grad_cam failed with a shape mismatch ({type(exc).__name__}: {str(exc).splitlines()[0]}): "
+                    "the weights must be one number per channel of the conv layer's output, multiplied with the "
+                    "activation (h, w, c).")
+        return hint
+
+    with np.errstate(divide="ignore", invalid="ignore"), student_errors_explained(explain):
+        result = student_call(student, "grad_cam", model, batch, layer_name, **kwargs)
         heatmap = as_float_array(result, "the heatmap")
-    spatial = tuple(model.get_layer(layer_name).output.shape[1:3])
+    spatial = tuple(conv_layer.output.shape[1:3])
     if heatmap.shape == (1,) + spatial:
-        raise AssertionError(f"return the heatmap without the batch axis: shape {spatial}, got {heatmap.shape}.")
+        raise AssertionError(f"Your heatmap keeps the batch axis, shape {heatmap.shape}: return shape {spatial}.")
+    if heatmap.shape == tuple(conv_layer.input.shape[1:3]) and heatmap.shape != spatial:
+        raise AssertionError(f"Your heatmap has the spatial size of the conv layer's input {heatmap.shape}, not of its "
+                             f"output {spatial}: use model.get_layer(name).output.")
     if heatmap.shape != spatial:
         raise AssertionError(
-            f"the heatmap has the conv layer's spatial size {spatial} (mean over channels); got shape {heatmap.shape}."
+            f"Your heatmap has shape {heatmap.shape}; it must have the conv layer's spatial size {spatial} (mean over "
+            "channels)."
         )
     if np.isnan(heatmap).any():
         raise AssertionError(
-            "the heatmap contains NaN: when its max is 0 (nothing speaks for the class) return zeros "
+            "Your heatmap contains NaN: when its max is 0 (nothing speaks for the class) return zeros "
             "instead of dividing 0 / 0."
         )
     dtype = as_array(result, "the heatmap").dtype
     if dtype != np.float32:
-        raise AssertionError(f"return a float32 heatmap (`.astype('float32')`); got {dtype}.")
+        raise AssertionError(f"Your heatmap is {dtype}: return float32 (`.astype('float32')`).")
     return heatmap
 
 
@@ -153,17 +144,20 @@ def assert_heatmap(got, want, hints, class_index, what):
     if np.allclose(got, want, atol=GRAD_CAM_ATOL):
         return
     if got.min() < -1e-6:
-        raise AssertionError(f"{what}: the heatmap has negative values. {GRAD_CAM_HINTS['no_relu']}")
+        raise AssertionError(f"Your heatmap ({what}) has negative values down to {got.min():.3g}: "
+                             f"{GRAD_CAM_HINTS['no_relu']}")
+    hint = heatmap_scale_hint(got, want, GRAD_CAM_ATOL)
+    if hint:
+        raise AssertionError(f"{hint[:-1]} ({what}).")
     recorded = hints()
-    variants = _grad_cam_variants(recorded["activation"], recorded["gradients"][str(class_index)])
-    for name, variant in variants.items():
+    for hint, variant in grad_cam_mistakes(recorded["activation"], recorded["gradients"][str(class_index)]).items():
         if variant.shape == got.shape and np.allclose(got, variant, atol=GRAD_CAM_ATOL):
-            raise AssertionError(f"{what}: {GRAD_CAM_HINTS[name]}")
+            raise AssertionError(f"{hint[:-1]} ({what}).")
     diff = float(np.abs(got - want).max())
     raise AssertionError(
-        f"{what}: differs from the reference (max abs difference {diff:.3g}). Steps: gradient of "
-        "preds[:, class_index] w.r.t. the conv layer's output; weights = mean over (batch, h, w); "
-        "heatmap = mean over channels of activation * weights; ReLU; divide by the max."
+        f"Your heatmap ({what}) differs from the reference by up to {diff:.3g}: weight the conv layer's output by "
+        "the mean gradient of preds[:, class_index] per channel (over batch, height, width), average over channels, "
+        "ReLU, divide by the max."
     )
 
 
@@ -177,7 +171,8 @@ def check_grad_cam_top_class(student, expected):
     assert_heatmap(got, ref["top_map"], lambda: expected["grad_cam_chain_hints"], ref["top"], "top-class heatmap")
     got3 = student_grad_cam(student, model, batch[0], layer)
     if not np.allclose(got3, ref["top_map"], atol=GRAD_CAM_ATOL):
-        raise AssertionError("an (H, W, 3) image without the batch axis must give the same heatmap as (1, H, W, 3).")
+        raise AssertionError("Your heatmap for an (H, W, 3) image without the batch axis differs from the one for "
+                             "(1, H, W, 3): accept both.")
 
 
 @check(LAB, "grad_cam", points=2)
@@ -186,18 +181,23 @@ def check_grad_cam_class_index(student, expected):
     classifier = chain(expected.draw)
     model, layer, batch = classifier.model, classifier.layer, classifier.batch
     ref = expected["grad_cam_chain"]
-    for class_index in range(num_classes(model)):
-        if class_index == ref["top"]:
-            continue
-        want = ref["maps"][str(class_index)]
-        got = student_grad_cam(student, model, batch, layer, class_index=class_index)
-        if not np.allclose(got, want, atol=GRAD_CAM_ATOL) and np.allclose(got, ref["top_map"], atol=GRAD_CAM_ATOL):
-            raise AssertionError(
-                f"class_index={class_index} gave the top class's heatmap: use preds[:, class_index] when "
-                "class_index is given, and the top predicted class only when it is None."
-            )
-        assert_heatmap(got, want, lambda: expected["grad_cam_chain_hints"], class_index,
-                       f"heatmap for class_index={class_index}")
+    others = [c for c in range(num_classes(model)) if c != ref["top"]]  # class 0 among them: the top is never 0
+    got = {c: student_grad_cam(student, model, batch, layer, class_index=c) for c in others}
+    as_top = [c for c in others if not np.allclose(got[c], ref["maps"][str(c)], atol=GRAD_CAM_ATOL)
+              and np.allclose(got[c], ref["top_map"], atol=GRAD_CAM_ATOL)]
+    if as_top == [0]:
+        raise AssertionError(
+            "Your grad_cam treats class_index=0 like None (the top class's heatmap) while the other classes work: "
+            "`if not class_index:` is true for 0; test `class_index is None`."
+        )
+    if as_top:
+        raise AssertionError(
+            f"Your grad_cam ignores class_index: class_index={as_top[0]} gave the top class's heatmap (class "
+            f"{ref['top']}); use preds[:, class_index] when class_index is given, the top class only when it is None."
+        )
+    for class_index in others:
+        assert_heatmap(got[class_index], ref["maps"][str(class_index)], lambda: expected["grad_cam_chain_hints"],
+                       class_index, f"heatmap for class_index={class_index}")
 
 
 @check(LAB, "grad_cam", points=1)
@@ -216,7 +216,7 @@ def check_grad_cam_all_negative(student, expected):
     ref = expected["grad_cam_sequential"]
     got = student_grad_cam(student, sequential.model, sequential.batch, sequential.layer)
     if not np.allclose(got, ref["top_map"], atol=GRAD_CAM_ATOL):
-        raise AssertionError("first make grad_cam right on an ordinary model (see the other grad_cam checks): an "
+        raise AssertionError("Your grad_cam is not right on an ordinary model yet (see the other grad_cam checks): an "
                              "all-zero map earns nothing from a function that gives zeros everywhere.")
     classifier = negative_sigmoid(expected.draw)
     model, layer, batch = classifier.model, classifier.layer, classifier.batch
@@ -224,17 +224,19 @@ def check_grad_cam_all_negative(student, expected):
     if np.any(got != 0):
         if got.min() < 0:
             raise AssertionError(
-                "every channel's weight is negative here, so after ReLU nothing is left: the heatmap must be all 0. "
-                + GRAD_CAM_HINTS["no_relu"]
+                "Your heatmap has negative values where every channel's weight is negative, so after ReLU nothing "
+                "is left and it must be all 0: " + GRAD_CAM_HINTS["no_relu"]
             )
         raise AssertionError(
-            "every channel's weight is negative here (the sigmoid score falls with every activation), so "
+            "Your heatmap is not all zeros although every channel's weight is negative here (the sigmoid score falls "
+            "with every activation), so "
             "relu(map) is 0 everywhere and the heatmap must be all zeros: apply ReLU before dividing by the max, "
             "and return zeros when the max is 0."
         )
     got = student_grad_cam(student, model, batch, layer, class_index=0)
     if np.any(got != 0):
-        raise AssertionError("with one sigmoid output, class_index=0 is that output; the heatmap must again be all 0.")
+        raise AssertionError("Your heatmap for class_index=0 is not all 0: with one sigmoid output, class_index=0 is "
+                             "that output.")
 
 
 # -- overlay_heatmap -------------------------------------------------------------
@@ -264,18 +266,9 @@ def overlay_alpha(ref, draw):
             "default": ref.call("overlay_heatmap", picture, heatmap)}
 
 
-def _colored(picture, heatmap, name="jet", scale=255):
-    """The heatmap in colormap ``name`` times ``scale``, resized bilinearly to the picture, float (H, W, 3)."""
-    import matplotlib  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
-
-    colors = matplotlib.colormaps[name](np.arange(256))[:, :3]
-    return tf.image.resize(colors[np.uint8(255 * heatmap)] * scale, picture.shape[:2], method="bilinear").numpy()
-
-
 def _colormap_overlay(picture, heatmap, name, alpha=0.4, scale=255):
     """The overlay with another colormap or color scale (for the hints), as the docstring states it."""
-    total = alpha * _colored(picture, heatmap, name, scale) + picture
+    total = alpha * colored(picture, heatmap, name, scale) + picture
     total -= total.min()
     return (total / total.max() * 255).astype("uint8")
 
@@ -286,8 +279,8 @@ def fitted_alpha(got, picture, heatmap):
     Robust to how the colored heatmap was resized (bilinear, bicubic): what
     differs between resizers is small next to the colors themselves.
     """
-    colored = _colored(picture, heatmap).reshape(-1).astype("float64")
-    design = np.stack([colored, picture.reshape(-1).astype("float64"), np.ones(colored.size)], axis=1)
+    jet = colored(picture, heatmap).reshape(-1).astype("float64")
+    design = np.stack([jet, picture.reshape(-1).astype("float64"), np.ones(jet.size)], axis=1)
     target = got.reshape(-1).astype("float64")
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     residual = float(np.sqrt(np.mean((design @ coef - target) ** 2)))
@@ -301,13 +294,14 @@ def _overlay(student, picture, heatmap, **kwargs):
     import tensorflow as tf  # noqa: PLC0415
 
     try:
-        return as_array(student_call(student, "overlay_heatmap", picture.copy(), heatmap.copy(), **kwargs), "the overlay")
+        with student_errors_explained(lambda exc: overlay_error_hint(exc, student)):
+            return as_array(student_call(student, "overlay_heatmap", picture.copy(), heatmap.copy(), **kwargs), "the overlay")
     except (ValueError, tf.errors.InvalidArgumentError) as exc:
         if not is_shape_error(exc):
             raise
         height, width = picture.shape[:2]
         raise AssertionError(
-            f"overlay_heatmap failed with a shape mismatch ({str(exc).splitlines()[0]}): resize the colored "
+            f"Your overlay_heatmap failed with a shape mismatch ({str(exc).splitlines()[0]}): resize the colored "
             f"heatmap to the image's size (H, W) = {(height, width)} before adding it. PIL's resize takes "
             "(width, height); tf.image.resize takes (height, width)."
         ) from exc
@@ -330,27 +324,34 @@ def check_overlay(student, expected):
     height, width = picture.shape[:2]
     if got.shape == (width, height, 3):
         raise AssertionError(
-            f"the overlay has shape {got.shape}: height and width are swapped. PIL's resize takes (width, height), "
+            f"Your overlay has shape {got.shape}: height and width are swapped. PIL's resize takes (width, height), "
             "tf.image.resize takes (height, width)."
         )
+    if got.shape == picture.shape[:2] + (4,):
+        raise AssertionError(f"Your overlay has 4 channels (RGBA), shape {got.shape}: keep only the colormap's RGB "
+                             "channels, colors[:, :3].")
     if got.shape != picture.shape:
         raise AssertionError(
-            f"resize the colored heatmap to the image's size (H, W) = {(height, width)} before adding; "
-            f"the overlay must have shape {picture.shape}, got {got.shape}."
+            f"Your overlay has shape {got.shape}; it must have the image's shape {picture.shape}: resize the colored "
+            f"heatmap to (H, W) = {(height, width)} before adding."
         )
     if got.dtype != np.uint8:
-        raise AssertionError(f"return uint8 (min-max rescale to 0..255, then `.astype('uint8')`); got {got.dtype}.")
+        raise AssertionError(f"Your overlay is {got.dtype}: return uint8 (min-max rescale to 0..255, then "
+                             "`.astype('uint8')`).")
     if _overlay_close(got, want):
         return
     if _overlay_close(got, _colormap_overlay(picture, heatmap, "jet", scale=1)):
         raise AssertionError(
-            "the colormap gives RGB values in 0..1: multiply them by 255 before adding them to the 0..255 image."
+            "Your overlay adds the colormap's RGB values in 0..1 to the 0..255 image: multiply them by 255 first."
         )
     for name in ("viridis", "gray", "hot", "turbo"):
         if _overlay_close(got, _colormap_overlay(picture, heatmap, name)):
-            raise AssertionError(f"you used the {name!r} colormap; the chapter uses matplotlib.colormaps['jet'].")
+            raise AssertionError(f"Your overlay uses the {name!r} colormap; the chapter uses matplotlib.colormaps['jet'].")
+    hint = overlay_values_hint(picture, heatmap, got, _overlay_close)
+    if hint:
+        raise AssertionError(hint)
     raise AssertionError(
-        "the overlay differs from the reference: color uint8(255 * heatmap) with matplotlib.colormaps['jet'] "
+        "Your overlay differs from the reference: color uint8(255 * heatmap) with matplotlib.colormaps['jet'] "
         "(RGB, times 255), resize bilinearly to (H, W), add alpha * colored + image, min-max rescale to 0..255."
     )
 
@@ -361,11 +362,11 @@ def check_overlay_alpha_and_rescale(student, expected):
     picture, heatmap, alpha = overlay_inputs(expected.draw, "overlay_alpha")
     got = _overlay(student, picture, heatmap, alpha=alpha)
     if got.shape != picture.shape:
-        raise AssertionError(f"the overlay must have the image's shape {picture.shape}; got {got.shape}.")
+        raise AssertionError(f"Your overlay has shape {got.shape}; it must have the image's shape {picture.shape}.")
     if int(got.min()) > 1 or int(got.max()) < 254:
         raise AssertionError(
-            f"min-max rescale the sum to 0..255 (as keras.utils.array_to_img does); your values span "
-            f"{int(got.min())}..{int(got.max())}."
+            f"Your overlay's values span {int(got.min())}..{int(got.max())}: min-max rescale the sum to 0..255 "
+            "(as keras.utils.array_to_img does)."
         )
     ref = expected["overlay_alpha"]
     if _overlay_close(got, ref["alpha"]):
@@ -375,5 +376,5 @@ def check_overlay_alpha_and_rescale(student, expected):
     if fitted is not None and 0.85 * alpha <= fitted <= 1.25 * alpha:
         return  # the same alpha with another resizer
     if _overlay_close(got, ref["default"]) or (fitted is not None and abs(fitted - 0.4) <= 0.04):
-        raise AssertionError(f"use the alpha argument: alpha={alpha} gave the overlay of the default 0.4.")
-    raise AssertionError(f"with alpha={alpha} the overlay differs from alpha * jet(heatmap) * 255 + image, rescaled.")
+        raise AssertionError(f"Your alpha={alpha} gave the overlay of the default 0.4: use the alpha argument.")
+    raise AssertionError(f"Your overlay with alpha={alpha} differs from alpha * jet(heatmap) * 255 + image, rescaled.")

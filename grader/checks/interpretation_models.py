@@ -55,7 +55,7 @@ def keras3_hint(name):
         text = str(exc)
         if "input" in text or "output" in text:
             raise AssertionError(
-                f"{name}() raised AttributeError: {text} Keras 3 Sequential models have no "
+                f"Your {name}() raised AttributeError: {text} Keras 3 Sequential models have no "
                 "`.input`/`.output`: use the lists `model.inputs` and `model.outputs` "
                 "(and `model.get_layer(name).output` for a layer)."
             ) from exc
@@ -81,7 +81,7 @@ def as_float_array(value, what):
     try:
         return np.asarray(value, dtype="float32")
     except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{what} must be a numpy array or tensor; got {type_name(value)}.") from exc
+        raise AssertionError(f"Your code returned a {type_name(value)} for {what}: return a numpy array or tensor.") from exc
 
 
 def as_array(value, what):
@@ -134,8 +134,12 @@ def _non_square(rng, heights, widths):
     return (height, width + (width == height), 3)
 
 
-def _accepted(draw, name, build, layer, classes_of):
-    """A :class:`Classifier` whose drawn weights pass :func:`grad_cam_is_telling` (built once per draw)."""
+def _accepted(draw, name, build, layer, classes_of, top_not_first=False):
+    """A :class:`Classifier` whose drawn weights pass :func:`grad_cam_is_telling` (built once per draw).
+
+    ``top_not_first``: the probe's top class is never class 0, so that an explicit class_index=0 is told
+    apart from the default (``if not class_index:`` treats 0 as None).
+    """
 
     def make():
         import keras  # noqa: PLC0415
@@ -149,6 +153,8 @@ def _accepted(draw, name, build, layer, classes_of):
             images = image(weights_rng, (IMAGES_PER_ATTEMPT,) + shape)
             activations, all_probs = (np.asarray(t) for t in probe(images, training=False))
             for index, (activation, probs) in enumerate(zip(activations, all_probs)):
+                if top_not_first and int(np.argmax(probs)) == 0:
+                    continue
                 if grad_cam_is_telling(model, layer, classes_of(model, probs), activation, probs):
                     return Classifier(model, layer, images[index : index + 1])
         raise RuntimeError(f"no telling weights for the test model {name} in {MAX_ATTEMPTS} draws")
@@ -168,7 +174,7 @@ def chain(draw):
         outputs = layers.Dense(integers(rng, 3, 5), activation="softmax", name="predictions")(x)
         return keras.Model(inputs, outputs, name="chain")
 
-    return _accepted(draw, "chain", build, "last_conv", lambda model, probs: range(probs.size))
+    return _accepted(draw, "chain", build, "last_conv", lambda model, probs: range(probs.size), top_not_first=True)
 
 
 def branching(draw):
@@ -276,9 +282,13 @@ def probe_image(draw, stream, shape, low=0.0, high=1.0):
 
 
 def layer_subset(rng, names):
-    """A drawn non-empty ordered selection (2 or more when possible) of ``names``."""
+    """A drawn non-empty ordered selection (2 or more when possible) of ``names``, never in their own order
+    when it has 2 or more (so that code returning the model's order is told apart from code keeping the given one)."""
     count = integers(rng, min(2, len(names)), len(names))
-    return [names[i] for i in distinct(rng, 0, len(names) - 1, count)]
+    picked = distinct(rng, 0, len(names) - 1, count)
+    if count >= 2 and picked == sorted(picked):
+        picked = picked[::-1]
+    return [names[i] for i in picked]
 
 
 # -- the heads, in closed form --------------------------------------------------------------

@@ -38,11 +38,11 @@ def check_grid_few_channels(student, expected):
     want = expected["grid_few_channels"]
     if got.shape != want.shape:
         raise AssertionError(
-            f"{values.shape[-1]} channels with the default images_per_row=16 give one row of width (w + 1) * 16 - 1: "
-            f"expected shape {want.shape}, got {got.shape}."
+            f"Your grid of {values.shape[-1]} channels has shape {got.shape}: with the default images_per_row=16 they "
+            f"fill one row of full width (w + 1) * 16 - 1, shape {want.shape}."
         )
     if np.abs(got.astype(int) - want.astype(int)).max() > 1:
-        raise AssertionError(f"with {values.shape[-1]} channels the grid's values differ from the reference.")
+        raise AssertionError(f"Your grid of {values.shape[-1]} channels differs from the reference's (see the values check).")
 
 
 @expectation(LAB, hidden=True)
@@ -66,8 +66,8 @@ def check_grad_cam_branching_head(student, expected):
     except Exception as exc:
         name = getattr(exc, "remote_type", None) or type(exc).__name__
         raise AssertionError(
-            f"grad_cam failed ({name}: {exc}) on a model whose head branches after the conv layer "
-            "(two Dense layers added together). Do not re-chain the layers after it: build one model "
+            f"Your grad_cam failed ({name}: {exc}) on a model whose head branches after the conv layer "
+            "(two Dense layers added together): do not re-chain the layers after it; build one model "
             "keras.Model(model.inputs, [conv_layer.output, model.outputs[0]]) that returns both."
         ) from exc
     ref = expected["grad_cam_branching"]

@@ -256,3 +256,30 @@ def test_installed_setup_writes_the_skeletons_and_check_writes_nothing(installed
     assert launcher.main(["setup"]) == 0 and (tmp_path / "labs" / "segmentation.py").read_text() == "# my work\n"
     assert (tmp_path / "mine" / "segmentation.py").is_file()
     assert "none replaced" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is TerminateProcess on Windows: nothing to pass on")
+def test_a_terminated_launcher_takes_its_tool_with_it(tmp_path):
+    """`cvlab ui` stopped with SIGTERM (a test, a service manager) leaves no UI behind holding the port."""
+    import signal  # noqa: PLC0415 - POSIX only
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    import psutil  # noqa: PLC0415
+
+    started = tmp_path / "started"
+    tool = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('1'); time.sleep(60)"
+    script = ("import sys; from cvlab_ch9.__main__ import run_tool; "
+              f"sys.exit(run_tool(sys.executable, ['-c', {tool!r}]))")
+    launcher_process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = psutil.Process(launcher_process.pid).children()
+    assert started.exists() and len(children) == 1
+    launcher_process.send_signal(signal.SIGTERM)
+    launcher_process.wait(timeout=20)
+    _, alive = psutil.wait_procs(children, timeout=20)
+    for process in alive:
+        process.kill()
+    assert not alive, "the tool outlived its launcher"

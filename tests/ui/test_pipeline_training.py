@@ -9,6 +9,7 @@ from cvlab_ch9.impl import reference_lab
 from cvlab_ch9.quiet import import_tensorflow
 from cvlab_ch9.ui import live_training, pipeline
 from cvlab_ch9.ui.common import NOT_IMPLEMENTED_NEXT
+from cvlab_ch9.ui.images import channel_grid
 from tests.ui.helpers import PHOTO
 
 
@@ -93,3 +94,13 @@ def test_fine_tuning_starts_from_the_demo_weights(few_pets):
     # small steps from the demo weights: still the demo model's quality (0.67 on its validation set), not a fresh start
     assert float(re.search(r"validation mean IoU ([0-9]+\.[0-9]+)", status).group(1)) > 0.45
     assert "fine-tune the demo model" in status and len(trained["weights"]) == 26
+
+
+def test_a_stage_is_a_square_grid_of_its_first_channels_each_scaled_on_its_own():
+    value = np.stack([np.full((5, 5), c, dtype="float32") + np.eye(5) * (c + 1) for c in range(10)], axis=-1)
+    grid = channel_grid(value, 8, min_side=1)
+    assert grid.shape == (3 * 6 - 1, 3 * 6 - 1) and grid.dtype == np.uint8  # 8 of 10 channels: 3 x 3, one cell empty
+    tile = grid[6:11, 12:17]  # channel 5: its own min (5) to black, its own max (11) to white
+    assert tile.min() == 0 and tile.max() == 255 and (np.diag(tile) == 255).all()
+    assert (grid[12:, 12:] == 255).all() and (grid[5, :] == 255).all()  # the empty cell and the gutters
+    assert channel_grid(np.zeros((4, 4, 3)), 8, min_side=1).shape == (9, 9)  # flat channels: black tiles, 2 x 2

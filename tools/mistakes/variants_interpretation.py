@@ -256,4 +256,122 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
 ''',
         "matplotlib colormaps take floats in [0, 1]",
     ),
+    Variant(
+        "v_act_dict_outputs_predict", "extract_activations", "a dict-output model run with predict (returns a dict)",
+        """def extract_activations(model, image, layer_names=None):
+    x = np.asarray(image, dtype="float32").reshape((1,) + np.shape(image)[-3:])
+    _model_inputs(model, x)
+    if layer_names is None:
+        layer_names = [l.name for l in model.layers if type(l).__name__ in ACTIVATION_LAYER_TYPES]
+    if not layer_names:
+        return {}
+    outputs = {name: model.get_layer(name).output for name in layer_names}
+    found = keras.Model(model.inputs, outputs).predict(x, verbose=0)
+    return {name: found[name][0] for name in layer_names}
+""",
+        "Keras 3 models may return dicts",
+    ),
+    Variant(
+        "v_grid_keras_ops", "activation_grid", "standardizes with keras.ops (mean, std, where, clip), then tiles",
+        """def activation_grid(activation, images_per_row=16):
+    ops = keras.ops
+    h, w, c = np.shape(activation)
+    x = ops.convert_to_tensor(np.asarray(activation, dtype="float64"))
+    mean = ops.mean(x, axis=(0, 1), keepdims=True)
+    std = ops.std(x, axis=(0, 1), keepdims=True)
+    scaled = ops.where(std > 0, ops.clip((x - mean) / ops.where(std > 0, std, 1.0) * 64 + 128, 0, 255), 0.0)
+    tiles = ops.convert_to_numpy(ops.cast(scaled, "uint8"))
+    rows = -(-c // images_per_row)
+    canvas = np.zeros(((h + 1) * rows - 1, (w + 1) * images_per_row - 1), dtype="uint8")
+    for k in range(c):
+        y, x0 = (k // images_per_row) * (h + 1), (k % images_per_row) * (w + 1)
+        canvas[y : y + h, x0 : x0 + w] = tiles[:, :, k]
+    return canvas
+""",
+        "keras.ops-only code (issue 21)",
+    ),
+    Variant(
+        "v_fl_tf_function", "filter_loss", "a @tf.function filter_loss with tf.reduce_mean",
+        """@tf.function
+def filter_loss(feature_extractor, image, filter_index):
+    activation = feature_extractor(image)
+    return tf.reduce_mean(activation[:, 2:-2, 2:-2, filter_index])
+""",
+        "the book decorates the step; students decorate the loss too",
+    ),
+    Variant(
+        "v_step_variable_assign", "gradient_ascent_step", "a tf.Variable image updated with assign_add",
+        """def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
+    variable = tf.Variable(tf.convert_to_tensor(image, dtype=tf.float32))
+    with tf.GradientTape() as tape:
+        loss = filter_loss(feature_extractor, variable, filter_index)
+    grads = tape.gradient(loss, variable)
+    variable.assign_add(learning_rate * tf.math.l2_normalize(grads))
+    return tf.convert_to_tensor(variable)
+""",
+        "variables are watched without tape.watch",
+    ),
+    Variant(
+        "v_pat_keras_ops_loop", "generate_filter_pattern", "keras.ops start and loop, numpy seed",
+        """def generate_filter_pattern(
+    feature_extractor, filter_index, iterations=30, learning_rate=10.0, image=None, img_size=(200, 200), seed=None
+):
+    if image is None:
+        image = np.random.default_rng(seed).uniform(0.4, 0.6, size=(1, *img_size, 3))
+    image = keras.ops.reshape(keras.ops.convert_to_tensor(image, dtype="float32"), (1, *np.shape(image)[-3:]))
+    for _ in range(iterations):
+        image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)
+    return keras.ops.convert_to_numpy(image)[0].astype("float32")
+""",
+        "keras.ops-only code (issue 21)",
+    ),
+    Variant(
+        "v_dep_keras_ops", "deprocess_image", "keras.ops standardization with a guarded std, crop by end index",
+        """def deprocess_image(image, crop=25):
+    ops = keras.ops
+    x = ops.convert_to_tensor(np.asarray(image, dtype="float64").reshape(np.shape(image)[-3:]))
+    x = x - ops.mean(x)
+    std = ops.std(x)
+    x = ops.where(std > 0, x / ops.where(std > 0, std, 1.0), x)
+    x = ops.convert_to_numpy(ops.cast(ops.clip(x * 64 + 128, 0, 255), "uint8"))
+    return x[crop : x.shape[0] - crop, crop : x.shape[1] - crop]
+""",
+        "keras.ops-only code (issue 21)",
+    ),
+    Variant(
+        "v_gc_tf_function", "grad_cam", "the gradient computed in a @tf.function, numpy afterwards",
+        """def grad_cam(model, image, last_conv_layer_name, class_index=None):
+    batch = _as_batch(image)
+    _model_inputs(model, batch)
+    grad_model = keras.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.outputs[0]])
+    if class_index is None:
+        class_index = int(np.argmax(grad_model(batch)[1][0]))
+
+    @tf.function
+    def weighted(x):
+        with tf.GradientTape() as tape:
+            conv, preds = grad_model(x, training=False)
+            score = preds[:, class_index]
+        weights = tf.reduce_mean(tape.gradient(score, conv), axis=(0, 1, 2))
+        return tf.reduce_mean(conv[0] * weights, axis=-1)
+
+    heatmap = np.maximum(weighted(tf.constant(batch)).numpy(), 0)
+    peak = heatmap.max()
+    return (heatmap / peak if peak > 0 else np.zeros_like(heatmap)).astype("float32")
+""",
+        "tf.function around the tape (issue 21)",
+    ),
+    Variant(
+        "v_ov_keras_ops", "overlay_heatmap", "keras.ops resize and rescale, colormap lookup on uint8 indices",
+        """def overlay_heatmap(image, heatmap, alpha=0.4):
+    ops = keras.ops
+    colors = matplotlib.colormaps["jet"](np.arange(256))[:, :3]
+    colored = ops.image.resize((colors[np.uint8(255 * heatmap)] * 255).astype("float32"), image.shape[:2],
+                               interpolation="bilinear")
+    total = alpha * colored + ops.convert_to_tensor(np.asarray(image, dtype="float32"))
+    total = (total - ops.min(total)) / (ops.max(total) - ops.min(total)) * 255
+    return ops.convert_to_numpy(ops.cast(total, "uint8"))
+""",
+        "keras.ops-only code (issue 21)",
+    ),
 )
