@@ -1,6 +1,6 @@
 """Lab 3's diagnoses (issue 21): each usual mistake, rebuilt here independently, gets the sentence that names it,
 and a right answer gets none. Pure numpy, no TensorFlow: the end-to-end rates are in
-test_mistakes_rates_interpretation.py (slow)."""
+test_mistakes_rates.py (slow, parametrised per lab)."""
 
 import numpy as np
 import pytest

@@ -1,9 +1,9 @@
 """Issue 21: the grader catches and names the catalogue's mistakes, a mistake costs only its own exercise
 (or its caller names it), and equivalent variants get full marks (tools/mistakes).
 
-One lab's entries are graded once (a module fixture) and read by every test of that lab. Cost on the
-AMD EPYC of the team's machines, idle: segmentation about 50 s CPU, architecture about 150 s CPU.
-Lab 3 (interpretation) joins the parameter list when its hints are in (hintsb).
+One lab's entries are graded once (a module fixture, on the live reference's fresh secret draw, as the
+instructor's judge grades) and read by every test of that lab. Cost on the team's AMD EPYC: segmentation
+about 41 s CPU, architecture about 145 s, interpretation about 45 s, the sandbox tests about 8 s each.
 """
 
 import pytest
@@ -14,7 +14,10 @@ from tools.mistakes.catalogue import entry_by_id, mistakes, module_text, variant
 from tools.mistakes.grading import evaluate
 
 NAMED_SHARE = 0.9
-LABS = ["segmentation", "architecture"]
+LABS = ["segmentation", "architecture", "interpretation"]
+#: Edge entries whose input EXERCISES.md does not define (only the docstrings do), and which the book's own code
+#: (bench/book.py, which must keep full marks) does not handle either: not graded, so not required to be caught.
+NOT_IN_THE_CONTRACT = {"pat_unbatched_start", "dep_batched_input"}
 
 # the mistakes' own code warns (a 0 / 0 in a wrong mean IoU): what it says is the student's, not the test's
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -41,7 +44,7 @@ def graded(tmp_path_factory):
 def test_mistakes_are_caught_and_named(lab, graded):
     results, _ = graded(lab)
     assert not [r.id for r in results if r.error]
-    assert not [r.id for r in results if not r.caught]
+    assert not [r.id for r in results if not r.caught and r.id not in NOT_IN_THE_CONTRACT]
     unnamed = {r.id: r.hint for r in results if not r.named}
     assert len(unnamed) <= (1 - NAMED_SHARE) * len(results), unnamed
 
@@ -77,7 +80,7 @@ SUBCLASSED = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", list(SUBCLASSED))
 def test_subclassed_variants_get_full_marks_through_the_sandbox(lab):
     """The judge's path (a real sandbox, the live reference) on the variants' own exercises."""
     import_tensorflow()
