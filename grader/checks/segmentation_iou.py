@@ -93,8 +93,8 @@ def mean_iou_hint(y_true, y_pred, got, num_classes=None):
             if np.isfinite(value) and not np.isclose(value, want, atol=1e-6) and np.isclose(got, value, atol=1e-6):
                 return hint
     elif np.isclose(got, float(np.mean(y_true.reshape(-1) == y_pred.reshape(-1)))):
-        return "that is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."
-    return "compute, for each class, intersection / union of the true and predicted masks, then the mean over classes."
+        return "That is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."
+    return "Compute, for each class, intersection / union of the true and predicted masks, then the mean over classes."
 
 
 def broadcast_iou(y_true, y_pred, num_classes):

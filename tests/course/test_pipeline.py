@@ -291,7 +291,7 @@ def test_partial_notebook_gets_exactly_its_correct_exercises(course):
     for chk, cell in zip(all_checks(lab=LAB), check_cell_ids(all_checks(lab=LAB))):
         assert scores[cell] == (chk.points if chk.exercise in right else 0), cell
     assert sum(scores.values()) == _points(LAB, right)
-    assert "that is pixel accuracy" in _feedback(course, "carol"), "the wrong mean_iou gets the grader's hint"
+    assert "That is pixel accuracy" in _feedback(course, "carol"), "the wrong mean_iou gets the grader's hint"
 
 
 def test_edited_locked_test_cells_and_points_gain_nothing(course):

@@ -398,9 +398,9 @@ def test_the_replay_scores_on_the_recordings_own_questions():
     text = SKELETON + "\n" + CHEATS["replaying the recordings from inside the sandbox"]
     results = grade_code({LAB: LabCode(LAB, f"labs/{LAB}.py", text)}, lab=LAB, reference=reference_provider("recorded"),
                          limits=Limits(timeout_s=60.0, memory_gb=3.0))
+    # (the trimap's mapping check also asks a question of its own, a second integer dtype: nothing to replay there)
     assert {r.id.split(".", 1)[1] for r in results if r.score} >= {
-        "trimap_to_classes.mapping", "strided_downsampling.encoder_outputs", "conv_transpose_decoder.decoder_outputs",
-        "build_segmentation_model.model_outputs"}
+        "strided_downsampling.encoder_outputs", "conv_transpose_decoder.decoder_outputs", "build_segmentation_model.model_outputs"}
 
 
 def test_no_cheat_left_a_file_or_reached_the_judge(graded):
