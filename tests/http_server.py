@@ -83,13 +83,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LoopbackServer:
-    """``with LoopbackServer() as server``: files in ``server.files``, base URL ``server.url``."""
+    """``with LoopbackServer() as server``: files in ``server.files``, base URL ``server.url``.
 
-    def __init__(self):
+    Args:
+        port: the port to listen on (0, the default: a free one).
+    """
+
+    def __init__(self, port=0):
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str | None]] = []
         self.behaviour = Behaviour()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

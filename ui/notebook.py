@@ -227,16 +227,17 @@ def start_app(lab, port, root_path, height):
     (through Colab's port proxy).
     """
     from cvlab_ch9.ui.app import build_app, launch  # noqa: PLC0415 - imports Gradio
-    from cvlab_ch9.ui.notebook_frame import APP_HEAD  # noqa: PLC0415
+    from cvlab_ch9.ui.notebook_frame import app_head, new_app_id  # noqa: PLC0415
 
     app = build_app(notebook_lab=lab)
+    app_id = new_app_id()
     colab = on_colab() and root_path is None
     with quiet_server():
         launch(app, port=port, block=False, quiet=True, root_path=root_path, inline=colab, height=height or DEFAULT_HEIGHT,
-               head=APP_HEAD)
+               head=app_head(app_id))
     _running.update(app=app, port=port)
     if not colab:
-        show_frame(frame_address(port, root_path), height)
+        show_frame(frame_address(port, root_path), app_id, height)
     return app
 
 
@@ -247,13 +248,13 @@ def frame_address(port, root_path):
     return f"http://{HOST}:{port}/"
 
 
-def show_frame(address, height=None):
-    """Display the app's frame at ``address`` (fixed ``height`` in pixels, or None: the app's own height)."""
+def show_frame(address, app_id, height=None):
+    """Display the frame of the app ``app_id`` at ``address`` (fixed ``height`` in pixels, or None: the app's own)."""
     from IPython.display import HTML, display  # noqa: PLC0415
 
     from cvlab_ch9.ui.notebook_frame import frame_html  # noqa: PLC0415
 
-    display(HTML(frame_html(address, height)))
+    display(HTML(frame_html(address, app_id, height)))
 
 
 def show_lab(namespace, lab=None, port=None, height=None):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cvlab_ch9.ui import activation_stats, contracts, pictures
-from cvlab_ch9.ui.notebook_frame import APP_HEAD, HEIGHT_MESSAGE, NOT_RUNNING, frame_html
+from cvlab_ch9.ui.notebook_frame import HEIGHT_MESSAGE, ID_MESSAGE, NOT_RUNNING, app_head, frame_html
 
 
 def grid_of(activation, per_row):
@@ -170,12 +170,15 @@ def test_layer_stats_and_their_plot():
 
 
 def test_the_frame_output_says_the_ui_is_not_running_until_its_script_finds_the_app():
-    html = frame_html("http://127.0.0.1:7861/", frame_id="cvlab-lab-test")
+    html = frame_html("http://127.0.0.1:7861/", "c0ffee", frame_id="cvlab-lab-test")
     assert 'id="cvlab-lab-test"' in html and 'data-address="http://127.0.0.1:7861/"' in html
     # without scripts (an untrusted or reopened notebook) the sentence is all there is: no frame in the HTML itself
     assert NOT_RUNNING in html and "<iframe" not in html
     assert 'fetch(s.address + "config"' in html and "createElement(\"iframe\")" in html
     assert f'"message": "{HEIGHT_MESSAGE}"' in html and '"height": null' in html
-    assert '"height": 700' in frame_html("/user/a/proxy/7861/", height=700)
-    assert frame_html("/x/") != frame_html("/x/"), "every output has its own element id"
-    assert HEIGHT_MESSAGE in APP_HEAD and "window.parent === window" in APP_HEAD
+    # the frame is shown only to the app whose page posts this output's id (not whatever took the port since)
+    assert '"app": "c0ffee"' in html and f'"idKey": "{ID_MESSAGE}"' in html
+    assert '"height": 700' in frame_html("/user/a/proxy/7861/", "c0ffee", height=700)
+    assert frame_html("/x/", "c0ffee") != frame_html("/x/", "c0ffee"), "every output has its own element id"
+    head = app_head("c0ffee")
+    assert f'{{{HEIGHT_MESSAGE}: height, {ID_MESSAGE}: "c0ffee"}}' in head and "window.parent === window" in head

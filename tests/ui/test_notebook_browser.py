@@ -11,16 +11,22 @@ detection starts the app. In order, on one server and one kernel:
 2. The notebook is saved and opened in JupyterLab (file browser open, a
    1,100-pixel window): the saved output finds the running app and shows
    it, with nothing cut off or scrolling sideways.
-3. The kernel stops and JupyterLab reloads: the output says to run the cell
-   again instead of keeping a dead frame.
+3. The kernel stops, another server takes the app's port (as another
+   notebook's show_lab, or another test worker's, would) and JupyterLab
+   reloads: the output says to run the cell again instead of keeping a dead
+   or foreign frame.
 """
 
+import contextlib
 import os
+import re
+import time
 
 import nbformat
 import pytest
 
 from cvlab_ch9.ui.notebook_frame import NOT_RUNNING
+from tests.http_server import LoopbackServer
 from tests.ui.helpers import require_chromium
 from tests.ui.notebooks import kernel_environment
 
@@ -141,16 +147,39 @@ def test_jupyterlab_with_the_file_browser_shows_the_saved_output_on_the_running_
     page.close()
 
 
+@contextlib.contextmanager
+def another_server_on(port, timeout_s=30):
+    """Something else answering on ``port`` once the app's kernel let it go (a 404 server of ours, or whoever took it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            server = LoopbackServer(port)
+            break
+        except OSError:  # still held: by the stopping kernel for a moment, or by another process for good
+            if time.monotonic() > deadline:
+                yield None
+                return
+            time.sleep(0.25)
+    with server:
+        yield server
+
+
 def test_a_reopened_notebook_without_its_kernel_keeps_no_dead_frame(jupyter, notebook7):
     from tools.browser import INLINE_APP_FRAME  # noqa: PLC0415
 
     browser, base, token = jupyter
     notebook_page, _ = notebook7
+    [output] = [o["data"]["text/html"] for o in saved_show_lab_outputs(notebook_page, base, token) if "cvlab-lab" in
+                o.get("data", {}).get("text/html", "")]
+    port = int(re.search(r'data-address="http://127\.0\.0\.1:(\d+)/"', output).group(1))
     for session in notebook_page.request.get(f"{base}/api/sessions?token={token}").json():
         notebook_page.request.delete(f"{base}/api/sessions/{session['id']}?token={token}")
     notebook_page.close()
-    page = browser.new_page(viewport={"width": 1100, "height": 1000})
-    page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-    page.get_by_text(NOT_RUNNING).first.wait_for(timeout=RESULT_TIMEOUT_MS)
-    assert page.locator(INLINE_APP_FRAME).count() == 0
-    page.close()
+    with another_server_on(port) as server:
+        page = browser.new_page(viewport={"width": 1100, "height": 1000})
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+        page.get_by_text(NOT_RUNNING).first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert page.locator(INLINE_APP_FRAME).count() == 0
+        if server is not None:  # the output's script asked the port and got an answer: the app id decided
+            assert any(path.endswith("/config") for path, _ in server.requests), server.requests
+        page.close()
