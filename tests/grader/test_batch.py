@@ -154,6 +154,17 @@ def messages_of(out, student):
     return [r["message"] for r in json.loads((out / student / f"{LAB}.json").read_text())["results"]]
 
 
+def regradable_report(data):
+    """A results.json (bytes) as JSON, less what a regrade legitimately changes: the worker that graded
+    (``host:pid``, in the confinement the verdict was sealed with); where it is stays."""
+    document = json.loads(data)
+    isolation = document.get("extra_data", {}).get("isolation", {})
+    for status in (isolation, *isolation.get("labs", {}).values()):
+        if "worker" in status:
+            status["worker"] = "<worker>"
+    return document
+
+
 def sandbox_scratches(folder):
     return set(Path(folder).glob("cvlab-sandbox-*"))
 
@@ -298,10 +309,14 @@ def test_verdicts_and_reports_rewritten_after_the_batch_are_noticed_and_regraded
     assert "2 verdict(s) changed on disk since they were written, graded again: alice/segmentation, bob/segmentation" \
         in captured.err
     assert "graded 2 of 2 (2 recorded, 0 already recorded), 5 unchanged" in captured.out
+    checks = scores_of(out)
     for name, data in honest.items():
-        assert json.loads((out / name / f"{LAB}.json").read_text())["score"] == json.loads(data)["score"], name
-    for path, data in reports.items():
-        assert path.read_bytes() == data, f"{path.name} is rewritten from the verdicts"
+        document = json.loads(data)
+        assert json.loads((out / name / f"{LAB}.json").read_text())["score"] == document["score"], name
+        assert checks[name] == [(r["id"], r["status"], r["score"]) for r in document["results"]], name
+    assert (out / "grades.csv").read_bytes() == reports.pop(out / "grades.csv"), "grades.csv is rewritten from the verdicts"
+    for path, data in reports.items():  # regraded: by whichever worker was free, all the rest the same
+        assert regradable_report(path.read_bytes()) == regradable_report(data), f"{path} is rewritten from the verdicts"
     changed = {p.parent.name for p in out.glob(f"*/{LAB}.json") if p.stat().st_mtime_ns != mtimes[p.parent.name]}
     assert changed == {"alice", "bob"}, "only the changed verdicts were graded again"
 
@@ -389,9 +404,12 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(serial, cluster, ce
 
 
 def test_a_rerun_after_an_interruption_regrades_only_what_changed(serial, cluster, certs, tmp_path):
+    """Ctrl+C once a first verdict is recorded; stalled sleeps in its first checks until they time out, so the batch
+    cannot have finished when the interrupt lands (grading alone got faster than the signal on a busy machine)."""
     texts = class_texts(tmp_path)
     names = ("alice", "bob", "mallory")
-    small = write_class(tmp_path / "submissions", {name: texts[name] for name in names})
+    stalled = solution_text(LAB, (TRIMAP_BODY, "    import time as _time\n    _time.sleep(3600)\n" + TRIMAP_BODY))
+    small = write_class(tmp_path / "submissions", {name: texts[name] for name in names} | {"stalled": stalled})
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader", "batch", str(small), "--out", str(out), "--scheduler",
                cluster.scheduler_address, "--tls", str(certs), "--timeout", str(TIMEOUT_S), "--load-timeout", str(LOAD_S)]
@@ -405,15 +423,16 @@ def test_a_rerun_after_an_interruption_regrades_only_what_changed(serial, cluste
     assert "stopped early: interrupted (Ctrl+C)" in err and "run the same command again" in err
     assert "Traceback" not in err
     recorded = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{LAB}.json")}
-    assert 1 <= len(recorded) < len(names), recorded
+    assert 1 <= len(recorded) <= len(names) and "stalled" not in recorded, recorded
     changed = sorted(recorded)[0]
     (small / changed / f"{LAB}.py").write_text(texts["bob"] if changed != "bob" else texts["alice"])
+    (small / "stalled" / f"{LAB}.py").write_text(texts["alice"])  # fixed: graded in the rerun, as not recorded yet
     assert run_cli(small, out, cluster, certs) == 0
     after = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{LAB}.json")}
-    assert sorted(after) == sorted(names)
+    assert sorted(after) == sorted([*names, "stalled"])
     for name, mtime in recorded.items():
         assert (after[name] != mtime) == (name == changed), f"{name} was graded again only if it changed"
-    want = {n: serial[n] for n in names} | {changed: serial["bob" if changed != "bob" else "alice"]}
+    want = {n: serial[n] for n in names} | {changed: serial["bob" if changed != "bob" else "alice"], "stalled": serial["alice"]}
     assert scores_of(out) == want
     assert OutputFolder(out, [LAB]).pending(collect(small, [LAB], LIMITS)[0]) == []
 
