@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import threading
 import time
 
@@ -231,11 +232,28 @@ def run_batch(tasks, record, workers=None, scheduler=None, progress=None, connec
             progress.close()
             run.graded_seconds = time.perf_counter() - graded_start
             if run.interrupted:
+                _quiet_event_loop_logs()
                 with contextlib.suppress(Exception):  # the scheduler may be gone already
                     client.cancel(futures)
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(STARTED_TOPIC)
     return run
+
+
+#: Loggers of the client's event loop thread: a callback of a cancelled task may still raise there.
+EVENT_LOOP_LOGGERS = ("tornado.application", "asyncio")
+
+
+def _quiet_event_loop_logs():
+    """After a stop the run already reports in one sentence, keep the event loop's callbacks off stderr.
+
+    The client's event loop runs in its own thread: a callback of a task the
+    interruption cancelled (Ctrl+C, a scheduler gone) may still raise there
+    while the client closes, and tornado would print its traceback under the
+    sentence. Only those two loggers, only for the rest of this run.
+    """
+    for name in EVENT_LOOP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def check_workers(client):
