@@ -403,6 +403,10 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(serial, cluster, ce
     assert sorted(r.split(",")[0] for r in rows) == ["alice0", "alice1", "bob0", "bob1"], "one row per student"
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_rerun_after_an_interruption_regrades_only_what_changed(serial, cluster, certs, tmp_path):
     """Ctrl+C once a first verdict is recorded; stalled sleeps in its first checks until they time out, so the batch
     cannot have finished when the interrupt lands (grading alone got faster than the signal on a busy machine)."""
@@ -413,7 +417,10 @@ def test_a_rerun_after_an_interruption_regrades_only_what_changed(serial, cluste
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader", "batch", str(small), "--out", str(out), "--scheduler",
                cluster.scheduler_address, "--tls", str(certs), "--timeout", str(TIMEOUT_S), "--load-timeout", str(LOAD_S)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: SIGINT at its default (a pytest-xdist worker ignores it, and an ignored signal stays
+    # ignored across exec, so the batch would never see the Ctrl+C)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 600
     while not list(out.glob(f"*/{LAB}.json")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)
