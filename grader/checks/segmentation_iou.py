@@ -55,6 +55,9 @@ def _per_class(y_true, y_pred, num_classes):
             t.sum(0).astype("float64"), p.sum(0).astype("float64"))
 
 
+PIXEL_ACCURACY = "That is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."
+
+
 def _mean(values):
     return float(np.mean(values)) if len(values) else float("nan")
 
@@ -67,7 +70,7 @@ def wrong_formulas(y_true, y_pred, num_classes):
     first = min(3, num_classes)
     return [
         (float(np.mean(np.asarray(y_true).reshape(-1) == np.asarray(y_pred).reshape(-1))),
-         "That is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."),
+         PIXEL_ACCURACY),
         (_mean(2 * inter[present] / (true + pred)[present]),
          "Your mean_iou computes the Dice coefficient 2|A & B| / (|A| + |B|); IoU is |A & B| / |A | B| "
          "(intersection over union), then the mean over classes."),
@@ -93,7 +96,7 @@ def mean_iou_hint(y_true, y_pred, got, num_classes=None):
             if np.isfinite(value) and not np.isclose(value, want, atol=1e-6) and np.isclose(got, value, atol=1e-6):
                 return hint
     elif np.isclose(got, float(np.mean(y_true.reshape(-1) == y_pred.reshape(-1)))):
-        return "That is pixel accuracy; IoU per class is |true & pred| / |true | pred|, then average over classes."
+        return PIXEL_ACCURACY
     return "Compute, for each class, intersection / union of the true and predicted masks, then the mean over classes."
 
 
